@@ -1,0 +1,1 @@
+//! Runnable examples of the registry; see `examples/*.rs`.

@@ -1,0 +1,55 @@
+//! `Fingerprint`: a schema's identity, the SHA-256 of (format, canonical form, references).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{SchemaReference, SchemaType};
+
+/// The SHA-256 identity of a schema. Equal fingerprints mean the same schema and the same global id.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The identity of a schema of `schema_type` whose canonical form is `canonical`, with `references`.
+    pub fn compute(schema_type: SchemaType, canonical: &[u8], references: &[SchemaReference]) -> Self {
+        let mut hasher = Sha256::new();
+        // Every part is length-prefixed, so no two different inputs hash the same bytes.
+        let mut field = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        field(b"schema-registry/fingerprint/v1");
+        field(schema_type.as_str().as_bytes());
+        field(canonical);
+        field(&(references.len() as u64).to_le_bytes());
+        for reference in references {
+            field(reference.name.as_bytes());
+            field(reference.subject.as_str().as_bytes());
+            field(&reference.version.get().to_le_bytes());
+        }
+        Fingerprint(hasher.finalize().into())
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write;
+        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({})", &self.to_hex()[..16])
+    }
+}

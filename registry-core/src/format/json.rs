@@ -1,0 +1,157 @@
+//! JSON Schema: the schema must be valid JSON and valid for its draft (`$schema`, default draft 7); `$ref`s
+//! to references resolve by the reference's name. Canonical form: sorted-key compact JSON.
+
+use std::sync::Arc;
+
+use jsonschema::{Draft, Resource};
+use serde_json::Value;
+
+use super::{by_name, canonical_json, parse_json};
+use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
+
+/// The base URI relative `$ref`s and reference names resolve against.
+pub const BASE_URI: &str = "https://schema-registry.local/schemas/";
+
+/// A parsed JSON Schema, its draft, and the documents its references name.
+#[derive(Clone)]
+pub struct JsonSchema {
+    value: Value,
+    draft: Draft,
+    references: Vec<(String, Value)>,
+    validator: Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for JsonSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonSchema").field("value", &self.value).field("draft", &self.draft).finish_non_exhaustive()
+    }
+}
+
+impl JsonSchema {
+    /// The schema document.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The draft it is written in.
+    pub fn draft(&self) -> Draft {
+        self.draft
+    }
+
+    /// The referenced documents, by the name the schema uses for them.
+    pub fn references(&self) -> &[(String, Value)] {
+        &self.references
+    }
+
+    /// The compiled validator for data.
+    pub fn validator(&self) -> &Arc<jsonschema::Validator> {
+        &self.validator
+    }
+
+    pub(crate) fn canonical_form(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        canonical_json(&self.value, &mut out);
+        out
+    }
+}
+
+/// The draft a `$schema` URI names; `None` for a URI this registry does not know.
+pub fn draft_for(meta_schema: &str) -> Option<Draft> {
+    let uri = meta_schema.trim_end_matches('#');
+    let uri = uri.strip_prefix("https://").or_else(|| uri.strip_prefix("http://"))?;
+    match uri {
+        "json-schema.org/draft-04/schema" => Some(Draft::Draft4),
+        "json-schema.org/draft-06/schema" => Some(Draft::Draft6),
+        "json-schema.org/draft-07/schema" => Some(Draft::Draft7),
+        "json-schema.org/draft/2019-09/schema" => Some(Draft::Draft201909),
+        "json-schema.org/draft/2020-12/schema" => Some(Draft::Draft202012),
+        _ => None,
+    }
+}
+
+/// Parses `text` as a JSON Schema with `references` resolvable by name.
+pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limits) -> Result<JsonSchema, SchemaError> {
+    let value = parse_json(text, SchemaType::Json, limits)?;
+    let draft = detect_draft(&value)?;
+    let mut documents = Vec::with_capacity(references.len());
+    for (name, text) in by_name(references) {
+        let document = parse_json(text, SchemaType::Json, limits)
+            .map_err(|e| SchemaError::InvalidReference { name: name.to_string(), reason: e.to_string() })?;
+        documents.push((name.to_string(), document));
+    }
+    let validator = compile(&value, draft, &documents)?;
+    Ok(JsonSchema { value, draft, references: documents, validator: Arc::new(validator) })
+}
+
+fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
+    let object = match value {
+        Value::Object(object) => object,
+        Value::Bool(_) => return Ok(Draft::Draft7),
+        other => {
+            return Err(SchemaError::invalid(
+                SchemaType::Json,
+                format!("a schema must be a JSON object or a boolean, not {}", json_kind(other)),
+            ));
+        }
+    };
+    match object.get("$schema") {
+        None => Ok(Draft::Draft7),
+        Some(Value::String(uri)) => draft_for(uri).ok_or_else(|| {
+            SchemaError::invalid(
+                SchemaType::Json,
+                format!("unsupported $schema '{uri}': use draft-04, draft-06, draft-07, 2019-09 or 2020-12"),
+            )
+        }),
+        Some(other) => {
+            Err(SchemaError::invalid(SchemaType::Json, format!("$schema must be a string, not {}", json_kind(other))))
+        }
+    }
+}
+
+fn compile(value: &Value, draft: Draft, documents: &[(String, Value)]) -> Result<jsonschema::Validator, SchemaError> {
+    let root_id = value.get("$id").and_then(Value::as_str).or_else(|| value.get("id").and_then(Value::as_str));
+    let mut resources: Vec<(String, Resource)> = Vec::new();
+    for (name, document) in documents {
+        let resource = draft.create_resource(document.clone());
+        for uri in reference_uris(name, root_id) {
+            resources.push((uri, resource.clone()));
+        }
+    }
+    let registry = jsonschema::Registry::new()
+        .draft(draft)
+        .extend(resources)
+        .and_then(|builder| builder.prepare())
+        .map_err(|e| SchemaError::invalid(SchemaType::Json, format!("references cannot be loaded: {e}")))?;
+    jsonschema::options().with_draft(draft).with_base_uri(BASE_URI).with_registry(&registry).build(value).map_err(|e| {
+        let path = e.instance_path().to_string();
+        let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
+        SchemaError::invalid(SchemaType::Json, format!("{e}{at}"))
+    })
+}
+
+/// Where a reference named `name` may be looked up: against the registry's base and against the root's `$id`.
+fn reference_uris(name: &str, root_id: Option<&str>) -> Vec<String> {
+    if name.contains("://") || name.starts_with("urn:") {
+        return vec![name.to_string()];
+    }
+    let mut uris = vec![format!("{BASE_URI}{}", name.trim_start_matches('/'))];
+    if let Some(id) = root_id.filter(|id| id.contains("://")) {
+        let base = match id.rfind('/') {
+            Some(slash) => &id[..=slash],
+            None => id,
+        };
+        uris.push(format!("{base}{}", name.trim_start_matches('/')));
+    }
+    uris
+}
+
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

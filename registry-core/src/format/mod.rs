@@ -1,0 +1,206 @@
+//! Parsing a schema of any format: size and depth limits, reference resolution, canonical form and identity.
+//!
+//! One file per format owns that format's parsing and canonical form; this module owns what they share.
+
+pub mod avro;
+pub mod json;
+pub mod protobuf;
+
+use crate::reference::resolve_all;
+use crate::{
+    Fingerprint, Limits, ReferenceResolver, ResolvedReference, SchemaError, SchemaReference, SchemaType, UnparsedSchema,
+};
+
+/// A schema that passed every check of its format, with its canonical form and identity.
+#[derive(Debug, Clone)]
+pub struct ParsedSchema {
+    schema_type: SchemaType,
+    references: Vec<SchemaReference>,
+    canonical: Vec<u8>,
+    fingerprint: Fingerprint,
+    kind: FormatSchema,
+}
+
+/// The parsed form of each format.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FormatSchema {
+    /// An Avro schema with the named types its references define.
+    Avro(avro::AvroSchema),
+    /// A JSON Schema with its referenced documents.
+    Json(json::JsonSchema),
+    /// A Protobuf file with its imports.
+    Protobuf(protobuf::ProtobufSchema),
+}
+
+impl ParsedSchema {
+    /// The format.
+    pub fn schema_type(&self) -> SchemaType {
+        self.schema_type
+    }
+
+    /// The identity: SHA-256 of (format, canonical form, references).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The canonical form the fingerprint is computed over: sorted-key compact JSON for Avro and JSON Schema,
+    /// the encoded `FileDescriptorProto` (source info and file name removed) for Protobuf.
+    pub fn canonical(&self) -> &[u8] {
+        &self.canonical
+    }
+
+    /// The references as given.
+    pub fn references(&self) -> &[SchemaReference] {
+        &self.references
+    }
+
+    /// The parsed form of its format.
+    pub fn kind(&self) -> &FormatSchema {
+        &self.kind
+    }
+}
+
+/// Parses and checks `schema`, resolving its references through `resolver`, within `limits`.
+pub fn parse(
+    schema: &UnparsedSchema,
+    resolver: &dyn ReferenceResolver,
+    limits: &Limits,
+) -> Result<ParsedSchema, SchemaError> {
+    check_size(&schema.text, limits)?;
+    let resolved = resolve_all(schema, resolver, limits)?;
+    for reference in &resolved {
+        check_size(&reference.schema.text, limits)?;
+    }
+    let (kind, canonical) = match schema.schema_type {
+        SchemaType::Avro => {
+            let parsed = avro::parse(&schema.text, &resolved, limits)?;
+            let canonical = parsed.canonical_form();
+            (FormatSchema::Avro(parsed), canonical)
+        }
+        SchemaType::Json => {
+            let parsed = json::parse(&schema.text, &resolved, limits)?;
+            let canonical = parsed.canonical_form();
+            (FormatSchema::Json(parsed), canonical)
+        }
+        SchemaType::Protobuf => {
+            let parsed = protobuf::parse(&schema.text, &resolved, limits)?;
+            let canonical = parsed.canonical_form();
+            (FormatSchema::Protobuf(parsed), canonical)
+        }
+    };
+    let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references);
+    Ok(ParsedSchema {
+        schema_type: schema.schema_type,
+        references: schema.references.clone(),
+        canonical,
+        fingerprint,
+        kind,
+    })
+}
+
+fn check_size(text: &str, limits: &Limits) -> Result<(), SchemaError> {
+    if text.len() > limits.max_schema_bytes {
+        return Err(SchemaError::TooLarge { size: text.len(), max: limits.max_schema_bytes });
+    }
+    Ok(())
+}
+
+/// Which nesting syntax a text uses, for [`check_depth`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    /// JSON: `{}` and `[]`, strings in double quotes.
+    Json,
+    /// Protobuf: `{}`, `[]`, `()`, `<>`, strings in either quote, `//` and `/* */` comments.
+    Proto,
+}
+
+/// Refuses a text that nests deeper than `limits.max_depth`, before any recursive parser sees it.
+pub(crate) fn check_depth(text: &str, syntax: Syntax, limits: &Limits) -> Result<(), SchemaError> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' | b'\'' if b == b'"' || syntax == Syntax::Proto => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if syntax == Syntax::Proto && bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if syntax == Syntax::Proto && bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' | b'[' => depth += 1,
+            b'(' | b'<' if syntax == Syntax::Proto => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b')' | b'>' if syntax == Syntax::Proto => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > limits.max_depth {
+            return Err(SchemaError::TooDeep { max: limits.max_depth });
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Writes `value` as compact JSON with object keys sorted, so key order and whitespace never change identity.
+pub(crate) fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_string(key, out);
+                out.push(b':');
+                canonical_json(value, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => {
+            // Serializing a scalar into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
+}
+
+fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Parses JSON text, naming the line and column of a syntax error.
+pub(crate) fn parse_json(text: &str, format: SchemaType, limits: &Limits) -> Result<serde_json::Value, SchemaError> {
+    check_depth(text, Syntax::Json, limits)?;
+    serde_json::from_str(text).map_err(|e| SchemaError::invalid(format, format!("not valid JSON: {e}")))
+}
+
+/// The referenced schemas, by name: used by the formats that look references up by name.
+pub(crate) fn by_name(resolved: &[ResolvedReference]) -> impl Iterator<Item = (&str, &str)> {
+    resolved.iter().map(|r| (r.name.as_str(), r.schema.text.as_str()))
+}

@@ -1,0 +1,168 @@
+//! Protobuf: `.proto` text or a base64-encoded `FileDescriptorProto` (as the Confluent serializers send it),
+//! compiled with `protox`; imports resolve to references by name, `google/protobuf/*.proto` without them.
+//! Canonical form: the encoded descriptor with source info, file name and default JSON names removed, so
+//! the same schema sent as text or as a descriptor has one identity.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use prost::Message;
+use prost_reflect::{DescriptorPool, FileDescriptor};
+use prost_types::FileDescriptorProto;
+use protox::file::{File, FileResolver, GoogleFileResolver};
+
+use super::{Syntax, check_depth};
+use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
+
+/// The file name the root schema is compiled under when it does not carry one.
+const ROOT_FILE: &str = "schema-registry-root.proto";
+
+/// A compiled Protobuf file with its imports.
+#[derive(Debug, Clone)]
+pub struct ProtobufSchema {
+    file: FileDescriptor,
+    normalized: FileDescriptorProto,
+}
+
+impl ProtobufSchema {
+    /// The compiled file; its pool holds every import.
+    pub fn file(&self) -> &FileDescriptor {
+        &self.file
+    }
+
+    /// The pool of every file this schema sees.
+    pub fn pool(&self) -> &DescriptorPool {
+        self.file.parent_pool()
+    }
+
+    /// The descriptor with source info, file name and default JSON names removed.
+    pub fn normalized_descriptor(&self) -> &FileDescriptorProto {
+        &self.normalized
+    }
+
+    pub(crate) fn canonical_form(&self) -> Vec<u8> {
+        self.normalized.encode_to_vec()
+    }
+}
+
+/// Parses `text` (`.proto` source or a base64 `FileDescriptorProto`) with `references` importable by name.
+pub(crate) fn parse(
+    text: &str,
+    references: &[ResolvedReference],
+    limits: &Limits,
+) -> Result<ProtobufSchema, SchemaError> {
+    let mut files = HashMap::with_capacity(references.len() + 1);
+    for reference in references {
+        let file = load_file(&reference.name, &reference.schema.text, limits)
+            .map_err(|e| SchemaError::InvalidReference { name: reference.name.clone(), reason: e.to_string() })?;
+        files.insert(reference.name.clone(), file);
+    }
+    let mut root = load_file(ROOT_FILE, text, limits)?;
+    let root_name = match root.name() {
+        name if !name.is_empty() && !files.contains_key(name) => name.to_string(),
+        _ => {
+            root = rename(root, ROOT_FILE);
+            ROOT_FILE.to_string()
+        }
+    };
+    files.insert(root_name.clone(), root);
+
+    let mut compiler = protox::Compiler::with_file_resolver(Files { files, google: GoogleFileResolver::new() });
+    compiler.include_source_info(false);
+    compiler.open_file(&root_name).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))?;
+    let pool = compiler.descriptor_pool();
+    let file = pool
+        .get_file_by_name(&root_name)
+        .ok_or_else(|| SchemaError::invalid(SchemaType::Protobuf, "the compiled file is missing from its own pool"))?;
+    let normalized = normalize(file.file_descriptor_proto());
+    Ok(ProtobufSchema { file, normalized })
+}
+
+/// Reads one file: a base64 descriptor when the text is one, `.proto` source otherwise.
+fn load_file(name: &str, text: &str, limits: &Limits) -> Result<File, SchemaError> {
+    if let Some(bytes) = as_base64(text) {
+        if let Ok(file) = File::decode_file_descriptor_proto(bytes.as_slice()) {
+            return Ok(file);
+        }
+    }
+    check_depth(text, Syntax::Proto, limits)?;
+    File::from_source(name, text).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))
+}
+
+/// The bytes of `text` if it is plausibly a base64 descriptor: no whitespace inside, base64 alphabet only.
+fn as_base64(text: &str) -> Option<Vec<u8>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b)) {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(trimmed))
+        .ok()
+}
+
+fn rename(file: File, name: &str) -> File {
+    let mut descriptor = file.file_descriptor_proto().clone();
+    descriptor.name = Some(name.to_string());
+    File::from_file_descriptor_proto(descriptor)
+}
+
+fn describe(error: &protox::Error) -> String {
+    // protox's Display names the file and the span; the root file's internal name is noise to a user.
+    error.to_string().replace(&format!("{ROOT_FILE}:"), "line ").replace(ROOT_FILE, "the schema")
+}
+
+fn normalize(descriptor: &FileDescriptorProto) -> FileDescriptorProto {
+    let mut d = descriptor.clone();
+    d.name = None;
+    d.source_code_info = None;
+    if d.syntax.as_deref() == Some("proto2") {
+        d.syntax = None;
+    }
+    for message in &mut d.message_type {
+        clear_default_json_names(message);
+    }
+    d
+}
+
+fn clear_default_json_names(message: &mut prost_types::DescriptorProto) {
+    for field in message.field.iter_mut().chain(message.extension.iter_mut()) {
+        if field.json_name.as_deref() == Some(default_json_name(field.name()).as_str()) {
+            field.json_name = None;
+        }
+    }
+    for nested in &mut message.nested_type {
+        clear_default_json_names(nested);
+    }
+}
+
+/// protoc's default JSON name: underscores removed, the letter after each one upper-cased.
+fn default_json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Files {
+    files: HashMap<String, File>,
+    google: GoogleFileResolver,
+}
+
+impl FileResolver for Files {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        match self.files.get(name) {
+            Some(file) => Ok(file.clone()),
+            None => self.google.open_file(name),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The rules of the schema registry, and nothing else.
+//!
+//! `registry-core` owns what a schema *is*: the identities (`Subject`, `SchemaId`, `Version`, `Fingerprint`),
+//! parsing and validating schemas of each format (Avro, JSON Schema, Protobuf) with their references, the
+//! canonical form and identity of a schema, and the compatibility rules between two schemas.
+//!
+//! It is pure and synchronous: no I/O, no global state, no storage or HTTP. References are resolved through a
+//! [`ReferenceResolver`] the caller passes in. Every public function is total: it returns `Ok` or a typed error
+//! for any input, and hostile input is bounded by [`Limits`].
+
+pub mod compat;
+mod error;
+mod fingerprint;
+pub mod format;
+mod limits;
+mod reference;
+mod schema;
+mod subject;
+mod version;
+
+pub use error::{SchemaError, SubjectError, VersionError};
+pub use fingerprint::Fingerprint;
+pub use format::{ParsedSchema, parse};
+pub use limits::Limits;
+pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
+pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};
+pub use subject::Subject;
+pub use version::{Version, VersionSelector};
