@@ -1,1 +1,33 @@
-//! store
+//! The schema registry an application links: subjects, versions, content-hash dedup, deletes, config and
+//! modes, with Confluent Schema Registry semantics.
+//!
+//! redb is the only source of truth; moka caches accelerate reads and the register-existing fast path and
+//! are updated in the code path that commits. A write returns only after its commit is durable. The rules
+//! themselves (parsing, identity, compatibility) live in `registry-core`; this crate decides nothing about
+//! a schema's meaning, only where and under which version it is kept.
+//!
+//! ```
+//! use registry_store::{Registry, RegistryOptions};
+//! use registry_core::{SchemaType, Subject, UnparsedSchema};
+//!
+//! let registry = Registry::in_memory(RegistryOptions::default())?;
+//! let subject = Subject::new("orders-value")?;
+//! let schema = UnparsedSchema::new(SchemaType::Avro, r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"}]}"#);
+//! let registered = registry.register(&subject, &schema)?;
+//! assert_eq!(registered.version.get(), 1);
+//! assert_eq!(registry.schema_by_id(registered.id)?.text, schema.text);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod cache;
+mod codec;
+mod error;
+mod records;
+mod registry;
+mod tables;
+
+pub use cache::{CacheCounters, CacheStats};
+pub use error::RegistryError;
+pub use records::{InvalidMode, Mode, Registered, SchemaVersion, StoredSchema, SubjectVersion};
+pub use registry::{Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope};
+pub use registry_core::compat::CompatibilityLevel;

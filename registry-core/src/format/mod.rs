@@ -26,11 +26,11 @@ pub struct ParsedSchema {
 #[non_exhaustive]
 pub enum FormatSchema {
     /// An Avro schema with the named types its references define.
-    Avro(avro::AvroSchema),
+    Avro(Box<avro::AvroSchema>),
     /// A JSON Schema with its referenced documents.
     Json(json::JsonSchema),
     /// A Protobuf file with its imports.
-    Protobuf(protobuf::ProtobufSchema),
+    Protobuf(Box<protobuf::ProtobufSchema>),
 }
 
 impl ParsedSchema {
@@ -76,7 +76,7 @@ pub fn parse(
         SchemaType::Avro => {
             let parsed = avro::parse(&schema.text, &resolved, limits)?;
             let canonical = parsed.canonical_form();
-            (FormatSchema::Avro(parsed), canonical)
+            (FormatSchema::Avro(Box::new(parsed)), canonical)
         }
         SchemaType::Json => {
             let parsed = json::parse(&schema.text, &resolved, limits)?;
@@ -86,7 +86,7 @@ pub fn parse(
         SchemaType::Protobuf => {
             let parsed = protobuf::parse(&schema.text, &resolved, limits)?;
             let canonical = parsed.canonical_form();
-            (FormatSchema::Protobuf(parsed), canonical)
+            (FormatSchema::Protobuf(Box::new(parsed)), canonical)
         }
     };
     let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references);

@@ -1,0 +1,1023 @@
+//! The public `Registry` and its operations, with Confluent Schema Registry semantics.
+//!
+//! Writes run in one redb write transaction each and return after a durable commit. Reads run in redb read
+//! transactions (MVCC: they never wait for writes) behind moka caches. Every write bumps `epoch` after it
+//! commits; a read that fills a cache re-checks the epoch after inserting and takes its entry back if a write
+//! landed meanwhile, so a cache never keeps what a committed write made stale.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use registry_core::compat::{self, CompatReport, CompatibilityLevel};
+use registry_core::{
+    Limits, NoReferences, ParsedSchema, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject,
+    UnparsedSchema, Version, VersionSelector,
+};
+
+use crate::RegistryError;
+use crate::cache::{CacheStats, Caches};
+use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode};
+use crate::records::{Mode, Registered, SchemaVersion, StoredSchema, SubjectVersion};
+use crate::tables::*;
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// How a registry is set up.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Bounds on schemas (size, nesting, references).
+    pub limits: Limits,
+    /// Entries per cache.
+    pub cache_capacity: u64,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self { limits: Limits::default(), cache_capacity: 100_000 }
+    }
+}
+
+/// Which versions a read admits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Deleted {
+    /// Live versions only (the default).
+    #[default]
+    Exclude,
+    /// Live and soft-deleted versions.
+    Include,
+    /// Soft-deleted versions only.
+    Only,
+}
+
+impl Deleted {
+    fn admits(self, deleted: bool) -> bool {
+        match self {
+            Deleted::Exclude => !deleted,
+            Deleted::Include => true,
+            Deleted::Only => deleted,
+        }
+    }
+}
+
+/// Soft or permanent delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Hide the version; it can still be read with `Deleted::Include`, and deleted permanently later.
+    Soft,
+    /// Remove a soft-deleted version for good. Its schema id is never reused.
+    Permanent,
+}
+
+/// Where a config or mode applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The whole registry.
+    Global,
+    /// One subject.
+    Subject(&'a Subject),
+}
+
+impl Scope<'_> {
+    fn key(&self) -> &str {
+        match self {
+            Scope::Global => GLOBAL_SCOPE,
+            Scope::Subject(subject) => subject.as_str(),
+        }
+    }
+}
+
+/// Options of a registration beyond the schema itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// The id to register under (IMPORT mode only).
+    pub id: Option<SchemaId>,
+    /// The version to register as (IMPORT mode only).
+    pub version: Option<Version>,
+}
+
+/// The embeddable schema registry. Cheap to clone; clones share one store and one set of caches.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    caches: Caches,
+    config: moka::sync::Cache<String, ConfigRecord>,
+    epoch: AtomicU64,
+    options: RegistryOptions,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("options", &self.inner.options).finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens the registry file at `path`, creating it (and nothing else) if it does not exist.
+    pub fn open(path: impl AsRef<Path>, options: RegistryOptions) -> Result<Self> {
+        let db = Database::create(path.as_ref())?;
+        Self::init(db, options)
+    }
+
+    /// A registry held in memory only: for tests and short-lived embedding.
+    pub fn in_memory(options: RegistryOptions) -> Result<Self> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::init(db, options)
+    }
+
+    fn init(db: Database, options: RegistryOptions) -> Result<Self> {
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let format = meta.get(META_FORMAT_VERSION)?.map(|v| v.value());
+            match format {
+                Some(found) if found > u64::from(FORMAT_VERSION) => {
+                    return Err(RegistryError::UnsupportedFormat { found, supported: u64::from(FORMAT_VERSION) });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert(META_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
+                    meta.insert(META_NEXT_ID, 1)?;
+                }
+            }
+            // Create every table, so read transactions never meet a missing one.
+            txn.open_table(SCHEMAS)?;
+            txn.open_table(FINGERPRINTS)?;
+            txn.open_table(VERSIONS)?;
+            txn.open_table(ID_USES)?;
+            txn.open_table(REFERENCED_BY)?;
+            txn.open_table(CONFIG)?;
+        }
+        txn.commit()?;
+        let caches = Caches::new(options.cache_capacity);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                caches,
+                config: moka::sync::Cache::new(options.cache_capacity),
+                epoch: AtomicU64::new(0),
+                options,
+            }),
+        })
+    }
+
+    /// The options the registry runs with.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.inner.options
+    }
+
+    /// Hits and misses of every cache.
+    pub fn stats(&self) -> CacheStats {
+        self.inner.caches.stats()
+    }
+
+    // ----- parsing -----
+
+    /// Parses and checks `schema`, resolving its references against this registry.
+    pub fn parse(&self, schema: &UnparsedSchema) -> Result<ParsedSchema> {
+        let limits = &self.inner.options.limits;
+        if schema.references.is_empty() {
+            return Ok(registry_core::parse(schema, &NoReferences, limits)?);
+        }
+        let txn = self.inner.db.begin_read()?;
+        let (versions, schemas) = (txn.open_table(VERSIONS)?, txn.open_table(SCHEMAS)?);
+        let resolver = TxnResolver { versions: &versions, schemas: &schemas };
+        Ok(registry_core::parse(schema, &resolver, limits)?)
+    }
+
+    /// The parsed form of a registered schema, cached by id.
+    pub fn parsed_by_id(&self, id: SchemaId) -> Result<Arc<ParsedSchema>> {
+        if let Some(parsed) = self.inner.caches.parsed.get(&id) {
+            return Ok(parsed);
+        }
+        let schema = self.schema_by_id(id)?;
+        let parsed = Arc::new(self.parse(&schema.to_unparsed())?);
+        self.inner.caches.parsed.insert(id, parsed.clone());
+        Ok(parsed)
+    }
+
+    // ----- registration -----
+
+    /// Registers `schema` under `subject`: the existing version if the subject already has it, else a new
+    /// version after the subject's compatibility check. The same schema has the same id in every subject.
+    pub fn register(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Registered> {
+        self.register_with(subject, schema, RegisterOptions::default())
+    }
+
+    /// `register` with an explicit id and version (IMPORT mode).
+    pub fn register_with(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        options: RegisterOptions,
+    ) -> Result<Registered> {
+        let mode = self.effective_mode(subject)?;
+        if mode == Mode::Readonly {
+            return Err(RegistryError::OperationNotPermitted(format!("Subject '{subject}' is in read-only mode")));
+        }
+        let explicit = options.id.is_some() || options.version.is_some();
+        if explicit && mode != Mode::Import {
+            return Err(RegistryError::OperationNotPermitted(format!(
+                "Subject '{subject}' is not in import mode: an id or version can be given only in IMPORT mode"
+            )));
+        }
+        let parsed = self.parse(schema)?;
+        let fingerprint = parsed.fingerprint();
+        let key = (subject.clone(), fingerprint);
+        if !explicit {
+            if let Some((version, id)) = self.inner.caches.subject_fingerprints.get(&key) {
+                return Ok(Registered { id, version, deduplicated: true });
+            }
+        }
+
+        let txn = self.inner.db.begin_write()?;
+        let outcome = self.register_in(&txn, subject, schema, &parsed, mode, options);
+        let (registered, stored) = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                txn.abort()?;
+                return Err(e);
+            }
+        };
+        match stored {
+            // A new version was written.
+            Some(stored) => {
+                txn.commit()?;
+                let epoch = self.bump_epoch();
+                self.inner.caches.latest.invalidate(subject);
+                self.inner.caches.parsed.insert(registered.id, Arc::new(parsed));
+                self.fill(epoch, &self.inner.caches.schemas, registered.id, stored);
+            }
+            None => txn.abort()?,
+        }
+        let epoch = self.epoch();
+        self.fill(epoch, &self.inner.caches.subject_fingerprints, key, (registered.version, registered.id));
+        Ok(registered)
+    }
+
+    /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
+    fn register_in(
+        &self,
+        txn: &WriteTransaction,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        parsed: &ParsedSchema,
+        mode: Mode,
+        options: RegisterOptions,
+    ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
+        let fingerprint = parsed.fingerprint();
+        let mut versions_t = txn.open_table(VERSIONS)?;
+        let mut schemas_t = txn.open_table(SCHEMAS)?;
+        let mut fingerprints_t = txn.open_table(FINGERPRINTS)?;
+        let mut meta = txn.open_table(META)?;
+        let versions = subject_versions(&versions_t, subject)?;
+        let known_id = fingerprints_t.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
+
+        if let Some(known) = known_id {
+            let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
+            if let Some((version, _)) = existing {
+                if options.id.is_none_or(|given| given == known) && options.version.is_none_or(|v| v == *version) {
+                    return Ok((Registered { id: known, version: *version, deduplicated: true }, None));
+                }
+            }
+        }
+
+        let id = match (options.id, known_id) {
+            (Some(given), Some(known)) if given != known => {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Overwrite new schema with id {given} is not permitted: this schema is already registered with id {known}"
+                )));
+            }
+            (Some(given), _) => {
+                if let Some(bound) = schemas_t.get(given.0)? {
+                    let bound: StoredSchema = decode(bound.value())?;
+                    if bound.fingerprint != fingerprint {
+                        return Err(RegistryError::OperationNotPermitted(format!(
+                            "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
+                        )));
+                    }
+                }
+                given
+            }
+            (None, Some(known)) => known,
+            (None, None) => {
+                let next = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1);
+                SchemaId(u32::try_from(next).map_err(|_| RegistryError::Storage("schema ids are exhausted".into()))?)
+            }
+        };
+        let next_id = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
+        meta.insert(META_NEXT_ID, next_id)?;
+
+        let version = match options.version {
+            Some(given) => {
+                if versions.iter().any(|(v, _)| *v == given) {
+                    return Err(RegistryError::OperationNotPermitted(format!(
+                        "Version {given} already exists in subject '{subject}'"
+                    )));
+                }
+                given
+            }
+            None => match versions.last() {
+                None => Version::FIRST,
+                Some((latest, _)) => latest.next().ok_or_else(|| {
+                    RegistryError::OperationNotPermitted(format!("Subject '{subject}' has no version numbers left"))
+                })?,
+            },
+        };
+
+        if mode != Mode::Import {
+            let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+            let live: Vec<(Version, SchemaId)> =
+                versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
+            let report = self.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
+            if !report.is_compatible() {
+                return Err(RegistryError::Incompatible { subject: subject.clone(), report });
+            }
+        }
+
+        let stored = match known_id.or(options.id).filter(|_| schemas_t.get(id.0).ok().flatten().is_some()) {
+            Some(_) => {
+                let bytes = schemas_t.get(id.0)?.map(|g| g.value().to_vec()).unwrap_or_default();
+                Arc::new(decode::<StoredSchema>(&bytes)?)
+            }
+            None => {
+                let stored = StoredSchema {
+                    id,
+                    schema_type: schema.schema_type,
+                    text: schema.text.clone(),
+                    references: schema.references.clone(),
+                    fingerprint,
+                };
+                schemas_t.insert(id.0, encode(&stored)?.as_slice())?;
+                Arc::new(stored)
+            }
+        };
+        fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
+        versions_t
+            .insert((subject.as_str(), version.get()), encode(&VersionRecord { id, deleted: false })?.as_slice())?;
+        txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
+        let mut referenced_by = txn.open_table(REFERENCED_BY)?;
+        for reference in &stored.references {
+            referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
+        }
+        Ok((Registered { id, version, deduplicated: false }, Some(stored)))
+    }
+
+    /// Checks `candidate` at `level` against `live` versions (newest first).
+    fn check_against(
+        &self,
+        candidate: &ParsedSchema,
+        level: CompatibilityLevel,
+        live: &[(Version, SchemaId)],
+        versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+        schemas: &impl ReadableTable<u32, &'static [u8]>,
+    ) -> Result<CompatReport> {
+        let wanted = match level {
+            CompatibilityLevel::None => &[][..],
+            level if level.is_transitive() => live,
+            _ => &live[..live.len().min(1)],
+        };
+        let resolver = TxnResolver { versions, schemas };
+        let mut previous = Vec::with_capacity(wanted.len());
+        for (version, id) in wanted {
+            let parsed = match self.inner.caches.parsed.get(id) {
+                Some(parsed) => parsed,
+                None => {
+                    let stored = load_schema(schemas, *id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
+                    let parsed =
+                        Arc::new(registry_core::parse(&stored.to_unparsed(), &resolver, &self.inner.options.limits)?);
+                    self.inner.caches.parsed.insert(*id, parsed.clone());
+                    parsed
+                }
+            };
+            previous.push((*version, parsed));
+        }
+        let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
+        Ok(compat::check(level, candidate, &previous)?)
+    }
+
+    /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
+    /// against the versions the subject's level names. A subject with no live versions is compatible.
+    pub fn check_compatibility(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        against: Option<VersionSelector>,
+    ) -> Result<CompatReport> {
+        let parsed = self.parse(schema)?;
+        let txn = self.inner.db.begin_read()?;
+        let versions_t = txn.open_table(VERSIONS)?;
+        let schemas_t = txn.open_table(SCHEMAS)?;
+        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+        let versions = subject_versions(&versions_t, subject)?;
+        let live: Vec<(Version, SchemaId)> =
+            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
+        match against {
+            None => self.check_against(&parsed, level, &live, &versions_t, &schemas_t),
+            Some(selector) => {
+                if live.is_empty() {
+                    return Err(RegistryError::SubjectNotFound(subject.clone()));
+                }
+                let one = match selector {
+                    VersionSelector::Latest => live[0],
+                    VersionSelector::Number(v) => *live
+                        .iter()
+                        .find(|(lv, _)| *lv == v)
+                        .ok_or_else(|| RegistryError::VersionNotFound { subject: subject.clone(), version: v })?,
+                };
+                // One version: the level's directions, without transitivity.
+                let single = match level {
+                    CompatibilityLevel::BackwardTransitive => CompatibilityLevel::Backward,
+                    CompatibilityLevel::ForwardTransitive => CompatibilityLevel::Forward,
+                    CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
+                    other => other,
+                };
+                self.check_against(&parsed, single, &[one], &versions_t, &schemas_t)
+            }
+        }
+    }
+
+    // ----- reads -----
+
+    /// The schema registered under `subject` that equals `schema`, if any.
+    pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
+        let parsed = self.parse(schema)?;
+        let txn = self.inner.db.begin_read()?;
+        let versions = subject_versions(&txn.open_table(VERSIONS)?, subject)?;
+        if !versions.iter().any(|(_, r)| deleted.admits(r.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        let id = txn.open_table(FINGERPRINTS)?.get(parsed.fingerprint().0.as_slice())?.map(|g| SchemaId(g.value()));
+        let found = id.and_then(|id| versions.iter().rev().find(|(_, r)| r.id == id && deleted.admits(r.deleted)));
+        let Some((version, record)) = found else {
+            return Err(RegistryError::SchemaNotInSubject(subject.clone()));
+        };
+        let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
+        Ok(SchemaVersion { subject: subject.clone(), version: *version, deleted: record.deleted, schema })
+    }
+
+    /// The schema with this global id.
+    pub fn schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
+        if let Some(schema) = self.inner.caches.schemas.get(&id) {
+            return Ok(schema);
+        }
+        let epoch = self.epoch();
+        let txn = self.inner.db.begin_read()?;
+        if id_uses(&txn.open_table(ID_USES)?, id)?.is_empty() {
+            return Err(RegistryError::SchemaNotFound(id));
+        }
+        let schema = load_schema(&txn.open_table(SCHEMAS)?, id)?.ok_or(RegistryError::SchemaNotFound(id))?;
+        let schema = Arc::new(schema);
+        self.fill(epoch, &self.inner.caches.schemas, id, schema.clone());
+        Ok(schema)
+    }
+
+    /// The subjects that use this id.
+    pub fn subjects_for_id(&self, id: SchemaId, deleted: Deleted) -> Result<Vec<Subject>> {
+        let mut subjects: Vec<Subject> = self.versions_for_id(id, deleted)?.into_iter().map(|sv| sv.subject).collect();
+        subjects.dedup();
+        Ok(subjects)
+    }
+
+    /// The (subject, version) pairs that use this id.
+    pub fn versions_for_id(&self, id: SchemaId, deleted: Deleted) -> Result<Vec<SubjectVersion>> {
+        let txn = self.inner.db.begin_read()?;
+        let uses = id_uses(&txn.open_table(ID_USES)?, id)?;
+        if uses.is_empty() {
+            return Err(RegistryError::SchemaNotFound(id));
+        }
+        let versions_t = txn.open_table(VERSIONS)?;
+        let mut out = Vec::with_capacity(uses.len());
+        for (subject, version) in uses {
+            let record = versions_t.get((subject.as_str(), version.get()))?;
+            let Some(record) = record else { continue };
+            let record: VersionRecord = decode(record.value())?;
+            if deleted.admits(record.deleted) {
+                out.push(SubjectVersion { subject, version });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One version of a subject.
+    pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
+        if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
+            if let Some(Some((version, id))) = self.inner.caches.latest.get(subject) {
+                let schema = self.schema_by_id(id)?;
+                return Ok(SchemaVersion { subject: subject.clone(), version, deleted: false, schema });
+            }
+        }
+        let epoch = self.epoch();
+        let txn = self.inner.db.begin_read()?;
+        let versions = subject_versions(&txn.open_table(VERSIONS)?, subject)?;
+        let admitted = || versions.iter().filter(|(_, r)| deleted.admits(r.deleted));
+        if admitted().next().is_none() {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        let (version, record) = match selector {
+            VersionSelector::Latest => *admitted().last().expect("checked non-empty above"),
+            VersionSelector::Number(v) => *admitted()
+                .find(|(version, _)| *version == v)
+                .ok_or_else(|| RegistryError::VersionNotFound { subject: subject.clone(), version: v })?,
+        };
+        let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
+        if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
+            self.fill(epoch, &self.inner.caches.latest, subject.clone(), Some((version, record.id)));
+        }
+        Ok(SchemaVersion { subject: subject.clone(), version, deleted: record.deleted, schema })
+    }
+
+    /// The subjects whose name starts with `prefix`, sorted. With `Deleted::Only`, those that have versions
+    /// but none live.
+    pub fn subjects(&self, prefix: &str, deleted: Deleted) -> Result<Vec<Subject>> {
+        let txn = self.inner.db.begin_read()?;
+        let versions_t = txn.open_table(VERSIONS)?;
+        let mut out: Vec<Subject> = Vec::new();
+        let mut current: Option<(String, bool, bool)> = None; // (subject, any live, any deleted)
+        let flush = |entry: Option<(String, bool, bool)>, out: &mut Vec<Subject>| {
+            if let Some((name, live, soft)) = entry {
+                let admitted = match deleted {
+                    Deleted::Exclude => live,
+                    Deleted::Include => live || soft,
+                    Deleted::Only => soft && !live,
+                };
+                if admitted {
+                    if let Ok(subject) = Subject::new(&name) {
+                        out.push(subject);
+                    }
+                }
+            }
+        };
+        for entry in versions_t.range((prefix, 0u32)..)? {
+            let (key, value) = entry?;
+            let (name, _) = key.value();
+            if !name.starts_with(prefix) {
+                break;
+            }
+            let record: VersionRecord = decode(value.value())?;
+            match &mut current {
+                Some((current_name, live, soft)) if current_name == name => {
+                    *live |= !record.deleted;
+                    *soft |= record.deleted;
+                }
+                _ => {
+                    flush(current.take(), &mut out);
+                    current = Some((name.to_string(), !record.deleted, record.deleted));
+                }
+            }
+        }
+        flush(current, &mut out);
+        Ok(out)
+    }
+
+    /// The version numbers of a subject, ascending.
+    pub fn versions(&self, subject: &Subject, deleted: Deleted) -> Result<Vec<Version>> {
+        let txn = self.inner.db.begin_read()?;
+        let versions: Vec<Version> = subject_versions(&txn.open_table(VERSIONS)?, subject)?
+            .into_iter()
+            .filter(|(_, r)| deleted.admits(r.deleted))
+            .map(|(v, _)| v)
+            .collect();
+        if versions.is_empty() {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        Ok(versions)
+    }
+
+    /// Every version (of subjects starting with `prefix`) with its schema; with `latest_only`, one per subject.
+    pub fn schemas(&self, prefix: &str, deleted: Deleted, latest_only: bool) -> Result<Vec<SchemaVersion>> {
+        let txn = self.inner.db.begin_read()?;
+        let versions_t = txn.open_table(VERSIONS)?;
+        let schemas_t = txn.open_table(SCHEMAS)?;
+        let mut out: Vec<SchemaVersion> = Vec::new();
+        for entry in versions_t.range((prefix, 0u32)..)? {
+            let (key, value) = entry?;
+            let (name, version) = key.value();
+            if !name.starts_with(prefix) {
+                break;
+            }
+            let record: VersionRecord = decode(value.value())?;
+            if !deleted.admits(record.deleted) {
+                continue;
+            }
+            let (Ok(subject), Ok(version)) = (Subject::new(name), Version::new(version)) else { continue };
+            if latest_only && out.last().is_some_and(|last| last.subject == subject) {
+                out.pop();
+            }
+            let schema = self.schema_in(&schemas_t, record.id)?;
+            out.push(SchemaVersion { subject, version, deleted: record.deleted, schema });
+        }
+        Ok(out)
+    }
+
+    /// Ids of the schemas that reference this version of `subject`.
+    pub fn referenced_by(&self, subject: &Subject, version: VersionSelector) -> Result<Vec<SchemaId>> {
+        let version = self.version(subject, version, Deleted::Include)?.version;
+        let txn = self.inner.db.begin_read()?;
+        referrers(&txn.open_table(REFERENCED_BY)?, subject, version)
+    }
+
+    // ----- deletes -----
+
+    /// Deletes one version: soft first, then permanently. Returns the version deleted.
+    pub fn delete_version(&self, subject: &Subject, selector: VersionSelector, how: Deletion) -> Result<Version> {
+        self.refuse_if_readonly(subject)?;
+        let txn = self.inner.db.begin_write()?;
+        let outcome = (|| {
+            let mut versions_t = txn.open_table(VERSIONS)?;
+            let versions = subject_versions(&versions_t, subject)?;
+            if versions.is_empty() {
+                return Err(RegistryError::SubjectNotFound(subject.clone()));
+            }
+            let found = match (selector, how) {
+                (VersionSelector::Latest, Deletion::Soft) => versions.iter().rev().find(|(_, r)| !r.deleted),
+                (VersionSelector::Latest, Deletion::Permanent) => versions.last(),
+                (VersionSelector::Number(v), _) => versions.iter().find(|(version, _)| *version == v),
+            };
+            let Some(&(version, record)) = found else {
+                return Err(match selector {
+                    VersionSelector::Number(v) => {
+                        RegistryError::VersionNotFound { subject: subject.clone(), version: v }
+                    }
+                    VersionSelector::Latest => RegistryError::SubjectNotFound(subject.clone()),
+                });
+            };
+            let referrers = referrers(&txn.open_table(REFERENCED_BY)?, subject, version)?;
+            if !referrers.is_empty() {
+                return Err(RegistryError::ReferenceExists { subject: subject.clone(), version, referrers });
+            }
+            match how {
+                Deletion::Soft if record.deleted => {
+                    Err(RegistryError::VersionSoftDeleted { subject: subject.clone(), version })
+                }
+                Deletion::Soft => {
+                    let record = VersionRecord { deleted: true, ..record };
+                    versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+                    Ok((version, record.id, false))
+                }
+                Deletion::Permanent if !record.deleted => {
+                    Err(RegistryError::VersionNotSoftDeleted { subject: subject.clone(), version })
+                }
+                Deletion::Permanent => {
+                    versions_t.remove((subject.as_str(), version.get()))?;
+                    let orphaned = remove_use(&txn, record.id, subject, version)?;
+                    Ok((version, record.id, orphaned))
+                }
+            }
+        })();
+        let (version, id, orphaned) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                txn.abort()?;
+                return Err(e);
+            }
+        };
+        txn.commit()?;
+        self.after_delete(subject, &[(id, orphaned)]);
+        Ok(version)
+    }
+
+    /// Deletes every version of a subject: soft first, then permanently (which also drops its config and
+    /// mode). Returns the versions deleted.
+    pub fn delete_subject(&self, subject: &Subject, how: Deletion) -> Result<Vec<Version>> {
+        self.refuse_if_readonly(subject)?;
+        let txn = self.inner.db.begin_write()?;
+        let outcome = (|| {
+            let mut versions_t = txn.open_table(VERSIONS)?;
+            let versions = subject_versions(&versions_t, subject)?;
+            if versions.is_empty() {
+                return Err(RegistryError::SubjectNotFound(subject.clone()));
+            }
+            let any_live = versions.iter().any(|(_, r)| !r.deleted);
+            match how {
+                Deletion::Soft if !any_live => return Err(RegistryError::SubjectSoftDeleted(subject.clone())),
+                Deletion::Permanent if any_live => return Err(RegistryError::SubjectNotSoftDeleted(subject.clone())),
+                _ => {}
+            }
+            let referenced_by = txn.open_table(REFERENCED_BY)?;
+            for (version, _) in &versions {
+                let referrers = referrers(&referenced_by, subject, *version)?;
+                if !referrers.is_empty() {
+                    return Err(RegistryError::ReferenceExists {
+                        subject: subject.clone(),
+                        version: *version,
+                        referrers,
+                    });
+                }
+            }
+            drop(referenced_by);
+            let mut deleted = Vec::new();
+            let mut touched = Vec::new();
+            for (version, record) in versions {
+                match how {
+                    Deletion::Soft if record.deleted => {}
+                    Deletion::Soft => {
+                        let record = VersionRecord { deleted: true, ..record };
+                        versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+                        deleted.push(version);
+                        touched.push((record.id, false));
+                    }
+                    Deletion::Permanent => {
+                        versions_t.remove((subject.as_str(), version.get()))?;
+                        let orphaned = remove_use(&txn, record.id, subject, version)?;
+                        deleted.push(version);
+                        touched.push((record.id, orphaned));
+                    }
+                }
+            }
+            if how == Deletion::Permanent {
+                txn.open_table(CONFIG)?.remove(subject.as_str())?;
+            }
+            Ok((deleted, touched))
+        })();
+        let (deleted, touched) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                txn.abort()?;
+                return Err(e);
+            }
+        };
+        txn.commit()?;
+        self.inner.config.invalidate(subject.as_str());
+        self.after_delete(subject, &touched);
+        Ok(deleted)
+    }
+
+    fn after_delete(&self, subject: &Subject, touched: &[(SchemaId, bool)]) {
+        self.bump_epoch();
+        let caches = &self.inner.caches;
+        caches.latest.invalidate(subject);
+        for (id, orphaned) in touched {
+            if let Some(schema) = caches.schemas.get(id) {
+                caches.subject_fingerprints.invalidate(&(subject.clone(), schema.fingerprint));
+            } else {
+                // Without the record the key cannot be named: drop the whole fast-path cache.
+                caches.subject_fingerprints.invalidate_all();
+            }
+            if *orphaned {
+                caches.schemas.invalidate(id);
+            }
+        }
+    }
+
+    fn refuse_if_readonly(&self, subject: &Subject) -> Result<()> {
+        if self.effective_mode(subject)? == Mode::Readonly {
+            return Err(RegistryError::OperationNotPermitted(format!("Subject '{subject}' is in read-only mode")));
+        }
+        Ok(())
+    }
+
+    // ----- config and mode -----
+
+    /// The compatibility level set at `scope`, if any.
+    pub fn config(&self, scope: Scope<'_>) -> Result<Option<CompatibilityLevel>> {
+        Ok(self.config_record(scope.key())?.compatibility)
+    }
+
+    /// The level that applies to `subject`: its own, else the global one, else BACKWARD.
+    pub fn effective_config(&self, subject: &Subject) -> Result<CompatibilityLevel> {
+        Ok(match self.config(Scope::Subject(subject))? {
+            Some(level) => level,
+            None => self.config(Scope::Global)?.unwrap_or_default(),
+        })
+    }
+
+    /// Sets the compatibility level at `scope`.
+    pub fn set_config(&self, scope: Scope<'_>, level: CompatibilityLevel) -> Result<()> {
+        self.update_config(scope, |record| {
+            record.compatibility = Some(level);
+            Ok(())
+        })
+        .map(|_| ())
+    }
+
+    /// Removes the level set at `scope`, returning it; the global level falls back to BACKWARD.
+    pub fn delete_config(&self, scope: Scope<'_>) -> Result<CompatibilityLevel> {
+        let previous = self.update_config(scope, |record| match (record.compatibility.take(), scope) {
+            (Some(level), _) => Ok(level),
+            (None, Scope::Global) => Ok(CompatibilityLevel::default()),
+            (None, Scope::Subject(subject)) => Err(RegistryError::SubjectLevelNotConfigured(subject.clone())),
+        })?;
+        Ok(previous)
+    }
+
+    /// The mode set at `scope`, if any.
+    pub fn mode(&self, scope: Scope<'_>) -> Result<Option<Mode>> {
+        Ok(self.config_record(scope.key())?.mode)
+    }
+
+    /// The mode that applies to `subject`: its own, else the global one, else READWRITE.
+    pub fn effective_mode(&self, subject: &Subject) -> Result<Mode> {
+        Ok(match self.mode(Scope::Subject(subject))? {
+            Some(mode) => mode,
+            None => self.mode(Scope::Global)?.unwrap_or_default(),
+        })
+    }
+
+    /// Sets the mode at `scope`. IMPORT is refused where schemas already exist, unless `force`.
+    pub fn set_mode(&self, scope: Scope<'_>, mode: Mode, force: bool) -> Result<()> {
+        if mode == Mode::Import && !force {
+            let non_empty = match scope {
+                Scope::Global => !self.subjects("", Deleted::Include)?.is_empty(),
+                Scope::Subject(subject) => self.versions(subject, Deleted::Include).is_ok(),
+            };
+            if non_empty {
+                return Err(RegistryError::OperationNotPermitted(
+                    "Cannot import since found existing subjects; set force=true to switch to IMPORT anyway".into(),
+                ));
+            }
+        }
+        self.update_config(scope, |record| {
+            record.mode = Some(mode);
+            Ok(())
+        })
+    }
+
+    /// Removes the mode set at `scope`, returning it; the global mode falls back to READWRITE.
+    pub fn delete_mode(&self, scope: Scope<'_>) -> Result<Mode> {
+        self.update_config(scope, |record| match (record.mode.take(), scope) {
+            (Some(mode), _) => Ok(mode),
+            (None, Scope::Global) => Ok(Mode::default()),
+            (None, Scope::Subject(subject)) => Err(RegistryError::SubjectModeNotConfigured(subject.clone())),
+        })
+    }
+
+    fn config_record(&self, key: &str) -> Result<ConfigRecord> {
+        if let Some(record) = self.inner.config.get(key) {
+            return Ok(record);
+        }
+        let epoch = self.epoch();
+        let txn = self.inner.db.begin_read()?;
+        let record = read_config(&txn.open_table(CONFIG)?, key)?;
+        self.inner.config.insert(key.to_string(), record);
+        if self.epoch() != epoch {
+            self.inner.config.invalidate(key);
+        }
+        Ok(record)
+    }
+
+    fn update_config<T>(&self, scope: Scope<'_>, change: impl FnOnce(&mut ConfigRecord) -> Result<T>) -> Result<T> {
+        let key = scope.key();
+        let txn = self.inner.db.begin_write()?;
+        let outcome = (|| {
+            let mut table = txn.open_table(CONFIG)?;
+            let mut record = read_config(&table, key)?;
+            let answer = change(&mut record)?;
+            if record == ConfigRecord::default() {
+                table.remove(key)?;
+            } else {
+                table.insert(key, encode(&record)?.as_slice())?;
+            }
+            Ok(answer)
+        })();
+        match outcome {
+            Ok(answer) => {
+                txn.commit()?;
+                self.bump_epoch();
+                self.inner.config.invalidate(key);
+                Ok(answer)
+            }
+            Err(e) => {
+                txn.abort()?;
+                Err(e)
+            }
+        }
+    }
+
+    // ----- cache bookkeeping -----
+
+    fn epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    fn bump_epoch(&self) -> u64 {
+        self.inner.epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Inserts an entry read at `epoch`, and takes it back if a write has committed since.
+    fn fill<K, V>(&self, epoch: u64, cache: &crate::cache::Counted<K, V>, key: K, value: V)
+    where
+        K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        cache.insert(key.clone(), value);
+        if self.epoch() != epoch {
+            cache.invalidate(&key);
+        }
+    }
+
+    fn schema_in(&self, schemas: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Arc<StoredSchema>> {
+        if let Some(schema) = self.inner.caches.schemas.get(&id) {
+            return Ok(schema);
+        }
+        let schema = load_schema(schemas, id)?.ok_or_else(|| {
+            RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
+        })?;
+        Ok(Arc::new(schema))
+    }
+}
+
+// ----- table helpers, shared by read and write transactions -----
+
+fn subject_versions(
+    table: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    subject: &Subject,
+) -> Result<Vec<(Version, VersionRecord)>> {
+    let name = subject.as_str();
+    let mut out = Vec::new();
+    for entry in table.range((name, 0u32)..=(name, u32::MAX))? {
+        let (key, value) = entry?;
+        let version = Version::new(key.value().1).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        out.push((version, decode(value.value())?));
+    }
+    Ok(out)
+}
+
+fn load_schema(table: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Option<StoredSchema>> {
+    table.get(id.0)?.map(|bytes| decode(bytes.value())).transpose()
+}
+
+fn id_uses(table: &impl ReadableTable<(u32, &'static str, u32), ()>, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
+    let mut out = Vec::new();
+    for entry in table.range((id.0, "", 0u32)..=(id.0, "\u{10FFFF}", u32::MAX))? {
+        let (key, _) = entry?;
+        let (_, subject, version) = key.value();
+        let subject = Subject::new(subject).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        let version = Version::new(version).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        out.push((subject, version));
+    }
+    Ok(out)
+}
+
+fn referrers(
+    table: &impl ReadableTable<(&'static str, u32, u32), ()>,
+    subject: &Subject,
+    version: Version,
+) -> Result<Vec<SchemaId>> {
+    let (name, v) = (subject.as_str(), version.get());
+    let mut out = Vec::new();
+    for entry in table.range((name, v, 0u32)..=(name, v, u32::MAX))? {
+        out.push(SchemaId(entry?.0.value().2));
+    }
+    Ok(out)
+}
+
+/// Drops one use of `id`; when none is left, drops the references it holds. Returns whether it is orphaned.
+fn remove_use(txn: &WriteTransaction, id: SchemaId, subject: &Subject, version: Version) -> Result<bool> {
+    let mut uses = txn.open_table(ID_USES)?;
+    uses.remove((id.0, subject.as_str(), version.get()))?;
+    if !id_uses(&uses, id)?.is_empty() {
+        return Ok(false);
+    }
+    if let Some(stored) = load_schema(&txn.open_table(SCHEMAS)?, id)? {
+        let mut referenced_by = txn.open_table(REFERENCED_BY)?;
+        for reference in &stored.references {
+            referenced_by.remove((reference.subject.as_str(), reference.version.get(), id.0))?;
+        }
+    }
+    Ok(true)
+}
+
+fn read_config(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<ConfigRecord> {
+    table.get(key)?.map(|bytes| decode(bytes.value())).transpose().map(Option::unwrap_or_default)
+}
+
+fn effective_level(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    subject: &Subject,
+) -> Result<CompatibilityLevel> {
+    if let Some(level) = read_config(table, subject.as_str())?.compatibility {
+        return Ok(level);
+    }
+    Ok(read_config(table, GLOBAL_SCOPE)?.compatibility.unwrap_or_default())
+}
+
+/// Resolves references against the versions and schemas tables of one transaction.
+struct TxnResolver<'a, V, S> {
+    versions: &'a V,
+    schemas: &'a S,
+}
+
+impl<V, S> ReferenceResolver for TxnResolver<'_, V, S>
+where
+    V: ReadableTable<(&'static str, u32), &'static [u8]>,
+    S: ReadableTable<u32, &'static [u8]>,
+{
+    fn resolve(&self, reference: &SchemaReference) -> Result<UnparsedSchema, ResolveError> {
+        let other = |e: RegistryError| ResolveError::Other(e.to_string());
+        let not_found = || ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
+        let record = self
+            .versions
+            .get((reference.subject.as_str(), reference.version.get()))
+            .map_err(|e| other(e.into()))?
+            .ok_or_else(not_found)?;
+        let record: VersionRecord = decode(record.value()).map_err(other)?;
+        let stored = load_schema(self.schemas, record.id).map_err(other)?.ok_or_else(not_found)?;
+        Ok(stored.to_unparsed())
+    }
+}

@@ -1,0 +1,75 @@
+//! Durability and the on-disk format: write, drop, reopen, everything is there; a file from a newer format
+//! is refused with a clear error.
+
+use registry_core::compat::CompatibilityLevel;
+use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
+
+fn avro(name: &str) -> UnparsedSchema {
+    UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
+}
+
+#[test]
+fn everything_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let (a, b) = (Subject::new("a").unwrap(), Subject::new("b").unwrap());
+    {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+        registry.set_config(Scope::Subject(&b), CompatibilityLevel::Full).unwrap();
+        registry.set_mode(Scope::Subject(&b), Mode::Readonly, false).unwrap();
+        assert_eq!(registry.register(&a, &avro("A")).unwrap().id, SchemaId(1));
+        assert_eq!(registry.register(&a, &avro("B")).unwrap().id, SchemaId(2));
+        registry.delete_version(&a, VersionSelector::Number(1.try_into().unwrap()), Deletion::Soft).unwrap();
+        let c = Subject::new("c").unwrap();
+        registry.register(&c, &avro("C")).unwrap();
+        registry.delete_subject(&c, Deletion::Soft).unwrap();
+        registry.delete_subject(&c, Deletion::Permanent).unwrap();
+    }
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    assert_eq!(registry.versions(&a, Deleted::Exclude).unwrap().iter().map(|v| v.get()).collect::<Vec<_>>(), [2]);
+    assert_eq!(registry.versions(&a, Deleted::Include).unwrap().len(), 2);
+    assert_eq!(registry.schema_by_id(SchemaId(2)).unwrap().text, avro("B").text);
+    assert_eq!(registry.config(Scope::Global).unwrap(), Some(CompatibilityLevel::None));
+    assert_eq!(registry.config(Scope::Subject(&b)).unwrap(), Some(CompatibilityLevel::Full));
+    assert_eq!(registry.mode(Scope::Subject(&b)).unwrap(), Some(Mode::Readonly));
+    // Ids are never reused: C had id 3 and was hard-deleted; the next new schema gets 4.
+    assert_eq!(registry.register(&a, &avro("D")).unwrap().id, SchemaId(4));
+    // And C registered again gets its old id back.
+    assert_eq!(registry.register(&a, &avro("C")).unwrap().id, SchemaId(3));
+}
+
+#[test]
+fn a_file_from_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    drop(Registry::open(&path, RegistryOptions::default()).unwrap());
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("meta")).unwrap().insert("format_version", 99).unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 1 }), "{err}");
+    assert!(err.to_string().contains("upgrade"), "{err}");
+}
+
+#[test]
+fn a_record_from_a_newer_format_is_refused_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let a = Subject::new("a").unwrap();
+    drop(Registry::open(&path, RegistryOptions::default()).unwrap().register(&a, &avro("A")).unwrap());
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        let table = redb::TableDefinition::<(&str, u32), &[u8]>::new("versions");
+        txn.open_table(table).unwrap().insert(("a", 1), [7u8, 1, 0].as_slice()).unwrap();
+        txn.commit().unwrap();
+    }
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let err = registry.versions(&a, Deleted::Exclude).unwrap_err();
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 7, .. }), "{err}");
+}
