@@ -236,7 +236,17 @@ impl<'a> Checker<'a> {
                         wf.name == field.name || field.aliases.iter().flatten().any(|alias| *alias == wf.name)
                     });
                     match found {
-                        Some(wf) => self.check(&field.schema, &wf.schema, format!("{path}/fields/{i}/type"), depth + 1),
+                        Some(wf) => {
+                            let field_path = format!("{path}/fields/{i}/type");
+                            let before = self.violations.len();
+                            self.check(&field.schema, &wf.schema, field_path.clone(), depth + 1);
+                            // Name the field in the violations found right at its type.
+                            for violation in &mut self.violations[before..] {
+                                if violation.path == field_path {
+                                    violation.message = format!("field `{}`: {}", field.name, violation.message);
+                                }
+                            }
+                        }
                         None if field.default.is_none() => self.report(
                             ViolationKind::ReaderFieldMissingDefaultValue,
                             &format!("{path}/fields/{i}"),
