@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use moka::sync::Cache;
 use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, Version};
 
-use crate::records::StoredSchema;
+use crate::records::{SemVer, StoredSchema};
 
 /// Hits and misses of one cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,12 +73,12 @@ where
 }
 
 /// The latest live version of a subject and its schema id.
-pub(crate) type Latest = Option<(Version, SchemaId)>;
+pub(crate) type Latest = Option<(Version, SchemaId, SemVer)>;
 
 pub(crate) struct Caches {
     pub schemas: Counted<SchemaId, Arc<StoredSchema>>,
     pub parsed: Counted<SchemaId, Arc<ParsedSchema>>,
-    pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId)>,
+    pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId, SemVer)>,
     pub latest: Counted<Subject, Latest>,
 }
 

@@ -6,7 +6,7 @@ use registry_core::SchemaId;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::RegistryError;
-use crate::records::Mode;
+use crate::records::{Mode, SemVer};
 use registry_core::compat::CompatibilityLevel;
 
 /// The format this build writes, and the newest it reads.
@@ -17,6 +17,7 @@ pub(crate) const FORMAT_VERSION: u8 = 1;
 pub(crate) struct VersionRecord {
     pub id: SchemaId,
     pub deleted: bool,
+    pub semver: SemVer,
 }
 
 /// The configuration of one scope (global or a subject).

@@ -79,6 +79,16 @@ pub enum RegistryError {
         /// Ids of schemas that reference it.
         referrers: Vec<SchemaId>,
     },
+    /// An explicit semantic version is not greater than the subject's latest.
+    #[error("semantic version {given} for subject '{subject}' must be greater than its latest, {latest}")]
+    SemVerNotIncreasing {
+        /// The subject.
+        subject: Subject,
+        /// The version given.
+        given: crate::SemVer,
+        /// The subject's latest.
+        latest: crate::SemVer,
+    },
     /// The store failed.
     #[error("Error in the backend data store: {0}")]
     Storage(String),

@@ -28,6 +28,8 @@ mod tables;
 
 pub use cache::{CacheCounters, CacheStats};
 pub use error::RegistryError;
-pub use records::{InvalidMode, Mode, Registered, SchemaVersion, StoredSchema, SubjectVersion};
-pub use registry::{Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope};
+pub use records::{
+    InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
+};
+pub use registry::{Counts, Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope};
 pub use registry_core::compat::CompatibilityLevel;

@@ -35,6 +35,8 @@ pub struct Registered {
     pub id: SchemaId,
     /// The subject's version that holds it.
     pub version: Version,
+    /// Its semantic version within the subject.
+    pub semver: SemVer,
     /// True when the subject already had this schema and nothing was written.
     pub deduplicated: bool,
 }
@@ -46,6 +48,74 @@ pub struct SubjectVersion {
     pub subject: Subject,
     /// The version.
     pub version: Version,
+    /// Its semantic version.
+    pub semver: SemVer,
+    /// Whether it is soft-deleted.
+    pub deleted: bool,
+}
+
+/// One entry of a subject's version list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// The version number.
+    pub version: Version,
+    /// Its semantic version.
+    pub semver: SemVer,
+    /// The schema id it holds.
+    pub id: SchemaId,
+    /// Whether it is soft-deleted.
+    pub deleted: bool,
+}
+
+/// A semantic version of a subject's schema: the first is 1.0.0; a compatible change bumps the minor, a
+/// change that breaks backward compatibility (possible only under NONE) bumps the major.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SemVer {
+    /// Breaking changes.
+    pub major: u32,
+    /// Compatible changes.
+    pub minor: u32,
+    /// Fixes.
+    pub patch: u32,
+}
+
+impl SemVer {
+    /// 1.0.0, every subject's first version.
+    pub const FIRST: SemVer = SemVer { major: 1, minor: 0, patch: 0 };
+
+    /// The next minor version: x.(y+1).0.
+    pub fn bump_minor(self) -> SemVer {
+        SemVer { major: self.major, minor: self.minor.saturating_add(1), patch: 0 }
+    }
+
+    /// The next major version: (x+1).0.0.
+    pub fn bump_major(self) -> SemVer {
+        SemVer { major: self.major.saturating_add(1), minor: 0, patch: 0 }
+    }
+}
+
+impl fmt::Display for SemVer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// A semantic version that is not `MAJOR.MINOR.PATCH`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid semantic version '{0}': use MAJOR.MINOR.PATCH, e.g. 1.2.0")]
+pub struct InvalidSemVer(pub String);
+
+impl std::str::FromStr for SemVer {
+    type Err = InvalidSemVer;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidSemVer(s.to_string());
+        let mut parts = s.split('.').map(|p| p.parse::<u32>().map_err(|_| invalid()));
+        let (Some(major), Some(minor), Some(patch), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        Ok(SemVer { major: major?, minor: minor?, patch: patch? })
+    }
 }
 
 /// One version of a subject with its schema.
@@ -55,6 +125,8 @@ pub struct SchemaVersion {
     pub subject: Subject,
     /// The version number.
     pub version: Version,
+    /// Its semantic version.
+    pub semver: SemVer,
     /// Whether it is soft-deleted.
     pub deleted: bool,
     /// The schema.

@@ -19,7 +19,7 @@ use registry_core::{
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches};
 use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode};
-use crate::records::{Mode, Registered, SchemaVersion, StoredSchema, SubjectVersion};
+use crate::records::{Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
 use crate::tables::*;
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -61,6 +61,15 @@ impl Deleted {
     }
 }
 
+/// How much a registry holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Subjects with at least one live version.
+    pub subjects: u64,
+    /// Schema ids used by at least one version.
+    pub schemas: u64,
+}
+
 /// Soft or permanent delete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deletion {
@@ -95,6 +104,8 @@ pub struct RegisterOptions {
     pub id: Option<SchemaId>,
     /// The version to register as (IMPORT mode only).
     pub version: Option<Version>,
+    /// The semantic version to give it; must be greater than the subject's latest. Computed when absent.
+    pub semver: Option<SemVer>,
 }
 
 /// The embeddable schema registry. Cheap to clone; clones share one store and one set of caches.
@@ -230,8 +241,8 @@ impl Registry {
         let fingerprint = parsed.fingerprint();
         let key = (subject.clone(), fingerprint);
         if !explicit {
-            if let Some((version, id)) = self.inner.caches.subject_fingerprints.get(&key) {
-                return Ok(Registered { id, version, deduplicated: true });
+            if let Some((version, id, semver)) = self.inner.caches.subject_fingerprints.get(&key) {
+                return Ok(Registered { id, version, semver, deduplicated: true });
             }
         }
 
@@ -256,7 +267,8 @@ impl Registry {
             None => txn.abort()?,
         }
         let epoch = self.epoch();
-        self.fill(epoch, &self.inner.caches.subject_fingerprints, key, (registered.version, registered.id));
+        let value = (registered.version, registered.id, registered.semver);
+        self.fill(epoch, &self.inner.caches.subject_fingerprints, key, value);
         Ok(registered)
     }
 
@@ -280,9 +292,11 @@ impl Registry {
 
         if let Some(known) = known_id {
             let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
-            if let Some((version, _)) = existing {
+            if let Some((version, record)) = existing {
                 if options.id.is_none_or(|given| given == known) && options.version.is_none_or(|v| v == *version) {
-                    return Ok((Registered { id: known, version: *version, deduplicated: true }, None));
+                    let registered =
+                        Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
+                    return Ok((registered, None));
                 }
             }
         }
@@ -330,15 +344,33 @@ impl Registry {
             },
         };
 
+        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+        let live: Vec<(Version, SchemaId)> =
+            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
         if mode != Mode::Import {
-            let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
-            let live: Vec<(Version, SchemaId)> =
-                versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
             let report = self.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
             }
         }
+        let latest_semver = versions.iter().map(|(_, r)| r.semver).max();
+        let semver = match (options.semver, latest_semver) {
+            (Some(given), Some(latest)) if given <= latest => {
+                return Err(RegistryError::SemVerNotIncreasing { subject: subject.clone(), given, latest });
+            }
+            (Some(given), _) => given,
+            (None, None) => SemVer::FIRST,
+            (None, Some(latest)) => {
+                // Backward compatible with the latest live version: a minor bump; otherwise a major one.
+                let checked = level.checks_backward() && mode != Mode::Import;
+                let backward = checked
+                    || live.first().is_none_or(|newest| {
+                        self.check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
+                            .is_ok_and(|report| report.is_compatible())
+                    });
+                if backward { latest.bump_minor() } else { latest.bump_major() }
+            }
+        };
 
         let stored = match known_id.or(options.id).filter(|_| schemas_t.get(id.0).ok().flatten().is_some()) {
             Some(_) => {
@@ -358,14 +390,14 @@ impl Registry {
             }
         };
         fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
-        versions_t
-            .insert((subject.as_str(), version.get()), encode(&VersionRecord { id, deleted: false })?.as_slice())?;
+        let record = VersionRecord { id, deleted: false, semver };
+        versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
         txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
         let mut referenced_by = txn.open_table(REFERENCED_BY)?;
         for reference in &stored.references {
             referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
         }
-        Ok((Registered { id, version, deduplicated: false }, Some(stored)))
+        Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
     }
 
     /// Checks `candidate` at `level` against `live` versions (newest first).
@@ -458,7 +490,13 @@ impl Registry {
             return Err(RegistryError::SchemaNotInSubject(subject.clone()));
         };
         let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
-        Ok(SchemaVersion { subject: subject.clone(), version: *version, deleted: record.deleted, schema })
+        Ok(SchemaVersion {
+            subject: subject.clone(),
+            version: *version,
+            semver: record.semver,
+            deleted: record.deleted,
+            schema,
+        })
     }
 
     /// The schema with this global id.
@@ -498,7 +536,7 @@ impl Registry {
             let Some(record) = record else { continue };
             let record: VersionRecord = decode(record.value())?;
             if deleted.admits(record.deleted) {
-                out.push(SubjectVersion { subject, version });
+                out.push(SubjectVersion { subject, version, semver: record.semver, deleted: record.deleted });
             }
         }
         Ok(out)
@@ -507,9 +545,9 @@ impl Registry {
     /// One version of a subject.
     pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
         if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
-            if let Some(Some((version, id))) = self.inner.caches.latest.get(subject) {
+            if let Some(Some((version, id, semver))) = self.inner.caches.latest.get(subject) {
                 let schema = self.schema_by_id(id)?;
-                return Ok(SchemaVersion { subject: subject.clone(), version, deleted: false, schema });
+                return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
             }
         }
         let epoch = self.epoch();
@@ -527,9 +565,9 @@ impl Registry {
         };
         let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
         if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
-            self.fill(epoch, &self.inner.caches.latest, subject.clone(), Some((version, record.id)));
+            self.fill(epoch, &self.inner.caches.latest, subject.clone(), Some((version, record.id, record.semver)));
         }
-        Ok(SchemaVersion { subject: subject.clone(), version, deleted: record.deleted, schema })
+        Ok(SchemaVersion { subject: subject.clone(), version, semver: record.semver, deleted: record.deleted, schema })
     }
 
     /// The subjects whose name starts with `prefix`, sorted. With `Deleted::Only`, those that have versions
@@ -577,16 +615,44 @@ impl Registry {
 
     /// The version numbers of a subject, ascending.
     pub fn versions(&self, subject: &Subject, deleted: Deleted) -> Result<Vec<Version>> {
+        Ok(self.version_list(subject, deleted)?.into_iter().map(|info| info.version).collect())
+    }
+
+    /// A subject's versions with their semantic versions, ids and deleted flags, ascending.
+    pub fn version_list(&self, subject: &Subject, deleted: Deleted) -> Result<Vec<VersionInfo>> {
         let txn = self.inner.db.begin_read()?;
-        let versions: Vec<Version> = subject_versions(&txn.open_table(VERSIONS)?, subject)?
+        let versions: Vec<VersionInfo> = subject_versions(&txn.open_table(VERSIONS)?, subject)?
             .into_iter()
             .filter(|(_, r)| deleted.admits(r.deleted))
-            .map(|(v, _)| v)
+            .map(|(version, r)| VersionInfo { version, semver: r.semver, id: r.id, deleted: r.deleted })
             .collect();
         if versions.is_empty() {
             return Err(RegistryError::SubjectNotFound(subject.clone()));
         }
         Ok(versions)
+    }
+
+    /// How many subjects have a live version, and how many schema ids are in use.
+    pub fn counts(&self) -> Result<Counts> {
+        let subjects = self.subjects("", Deleted::Exclude)?.len() as u64;
+        let txn = self.inner.db.begin_read()?;
+        let mut schemas = 0u64;
+        let mut last = None;
+        for entry in txn.open_table(ID_USES)?.iter()? {
+            let id = entry?.0.value().0;
+            if last != Some(id) {
+                schemas += 1;
+                last = Some(id);
+            }
+        }
+        Ok(Counts { subjects, schemas })
+    }
+
+    /// Whether the store answers: one read transaction over its metadata.
+    pub fn health(&self) -> Result<()> {
+        let txn = self.inner.db.begin_read()?;
+        txn.open_table(META)?.get(META_FORMAT_VERSION)?;
+        Ok(())
     }
 
     /// Every version (of subjects starting with `prefix`) with its schema; with `latest_only`, one per subject.
@@ -610,7 +676,7 @@ impl Registry {
                 out.pop();
             }
             let schema = self.schema_in(&schemas_t, record.id)?;
-            out.push(SchemaVersion { subject, version, deleted: record.deleted, schema });
+            out.push(SchemaVersion { subject, version, semver: record.semver, deleted: record.deleted, schema });
         }
         Ok(out)
     }

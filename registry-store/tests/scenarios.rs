@@ -25,6 +25,7 @@ fn error_name(e: &RegistryError) -> &'static str {
         RegistryError::CompatibilityUnavailable(_) => "CompatibilityUnavailable",
         RegistryError::OperationNotPermitted(_) => "OperationNotPermitted",
         RegistryError::ReferenceExists { .. } => "ReferenceExists",
+        RegistryError::SemVerNotIncreasing { .. } => "SemVerNotIncreasing",
         RegistryError::Storage(_) => "Storage",
         RegistryError::Corrupt(_) => "Corrupt",
         RegistryError::UnsupportedFormat { .. } => "UnsupportedFormat",
@@ -92,9 +93,10 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
             let options = RegisterOptions {
                 id: args.get("id").and_then(Value::as_u64).map(|id| SchemaId(id as u32)),
                 version: args.get("version").and_then(Value::as_u64).map(|v| Version::new(v as u32).expect("v")),
+                semver: args.get("semver").and_then(Value::as_str).map(|v| v.parse().expect("semver")),
             };
             let r = registry.register_with(&subject(args), &schema(args), options)?;
-            json!({"id": r.id.0, "version": r.version.get(), "deduplicated": r.deduplicated})
+            json!({"id": r.id.0, "version": r.version.get(), "semver": r.semver.to_string(), "deduplicated": r.deduplicated})
         }
         "lookup" => {
             let v = registry.lookup(&subject(args), &schema(args), deleted(args))?;
@@ -102,7 +104,13 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
         }
         "version" => {
             let v = registry.version(&subject(args), selector(args), deleted(args))?;
-            json!({"id": v.schema.id.0, "version": v.version.get(), "deleted": v.deleted, "text": v.schema.text})
+            json!({
+                "id": v.schema.id.0,
+                "version": v.version.get(),
+                "semver": v.semver.to_string(),
+                "deleted": v.deleted,
+                "text": v.schema.text,
+            })
         }
         "schema_by_id" => {
             let s = registry.schema_by_id(SchemaId(args["id"].as_u64().expect("id") as u32))?;
