@@ -4,6 +4,7 @@
 
 pub mod avro;
 pub mod json;
+pub mod proto_text;
 pub mod protobuf;
 
 use crate::reference::resolve_all;
