@@ -1,7 +1,7 @@
 //! Avro: parsing with `apache-avro` (named types from references visible, defaults checked against their
 //! types), and the canonical form (sorted-key compact JSON that keeps docs, defaults, aliases, logical types).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use apache_avro::Schema;
 use apache_avro::schema::Name;
@@ -47,8 +47,11 @@ impl AvroSchema {
 /// Parses `text` as Avro, with the named types of `references` in scope.
 pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limits) -> Result<AvroSchema, SchemaError> {
     let json = parse_json(text, SchemaType::Avro, limits)?;
+    check_names(&json, false, 0, limits)?;
     for reference in references {
-        parse_json(&reference.schema.text, SchemaType::Avro, limits)?;
+        parse_json(&reference.schema.text, SchemaType::Avro, limits)
+            .and_then(|value| check_names(&value, false, 0, limits))
+            .map_err(|e| SchemaError::InvalidReference { name: reference.name.clone(), reason: e.to_string() })?;
     }
     let invalid = |e: apache_avro::Error| SchemaError::invalid(SchemaType::Avro, e.to_string());
     let (root, referenced) = if references.is_empty() {
@@ -57,7 +60,105 @@ pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limit
         let texts: Vec<&str> = references.iter().map(|r| r.schema.text.as_str()).collect();
         Schema::parse_str_with_list(text, texts).map_err(invalid)?
     };
+    check_defined_once(std::iter::once(&root).chain(&referenced), limits)?;
     Ok(AvroSchema { root, referenced, json })
+}
+
+/// Refuses a full name defined twice: `apache-avro` lets a later definition silently replace an earlier one.
+fn check_defined_once<'a>(schemas: impl Iterator<Item = &'a Schema>, limits: &Limits) -> Result<(), SchemaError> {
+    fn walk(schema: &Schema, seen: &mut HashSet<String>, depth: usize, limits: &Limits) -> Result<(), SchemaError> {
+        if depth > limits.max_depth {
+            return Err(SchemaError::TooDeep { max: limits.max_depth });
+        }
+        let mut define = |name: &Name| {
+            let name = full_name(name);
+            if seen.insert(name.clone()) {
+                return Ok(());
+            }
+            Err(SchemaError::invalid(SchemaType::Avro, format!("the named type '{name}' is defined more than once")))
+        };
+        match schema {
+            Schema::Record(record) => {
+                define(&record.name)?;
+                record.fields.iter().try_for_each(|field| walk(&field.schema, seen, depth + 1, limits))
+            }
+            Schema::Enum(e) => define(&e.name),
+            Schema::Fixed(f) => define(&f.name),
+            Schema::Array(a) => walk(&a.items, seen, depth + 1, limits),
+            Schema::Map(m) => walk(&m.types, seen, depth + 1, limits),
+            Schema::Union(u) => u.variants().iter().try_for_each(|variant| walk(variant, seen, depth + 1, limits)),
+            Schema::Decimal(d) => walk(&d.inner, seen, depth + 1, limits),
+            _ => Ok(()),
+        }
+    }
+    let mut seen = HashSet::new();
+    schemas.into_iter().try_for_each(|schema| walk(schema, &mut seen, 0, limits))
+}
+
+/// Refuses a name, alias or type name that is not a valid Avro name wherever `apache-avro` would meet it
+/// unchecked: it unwraps its own name validation in several places and would panic on such input.
+///
+/// `under_type` is set for an object that is the `"type"` of another: apache-avro reads that object's name too.
+fn check_names(value: &serde_json::Value, under_type: bool, depth: usize, limits: &Limits) -> Result<(), SchemaError> {
+    use serde_json::Value;
+    if depth > limits.max_depth {
+        return Err(SchemaError::TooDeep { max: limits.max_depth });
+    }
+    let check = |what: &str, name: &str| {
+        if is_valid_name(name) {
+            return Ok(());
+        }
+        Err(SchemaError::invalid(
+            SchemaType::Avro,
+            format!("{what} '{name}' is not a valid Avro name: use letters, digits and '_', dot-separated"),
+        ))
+    };
+    match value {
+        // Every type name, primitive or named, is a valid name; anything else cannot be a type.
+        Value::String(name) => check("type", name),
+        Value::Array(items) => items.iter().try_for_each(|item| check_names(item, false, depth + 1, limits)),
+        Value::Object(object) => {
+            let named = matches!(object.get("type"), Some(Value::String(t)) if matches!(t.as_str(), "record" | "error" | "enum" | "fixed"));
+            if let Some(Value::String(name)) = object.get("name").filter(|_| named || under_type) {
+                check("name", name)?;
+            }
+            if let Some(Value::Array(aliases)) = object.get("aliases").filter(|_| named) {
+                for alias in aliases.iter().filter_map(Value::as_str) {
+                    check("alias", alias)?;
+                }
+            }
+            if let Some(inner) = object.get("type") {
+                check_names(inner, true, depth + 1, limits)?;
+            }
+            for key in ["items", "values"] {
+                if let Some(inner) = object.get(key) {
+                    check_names(inner, false, depth + 1, limits)?;
+                }
+            }
+            if let Some(Value::Array(fields)) = object.get("fields") {
+                for field in fields.iter().filter(|f| f.is_object()) {
+                    check_names(field, false, depth + 1, limits)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The Avro specification's name: an optional dot-separated namespace (possibly empty), then an identifier.
+fn is_valid_name(full_name: &str) -> bool {
+    let is_identifier = |part: &str| {
+        let mut chars = part.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match full_name.rsplit_once('.') {
+        None => is_identifier(full_name),
+        Some((namespace, name)) => {
+            is_identifier(name) && (namespace.is_empty() || namespace.split('.').all(is_identifier))
+        }
+    }
 }
 
 /// The full name of a named schema.

@@ -108,8 +108,18 @@ fn rename(file: File, name: &str) -> File {
 }
 
 fn describe(error: &protox::Error) -> String {
-    // protox's Display names the file and the span; the root file's internal name is noise to a user.
-    error.to_string().replace(&format!("{ROOT_FILE}:"), "line ").replace(ROOT_FILE, "the schema")
+    // protox's Debug form is protoc's `file:line:column: message`; its Display drops the position.
+    let text = format!("{error:?}");
+    let Some(rest) = text.strip_prefix(ROOT_FILE).and_then(|rest| rest.strip_prefix(':')) else {
+        return text.replace(ROOT_FILE, "the schema");
+    };
+    let mut parts = rest.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(line), Some(column), Some(message)) if line.parse::<u32>().is_ok() && column.parse::<u32>().is_ok() => {
+            format!("{} at line {line} column {column}", message.trim())
+        }
+        _ => rest.trim().replace(ROOT_FILE, "the schema"),
+    }
 }
 
 fn normalize(descriptor: &FileDescriptorProto) -> FileDescriptorProto {
