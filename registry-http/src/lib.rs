@@ -1,1 +1,72 @@
-//! http
+//! The sidecar server: a thin axum layer over a shared [`Registry`].
+//!
+//! It owns the wire: the Confluent-compatible REST API (`confluent`), the project's own `/api/v1` API (`v1`),
+//! auth, request ids and tracing, Prometheus metrics, and the mapping of registry errors to statuses and JSON
+//! bodies (`error`). It decides nothing about schemas: every rule lives in `registry-core` and
+//! `registry-store`, and a handler only translates a request into one `Registry` call and its answer back.
+
+pub mod auth;
+pub mod config;
+mod confluent;
+mod context;
+mod error;
+mod extract;
+pub mod metrics;
+mod v1;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use registry_store::Registry;
+
+pub use auth::{AuthKeys, Role};
+pub use error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry the server fronts.
+    pub registry: Registry,
+    /// API keys and roles; `None` leaves auth off.
+    pub auth: Option<Arc<AuthKeys>>,
+    /// Where `/metrics` reads from; `None` serves no metrics on the main listener.
+    pub metrics: Option<metrics::Metrics>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// A state with auth off, metrics on, and the default body limit.
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            registry,
+            auth: None,
+            metrics: Some(metrics::Metrics::install()),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The whole server: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .merge(confluent::routes())
+        .merge(v1::routes())
+        .route("/health", get(context::health))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(metrics::render));
+    }
+    let limit = state.max_body_bytes;
+    router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(context::observe))
+        .with_state(state)
+}

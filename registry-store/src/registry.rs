@@ -474,6 +474,26 @@ impl Registry {
         }
     }
 
+    /// Checks `schema` against `subject`'s live versions at an explicit `level`, ignoring the subject's own.
+    pub fn check_compatibility_at(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        level: CompatibilityLevel,
+    ) -> Result<CompatReport> {
+        let parsed = self.parse(schema)?;
+        let txn = self.inner.db.begin_read()?;
+        let versions_t = txn.open_table(VERSIONS)?;
+        let schemas_t = txn.open_table(SCHEMAS)?;
+        let live: Vec<(Version, SchemaId)> = subject_versions(&versions_t, subject)?
+            .iter()
+            .rev()
+            .filter(|(_, r)| !r.deleted)
+            .map(|(v, r)| (*v, r.id))
+            .collect();
+        self.check_against(&parsed, level, &live, &versions_t, &schemas_t)
+    }
+
     // ----- reads -----
 
     /// The schema registered under `subject` that equals `schema`, if any.

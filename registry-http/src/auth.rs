@@ -1,0 +1,198 @@
+//! API keys and roles. Keys are stored as SHA-256 hashes and compared in constant time; a request carries its
+//! key as `X-API-Key`, `Authorization: Bearer <key>` or `Authorization: Basic` (the key is the password, as
+//! Confluent clients send `user:secret`).
+//!
+//! Keys file: one key a line, `<role> <sha256-hex> [name]`, `#` comments; `schema-registry hash-key` prints the
+//! hash of a key.
+
+use std::path::Path;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState};
+
+/// What a key may do; each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads, lookups, compatibility checks, validation.
+    Reader,
+    /// Plus registrations and subject-level config.
+    Writer,
+    /// Plus deletes, global config and modes.
+    Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "reader" => Ok(Role::Reader),
+            "writer" => Ok(Role::Writer),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role '{other}': use reader, writer or admin")),
+        }
+    }
+}
+
+/// One key: its hash, role and a name for logs.
+#[derive(Clone, Debug)]
+struct Key {
+    hash: [u8; 32],
+    role: Role,
+    name: String,
+}
+
+/// The set of keys the server accepts.
+#[derive(Clone, Debug, Default)]
+pub struct AuthKeys {
+    keys: Vec<Key>,
+}
+
+impl AuthKeys {
+    /// Parses a keys file's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut keys = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (Some(role), Some(hash)) = (parts.next(), parts.next()) else {
+                return Err(format!("line {}: expected '<role> <sha256-hex> [name]'", n + 1));
+            };
+            let role: Role = role.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
+            let hash = decode_hex(hash).ok_or_else(|| format!("line {}: the hash must be 64 hex digits", n + 1))?;
+            let name = parts.collect::<Vec<_>>().join(" ");
+            keys.push(Key { hash, role, name: if name.is_empty() { format!("key on line {}", n + 1) } else { name } });
+        }
+        if keys.is_empty() {
+            return Err("the keys file holds no key".into());
+        }
+        Ok(Self { keys })
+    }
+
+    /// Reads a keys file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::parse(&text)
+    }
+
+    /// The keys with this role: for tests and embedding.
+    pub fn with_key(mut self, key: &str, role: Role) -> Self {
+        self.keys.push(Key { hash: hash_key(key), role, name: format!("{role:?}") });
+        self
+    }
+
+    /// The role of `key`, checking every entry so the time taken does not depend on which one matches.
+    fn role_of(&self, key: &str) -> Option<(Role, &str)> {
+        let hash = hash_key(key);
+        let mut found = None;
+        for entry in &self.keys {
+            if constant_time_eq(&entry.hash, &hash) && found.is_none() {
+                found = Some((entry.role, entry.name.as_str()));
+            }
+        }
+        found
+    }
+}
+
+/// The SHA-256 of a key, as stored in the keys file.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Lower-case hex of a key's hash.
+pub fn hash_key_hex(key: &str) -> String {
+    hash_key(key).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The key a request presents, from any of the accepted headers.
+fn presented_key(request: &Request) -> Option<String> {
+    let headers = request.headers();
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key.trim().to_string());
+    }
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = authorization.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (_user, password) = decoded.split_once(':')?;
+        return Some(password.to_string());
+    }
+    None
+}
+
+/// The role a request needs, by method and path.
+pub fn required_role(method: &Method, path: &str) -> Option<Role> {
+    if path == "/health" || path == "/metrics" {
+        return None;
+    }
+    let is_config = path == "/config" || path.starts_with("/config/");
+    let is_mode = path == "/mode" || path.starts_with("/mode/");
+    Some(match *method {
+        Method::GET | Method::HEAD | Method::OPTIONS => Role::Reader,
+        _ if is_mode => Role::Admin,
+        Method::DELETE if path.starts_with("/config/") => Role::Writer,
+        Method::DELETE => Role::Admin,
+        Method::PUT if path == "/config" => Role::Admin,
+        Method::PUT if is_config => Role::Writer,
+        Method::POST if path == "/api/v1/schemas" => Role::Writer,
+        Method::POST if path.starts_with("/subjects/") && path.ends_with("/versions") => Role::Writer,
+        // Lookups, compatibility checks and validation read.
+        Method::POST => Role::Reader,
+        _ => Role::Admin,
+    })
+}
+
+/// The auth middleware: 401 without a valid key, 403 for a role that lacks the right.
+pub(crate) async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(keys) = &state.auth else {
+        return next.run(request).await;
+    };
+    let Some(needed) = required_role(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let Some((role, name)) = presented_key(&request).and_then(|key| keys.role_of(&key)) else {
+        let mut response =
+            ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required").into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));
+        return response;
+    };
+    if role < needed {
+        tracing::info!(key = name, ?role, ?needed, "forbidden");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            40301,
+            format!("Forbidden: this key's role ({role:?}) cannot do this; it needs {needed:?}"),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}

@@ -1,0 +1,109 @@
+//! The server's settings: command-line flags, each also settable by a `SCHEMA_REGISTRY_<NAME>` environment
+//! variable or a TOML file (`--config`). A flag beats the environment, which beats the file, which beats the
+//! default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+/// An embeddable schema registry, run as a single-binary sidecar. Speaks the Confluent Schema Registry REST
+/// API (existing Kafka clients work unchanged) and its own /api/v1 API.
+#[derive(Debug, Parser)]
+#[command(name = "schema-registry", version, about, long_about = None)]
+pub struct Cli {
+    /// Address to listen on [default: 127.0.0.1:8081].
+    #[arg(long, env = "SCHEMA_REGISTRY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the registry's data; created if missing [default: ./registry-data].
+    #[arg(long, env = "SCHEMA_REGISTRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML file with any of these settings (keys as the flags, with underscores: data_dir = "...").
+    #[arg(long, env = "SCHEMA_REGISTRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Serve /metrics on this separate address too (it is always on the main listener).
+    #[arg(long, env = "SCHEMA_REGISTRY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// File of API keys, one `<role> <sha256-hex> [name]` a line (roles: reader, writer, admin). Turns auth
+    /// on; without it auth is off. `schema-registry hash-key <KEY>` prints a key's hash.
+    #[arg(long, env = "SCHEMA_REGISTRY_AUTH_KEYS")]
+    pub auth_keys: Option<PathBuf>,
+    /// Largest request body accepted, in bytes [default: 4194304].
+    #[arg(long, env = "SCHEMA_REGISTRY_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest schema accepted, in bytes [default: 1048576].
+    #[arg(long, env = "SCHEMA_REGISTRY_MAX_SCHEMA_BYTES")]
+    pub max_schema_bytes: Option<usize>,
+    /// Entries per in-process cache [default: 100000].
+    #[arg(long, env = "SCHEMA_REGISTRY_CACHE_CAPACITY")]
+    pub cache_capacity: Option<u64>,
+    /// A command other than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands other than serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the SHA-256 of an API key, as the keys file stores it.
+    HashKey {
+        /// The key.
+        key: String,
+    },
+}
+
+/// The settings a TOML file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    metrics_addr: Option<SocketAddr>,
+    auth_keys: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    max_schema_bytes: Option<usize>,
+    cache_capacity: Option<u64>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the data lives.
+    pub data_dir: PathBuf,
+    /// A separate metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The keys file, if auth is on.
+    pub auth_keys: Option<PathBuf>,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+    /// Schema size limit.
+    pub max_schema_bytes: usize,
+    /// Entries per cache.
+    pub cache_capacity: u64,
+}
+
+impl Cli {
+    /// Merges flags and environment (already merged by clap) over the config file over the defaults.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let file = match &self.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+                toml::from_str::<FileSettings>(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        Ok(Settings {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8081))),
+            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./registry-data")),
+            metrics_addr: self.metrics_addr.or(file.metrics_addr),
+            auth_keys: self.auth_keys.clone().or(file.auth_keys),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(crate::DEFAULT_MAX_BODY_BYTES),
+            max_schema_bytes: self.max_schema_bytes.or(file.max_schema_bytes).unwrap_or(1 << 20),
+            cache_capacity: self.cache_capacity.or(file.cache_capacity).unwrap_or(100_000),
+        })
+    }
+}

@@ -1,0 +1,491 @@
+//! The Confluent-compatible REST API: each route maps a request onto one `Registry` call, with Confluent's
+//! paths, status codes, error codes and response shapes.
+
+mod dto;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use base64::Engine;
+use prost::Message;
+use registry_core::compat::{CompatReport, CompatibilityLevel};
+use registry_core::format::{FormatSchema, proto_text};
+use registry_core::{SchemaId, SchemaType, Subject, VersionSelector};
+use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, Scope, StoredSchema};
+use serde_json::{Value, json};
+
+use crate::extract::{JsonBody, Path, Query, RawSchema, Sr, flag};
+use crate::{ApiError, AppState, metrics};
+use dto::{
+    ConfigRequest, Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
+};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/schemas/types", get(schema_types))
+        .route("/schemas", get(list_schemas))
+        .route("/schemas/ids/{id}", get(schema_by_id))
+        .route("/schemas/ids/{id}/schema", get(raw_schema_by_id))
+        .route("/schemas/ids/{id}/subjects", get(subjects_for_id))
+        .route("/schemas/ids/{id}/versions", get(versions_for_id))
+        .route("/subjects", get(list_subjects))
+        .route("/subjects/{subject}", post(lookup).delete(delete_subject))
+        .route("/subjects/{subject}/versions", get(list_versions).post(register))
+        .route("/subjects/{subject}/versions/{version}", get(get_version).delete(delete_version))
+        .route("/subjects/{subject}/versions/{version}/schema", get(raw_version_schema))
+        .route("/subjects/{subject}/versions/{version}/referencedby", get(referenced_by))
+        .route("/compatibility/subjects/{subject}/versions/{version}", post(check_one))
+        .route("/compatibility/subjects/{subject}/versions", post(check_all))
+        .route("/config", get(get_global_config).put(put_global_config).delete(delete_global_config))
+        .route("/config/{subject}", get(get_subject_config).put(put_subject_config).delete(delete_subject_config))
+        .route("/mode", get(get_global_mode).put(put_global_mode))
+        .route("/mode/{subject}", get(get_subject_mode).put(put_subject_mode).delete(delete_subject_mode))
+}
+
+// ----- helpers -----
+
+fn subject(name: &str) -> ApiResult<Subject> {
+    Ok(Subject::new(name)?)
+}
+
+fn version(text: &str) -> ApiResult<VersionSelector> {
+    text.parse().map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            42202,
+            format!(
+                "The specified version '{text}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
+            ),
+        )
+    })
+}
+
+fn schema_id(text: &str) -> ApiResult<SchemaId> {
+    text.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(text))
+}
+
+fn deleted(flags: &Flags) -> ApiResult<Deleted> {
+    Ok(if flag(&flags.deleted_only)? {
+        Deleted::Only
+    } else if flag(&flags.deleted)? {
+        Deleted::Include
+    } else {
+        Deleted::Exclude
+    })
+}
+
+fn deletion(flags: &Flags) -> ApiResult<Deletion> {
+    Ok(if flag(&flags.permanent)? { Deletion::Permanent } else { Deletion::Soft })
+}
+
+/// Runs a write on the blocking pool: a durable commit must not stall the async workers.
+pub(crate) async fn blocking<T, F>(registry: &Registry, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&Registry) -> Result<T, registry_store::RegistryError> + Send + 'static,
+    T: Send + 'static,
+{
+    let registry = registry.clone();
+    tokio::task::spawn_blocking(move || f(&registry))
+        .await
+        .map_err(|e| {
+            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("write task failed: {e}"))
+        })?
+        .map_err(ApiError::from)
+}
+
+/// The schema text to answer with: Protobuf descriptors become `.proto` source, or stay a base64
+/// `FileDescriptorProto` with `format=serialized`; other formats as registered.
+fn schema_text(registry: &Registry, stored: &Arc<StoredSchema>, format: Option<&str>) -> ApiResult<String> {
+    if stored.schema_type != SchemaType::Protobuf {
+        return Ok(stored.text.clone());
+    }
+    let serialized = format.is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
+    let looks_like_descriptor = !stored.text.contains(char::is_whitespace) && !stored.text.contains('{');
+    if !serialized && !looks_like_descriptor {
+        return Ok(stored.text.clone());
+    }
+    let parsed = registry.parsed_by_id(stored.id)?;
+    let FormatSchema::Protobuf(proto) = parsed.kind() else {
+        return Ok(stored.text.clone());
+    };
+    let descriptor = proto.file().file_descriptor_proto();
+    Ok(if serialized {
+        base64::engine::general_purpose::STANDARD.encode(descriptor.encode_to_vec())
+    } else {
+        proto_text::render(descriptor)
+    })
+}
+
+fn references(stored: &StoredSchema) -> Vec<ReferenceDto> {
+    stored.references.iter().map(ReferenceDto::from_reference).collect()
+}
+
+fn schema_object(
+    registry: &Registry,
+    v: &registry_store::SchemaVersion,
+    format: Option<&str>,
+) -> ApiResult<SchemaObject> {
+    Ok(SchemaObject {
+        subject: v.subject.to_string(),
+        version: v.version.get(),
+        id: v.schema.id.0,
+        schema_type: schema_type_field(v.schema.schema_type),
+        schema: schema_text(registry, &v.schema, format)?,
+        references: references(&v.schema),
+    })
+}
+
+fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
+    let mut answer = json!({"is_compatible": report.is_compatible()});
+    if verbose {
+        let mut messages: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
+        if !report.is_compatible() {
+            messages.push(format!("{{compatibility: '{}'}}", report.level));
+        }
+        answer["messages"] = json!(messages);
+    }
+    answer
+}
+
+// ----- handlers -----
+
+async fn root() -> Sr<Value> {
+    Sr(json!({}))
+}
+
+async fn schema_types() -> Sr<Vec<&'static str>> {
+    Sr(SchemaType::ALL.iter().map(|t| t.as_str()).collect())
+}
+
+async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<SchemaObject>>> {
+    let prefix = flags.subject_prefix.clone().unwrap_or_default();
+    let latest_only = flag(&flags.latest_only)?;
+    let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
+    let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let versions = state.registry.schemas(&prefix, deleted(&flags)?, latest_only)?;
+    let objects = versions
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|v| schema_object(&state.registry, v, flags.format.as_deref()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Sr(objects))
+}
+
+fn parse_usize(value: &Option<String>, name: &str) -> ApiResult<Option<usize>> {
+    match value.as_deref() {
+        None | Some("") => Ok(None),
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n < 0 => Ok(None),
+            Ok(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+            Err(_) => Err(ApiError::bad_request(format!("invalid {name} '{v}': use a number"))),
+        },
+    }
+}
+
+async fn schema_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<SchemaById>> {
+    // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
+    flags.subject.as_deref().map(subject).transpose()?;
+    let stored = state.registry.schema_by_id(schema_id(&id)?)?;
+    Ok(Sr(SchemaById {
+        schema_type: schema_type_field(stored.schema_type),
+        schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
+        references: references(&stored),
+    }))
+}
+
+async fn raw_schema_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<RawSchema> {
+    let stored = state.registry.schema_by_id(schema_id(&id)?)?;
+    Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?))
+}
+
+async fn subjects_for_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Vec<String>>> {
+    let subjects = state.registry.subjects_for_id(schema_id(&id)?, deleted(&flags)?)?;
+    Ok(Sr(subjects.iter().map(ToString::to_string).collect()))
+}
+
+async fn versions_for_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Vec<Value>>> {
+    let versions = state.registry.versions_for_id(schema_id(&id)?, deleted(&flags)?)?;
+    Ok(Sr(versions.iter().map(|v| json!({"subject": v.subject.as_str(), "version": v.version.get()})).collect()))
+}
+
+async fn list_subjects(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
+    let prefix = flags.subject_prefix.clone().unwrap_or_default();
+    let subjects = state.registry.subjects(&prefix, deleted(&flags)?)?;
+    Ok(Sr(subjects.iter().map(ToString::to_string).collect()))
+}
+
+async fn lookup(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<SchemaRequest>,
+) -> ApiResult<Sr<SchemaObject>> {
+    let subject = subject(&name)?;
+    // Identity already ignores formatting and key order, so `normalize` needs no extra work.
+    flag(&flags.normalize)?;
+    let schema = body.to_unparsed()?;
+    let found = state.registry.lookup(&subject, &schema, deleted(&flags)?)?;
+    Ok(Sr(schema_object(&state.registry, &found, None)?))
+}
+
+async fn delete_subject(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Vec<u32>>> {
+    let subject = subject(&name)?;
+    let how = deletion(&flags)?;
+    let versions = blocking(&state.registry, move |r| r.delete_subject(&subject, how)).await?;
+    Ok(Sr(versions.iter().map(|v| v.get()).collect()))
+}
+
+async fn list_versions(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Vec<u32>>> {
+    let versions = state.registry.versions(&subject(&name)?, deleted(&flags)?)?;
+    Ok(Sr(versions.iter().map(|v| v.get()).collect()))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<SchemaRequest>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    flag(&flags.normalize)?;
+    let schema = match body.to_unparsed() {
+        Ok(schema) => schema,
+        Err(e) => {
+            metrics::record_outcome("registrations", "invalid");
+            return Err(e);
+        }
+    };
+    let id = match body.id {
+        None | Some(-1) | Some(0) => None,
+        Some(id) => {
+            Some(SchemaId(u32::try_from(id).map_err(|_| ApiError::unprocessable(format!("invalid schema id {id}")))?))
+        }
+    };
+    let version = match body.version {
+        None | Some(-1) | Some(0) => None,
+        Some(v) => Some(version(&v.to_string()).and_then(|s| match s {
+            VersionSelector::Number(v) => Ok(v),
+            VersionSelector::Latest => Err(ApiError::unprocessable("a registration needs a version number")),
+        })?),
+    };
+    let options = RegisterOptions { id, version, semver: None };
+    let result = blocking(&state.registry, move |r| r.register_with(&subject, &schema, options)).await;
+    let outcome = match &result {
+        Ok(r) if r.deduplicated => "deduplicated",
+        Ok(_) => "new",
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => "incompatible",
+        Err(e) if e.status.is_client_error() => "invalid",
+        Err(_) => "error",
+    };
+    metrics::record_outcome("registrations", outcome);
+    let registered = result?;
+    Ok(Sr(json!({"id": registered.id.0, "version": registered.version.get()})))
+}
+
+async fn get_version(
+    State(state): State<AppState>,
+    Path((name, v)): Path<(String, String)>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<SchemaObject>> {
+    let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
+    Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?))
+}
+
+async fn raw_version_schema(
+    State(state): State<AppState>,
+    Path((name, v)): Path<(String, String)>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<RawSchema> {
+    let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
+    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?))
+}
+
+async fn referenced_by(
+    State(state): State<AppState>,
+    Path((name, v)): Path<(String, String)>,
+) -> ApiResult<Sr<Vec<u32>>> {
+    let ids = state.registry.referenced_by(&subject(&name)?, version(&v)?)?;
+    Ok(Sr(ids.iter().map(|id| id.0).collect()))
+}
+
+async fn delete_version(
+    State(state): State<AppState>,
+    Path((name, v)): Path<(String, String)>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<u32>> {
+    let subject = subject(&name)?;
+    let selector = version(&v)?;
+    let how = deletion(&flags)?;
+    let deleted = blocking(&state.registry, move |r| r.delete_version(&subject, selector, how)).await?;
+    Ok(Sr(deleted.get()))
+}
+
+async fn check_one(
+    State(state): State<AppState>,
+    Path((name, v)): Path<(String, String)>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<SchemaRequest>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let selector = version(&v)?;
+    let report = state.registry.check_compatibility(&subject, &body.to_unparsed()?, Some(selector));
+    compat_outcome(&report);
+    Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
+}
+
+async fn check_all(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<SchemaRequest>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let report = state.registry.check_compatibility(&subject, &body.to_unparsed()?, None);
+    compat_outcome(&report);
+    Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
+}
+
+fn compat_outcome(report: &Result<CompatReport, registry_store::RegistryError>) {
+    let outcome = match report {
+        Ok(r) if r.is_compatible() => "compatible",
+        Ok(_) => "incompatible",
+        Err(_) => "error",
+    };
+    metrics::record_outcome("compatibility_checks", outcome);
+}
+
+fn level_from(body: &ConfigRequest) -> ApiResult<CompatibilityLevel> {
+    let name = body.compatibility.as_deref().or(body.compatibility_level.as_deref()).ok_or_else(|| {
+        ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, 42203, "the body needs a 'compatibility' level")
+    })?;
+    Ok(name.parse()?)
+}
+
+async fn get_global_config(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
+    let level = state.registry.config(Scope::Global)?.unwrap_or_default();
+    Ok(Sr(json!({"compatibilityLevel": level.as_str()})))
+}
+
+async fn put_global_config(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ConfigRequest>,
+) -> ApiResult<Sr<Value>> {
+    let level = level_from(&body)?;
+    blocking(&state.registry, move |r| r.set_config(Scope::Global, level)).await?;
+    Ok(Sr(json!({"compatibility": level.as_str()})))
+}
+
+async fn delete_global_config(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
+    let previous = blocking(&state.registry, |r| r.delete_config(Scope::Global)).await?;
+    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+}
+
+async fn get_subject_config(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let level = match state.registry.config(Scope::Subject(&subject))? {
+        Some(level) => level,
+        None if flag(&flags.default_to_global)? => state.registry.config(Scope::Global)?.unwrap_or_default(),
+        None => return Err(registry_store::RegistryError::SubjectLevelNotConfigured(subject).into()),
+    };
+    Ok(Sr(json!({"compatibilityLevel": level.as_str()})))
+}
+
+async fn put_subject_config(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<ConfigRequest>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let level = level_from(&body)?;
+    blocking(&state.registry, move |r| r.set_config(Scope::Subject(&subject), level)).await?;
+    Ok(Sr(json!({"compatibility": level.as_str()})))
+}
+
+async fn delete_subject_config(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let previous = blocking(&state.registry, move |r| r.delete_config(Scope::Subject(&subject))).await?;
+    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+}
+
+async fn get_global_mode(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
+    let mode = state.registry.mode(Scope::Global)?.unwrap_or_default();
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn put_global_mode(
+    State(state): State<AppState>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<ModeRequest>,
+) -> ApiResult<Sr<Value>> {
+    let mode: Mode = body.mode.parse()?;
+    let force = flag(&flags.force)?;
+    blocking(&state.registry, move |r| r.set_mode(Scope::Global, mode, force)).await?;
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn get_subject_mode(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let mode = match state.registry.mode(Scope::Subject(&subject))? {
+        Some(mode) => mode,
+        None if flag(&flags.default_to_global)? => state.registry.mode(Scope::Global)?.unwrap_or_default(),
+        None => return Err(registry_store::RegistryError::SubjectModeNotConfigured(subject).into()),
+    };
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn put_subject_mode(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+    JsonBody(body): JsonBody<ModeRequest>,
+) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let mode: Mode = body.mode.parse()?;
+    let force = flag(&flags.force)?;
+    blocking(&state.registry, move |r| r.set_mode(Scope::Subject(&subject), mode, force)).await?;
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn delete_subject_mode(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+    let subject = subject(&name)?;
+    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject))).await?;
+    Ok(Sr(json!({"mode": previous.as_str()})))
+}

@@ -1,0 +1,105 @@
+//! `schema-registry`: the registry as a single-binary sidecar.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use registry_core::Limits;
+use registry_http::config::{Cli, Command};
+use registry_http::{AppState, AuthKeys, app, auth};
+use registry_store::{Registry, RegistryOptions};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::HashKey { key }) = &cli.command {
+        println!("{}", auth::hash_key_hex(key));
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("schema-registry: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), String> {
+    let settings = cli.settings()?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
+    let path = settings.data_dir.join("registry.redb");
+    let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
+    let registry = Registry::open(&path, RegistryOptions { limits, cache_capacity: settings.cache_capacity })
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
+    let mut state = AppState::new(registry);
+    state.auth = auth;
+    state.max_body_bytes = settings.max_body_bytes;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        if let Some(addr) = settings.metrics_addr {
+            let metrics_listener =
+                tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let metrics_app = axum::Router::new()
+                .route("/metrics", axum::routing::get(registry_http::metrics::render))
+                .with_state(state.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(metrics_listener, metrics_app).with_graceful_shutdown(shutdown_signal()).await;
+            });
+            tracing::info!(%addr, "metrics listening");
+        }
+        tracing::info!(
+            listen = %local,
+            data = %path.display(),
+            auth = if state.auth.is_some() { "on" } else { "off" },
+            "schema registry listening on http://{local}, data in {}, auth {}",
+            path.display(),
+            if state.auth.is_some() { "on" } else { "off" }
+        );
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM: the server stops accepting and finishes in-flight requests.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
