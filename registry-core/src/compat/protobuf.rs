@@ -262,7 +262,7 @@ impl Checker {
                     ViolationKind::MessageRemoved,
                     written.full_name().to_string(),
                     format!(
-                        "message `{}` was removed: data written with it, addressed by its index in the file, has no type to be read as",
+                        "message `{}` was removed: data written as that message has no type to be read as",
                         written.full_name()
                     ),
                 ),
@@ -301,9 +301,9 @@ impl Checker {
             let mut moved_from_top = Vec::new();
             for number in numbers {
                 if let Some(origin) = w.oneof_of.get(number) {
-                    origins.insert(format!("oneof {origin}"));
+                    origins.insert(format!("the fields of oneof `{origin}`"));
                 } else if let Some(field) = w.by_number.get(number) {
-                    origins.insert(format!("field {number}"));
+                    origins.insert(format!("field `{}` ({number})", field.name()));
                     moved_from_top.push(format!("`{}` ({number})", field.name()));
                 }
             }
@@ -326,7 +326,7 @@ impl Checker {
                     path,
                     format!(
                         "oneof `{oneof}` in the reader joins fields the writer could set together ({}), so data with more than one of them set cannot be read",
-                        origins.into_iter().collect::<Vec<_>>().join(", ")
+                        origins.into_iter().collect::<Vec<_>>().join(" and ")
                     ),
                 );
             }
@@ -349,7 +349,7 @@ impl Checker {
                         ViolationKind::RequiredFieldRemoved,
                         format!("{}.{}", writer.full_name(), written.name()),
                         format!(
-                            "required field `{}` ({number}) was removed: readers of the old schema need it in every message",
+                            "required field `{}` ({number}) was removed: a schema that still requires it rejects data written without it",
                             written.name()
                         ),
                     ),
@@ -429,19 +429,20 @@ impl Checker {
                     );
                     return;
                 }
-                if let (Some(rl), Some(wl)) = (reader_label, writer_label) {
-                    if rl != wl && rg.is_numeric() {
-                        self.report(
-                            ViolationKind::FieldNumericLabelChanged,
-                            site.path.to_string(),
-                            format!(
-                                "{} changed from {} to {}: repeated numbers are packed on the wire, single ones are not",
-                                site,
-                                label_name(wl),
-                                label_name(rl)
-                            ),
-                        );
-                    }
+                if let (Some(rl), Some(wl)) = (reader_label, writer_label)
+                    && rl != wl
+                    && rg.is_numeric()
+                {
+                    let reason = if rl == Label::Repeated || wl == Label::Repeated {
+                        "repeated numbers may be packed on the wire, single ones are not"
+                    } else {
+                        "a required field must be in every message, an optional one need not be"
+                    };
+                    self.report(
+                        ViolationKind::FieldNumericLabelChanged,
+                        site.path.to_string(),
+                        format!("{} changed from {} to {}: {reason}", site, label_name(wl), label_name(rl)),
+                    );
                 }
             }
             (FieldType::Message(r), FieldType::Message(w)) => self.compare_named(r, w, site, depth),

@@ -30,7 +30,7 @@ pub enum FormatSchema {
     /// A JSON Schema with its referenced documents.
     Json(json::JsonSchema),
     /// A Protobuf file with its imports.
-    Protobuf(protobuf::ProtobufSchema),
+    Protobuf(Box<protobuf::ProtobufSchema>),
 }
 
 impl ParsedSchema {
@@ -86,7 +86,7 @@ pub fn parse(
         SchemaType::Protobuf => {
             let parsed = protobuf::parse(&schema.text, &resolved, limits)?;
             let canonical = parsed.canonical_form();
-            (FormatSchema::Protobuf(parsed), canonical)
+            (FormatSchema::Protobuf(Box::new(parsed)), canonical)
         }
     };
     let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references);

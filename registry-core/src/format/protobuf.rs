@@ -80,10 +80,10 @@ pub(crate) fn parse(
 
 /// Reads one file: a base64 descriptor when the text is one, `.proto` source otherwise.
 fn load_file(name: &str, text: &str, limits: &Limits) -> Result<File, SchemaError> {
-    if let Some(bytes) = as_base64(text) {
-        if let Ok(file) = File::decode_file_descriptor_proto(bytes.as_slice()) {
-            return Ok(file);
-        }
+    if let Some(bytes) = as_base64(text)
+        && let Ok(file) = File::decode_file_descriptor_proto(bytes.as_slice())
+    {
+        return Ok(file);
     }
     check_depth(text, Syntax::Proto, limits)?;
     File::from_source(name, text).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))
