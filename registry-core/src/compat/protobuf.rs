@@ -12,27 +12,49 @@ use prost_reflect::{Cardinality, FieldDescriptor, FileDescriptor, Kind, MessageD
 use super::{Violation, ViolationKind};
 use crate::format::protobuf::ProtobufSchema;
 
-/// Messages nest in messages and fields lead to imported messages; past this depth the walk stops and reports.
-const MAX_DEPTH: usize = 128;
-
 pub(super) fn can_read(reader: &ProtobufSchema, writer: &ProtobufSchema) -> Vec<Violation> {
     let mut checker = Checker {
         reader_root: reader.file().name().to_string(),
         writer_root: writer.file().name().to_string(),
-        compared: HashMap::new(),
+        pairs: Vec::new(),
+        index: HashMap::new(),
+        uses: Vec::new(),
         violations: Vec::new(),
     };
     checker.compare_files(reader.file(), writer.file());
-    checker.violations
+    checker.finish()
 }
 
+/// The comparison is a worklist over message pairs, not a recursion: nesting and message cycles cannot grow the
+/// stack, and each (writer, reader) pair is compared once however many fields use it.
 struct Checker {
     reader_root: String,
     writer_root: String,
-    /// Imported message pairs (writer, reader) compared so far: `None` while in progress (a cycle meets it and
-    /// assumes a match), then whether they matched. Each pair is compared once, however many fields use it.
-    compared: HashMap<(String, String), Option<bool>>,
+    /// Every pair met so far, in the order compared.
+    pairs: Vec<Pair>,
+    /// Pair ids by (writer full name, reader full name).
+    index: HashMap<(String, String), usize>,
+    /// Fields whose message type needs its definitions compared: a violation if that pair is incompatible.
+    uses: Vec<NamedUse>,
     violations: Vec<Violation>,
+}
+
+/// A writer message and the reader message it is read as.
+struct Pair {
+    reader: MessageDescriptor,
+    writer: MessageDescriptor,
+    /// Whether comparing the pair itself found a violation.
+    direct: bool,
+    /// Pairs whose compatibility this one's depends on: nested messages, and types of fields that need comparing.
+    depends_on: Vec<usize>,
+}
+
+/// A field whose message type comes from an import on either side.
+struct NamedUse {
+    pair: usize,
+    path: String,
+    number: u32,
+    type_name: String,
 }
 
 /// How a field was labelled in the source, as the reference registry sees it: a proto3 field without `optional`,
@@ -242,22 +264,22 @@ impl Checker {
                 ),
             );
         }
-        self.compare_messages(reader.messages(), writer.messages(), 0);
+        self.compare_messages(reader.messages(), writer.messages());
     }
 
-    /// Pairs the messages declared at one level by name and compares each pair; map entries are not declared
+    /// Pairs the messages declared at one level by name, queueing each pair; map entries are not declared
     /// types in the source and are compared through the map fields that use them.
     fn compare_messages(
         &mut self,
         reader: impl Iterator<Item = MessageDescriptor>,
         writer: impl Iterator<Item = MessageDescriptor>,
-        depth: usize,
-    ) {
+    ) -> Vec<usize> {
         let reader: HashMap<String, MessageDescriptor> =
             reader.filter(|m| !m.is_map_entry()).map(|m| (m.name().to_string(), m)).collect();
+        let mut pairs = Vec::new();
         for written in writer.filter(|m| !m.is_map_entry()) {
             match reader.get(written.name()) {
-                Some(read) => self.compare_message(read, &written, depth + 1),
+                Some(read) => pairs.push(self.pair(read, &written)),
                 None => self.report(
                     ViolationKind::MessageRemoved,
                     written.full_name().to_string(),
@@ -268,22 +290,71 @@ impl Checker {
                 ),
             }
         }
+        pairs
     }
 
-    fn compare_message(&mut self, reader: &MessageDescriptor, writer: &MessageDescriptor, depth: usize) {
-        if depth > MAX_DEPTH {
-            self.report(
-                ViolationKind::FieldNamedTypeChanged,
-                reader.full_name().to_string(),
-                format!("message `{}` nests deeper than {MAX_DEPTH} levels and was not compared", reader.full_name()),
-            );
-            return;
+    /// The id of a pair, queued for comparison when new.
+    fn pair(&mut self, reader: &MessageDescriptor, writer: &MessageDescriptor) -> usize {
+        let key = (writer.full_name().to_string(), reader.full_name().to_string());
+        if let Some(id) = self.index.get(&key) {
+            return *id;
         }
-        self.compare_fields(reader, writer, depth);
-        self.compare_messages(reader.child_messages(), writer.child_messages(), depth);
+        let id = self.pairs.len();
+        self.pairs.push(Pair { reader: reader.clone(), writer: writer.clone(), direct: false, depends_on: Vec::new() });
+        self.index.insert(key, id);
+        id
     }
 
-    fn compare_fields(&mut self, reader: &MessageDescriptor, writer: &MessageDescriptor, depth: usize) {
+    /// Compares queued pairs until none is left, then reports the fields whose imported types turned out
+    /// incompatible, directly or through the types they use.
+    fn finish(mut self) -> Vec<Violation> {
+        let mut next = 0;
+        while next < self.pairs.len() {
+            let (reader, writer) = (self.pairs[next].reader.clone(), self.pairs[next].writer.clone());
+            let before = self.violations.len();
+            let mut depends_on = self.compare_fields(&reader, &writer);
+            depends_on.extend(self.compare_messages(reader.child_messages(), writer.child_messages()));
+            let pair = &mut self.pairs[next];
+            pair.direct = self.violations.len() > before;
+            pair.depends_on = depends_on;
+            next += 1;
+        }
+        // A pair is incompatible when it, or a pair it depends on, is: walk the dependencies backwards.
+        let mut dependents = vec![Vec::new(); self.pairs.len()];
+        for (id, pair) in self.pairs.iter().enumerate() {
+            for &on in &pair.depends_on {
+                dependents[on].push(id);
+            }
+        }
+        let mut incompatible: Vec<bool> = self.pairs.iter().map(|pair| pair.direct).collect();
+        let mut stack: Vec<usize> = (0..self.pairs.len()).filter(|&id| incompatible[id]).collect();
+        while let Some(id) = stack.pop() {
+            for &dependent in &dependents[id] {
+                if !incompatible[dependent] {
+                    incompatible[dependent] = true;
+                    stack.push(dependent);
+                }
+            }
+        }
+        for named in std::mem::take(&mut self.uses) {
+            if incompatible[named.pair] {
+                let site = Site { path: &named.path, number: named.number };
+                self.report(
+                    ViolationKind::FieldNamedTypeChanged,
+                    named.path.clone(),
+                    format!(
+                        "{site} has type {}, whose definition changed incompatibly between the imported schemas",
+                        named.type_name
+                    ),
+                );
+            }
+        }
+        self.violations
+    }
+
+    /// Compares the fields of one pair; returns the pairs of imported field types it depends on.
+    fn compare_fields(&mut self, reader: &MessageDescriptor, writer: &MessageDescriptor) -> Vec<usize> {
+        let mut depends_on = Vec::new();
         let (r, w) = (Fields::of(reader), Fields::of(writer));
         let message_name = reader.full_name();
 
@@ -369,23 +440,14 @@ impl Checker {
                 }
                 (Some(written), Some(read)) => {
                     let path = format!("{message_name}.{}", read.name());
-                    self.compare_field(read, written, &path, depth);
+                    let site = Site { path: &path, number: read.number() };
+                    let (rt, wt) = (FieldType::of(read), FieldType::of(written));
+                    self.compare_types(written_label(read), written_label(written), &rt, &wt, site, &mut depends_on);
                 }
                 (None, None) => {}
             }
         }
-    }
-
-    fn compare_field(&mut self, reader: &FieldDescriptor, writer: &FieldDescriptor, path: &str, depth: usize) {
-        let site = Site { path, number: reader.number() };
-        self.compare_types(
-            written_label(reader),
-            written_label(writer),
-            &FieldType::of(reader),
-            &FieldType::of(writer),
-            site,
-            depth,
-        );
+        depends_on
     }
 
     fn compare_types(
@@ -395,7 +457,7 @@ impl Checker {
         reader: &FieldType,
         writer: &FieldType,
         site: Site<'_>,
-        depth: usize,
+        depends_on: &mut Vec<usize>,
     ) {
         if reader.shape() != writer.shape() {
             self.report(
@@ -445,10 +507,10 @@ impl Checker {
                     );
                 }
             }
-            (FieldType::Message(r), FieldType::Message(w)) => self.compare_named(r, w, site, depth),
+            (FieldType::Message(r), FieldType::Message(w)) => self.compare_named(r, w, site, depends_on),
             (FieldType::Map(rk, rv), FieldType::Map(wk, wv)) => {
-                self.compare_types(None, None, rk, wk, site, depth);
-                self.compare_types(None, None, rv, wv, site, depth);
+                self.compare_types(None, None, rk, wk, site, depends_on);
+                self.compare_types(None, None, rv, wv, site, depends_on);
             }
             _ => {}
         }
@@ -456,7 +518,13 @@ impl Checker {
 
     /// A field's message type: the same name inside its package, and, when either side comes from an import,
     /// a compatible definition.
-    fn compare_named(&mut self, reader: &MessageDescriptor, writer: &MessageDescriptor, site: Site<'_>, depth: usize) {
+    fn compare_named(
+        &mut self,
+        reader: &MessageDescriptor,
+        writer: &MessageDescriptor,
+        site: Site<'_>,
+        depends_on: &mut Vec<usize>,
+    ) {
         if local_name(reader) != local_name(writer) {
             self.report(
                 ViolationKind::FieldNamedTypeChanged,
@@ -474,31 +542,14 @@ impl Checker {
         if reader.parent_file().name() == self.reader_root && writer.parent_file().name() == self.writer_root {
             return;
         }
-        let key = (writer.full_name().to_string(), reader.full_name().to_string());
-        let compatible = match self.compared.get(&key) {
-            Some(Some(compatible)) => *compatible,
-            // In progress higher up: a type that contains itself meets itself here and is assumed to match.
-            Some(None) => true,
-            None => {
-                self.compared.insert(key.clone(), None);
-                let before = self.violations.len();
-                self.compare_message(reader, writer, depth + 1);
-                let compatible = self.violations.len() == before;
-                self.compared.insert(key, Some(compatible));
-                compatible
-            }
-        };
-        if !compatible {
-            self.report(
-                ViolationKind::FieldNamedTypeChanged,
-                site.path.to_string(),
-                format!(
-                    "{} has type {}, whose definition changed incompatibly between the imported schemas",
-                    site,
-                    reader.full_name()
-                ),
-            );
-        }
+        let pair = self.pair(reader, writer);
+        depends_on.push(pair);
+        self.uses.push(NamedUse {
+            pair,
+            path: site.path.to_string(),
+            number: site.number,
+            type_name: reader.full_name().to_string(),
+        });
     }
 }
 
@@ -512,5 +563,119 @@ struct Site<'a> {
 impl std::fmt::Display for Site<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "field `{}` ({})", self.path, self.number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::FormatSchema;
+    use crate::{Limits, ResolveError, SchemaReference, SchemaType, Subject, UnparsedSchema, Version, parse};
+
+    /// Parses `root` importing `dependency` as `dep.proto` (when given).
+    fn schema(root: &str, dependency: Option<&str>) -> ProtobufSchema {
+        let mut unparsed = UnparsedSchema::new(SchemaType::Protobuf, root);
+        if dependency.is_some() {
+            unparsed = unparsed.with_references(vec![SchemaReference {
+                name: "dep.proto".into(),
+                subject: Subject::new("dep").expect("valid subject"),
+                version: Version::FIRST,
+            }]);
+        }
+        let resolver = |reference: &SchemaReference| match dependency {
+            Some(text) => Ok(UnparsedSchema::new(SchemaType::Protobuf, text)),
+            None => Err(ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version }),
+        };
+        let parsed = parse(&unparsed, &resolver, &Limits::default()).expect("test schema parses");
+        match parsed.kind() {
+            FormatSchema::Protobuf(p) => (**p).clone(),
+            _ => unreachable!("parsed as protobuf"),
+        }
+    }
+
+    fn kinds(violations: &[Violation]) -> Vec<&'static str> {
+        violations.iter().map(|v| v.kind.as_str()).collect()
+    }
+
+    const ROOT: &str =
+        "syntax = \"proto3\";\nimport \"dep.proto\";\nmessage M {\n  dep.Node a = 1;\n  dep.Node b = 2;\n}\n";
+
+    #[test]
+    fn recursive_imported_types_are_compared_once_and_terminate() {
+        let old = "syntax = \"proto3\";\npackage dep;\nmessage Node {\n  Node next = 1;\n  Leaf leaf = 2;\n}\nmessage Leaf {\n  Node up = 1;\n  int32 v = 2;\n}\n";
+        let new = old.replace("int32 v", "string v");
+        let violations = can_read(&schema(ROOT, Some(&new)), &schema(ROOT, Some(old)));
+        // Leaf.v once, however many fields lead to Leaf; then every field whose type now reads differently.
+        let paths: Vec<(&str, &str)> = violations.iter().map(|v| (v.kind.as_str(), v.path.as_str())).collect();
+        assert_eq!(
+            paths,
+            [
+                ("FIELD_SCALAR_KIND_CHANGED", "dep.Leaf.v"),
+                ("FIELD_NAMED_TYPE_CHANGED", "M.a"),
+                ("FIELD_NAMED_TYPE_CHANGED", "M.b"),
+                ("FIELD_NAMED_TYPE_CHANGED", "dep.Node.next"),
+                ("FIELD_NAMED_TYPE_CHANGED", "dep.Node.leaf"),
+                ("FIELD_NAMED_TYPE_CHANGED", "dep.Leaf.up"),
+            ],
+            "{violations:#?}"
+        );
+        assert!(can_read(&schema(ROOT, Some(old)), &schema(ROOT, Some(old))).is_empty());
+    }
+
+    #[test]
+    fn imported_type_with_a_compatible_change_is_compatible() {
+        let old = "syntax = \"proto3\";\npackage dep;\nmessage Node {\n  int32 v = 1;\n}\n";
+        let new = "syntax = \"proto3\";\npackage dep;\nmessage Node {\n  int64 v = 1;\n  string s = 2;\n}\n";
+        assert!(can_read(&schema(ROOT, Some(new)), &schema(ROOT, Some(old))).is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_walked_without_overflow() {
+        let depth = 30;
+        let nested = |scalar: &str| {
+            let mut text = String::from("syntax = \"proto3\";\n");
+            for i in 0..depth {
+                text.push_str(&format!("message N{i} {{\n"));
+            }
+            text.push_str(&format!("{scalar} v = 1;\n"));
+            for _ in 0..depth {
+                text.push_str("}\n");
+            }
+            text
+        };
+        let violations = can_read(&schema(&nested("string"), None), &schema(&nested("int32"), None));
+        assert_eq!(kinds(&violations), ["FIELD_SCALAR_KIND_CHANGED"]);
+        assert!(violations[0].path.ends_with(".N29.v"), "{}", violations[0].path);
+    }
+
+    #[test]
+    fn a_long_chain_of_imported_types_is_compared_without_recursion() {
+        let chain = |scalar: &str| {
+            let mut text = String::from("syntax = \"proto3\";\npackage dep;\nmessage Node {\n  T0 t = 1;\n}\n");
+            for i in 0..5000 {
+                text.push_str(&format!("message T{i} {{\n  T{} next = 1;\n}}\n", i + 1));
+            }
+            text.push_str(&format!("message T5000 {{\n  {scalar} v = 1;\n}}\n"));
+            text
+        };
+        let (old, new) = (schema(ROOT, Some(&chain("int32"))), schema(ROOT, Some(&chain("string"))));
+        let violations = can_read(&new, &old);
+        assert_eq!(violations[0].path, "dep.T5000.v");
+        // T0..T4999 `next`, Node.t, M.a and M.b all lead to the change.
+        assert_eq!(violations.len(), 1 + 5000 + 3);
+        assert!(can_read(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn violation_message_names_field_number_and_types() {
+        let old = "syntax = \"proto3\";\npackage orders;\nmessage Order {\n  int64 amount = 5;\n}\n";
+        let new = old.replace("int64", "string");
+        let violations = can_read(&schema(&new, None), &schema(old, None));
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].path, "orders.Order.amount");
+        assert_eq!(
+            violations[0].message,
+            "field `orders.Order.amount` (5) changed from int64 to string: the wire types differ"
+        );
     }
 }
