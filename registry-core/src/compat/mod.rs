@@ -5,6 +5,7 @@
 //! a `_TRANSITIVE` level asks it of every live version, the others of the latest only.
 
 mod avro;
+mod protobuf;
 
 use std::fmt;
 
@@ -123,6 +124,28 @@ pub enum ViolationKind {
     TypeMismatch,
     /// Avro: a union lacks a branch for what the other side can write.
     MissingUnionBranch,
+    /// Protobuf: the file's package changed.
+    PackageChanged,
+    /// Protobuf: a message type the writer declares is missing from the reader.
+    MessageRemoved,
+    /// Protobuf: a field changed between scalar (or enum), message and map.
+    FieldKindChanged,
+    /// Protobuf: a scalar field's type moved outside its wire-compatible group.
+    FieldScalarKindChanged,
+    /// Protobuf: a message field's type is another message, or an imported one changed incompatibly.
+    FieldNamedTypeChanged,
+    /// Protobuf: a numeric field's label (optional, required, repeated) changed.
+    FieldNumericLabelChanged,
+    /// Protobuf: the reader has a required field the writer lacks.
+    RequiredFieldAdded,
+    /// Protobuf: the writer's required field is missing from the reader.
+    RequiredFieldRemoved,
+    /// Protobuf: a field left a oneof whose other fields remain.
+    OneofFieldRemoved,
+    /// Protobuf: several independent fields moved into one oneof.
+    MultipleFieldsMovedToOneof,
+    /// Protobuf: a field joined a oneof holding fields it was independent of.
+    FieldMovedToExistingOneof,
 }
 
 impl ViolationKind {
@@ -136,6 +159,17 @@ impl ViolationKind {
             ViolationKind::ReaderFieldMissingDefaultValue => "READER_FIELD_MISSING_DEFAULT_VALUE",
             ViolationKind::TypeMismatch => "TYPE_MISMATCH",
             ViolationKind::MissingUnionBranch => "MISSING_UNION_BRANCH",
+            ViolationKind::PackageChanged => "PACKAGE_CHANGED",
+            ViolationKind::MessageRemoved => "MESSAGE_REMOVED",
+            ViolationKind::FieldKindChanged => "FIELD_KIND_CHANGED",
+            ViolationKind::FieldScalarKindChanged => "FIELD_SCALAR_KIND_CHANGED",
+            ViolationKind::FieldNamedTypeChanged => "FIELD_NAMED_TYPE_CHANGED",
+            ViolationKind::FieldNumericLabelChanged => "FIELD_NUMERIC_LABEL_CHANGED",
+            ViolationKind::RequiredFieldAdded => "REQUIRED_FIELD_ADDED",
+            ViolationKind::RequiredFieldRemoved => "REQUIRED_FIELD_REMOVED",
+            ViolationKind::OneofFieldRemoved => "ONEOF_FIELD_REMOVED",
+            ViolationKind::MultipleFieldsMovedToOneof => "MULTIPLE_FIELDS_MOVED_TO_ONEOF",
+            ViolationKind::FieldMovedToExistingOneof => "FIELD_MOVED_TO_EXISTING_ONEOF",
         }
     }
 }
@@ -226,7 +260,7 @@ pub fn can_read(reader: &ParsedSchema, writer: &ParsedSchema) -> Result<Vec<Viol
     match (reader.kind(), writer.kind()) {
         (FormatSchema::Avro(r), FormatSchema::Avro(w)) => Ok(avro::can_read(r, w)),
         (FormatSchema::Json(_), FormatSchema::Json(_)) => Err(CompatError::Unsupported(SchemaType::Json)),
-        (FormatSchema::Protobuf(_), FormatSchema::Protobuf(_)) => Err(CompatError::Unsupported(SchemaType::Protobuf)),
+        (FormatSchema::Protobuf(r), FormatSchema::Protobuf(w)) => Ok(protobuf::can_read(r, w)),
         _ => Ok(vec![Violation {
             kind: ViolationKind::SchemaTypeChanged,
             path: String::new(),
