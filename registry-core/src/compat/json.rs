@@ -645,6 +645,18 @@ impl<'a> Diff<'a> {
         }
         path.pop();
 
+        // The reference registry reads patternProperties only for added or removed properties; a pattern both
+        // sides declare must also keep accepting what it accepted.
+        path.push("patternProperties");
+        for (pattern, os) in &o.patterns {
+            if let Some((_, us)) = u.patterns.iter().find(|(p, _)| p == pattern) {
+                path.push(pattern);
+                self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1);
+                path.pop();
+            }
+        }
+        path.pop();
+
         self.compare_dependencies(out, path, &o, &u, depth);
 
         path.push("additionalProperties");
@@ -1330,42 +1342,8 @@ fn compare_string(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, upda
 
 fn compare_number(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, update: Loc<'_>) {
     let (o, u) = (NumberBounds::new(original), NumberBounds::new(update));
-    bound_values(
-        out,
-        path,
-        o.maximum,
-        u.maximum,
-        "maximum",
-        Limit::Upper,
-        (ViolationKind::MaximumAdded, ViolationKind::MaximumDecreased),
-    );
-    bound_values(
-        out,
-        path,
-        o.minimum,
-        u.minimum,
-        "minimum",
-        Limit::Lower,
-        (ViolationKind::MinimumAdded, ViolationKind::MinimumIncreased),
-    );
-    bound_values(
-        out,
-        path,
-        o.exclusive_maximum,
-        u.exclusive_maximum,
-        "exclusiveMaximum",
-        Limit::Upper,
-        (ViolationKind::ExclusiveMaximumAdded, ViolationKind::ExclusiveMaximumDecreased),
-    );
-    bound_values(
-        out,
-        path,
-        o.exclusive_minimum,
-        u.exclusive_minimum,
-        "exclusiveMinimum",
-        Limit::Lower,
-        (ViolationKind::ExclusiveMinimumAdded, ViolationKind::ExclusiveMinimumIncreased),
-    );
+    numeric_limit(out, path, Limit::Upper, o.upper(), u.upper(), o.exclusive_maximum.is_some());
+    numeric_limit(out, path, Limit::Lower, o.lower(), u.lower(), o.exclusive_minimum.is_some());
     let multiple = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("multipleOf")).and_then(Value::as_f64);
     let (om, um) = (multiple(original.object()), multiple(update.object()));
     let at = path.at(Some("multipleOf"));
@@ -1422,6 +1400,97 @@ impl<'a> NumberBounds<'a> {
         }
         NumberBounds { maximum, minimum, exclusive_maximum, exclusive_minimum }
     }
+
+    /// The effective upper limit: the tighter of `maximum` and `exclusiveMaximum`.
+    fn upper(&self) -> Option<Bound> {
+        tighter(Limit::Upper, Bound::of(self.maximum, false), Bound::of(self.exclusive_maximum, true))
+    }
+
+    /// The effective lower limit: the tighter of `minimum` and `exclusiveMinimum`.
+    fn lower(&self) -> Option<Bound> {
+        tighter(Limit::Lower, Bound::of(self.minimum, false), Bound::of(self.exclusive_minimum, true))
+    }
+}
+
+/// A numeric limit: its value, its JSON text, and whether the limit itself is excluded.
+#[derive(Clone, Debug)]
+struct Bound {
+    value: f64,
+    text: String,
+    exclusive: bool,
+}
+
+impl Bound {
+    fn of(value: Option<&Value>, exclusive: bool) -> Option<Bound> {
+        let v = value?;
+        Some(Bound { value: v.as_f64()?, text: v.to_string(), exclusive })
+    }
+
+    /// Whether every number within `writer` is within `self` too.
+    fn admits(&self, writer: &Bound, limit: Limit) -> bool {
+        let looser = match limit {
+            Limit::Upper => self.value > writer.value,
+            Limit::Lower => self.value < writer.value,
+        };
+        looser || (self.value == writer.value && (!self.exclusive || writer.exclusive))
+    }
+}
+
+fn tighter(limit: Limit, a: Option<Bound>, b: Option<Bound>) -> Option<Bound> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if a.admits(&b, limit) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Compares numeric limits by their effect, so `maximum`, `exclusiveMaximum` and draft 4's boolean form can
+/// be traded for each other; kinds follow the reference registry's names.
+fn numeric_limit(
+    out: &mut Vec<Violation>,
+    path: &Path,
+    limit: Limit,
+    original: Option<Bound>,
+    update: Option<Bound>,
+    original_has_exclusive: bool,
+) {
+    let Some(update) = update else { return };
+    let (keyword, exclusive_keyword) = match limit {
+        Limit::Upper => ("maximum", "exclusiveMaximum"),
+        Limit::Lower => ("minimum", "exclusiveMinimum"),
+    };
+    let keyword = if update.exclusive { exclusive_keyword } else { keyword };
+    let kind = match (&original, limit, update.exclusive) {
+        (Some(o), _, _) if update.admits(o, limit) => return,
+        (None, Limit::Upper, false) => ViolationKind::MaximumAdded,
+        (None, Limit::Upper, true) => ViolationKind::ExclusiveMaximumAdded,
+        (None, Limit::Lower, false) => ViolationKind::MinimumAdded,
+        (None, Limit::Lower, true) => ViolationKind::ExclusiveMinimumAdded,
+        (Some(_), Limit::Upper, false) => ViolationKind::MaximumDecreased,
+        (Some(_), Limit::Lower, false) => ViolationKind::MinimumIncreased,
+        (Some(_), Limit::Upper, true) if original_has_exclusive => ViolationKind::ExclusiveMaximumDecreased,
+        (Some(_), Limit::Lower, true) if original_has_exclusive => ViolationKind::ExclusiveMinimumIncreased,
+        (Some(_), Limit::Upper, true) => ViolationKind::ExclusiveMaximumAdded,
+        (Some(_), Limit::Lower, true) => ViolationKind::ExclusiveMinimumAdded,
+    };
+    let describe = |b: &Bound| {
+        let op = match (limit, b.exclusive) {
+            (Limit::Upper, false) => "<=",
+            (Limit::Upper, true) => "<",
+            (Limit::Lower, false) => ">=",
+            (Limit::Lower, true) => ">",
+        };
+        format!("{op} {}", b.text)
+    };
+    let message = match &original {
+        None => format!("{} gained the limit {}: {REJECTS}", path.subject(), describe(&update)),
+        Some(o) => format!(
+            "{} now requires {} where the writer allowed {}: {REJECTS}",
+            path.subject(),
+            describe(&update),
+            describe(o)
+        ),
+    };
+    report(out, kind, path.at(Some(keyword)), message);
 }
 
 fn compare_enum(out: &mut Vec<Violation>, path: &Path, original: &[&Value], update: &[&Value], keyword: &str) {
@@ -1620,5 +1689,145 @@ impl<'a> ArrayView<'a> {
             return Extra::of(self.unevaluated).schema;
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Limits, NoReferences, ParsedSchema, SchemaType, UnparsedSchema, parse};
+
+    fn schema(value: Value) -> ParsedSchema {
+        let unparsed = UnparsedSchema::new(SchemaType::Json, value.to_string());
+        parse(&unparsed, &NoReferences, &Limits::default()).expect("test schema parses")
+    }
+
+    fn violations(writer: Value, reader: Value) -> Vec<Violation> {
+        crate::compat::can_read(&schema(reader), &schema(writer)).expect("JSON is supported")
+    }
+
+    #[test]
+    fn json_kinds_spell_as_the_reference_registry() {
+        for kind in ViolationKind::JSON {
+            let spelled = serde_json::to_string(&kind).expect("serializes");
+            assert_eq!(spelled, format!("\"{}\"", kind.as_str()));
+            let back: ViolationKind = serde_json::from_str(&spelled).expect("deserializes");
+            assert_eq!(back, kind);
+            assert!(kind.as_str().bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{kind}");
+        }
+        let unique: HashSet<&str> = ViolationKind::JSON.iter().map(|k| k.as_str()).collect();
+        assert_eq!(unique.len(), ViolationKind::JSON.len());
+    }
+
+    #[test]
+    fn a_narrowed_property_is_reported_where_and_why() {
+        let writer = json!({"type": "object", "properties": {"amount": {"type": "number"}}});
+        let reader = json!({"type": "object", "properties": {"amount": {"type": "integer"}}});
+        let found = violations(writer, reader);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, ViolationKind::TypeNarrowed);
+        assert_eq!(found[0].path, "#/properties/amount");
+        assert_eq!(
+            found[0].message,
+            "property `amount` narrowed from number to integer: the reader rejects data the writer accepted"
+        );
+    }
+
+    #[test]
+    fn keyword_violations_point_at_the_keyword() {
+        let writer = json!({"properties": {"name": {"type": "string", "maxLength": 20}}});
+        let reader = json!({"properties": {"name": {"type": "string", "maxLength": 10}}});
+        let found = violations(writer, reader);
+        assert_eq!(found[0].path, "#/properties/name/maxLength");
+        assert!(found[0].message.contains("from 20 to 10"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn deep_nesting_is_compared_without_overflow() {
+        let mut writer = json!({"type": "number"});
+        let mut reader = json!({"type": "integer"});
+        for _ in 0..30 {
+            writer = json!({"type": "object", "properties": {"a": writer}});
+            reader = json!({"type": "object", "properties": {"a": reader}});
+        }
+        let found = violations(writer, reader);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, format!("#/{}", vec!["properties/a"; 30].join("/")));
+    }
+
+    #[test]
+    fn the_depth_limit_reports_instead_of_recursing() {
+        // Hand-built past the parser's limit, as a fuzzer or a future caller might: the walk stops and reports.
+        let mut value = json!({"type": "number"});
+        for _ in 0..(MAX_DEPTH + 10) {
+            value = json!({"type": "object", "properties": {"a": value}});
+        }
+        let mut diff = Diff {
+            writer: Docs { root: &value, references: &[] },
+            reader: Docs { root: &value, references: &[] },
+            in_progress: HashSet::new(),
+            memo: HashMap::new(),
+            steps: 0,
+        };
+        let mut out = Vec::new();
+        let root = Loc::root(Side::Writer, &value);
+        diff.compare(&mut out, &mut Path::default(), Some(root), Some(Loc { side: Side::Reader, ..root }), 0);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].message.contains("could not be established"));
+    }
+
+    #[test]
+    fn reference_cycles_terminate() {
+        let cyclic = json!({
+            "$ref": "#/definitions/a",
+            "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}
+        });
+        let mut diff = Diff {
+            writer: Docs { root: &cyclic, references: &[] },
+            reader: Docs { root: &cyclic, references: &[] },
+            in_progress: HashSet::new(),
+            memo: HashMap::new(),
+            steps: 0,
+        };
+        let mut out = Vec::new();
+        let root = Loc::root(Side::Writer, &cyclic);
+        diff.compare(&mut out, &mut Path::default(), Some(root), Some(Loc { side: Side::Reader, ..root }), 0);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn mutually_recursive_definitions_compare() {
+        let make = |leaf: &str| {
+            json!({
+                "$ref": "#/definitions/a",
+                "definitions": {
+                    "a": {"type": "object", "properties": {"b": {"$ref": "#/definitions/b"}, "v": {"type": leaf}}},
+                    "b": {"type": "object", "properties": {"a": {"$ref": "#/definitions/a"}}}
+                }
+            })
+        };
+        assert!(violations(make("number"), make("number")).is_empty());
+        let found = violations(make("number"), make("integer"));
+        assert_eq!(found.iter().map(|v| v.kind).collect::<Vec<_>>(), [ViolationKind::TypeNarrowed]);
+    }
+
+    #[test]
+    fn wide_combinators_stay_within_the_step_budget() {
+        let alternatives: Vec<Value> = (0..12)
+            .map(|i| json!({"oneOf": (0..12).map(|j| json!({"type": "string", "maxLength": i * 12 + j})).collect::<Vec<_>>()}))
+            .collect();
+        let writer = json!({"oneOf": alternatives});
+        let reader = writer.clone();
+        let started = std::time::Instant::now();
+        let _ = violations(writer, reader);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn matching_finds_a_pairing_position_does_not() {
+        let edges = vec![vec![true, true], vec![true, false]];
+        assert_eq!(maximum_matching(&edges, 2), vec![Some(1), Some(0)]);
     }
 }
