@@ -1294,7 +1294,7 @@ fn bound_values(
         (Some(o), Some(u)) if (limit == Limit::Upper && u < o) || (limit == Limit::Lower && u > o) => {
             let verb = if limit == Limit::Upper { "decreased" } else { "increased" };
             let message = format!(
-                "{}: `{keyword}` {verb} from {} to {}: {REJECTS}",
+                "`{keyword}` of {} {verb} from {} to {}: {REJECTS}",
                 path.subject(),
                 original.map(Value::to_string).unwrap_or_default(),
                 update.map(Value::to_string).unwrap_or_default()
@@ -1333,7 +1333,7 @@ fn compare_string(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, upda
             report(out, ViolationKind::PatternAdded, path.at(Some("pattern")), message);
         }
         (Some(o), Some(u)) if o != u => {
-            let message = format!("{}: `pattern` changed from {o:?} to {u:?}: {REJECTS}", path.subject());
+            let message = format!("`pattern` of {} changed from {o:?} to {u:?}: {REJECTS}", path.subject());
             report(out, ViolationKind::PatternChanged, path.at(Some("pattern")), message);
         }
         _ => {}
@@ -1362,7 +1362,7 @@ fn compare_number(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, upda
                 (ViolationKind::MultipleOfChanged, "unrelated to")
             };
             let message =
-                format!("{}: `multipleOf` changed from {o} to {u}, {how} the writer's: {REJECTS}", path.subject());
+                format!("`multipleOf` of {} changed from {o} to {u}, {how} the writer's: {REJECTS}", path.subject());
             report(out, kind, at, message);
         }
         _ => {}
@@ -1501,8 +1501,7 @@ fn compare_enum(out: &mut Vec<Violation>, path: &Path, original: &[&Value], upda
     }
     let narrowed = update.iter().all(|v| contains(original, v));
     let kind = if narrowed { ViolationKind::EnumArrayNarrowed } else { ViolationKind::EnumArrayChanged };
-    let message =
-        format!("{}: the reader's `{keyword}` no longer allows {}: {REJECTS}", path.subject(), missing.join(", "));
+    let message = format!("`{keyword}` of {} no longer allows {}: {REJECTS}", path.subject(), missing.join(", "));
     report(out, kind, path.at(Some(keyword)), message);
 }
 
