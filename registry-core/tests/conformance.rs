@@ -1,18 +1,21 @@
-//! Conformance: our BACKWARD verdicts against the reference registry's published diff examples, read from
-//! `../shared/conformance/` next to the workspace (never copied into the project). A missing file skips the test.
+//! Conformance with the reference registry: its own published diff examples (`../shared/conformance/` next to
+//! the workspace, never copied into the project), run through our BACKWARD check and compared verdict by
+//! verdict, and violation kind by violation kind. A missing file skips its test, with a note.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use registry_core::compat::{self, ViolationKind};
-use registry_core::{Limits, ParsedSchema, ResolveError, SchemaReference, SchemaType, UnparsedSchema, parse};
+use registry_core::compat::{self, Violation, ViolationKind};
+use registry_core::{
+    Limits, NoReferences, ParsedSchema, ResolveError, SchemaReference, SchemaType, UnparsedSchema, parse,
+};
 use serde_json::Value;
 
-/// The cases of one conformance file, or `None` (with a note) when it is not there.
+/// The cases of one conformance file, or `None` (after saying so) when the file is not there.
 fn load_cases(file: &str) -> Option<Vec<Value>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("{} does not exist; skipping", path.display());
+        println!("conformance data {} not found; skipping", path.display());
         return None;
     };
     match serde_json::from_str(&text) {
@@ -20,6 +23,79 @@ fn load_cases(file: &str) -> Option<Vec<Value>> {
         other => panic!("{} is not a JSON array: {other:?}", path.display()),
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON Schema
+// ---------------------------------------------------------------------------------------------------------
+
+/// JSON Schema cases where we knowingly differ from the reference registry, by description; each is explained
+/// in `docs/compatibility.md`. Empty: we agree on every verdict.
+const JSON_KNOWN_DEVIATIONS: &[&str] = &[];
+
+fn parse_json_schema(value: &Value) -> ParsedSchema {
+    let unparsed = UnparsedSchema::new(SchemaType::Json, value.to_string());
+    parse(&unparsed, &NoReferences, &Default::default()).unwrap_or_else(|e| panic!("{value} does not parse: {e}"))
+}
+
+/// The incompatible difference types an entry lists, e.g. `MIN_LENGTH_INCREASED` from
+/// `"MIN_LENGTH_INCREASED #/minLength"`, among the kinds we know.
+fn expected_kinds(entry: &Value, known: &BTreeSet<String>) -> BTreeSet<String> {
+    entry["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|change| change.split_whitespace().next())
+        .filter(|kind| known.contains(*kind))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn json_conformance() {
+    let Some(examples) = load_cases("confluent-json-diff-examples.json") else {
+        return;
+    };
+    let known: BTreeSet<String> = ViolationKind::JSON.iter().map(|k| k.as_str().to_string()).collect();
+    let mut agree = 0;
+    let mut disagreements = Vec::new();
+    let mut kind_mismatches = Vec::new();
+    for entry in &examples {
+        let description = entry["description"].as_str().unwrap_or("?").to_string();
+        let original = parse_json_schema(&entry["original_schema"]);
+        let update = parse_json_schema(&entry["update_schema"]);
+        let violations: Vec<Violation> = compat::can_read(&update, &original).expect("JSON is supported");
+        let expected = entry["compatible"].as_bool().expect("compatible is a boolean");
+        if violations.is_empty() == expected {
+            agree += 1;
+        } else {
+            disagreements.push(format!("{description}: expected compatible={expected}, got {violations:?}"));
+        }
+        let ours: BTreeSet<String> = violations.iter().map(|v| v.kind.as_str().to_string()).collect();
+        let theirs = expected_kinds(entry, &known);
+        if !expected && ours != theirs {
+            kind_mismatches.push(format!("{description}: reference {theirs:?}, ours {ours:?}"));
+        }
+    }
+    println!("json: {agree}/{} agree", examples.len());
+    for line in &disagreements {
+        println!("  disagree: {line}");
+    }
+    for line in &kind_mismatches {
+        println!("  kinds differ: {line}");
+    }
+    let unexplained: Vec<&String> = disagreements
+        .iter()
+        .filter(|line| !JSON_KNOWN_DEVIATIONS.iter().any(|known| line.starts_with(&format!("{known}:"))))
+        .collect();
+    assert!(unexplained.is_empty(), "unexplained disagreements with the reference registry: {unexplained:#?}");
+    assert_eq!(disagreements.len(), JSON_KNOWN_DEVIATIONS.len(), "a known deviation now agrees; remove it");
+    assert!(kind_mismatches.is_empty(), "violation kinds differ from the reference registry: {kind_mismatches:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Protobuf
+// ---------------------------------------------------------------------------------------------------------
 
 /// Protobuf cases where we knowingly differ from the reference registry, by description, with the reason.
 /// Keep in step with the deviations list in `docs/compatibility.md`.
@@ -35,8 +111,8 @@ fn protobuf_conformance() {
     let mut kind_differences = Vec::new();
     for case in &cases {
         let description = case["description"].as_str().unwrap_or("(no description)");
-        let original = parse_side(case, "original");
-        let update = parse_side(case, "update");
+        let original = parse_proto_side(case, "original");
+        let update = parse_proto_side(case, "update");
         let violations = compat::can_read(&update, &original).expect("protobuf compatibility is supported");
         let expected = case["compatible"].as_bool().expect("`compatible` is a boolean");
         if violations.is_empty() == expected {
@@ -65,7 +141,8 @@ fn protobuf_conformance() {
     assert!(kind_differences.is_empty(), "violation kinds differ from the reference registry: {kind_differences:#?}");
 }
 
-/// The reference's incompatible difference types of a case: those that name one of our violation kinds.
+/// The reference's incompatible difference types of a Protobuf case: those that name one of our violation
+/// kinds.
 fn incompatible_changes(case: &Value) -> Vec<&'static str> {
     let changes = case["changes"].as_array().map(Vec::as_slice).unwrap_or_default();
     changes
@@ -77,7 +154,7 @@ fn incompatible_changes(case: &Value) -> Vec<&'static str> {
 }
 
 /// Parses `{side}_schema` with `{side}_references`, resolved from `{side}_dependencies` by import name.
-fn parse_side(case: &Value, side: &str) -> ParsedSchema {
+fn parse_proto_side(case: &Value, side: &str) -> ParsedSchema {
     let text = case[format!("{side}_schema")].as_str().expect("schemas are .proto texts");
     let references: Vec<SchemaReference> = match case.get(format!("{side}_references")) {
         Some(refs) => serde_json::from_value(refs.clone()).expect("references have name, subject and version"),

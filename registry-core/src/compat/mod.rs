@@ -5,6 +5,7 @@
 //! a `_TRANSITIVE` level asks it of every live version, the others of the latest only.
 
 mod avro;
+mod json;
 mod protobuf;
 
 use std::fmt;
@@ -146,9 +147,205 @@ pub enum ViolationKind {
     MultipleFieldsMovedToOneof,
     /// Protobuf: a field joined a oneof holding fields it was independent of.
     FieldMovedToExistingOneof,
+    /// JSON Schema: a schema appeared where the writer had none (e.g. an `items` schema).
+    SchemaAdded,
+    /// JSON Schema: the type narrowed (number to integer).
+    TypeNarrowed,
+    /// JSON Schema: the type changed to one that does not accept the writer's.
+    TypeChanged,
+    /// JSON Schema: `maxLength` was added.
+    MaxLengthAdded,
+    /// JSON Schema: `maxLength` decreased.
+    MaxLengthDecreased,
+    /// JSON Schema: `minLength` was added.
+    MinLengthAdded,
+    /// JSON Schema: `minLength` increased.
+    MinLengthIncreased,
+    /// JSON Schema: `pattern` was added.
+    PatternAdded,
+    /// JSON Schema: `pattern` changed.
+    PatternChanged,
+    /// JSON Schema: `maximum` was added.
+    MaximumAdded,
+    /// JSON Schema: `maximum` decreased.
+    MaximumDecreased,
+    /// JSON Schema: `minimum` was added.
+    MinimumAdded,
+    /// JSON Schema: `minimum` increased.
+    MinimumIncreased,
+    /// JSON Schema: `exclusiveMaximum` was added.
+    ExclusiveMaximumAdded,
+    /// JSON Schema: `exclusiveMaximum` decreased.
+    ExclusiveMaximumDecreased,
+    /// JSON Schema: `exclusiveMinimum` was added.
+    ExclusiveMinimumAdded,
+    /// JSON Schema: `exclusiveMinimum` increased.
+    ExclusiveMinimumIncreased,
+    /// JSON Schema: `multipleOf` was added.
+    MultipleOfAdded,
+    /// JSON Schema: `multipleOf` became a multiple of the writer's.
+    MultipleOfExpanded,
+    /// JSON Schema: `multipleOf` changed to an unrelated value.
+    MultipleOfChanged,
+    /// JSON Schema: an existing property became required, without a default.
+    RequiredAttributeAdded,
+    /// JSON Schema: `maxProperties` was added.
+    MaxPropertiesAdded,
+    /// JSON Schema: `maxProperties` decreased.
+    MaxPropertiesDecreased,
+    /// JSON Schema: `minProperties` was added.
+    MinPropertiesAdded,
+    /// JSON Schema: `minProperties` increased.
+    MinPropertiesIncreased,
+    /// JSON Schema: additional properties were allowed and no longer are.
+    AdditionalPropertiesRemoved,
+    /// JSON Schema: free additional properties became constrained by a schema.
+    AdditionalPropertiesNarrowed,
+    /// JSON Schema: a property dependency (`dependencies`/`dependentRequired`) was added.
+    DependencyArrayAdded,
+    /// JSON Schema: a property dependency requires more properties.
+    DependencyArrayExtended,
+    /// JSON Schema: a property dependency requires different properties.
+    DependencyArrayChanged,
+    /// JSON Schema: a schema dependency (`dependencies`/`dependentSchemas`) was added.
+    DependencySchemaAdded,
+    /// JSON Schema: a required property was added to an open content model.
+    RequiredPropertyAddedToOpenContentModel,
+    /// JSON Schema: a required property with a default was added to an open content model.
+    RequiredPropertyWithDefaultAddedToOpenContentModel,
+    /// JSON Schema: an optional property was added to an open content model, where the writer's data may carry it with any value.
+    OptionalPropertyAddedToOpenContentModel,
+    /// JSON Schema: a required property without a default was added to a closed or partially open content model.
+    RequiredPropertyAddedToUnopenContentModel,
+    /// JSON Schema: a property the writer allowed was removed from a closed content model.
+    PropertyRemovedFromClosedContentModel,
+    /// JSON Schema: a removed property is not accepted by the reader's `patternProperties`/`additionalProperties`.
+    PropertyRemovedNotCoveredByPartiallyOpenContentModel,
+    /// JSON Schema: an added property rejects values the writer's `patternProperties`/`additionalProperties` accepted.
+    PropertyAddedNotCoveredByPartiallyOpenContentModel,
+    /// JSON Schema: `unevaluatedProperties: false` was added.
+    UnevaluatedPropertiesRemoved,
+    /// JSON Schema: `unevaluatedProperties` became constrained by a schema.
+    UnevaluatedPropertiesNarrowed,
+    /// JSON Schema: `maxItems` was added.
+    MaxItemsAdded,
+    /// JSON Schema: `maxItems` decreased.
+    MaxItemsDecreased,
+    /// JSON Schema: `minItems` was added.
+    MinItemsAdded,
+    /// JSON Schema: `minItems` increased.
+    MinItemsIncreased,
+    /// JSON Schema: `maxContains` was added.
+    MaxContainsAdded,
+    /// JSON Schema: `maxContains` decreased.
+    MaxContainsDecreased,
+    /// JSON Schema: `minContains` was added.
+    MinContainsAdded,
+    /// JSON Schema: `minContains` increased.
+    MinContainsIncreased,
+    /// JSON Schema: `uniqueItems` was added.
+    UniqueItemsAdded,
+    /// JSON Schema: additional items were allowed and no longer are.
+    AdditionalItemsRemoved,
+    /// JSON Schema: free additional items became constrained by a schema.
+    AdditionalItemsNarrowed,
+    /// JSON Schema: `unevaluatedItems: false` was added.
+    UnevaluatedItemsRemoved,
+    /// JSON Schema: `unevaluatedItems` became constrained by a schema.
+    UnevaluatedItemsNarrowed,
+    /// JSON Schema: a tuple item was added to an open content model.
+    ItemAddedToOpenContentModel,
+    /// JSON Schema: a tuple item the writer allowed was removed from a closed content model.
+    ItemRemovedFromClosedContentModel,
+    /// JSON Schema: a removed tuple item is not accepted by the reader's additional items schema.
+    ItemRemovedNotCoveredByPartiallyOpenContentModel,
+    /// JSON Schema: an added tuple item rejects values the writer's additional items schema accepted.
+    ItemAddedNotCoveredByPartiallyOpenContentModel,
+    /// JSON Schema: `enum` lost values.
+    EnumArrayNarrowed,
+    /// JSON Schema: `enum`/`const` changed to values that do not include the writer's.
+    EnumArrayChanged,
+    /// JSON Schema: `allOf`/`anyOf`/`oneOf` changed criterion in a way that rejects data.
+    CombinedTypeChanged,
+    /// JSON Schema: `allOf` gained subschemas.
+    ProductTypeExtended,
+    /// JSON Schema: `anyOf`/`oneOf` lost subschemas.
+    SumTypeNarrowed,
+    /// JSON Schema: a subschema of `allOf`/`anyOf`/`oneOf` has no compatible counterpart.
+    CombinedTypeSubschemasChanged,
+    /// JSON Schema: the `not` schema now excludes more.
+    NotTypeExtended,
 }
 
 impl ViolationKind {
+    /// Every JSON Schema kind: the reference registry's difference types that make a change incompatible.
+    pub const JSON: [ViolationKind; 64] = [
+        ViolationKind::SchemaAdded,
+        ViolationKind::TypeNarrowed,
+        ViolationKind::TypeChanged,
+        ViolationKind::MaxLengthAdded,
+        ViolationKind::MaxLengthDecreased,
+        ViolationKind::MinLengthAdded,
+        ViolationKind::MinLengthIncreased,
+        ViolationKind::PatternAdded,
+        ViolationKind::PatternChanged,
+        ViolationKind::MaximumAdded,
+        ViolationKind::MaximumDecreased,
+        ViolationKind::MinimumAdded,
+        ViolationKind::MinimumIncreased,
+        ViolationKind::ExclusiveMaximumAdded,
+        ViolationKind::ExclusiveMaximumDecreased,
+        ViolationKind::ExclusiveMinimumAdded,
+        ViolationKind::ExclusiveMinimumIncreased,
+        ViolationKind::MultipleOfAdded,
+        ViolationKind::MultipleOfExpanded,
+        ViolationKind::MultipleOfChanged,
+        ViolationKind::RequiredAttributeAdded,
+        ViolationKind::MaxPropertiesAdded,
+        ViolationKind::MaxPropertiesDecreased,
+        ViolationKind::MinPropertiesAdded,
+        ViolationKind::MinPropertiesIncreased,
+        ViolationKind::AdditionalPropertiesRemoved,
+        ViolationKind::AdditionalPropertiesNarrowed,
+        ViolationKind::DependencyArrayAdded,
+        ViolationKind::DependencyArrayExtended,
+        ViolationKind::DependencyArrayChanged,
+        ViolationKind::DependencySchemaAdded,
+        ViolationKind::RequiredPropertyAddedToOpenContentModel,
+        ViolationKind::RequiredPropertyWithDefaultAddedToOpenContentModel,
+        ViolationKind::OptionalPropertyAddedToOpenContentModel,
+        ViolationKind::RequiredPropertyAddedToUnopenContentModel,
+        ViolationKind::PropertyRemovedFromClosedContentModel,
+        ViolationKind::PropertyRemovedNotCoveredByPartiallyOpenContentModel,
+        ViolationKind::PropertyAddedNotCoveredByPartiallyOpenContentModel,
+        ViolationKind::UnevaluatedPropertiesRemoved,
+        ViolationKind::UnevaluatedPropertiesNarrowed,
+        ViolationKind::MaxItemsAdded,
+        ViolationKind::MaxItemsDecreased,
+        ViolationKind::MinItemsAdded,
+        ViolationKind::MinItemsIncreased,
+        ViolationKind::MaxContainsAdded,
+        ViolationKind::MaxContainsDecreased,
+        ViolationKind::MinContainsAdded,
+        ViolationKind::MinContainsIncreased,
+        ViolationKind::UniqueItemsAdded,
+        ViolationKind::AdditionalItemsRemoved,
+        ViolationKind::AdditionalItemsNarrowed,
+        ViolationKind::UnevaluatedItemsRemoved,
+        ViolationKind::UnevaluatedItemsNarrowed,
+        ViolationKind::ItemAddedToOpenContentModel,
+        ViolationKind::ItemRemovedFromClosedContentModel,
+        ViolationKind::ItemRemovedNotCoveredByPartiallyOpenContentModel,
+        ViolationKind::ItemAddedNotCoveredByPartiallyOpenContentModel,
+        ViolationKind::EnumArrayNarrowed,
+        ViolationKind::EnumArrayChanged,
+        ViolationKind::CombinedTypeChanged,
+        ViolationKind::ProductTypeExtended,
+        ViolationKind::SumTypeNarrowed,
+        ViolationKind::CombinedTypeSubschemasChanged,
+        ViolationKind::NotTypeExtended,
+    ];
+
     /// The name in the reference registry's spelling, e.g. `READER_FIELD_MISSING_DEFAULT_VALUE`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -170,6 +367,82 @@ impl ViolationKind {
             ViolationKind::OneofFieldRemoved => "ONEOF_FIELD_REMOVED",
             ViolationKind::MultipleFieldsMovedToOneof => "MULTIPLE_FIELDS_MOVED_TO_ONEOF",
             ViolationKind::FieldMovedToExistingOneof => "FIELD_MOVED_TO_EXISTING_ONEOF",
+            ViolationKind::SchemaAdded => "SCHEMA_ADDED",
+            ViolationKind::TypeNarrowed => "TYPE_NARROWED",
+            ViolationKind::TypeChanged => "TYPE_CHANGED",
+            ViolationKind::MaxLengthAdded => "MAX_LENGTH_ADDED",
+            ViolationKind::MaxLengthDecreased => "MAX_LENGTH_DECREASED",
+            ViolationKind::MinLengthAdded => "MIN_LENGTH_ADDED",
+            ViolationKind::MinLengthIncreased => "MIN_LENGTH_INCREASED",
+            ViolationKind::PatternAdded => "PATTERN_ADDED",
+            ViolationKind::PatternChanged => "PATTERN_CHANGED",
+            ViolationKind::MaximumAdded => "MAXIMUM_ADDED",
+            ViolationKind::MaximumDecreased => "MAXIMUM_DECREASED",
+            ViolationKind::MinimumAdded => "MINIMUM_ADDED",
+            ViolationKind::MinimumIncreased => "MINIMUM_INCREASED",
+            ViolationKind::ExclusiveMaximumAdded => "EXCLUSIVE_MAXIMUM_ADDED",
+            ViolationKind::ExclusiveMaximumDecreased => "EXCLUSIVE_MAXIMUM_DECREASED",
+            ViolationKind::ExclusiveMinimumAdded => "EXCLUSIVE_MINIMUM_ADDED",
+            ViolationKind::ExclusiveMinimumIncreased => "EXCLUSIVE_MINIMUM_INCREASED",
+            ViolationKind::MultipleOfAdded => "MULTIPLE_OF_ADDED",
+            ViolationKind::MultipleOfExpanded => "MULTIPLE_OF_EXPANDED",
+            ViolationKind::MultipleOfChanged => "MULTIPLE_OF_CHANGED",
+            ViolationKind::RequiredAttributeAdded => "REQUIRED_ATTRIBUTE_ADDED",
+            ViolationKind::MaxPropertiesAdded => "MAX_PROPERTIES_ADDED",
+            ViolationKind::MaxPropertiesDecreased => "MAX_PROPERTIES_DECREASED",
+            ViolationKind::MinPropertiesAdded => "MIN_PROPERTIES_ADDED",
+            ViolationKind::MinPropertiesIncreased => "MIN_PROPERTIES_INCREASED",
+            ViolationKind::AdditionalPropertiesRemoved => "ADDITIONAL_PROPERTIES_REMOVED",
+            ViolationKind::AdditionalPropertiesNarrowed => "ADDITIONAL_PROPERTIES_NARROWED",
+            ViolationKind::DependencyArrayAdded => "DEPENDENCY_ARRAY_ADDED",
+            ViolationKind::DependencyArrayExtended => "DEPENDENCY_ARRAY_EXTENDED",
+            ViolationKind::DependencyArrayChanged => "DEPENDENCY_ARRAY_CHANGED",
+            ViolationKind::DependencySchemaAdded => "DEPENDENCY_SCHEMA_ADDED",
+            ViolationKind::RequiredPropertyAddedToOpenContentModel => "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+            ViolationKind::RequiredPropertyWithDefaultAddedToOpenContentModel => {
+                "REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL"
+            }
+            ViolationKind::OptionalPropertyAddedToOpenContentModel => "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+            ViolationKind::RequiredPropertyAddedToUnopenContentModel => {
+                "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"
+            }
+            ViolationKind::PropertyRemovedFromClosedContentModel => "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+            ViolationKind::PropertyRemovedNotCoveredByPartiallyOpenContentModel => {
+                "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+            }
+            ViolationKind::PropertyAddedNotCoveredByPartiallyOpenContentModel => {
+                "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+            }
+            ViolationKind::UnevaluatedPropertiesRemoved => "UNEVALUATED_PROPERTIES_REMOVED",
+            ViolationKind::UnevaluatedPropertiesNarrowed => "UNEVALUATED_PROPERTIES_NARROWED",
+            ViolationKind::MaxItemsAdded => "MAX_ITEMS_ADDED",
+            ViolationKind::MaxItemsDecreased => "MAX_ITEMS_DECREASED",
+            ViolationKind::MinItemsAdded => "MIN_ITEMS_ADDED",
+            ViolationKind::MinItemsIncreased => "MIN_ITEMS_INCREASED",
+            ViolationKind::MaxContainsAdded => "MAX_CONTAINS_ADDED",
+            ViolationKind::MaxContainsDecreased => "MAX_CONTAINS_DECREASED",
+            ViolationKind::MinContainsAdded => "MIN_CONTAINS_ADDED",
+            ViolationKind::MinContainsIncreased => "MIN_CONTAINS_INCREASED",
+            ViolationKind::UniqueItemsAdded => "UNIQUE_ITEMS_ADDED",
+            ViolationKind::AdditionalItemsRemoved => "ADDITIONAL_ITEMS_REMOVED",
+            ViolationKind::AdditionalItemsNarrowed => "ADDITIONAL_ITEMS_NARROWED",
+            ViolationKind::UnevaluatedItemsRemoved => "UNEVALUATED_ITEMS_REMOVED",
+            ViolationKind::UnevaluatedItemsNarrowed => "UNEVALUATED_ITEMS_NARROWED",
+            ViolationKind::ItemAddedToOpenContentModel => "ITEM_ADDED_TO_OPEN_CONTENT_MODEL",
+            ViolationKind::ItemRemovedFromClosedContentModel => "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+            ViolationKind::ItemRemovedNotCoveredByPartiallyOpenContentModel => {
+                "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+            }
+            ViolationKind::ItemAddedNotCoveredByPartiallyOpenContentModel => {
+                "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
+            }
+            ViolationKind::EnumArrayNarrowed => "ENUM_ARRAY_NARROWED",
+            ViolationKind::EnumArrayChanged => "ENUM_ARRAY_CHANGED",
+            ViolationKind::CombinedTypeChanged => "COMBINED_TYPE_CHANGED",
+            ViolationKind::ProductTypeExtended => "PRODUCT_TYPE_EXTENDED",
+            ViolationKind::SumTypeNarrowed => "SUM_TYPE_NARROWED",
+            ViolationKind::CombinedTypeSubschemasChanged => "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
+            ViolationKind::NotTypeExtended => "NOT_TYPE_EXTENDED",
         }
     }
 }
@@ -259,7 +532,7 @@ pub enum CompatError {
 pub fn can_read(reader: &ParsedSchema, writer: &ParsedSchema) -> Result<Vec<Violation>, CompatError> {
     match (reader.kind(), writer.kind()) {
         (FormatSchema::Avro(r), FormatSchema::Avro(w)) => Ok(avro::can_read(r, w)),
-        (FormatSchema::Json(_), FormatSchema::Json(_)) => Err(CompatError::Unsupported(SchemaType::Json)),
+        (FormatSchema::Json(r), FormatSchema::Json(w)) => Ok(json::can_read(r, w)),
         (FormatSchema::Protobuf(r), FormatSchema::Protobuf(w)) => Ok(protobuf::can_read(r, w)),
         _ => Ok(vec![Violation {
             kind: ViolationKind::SchemaTypeChanged,

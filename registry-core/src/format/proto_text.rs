@@ -219,10 +219,10 @@ fn render_field(
         };
         options.push(format!("default = {value}"));
     }
-    if let Some(json_name) = &field.json_name {
-        if *json_name != default_json_name(field.name()) {
-            options.push(format!("json_name = {}", quote(json_name)));
-        }
+    if let Some(json_name) = &field.json_name
+        && *json_name != default_json_name(field.name())
+    {
+        options.push(format!("json_name = {}", quote(json_name)));
     }
     if let Some(field_options) = &field.options {
         if let Some(packed) = field_options.packed {
