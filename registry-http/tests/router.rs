@@ -1,0 +1,147 @@
+//! Table-driven router tests: each file in `tests/http/` holds scenarios, each a list of requests against a
+//! fresh in-memory registry with the status, body (a partial match) and headers expected. Every answer must
+//! carry `x-request-id`, every JSON answer Confluent's content type, and nothing may answer 500.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use registry_http::{AppState, AuthKeys, Role, app};
+use registry_store::{Registry, RegistryOptions};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// `expected` matches `actual` when every key it names matches (recursively), arrays element by element with
+/// equal lengths; scalars must be equal.
+fn matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|av| matches(v, av))),
+        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(e, a)| matches(e, a)),
+        _ => expected == actual,
+    }
+}
+
+fn state_for(scenario: &Value) -> AppState {
+    let mut state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
+    if let Some(limit) = scenario.get("max_body_bytes").and_then(Value::as_u64) {
+        state.max_body_bytes = limit as usize;
+    }
+    if scenario.get("auth").and_then(Value::as_bool) == Some(true) {
+        let keys = AuthKeys::default()
+            .with_key("reader-key", Role::Reader)
+            .with_key("writer-key", Role::Writer)
+            .with_key("admin-key", Role::Admin);
+        state.auth = Some(Arc::new(keys));
+    }
+    state
+}
+
+async fn send(state: &AppState, step: &Value) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let method = step["method"].as_str().expect("method");
+    let path = step["path"].as_str().expect("path");
+    let mut request = Request::builder().method(method).uri(path);
+    let body = match (step.get("body"), step.get("raw")) {
+        (Some(body), _) => {
+            request = request.header("content-type", "application/vnd.schemaregistry.v1+json");
+            Body::from(body.to_string())
+        }
+        (None, Some(Value::String(raw))) => Body::from(raw.clone()),
+        (None, Some(Value::Number(n))) => Body::from(vec![b'x'; n.as_u64().expect("size") as usize]),
+        _ => Body::empty(),
+    };
+    if let Some(Value::Object(headers)) = step.get("headers") {
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str().expect("header value"));
+        }
+    }
+    let response = app(state.clone()).oneshot(request.body(body).expect("request")).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, headers, bytes.to_vec())
+}
+
+#[tokio::test]
+async fn http_scenarios() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut steps_run = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let scenarios: Value = serde_json::from_str(&text).expect("valid JSON scenario file");
+        for scenario in scenarios.as_array().expect("array") {
+            let name = scenario["name"].as_str().expect("name");
+            let state = state_for(scenario);
+            for (i, step) in scenario["steps"].as_array().expect("steps").iter().enumerate() {
+                steps_run += 1;
+                let (status, headers, body) = send(&state, step).await;
+                let label = format!(
+                    "{}: '{name}' step {i} ({} {})",
+                    file.file_name().unwrap().to_string_lossy(),
+                    step["method"],
+                    step["path"]
+                );
+                let mut problems = Vec::new();
+                match step["status"].as_u64() {
+                    Some(want) if status.as_u16() != want as u16 => {
+                        problems.push(format!("status {} (want {want})", status.as_u16()));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let refused = step["status_not"].as_array().expect("status or status_not");
+                        if refused.iter().any(|s| s.as_u64() == Some(u64::from(status.as_u16()))) {
+                            problems.push(format!("status {} (must not be one of {refused:?})", status.as_u16()));
+                        }
+                    }
+                }
+                if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    problems.push("answered 500".into());
+                }
+                if !headers.contains_key("x-request-id") {
+                    problems.push("no x-request-id".into());
+                }
+                let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+                if let Some(expected) = step.get("expect") {
+                    match &parsed {
+                        Some(actual) if matches(expected, actual) => {}
+                        _ => problems.push(format!("body {}", String::from_utf8_lossy(&body))),
+                    }
+                }
+                if let Some(Value::String(expected)) = step.get("expect_text") {
+                    if String::from_utf8_lossy(&body) != *expected {
+                        problems.push(format!("text {}", String::from_utf8_lossy(&body)));
+                    }
+                }
+                if let Some(Value::String(fragment)) = step.get("expect_contains") {
+                    if !String::from_utf8_lossy(&body).contains(fragment.as_str()) {
+                        problems.push(format!("body lacks '{fragment}': {}", String::from_utf8_lossy(&body)));
+                    }
+                }
+                if step.get("expect_text").is_none() && step.get("raw_answer").is_none() {
+                    if content_type != "application/vnd.schemaregistry.v1+json" {
+                        problems.push(format!("content type '{content_type}'"));
+                    }
+                    if parsed.is_none() {
+                        problems.push(format!("body is not JSON: {}", String::from_utf8_lossy(&body)));
+                    }
+                }
+                if !status.is_success() {
+                    let has_error_body =
+                        parsed.as_ref().is_some_and(|v| v.get("error_code").is_some() && v.get("message").is_some());
+                    if !has_error_body {
+                        problems.push(format!("error without a JSON error body: {}", String::from_utf8_lossy(&body)));
+                    }
+                }
+                if !problems.is_empty() {
+                    failures.push(format!("{label}: {}", problems.join("; ")));
+                }
+            }
+        }
+    }
+    assert!(steps_run >= 150, "expected at least 150 HTTP steps, ran {steps_run}");
+    assert!(failures.is_empty(), "{} failing steps:\n{}", failures.len(), failures.join("\n"));
+}
