@@ -111,15 +111,15 @@ async fn http_scenarios() {
                         _ => problems.push(format!("body {}", String::from_utf8_lossy(&body))),
                     }
                 }
-                if let Some(Value::String(expected)) = step.get("expect_text") {
-                    if String::from_utf8_lossy(&body) != *expected {
-                        problems.push(format!("text {}", String::from_utf8_lossy(&body)));
-                    }
+                if let Some(Value::String(expected)) = step.get("expect_text")
+                    && String::from_utf8_lossy(&body) != *expected
+                {
+                    problems.push(format!("text {}", String::from_utf8_lossy(&body)));
                 }
-                if let Some(Value::String(fragment)) = step.get("expect_contains") {
-                    if !String::from_utf8_lossy(&body).contains(fragment.as_str()) {
-                        problems.push(format!("body lacks '{fragment}': {}", String::from_utf8_lossy(&body)));
-                    }
+                if let Some(Value::String(fragment)) = step.get("expect_contains")
+                    && !String::from_utf8_lossy(&body).contains(fragment.as_str())
+                {
+                    problems.push(format!("body lacks '{fragment}': {}", String::from_utf8_lossy(&body)));
                 }
                 if step.get("expect_text").is_none() && step.get("raw_answer").is_none() {
                     if content_type != "application/vnd.schemaregistry.v1+json" {

@@ -240,10 +240,8 @@ impl Registry {
         let parsed = self.parse(schema)?;
         let fingerprint = parsed.fingerprint();
         let key = (subject.clone(), fingerprint);
-        if !explicit {
-            if let Some((version, id, semver)) = self.inner.caches.subject_fingerprints.get(&key) {
-                return Ok(Registered { id, version, semver, deduplicated: true });
-            }
+        if !explicit && let Some((version, id, semver)) = self.inner.caches.subject_fingerprints.get(&key) {
+            return Ok(Registered { id, version, semver, deduplicated: true });
         }
 
         let txn = self.inner.db.begin_write()?;
@@ -292,12 +290,12 @@ impl Registry {
 
         if let Some(known) = known_id {
             let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
-            if let Some((version, record)) = existing {
-                if options.id.is_none_or(|given| given == known) && options.version.is_none_or(|v| v == *version) {
-                    let registered =
-                        Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
-                    return Ok((registered, None));
-                }
+            if let Some((version, record)) = existing
+                && options.id.is_none_or(|given| given == known)
+                && options.version.is_none_or(|v| v == *version)
+            {
+                let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
+                return Ok((registered, None));
             }
         }
 
@@ -564,11 +562,12 @@ impl Registry {
 
     /// One version of a subject.
     pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
-        if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
-            if let Some(Some((version, id, semver))) = self.inner.caches.latest.get(subject) {
-                let schema = self.schema_by_id(id)?;
-                return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
-            }
+        if selector == VersionSelector::Latest
+            && deleted == Deleted::Exclude
+            && let Some(Some((version, id, semver))) = self.inner.caches.latest.get(subject)
+        {
+            let schema = self.schema_by_id(id)?;
+            return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
         }
         let epoch = self.epoch();
         let txn = self.inner.db.begin_read()?;
@@ -578,7 +577,7 @@ impl Registry {
             return Err(RegistryError::SubjectNotFound(subject.clone()));
         }
         let (version, record) = match selector {
-            VersionSelector::Latest => *admitted().last().expect("checked non-empty above"),
+            VersionSelector::Latest => *admitted().next_back().expect("checked non-empty above"),
             VersionSelector::Number(v) => *admitted()
                 .find(|(version, _)| *version == v)
                 .ok_or_else(|| RegistryError::VersionNotFound { subject: subject.clone(), version: v })?,
@@ -604,10 +603,8 @@ impl Registry {
                     Deleted::Include => live || soft,
                     Deleted::Only => soft && !live,
                 };
-                if admitted {
-                    if let Ok(subject) = Subject::new(&name) {
-                        out.push(subject);
-                    }
+                if admitted && let Ok(subject) = Subject::new(&name) {
+                    out.push(subject);
                 }
             }
         };

@@ -78,7 +78,7 @@ impl Model {
                 if live().next().is_none() {
                     return Answer::Error("SubjectNotFound");
                 }
-                match live().filter(|(_, (s, _))| *s == schema).last() {
+                match live().rfind(|(_, (s, _))| *s == schema) {
                     Some((v, _)) => Answer::Found(self.ids[&schema], *v),
                     None => Answer::Error("SchemaNotInSubject"),
                 }

@@ -61,7 +61,10 @@ fn a_record_from_a_newer_format_is_refused_not_misread() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.redb");
     let a = Subject::new("a").unwrap();
-    drop(Registry::open(&path, RegistryOptions::default()).unwrap().register(&a, &avro("A")).unwrap());
+    {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.register(&a, &avro("A")).unwrap();
+    }
     {
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
