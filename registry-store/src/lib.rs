@@ -21,12 +21,14 @@
 
 mod cache;
 mod codec;
+mod commit;
 mod error;
 mod records;
 mod registry;
 mod tables;
 
 pub use cache::{CacheCounters, CacheStats};
+pub use commit::CommitStats;
 pub use error::RegistryError;
 pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,

@@ -19,6 +19,7 @@ use registry_core::{
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches};
 use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode};
+use crate::commit::{CommitStats, Committer};
 use crate::records::{Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
 use crate::tables::*;
 
@@ -115,16 +116,24 @@ pub struct Registry {
 }
 
 struct Inner {
-    db: Database,
-    caches: Caches,
+    /// Dropped first: joins the committer thread, which holds the database too.
+    committer: Committer,
+    db: Arc<Database>,
+    shared: Arc<Shared>,
     config: moka::sync::Cache<String, ConfigRecord>,
     epoch: AtomicU64,
+}
+
+/// What a write job inside the committer needs: the caches and the options, never the `Registry` itself (a
+/// job holding the last `Registry` would make the committer join itself).
+struct Shared {
+    caches: Caches,
     options: RegistryOptions,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("options", &self.inner.options).finish_non_exhaustive()
+        f.debug_struct("Registry").field("options", &self.inner.shared.options).finish_non_exhaustive()
     }
 }
 
@@ -166,32 +175,38 @@ impl Registry {
         }
         txn.commit()?;
         let caches = Caches::new(options.cache_capacity);
+        let db = Arc::new(db);
         Ok(Self {
             inner: Arc::new(Inner {
+                committer: Committer::start(db.clone()),
                 db,
-                caches,
                 config: moka::sync::Cache::new(options.cache_capacity),
                 epoch: AtomicU64::new(0),
-                options,
+                shared: Arc::new(Shared { caches, options }),
             }),
         })
     }
 
     /// The options the registry runs with.
     pub fn options(&self) -> &RegistryOptions {
-        &self.inner.options
+        &self.inner.shared.options
+    }
+
+    /// How many group commits have run and how many registrations they held.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.committer.stats()
     }
 
     /// Hits and misses of every cache.
     pub fn stats(&self) -> CacheStats {
-        self.inner.caches.stats()
+        self.inner.shared.caches.stats()
     }
 
     // ----- parsing -----
 
     /// Parses and checks `schema`, resolving its references against this registry.
     pub fn parse(&self, schema: &UnparsedSchema) -> Result<ParsedSchema> {
-        let limits = &self.inner.options.limits;
+        let limits = &self.inner.shared.options.limits;
         if schema.references.is_empty() {
             return Ok(registry_core::parse(schema, &NoReferences, limits)?);
         }
@@ -203,12 +218,12 @@ impl Registry {
 
     /// The parsed form of a registered schema, cached by id.
     pub fn parsed_by_id(&self, id: SchemaId) -> Result<Arc<ParsedSchema>> {
-        if let Some(parsed) = self.inner.caches.parsed.get(&id) {
+        if let Some(parsed) = self.inner.shared.caches.parsed.get(&id) {
             return Ok(parsed);
         }
         let schema = self.schema_by_id(id)?;
         let parsed = Arc::new(self.parse(&schema.to_unparsed())?);
-        self.inner.caches.parsed.insert(id, parsed.clone());
+        self.inner.shared.caches.parsed.insert(id, parsed.clone());
         Ok(parsed)
     }
 
@@ -240,195 +255,47 @@ impl Registry {
         let parsed = self.parse(schema)?;
         let fingerprint = parsed.fingerprint();
         let key = (subject.clone(), fingerprint);
-        if !explicit && let Some((version, id, semver)) = self.inner.caches.subject_fingerprints.get(&key) {
+        if !explicit && let Some((version, id, semver)) = self.inner.shared.caches.subject_fingerprints.get(&key) {
             return Ok(Registered { id, version, semver, deduplicated: true });
         }
 
-        let txn = self.inner.db.begin_write()?;
-        let outcome = self.register_in(&txn, subject, schema, &parsed, mode, options);
-        let (registered, stored) = match outcome {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                txn.abort()?;
-                return Err(e);
-            }
-        };
-        match stored {
-            // A new version was written.
-            Some(stored) => {
-                txn.commit()?;
-                let epoch = self.bump_epoch();
-                self.inner.caches.latest.invalidate(subject);
-                self.inner.caches.parsed.insert(registered.id, Arc::new(parsed));
-                self.fill(epoch, &self.inner.caches.schemas, registered.id, stored);
-            }
-            None => txn.abort()?,
+        let parsed = Arc::new(parsed);
+        let (registered, stored) = self.commit_registration(subject, schema, &parsed, mode, options)?;
+        if let Some(stored) = stored {
+            // A new version was written and its commit is durable.
+            let epoch = self.bump_epoch();
+            self.inner.shared.caches.latest.invalidate(subject);
+            self.inner.shared.caches.parsed.insert(registered.id, parsed);
+            self.fill(epoch, &self.inner.shared.caches.schemas, registered.id, stored);
         }
         let epoch = self.epoch();
         let value = (registered.version, registered.id, registered.semver);
-        self.fill(epoch, &self.inner.caches.subject_fingerprints, key, value);
+        self.fill(epoch, &self.inner.shared.caches.subject_fingerprints, key, value);
         Ok(registered)
     }
 
-    /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
-    fn register_in(
+    /// Runs a registration in the committer's next batch and waits for that batch's durable commit.
+    fn commit_registration(
         &self,
-        txn: &WriteTransaction,
         subject: &Subject,
         schema: &UnparsedSchema,
-        parsed: &ParsedSchema,
+        parsed: &Arc<ParsedSchema>,
         mode: Mode,
         options: RegisterOptions,
     ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
-        let fingerprint = parsed.fingerprint();
-        let mut versions_t = txn.open_table(VERSIONS)?;
-        let mut schemas_t = txn.open_table(SCHEMAS)?;
-        let mut fingerprints_t = txn.open_table(FINGERPRINTS)?;
-        let mut meta = txn.open_table(META)?;
-        let versions = subject_versions(&versions_t, subject)?;
-        let known_id = fingerprints_t.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
-
-        if let Some(known) = known_id {
-            let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
-            if let Some((version, record)) = existing
-                && options.id.is_none_or(|given| given == known)
-                && options.version.is_none_or(|v| v == *version)
-            {
-                let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
-                return Ok((registered, None));
-            }
-        }
-
-        let id = match (options.id, known_id) {
-            (Some(given), Some(known)) if given != known => {
-                return Err(RegistryError::OperationNotPermitted(format!(
-                    "Overwrite new schema with id {given} is not permitted: this schema is already registered with id {known}"
-                )));
-            }
-            (Some(given), _) => {
-                if let Some(bound) = schemas_t.get(given.0)? {
-                    let bound: StoredSchema = decode(bound.value())?;
-                    if bound.fingerprint != fingerprint {
-                        return Err(RegistryError::OperationNotPermitted(format!(
-                            "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
-                        )));
-                    }
-                }
-                given
-            }
-            (None, Some(known)) => known,
-            (None, None) => {
-                let next = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1);
-                SchemaId(u32::try_from(next).map_err(|_| RegistryError::Storage("schema ids are exhausted".into()))?)
-            }
-        };
-        let next_id = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
-        meta.insert(META_NEXT_ID, next_id)?;
-
-        let version = match options.version {
-            Some(given) => {
-                if versions.iter().any(|(v, _)| *v == given) {
-                    return Err(RegistryError::OperationNotPermitted(format!(
-                        "Version {given} already exists in subject '{subject}'"
-                    )));
-                }
-                given
-            }
-            None => match versions.last() {
-                None => Version::FIRST,
-                Some((latest, _)) => latest.next().ok_or_else(|| {
-                    RegistryError::OperationNotPermitted(format!("Subject '{subject}' has no version numbers left"))
-                })?,
-            },
-        };
-
-        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
-        let live: Vec<(Version, SchemaId)> =
-            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
-        if mode != Mode::Import {
-            let report = self.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
-            if !report.is_compatible() {
-                return Err(RegistryError::Incompatible { subject: subject.clone(), report });
-            }
-        }
-        let latest_semver = versions.iter().map(|(_, r)| r.semver).max();
-        let semver = match (options.semver, latest_semver) {
-            (Some(given), Some(latest)) if given <= latest => {
-                return Err(RegistryError::SemVerNotIncreasing { subject: subject.clone(), given, latest });
-            }
-            (Some(given), _) => given,
-            (None, None) => SemVer::FIRST,
-            (None, Some(latest)) => {
-                // Backward compatible with the latest live version: a minor bump; otherwise a major one.
-                let checked = level.checks_backward() && mode != Mode::Import;
-                let backward = checked
-                    || live.first().is_none_or(|newest| {
-                        self.check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
-                            .is_ok_and(|report| report.is_compatible())
-                    });
-                if backward { latest.bump_minor() } else { latest.bump_major() }
-            }
-        };
-
-        let stored = match known_id.or(options.id).filter(|_| schemas_t.get(id.0).ok().flatten().is_some()) {
-            Some(_) => {
-                let bytes = schemas_t.get(id.0)?.map(|g| g.value().to_vec()).unwrap_or_default();
-                Arc::new(decode::<StoredSchema>(&bytes)?)
-            }
-            None => {
-                let stored = StoredSchema {
-                    id,
-                    schema_type: schema.schema_type,
-                    text: schema.text.clone(),
-                    references: schema.references.clone(),
-                    fingerprint,
-                };
-                schemas_t.insert(id.0, encode(&stored)?.as_slice())?;
-                Arc::new(stored)
-            }
-        };
-        fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
-        let record = VersionRecord { id, deleted: false, semver };
-        versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
-        txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
-        let mut referenced_by = txn.open_table(REFERENCED_BY)?;
-        for reference in &stored.references {
-            referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
-        }
-        Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
-    }
-
-    /// Checks `candidate` at `level` against `live` versions (newest first).
-    fn check_against(
-        &self,
-        candidate: &ParsedSchema,
-        level: CompatibilityLevel,
-        live: &[(Version, SchemaId)],
-        versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
-        schemas: &impl ReadableTable<u32, &'static [u8]>,
-    ) -> Result<CompatReport> {
-        let wanted = match level {
-            CompatibilityLevel::None => &[][..],
-            level if level.is_transitive() => live,
-            _ => &live[..live.len().min(1)],
-        };
-        let resolver = TxnResolver { versions, schemas };
-        let mut previous = Vec::with_capacity(wanted.len());
-        for (version, id) in wanted {
-            let parsed = match self.inner.caches.parsed.get(id) {
-                Some(parsed) => parsed,
-                None => {
-                    let stored = load_schema(schemas, *id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
-                    let parsed =
-                        Arc::new(registry_core::parse(&stored.to_unparsed(), &resolver, &self.inner.options.limits)?);
-                    self.inner.caches.parsed.insert(*id, parsed.clone());
-                    parsed
-                }
-            };
-            previous.push((*version, parsed));
-        }
-        let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
-        Ok(compat::check(level, candidate, &previous)?)
+        let shared = self.inner.shared.clone();
+        let (subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.inner.committer.submit(Box::new(move |txn| {
+            let outcome = shared.register_in(txn, &subject, &schema, &parsed, mode, options);
+            Box::new(move |commit_error| {
+                let _ = reply.send(match commit_error {
+                    Some(e) => Err(e.clone()),
+                    None => outcome,
+                });
+            })
+        }))?;
+        answer.recv().map_err(|_| RegistryError::Storage("the write transaction could not be opened".into()))?
     }
 
     /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
@@ -448,7 +315,7 @@ impl Registry {
         let live: Vec<(Version, SchemaId)> =
             versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
         match against {
-            None => self.check_against(&parsed, level, &live, &versions_t, &schemas_t),
+            None => self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t),
             Some(selector) => {
                 if live.is_empty() {
                     return Err(RegistryError::SubjectNotFound(subject.clone()));
@@ -467,7 +334,7 @@ impl Registry {
                     CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
                     other => other,
                 };
-                self.check_against(&parsed, single, &[one], &versions_t, &schemas_t)
+                self.inner.shared.check_against(&parsed, single, &[one], &versions_t, &schemas_t)
             }
         }
     }
@@ -489,7 +356,7 @@ impl Registry {
             .filter(|(_, r)| !r.deleted)
             .map(|(v, r)| (*v, r.id))
             .collect();
-        self.check_against(&parsed, level, &live, &versions_t, &schemas_t)
+        self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t)
     }
 
     // ----- reads -----
@@ -519,7 +386,7 @@ impl Registry {
 
     /// The schema with this global id.
     pub fn schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
-        if let Some(schema) = self.inner.caches.schemas.get(&id) {
+        if let Some(schema) = self.inner.shared.caches.schemas.get(&id) {
             return Ok(schema);
         }
         let epoch = self.epoch();
@@ -529,7 +396,7 @@ impl Registry {
         }
         let schema = load_schema(&txn.open_table(SCHEMAS)?, id)?.ok_or(RegistryError::SchemaNotFound(id))?;
         let schema = Arc::new(schema);
-        self.fill(epoch, &self.inner.caches.schemas, id, schema.clone());
+        self.fill(epoch, &self.inner.shared.caches.schemas, id, schema.clone());
         Ok(schema)
     }
 
@@ -564,7 +431,7 @@ impl Registry {
     pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
         if selector == VersionSelector::Latest
             && deleted == Deleted::Exclude
-            && let Some(Some((version, id, semver))) = self.inner.caches.latest.get(subject)
+            && let Some(Some((version, id, semver))) = self.inner.shared.caches.latest.get(subject)
         {
             let schema = self.schema_by_id(id)?;
             return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
@@ -584,7 +451,12 @@ impl Registry {
         };
         let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
         if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
-            self.fill(epoch, &self.inner.caches.latest, subject.clone(), Some((version, record.id, record.semver)));
+            self.fill(
+                epoch,
+                &self.inner.shared.caches.latest,
+                subject.clone(),
+                Some((version, record.id, record.semver)),
+            );
         }
         Ok(SchemaVersion { subject: subject.clone(), version, semver: record.semver, deleted: record.deleted, schema })
     }
@@ -833,7 +705,7 @@ impl Registry {
 
     fn after_delete(&self, subject: &Subject, touched: &[(SchemaId, bool)]) {
         self.bump_epoch();
-        let caches = &self.inner.caches;
+        let caches = &self.inner.shared.caches;
         caches.latest.invalidate(subject);
         for (id, orphaned) in touched {
             if let Some(schema) = caches.schemas.get(id) {
@@ -995,13 +867,177 @@ impl Registry {
     }
 
     fn schema_in(&self, schemas: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Arc<StoredSchema>> {
-        if let Some(schema) = self.inner.caches.schemas.get(&id) {
+        if let Some(schema) = self.inner.shared.caches.schemas.get(&id) {
             return Ok(schema);
         }
         let schema = load_schema(schemas, id)?.ok_or_else(|| {
             RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
         })?;
         Ok(Arc::new(schema))
+    }
+}
+
+impl Shared {
+    /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
+    fn register_in(
+        &self,
+        txn: &WriteTransaction,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        parsed: &ParsedSchema,
+        mode: Mode,
+        options: RegisterOptions,
+    ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
+        let fingerprint = parsed.fingerprint();
+        let mut versions_t = txn.open_table(VERSIONS)?;
+        let mut schemas_t = txn.open_table(SCHEMAS)?;
+        let mut fingerprints_t = txn.open_table(FINGERPRINTS)?;
+        let mut meta = txn.open_table(META)?;
+        let versions = subject_versions(&versions_t, subject)?;
+        let known_id = fingerprints_t.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
+
+        if let Some(known) = known_id {
+            let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
+            if let Some((version, record)) = existing
+                && options.id.is_none_or(|given| given == known)
+                && options.version.is_none_or(|v| v == *version)
+            {
+                let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
+                return Ok((registered, None));
+            }
+        }
+
+        let id = match (options.id, known_id) {
+            (Some(given), Some(known)) if given != known => {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Overwrite new schema with id {given} is not permitted: this schema is already registered with id {known}"
+                )));
+            }
+            (Some(given), _) => {
+                if let Some(bound) = schemas_t.get(given.0)? {
+                    let bound: StoredSchema = decode(bound.value())?;
+                    if bound.fingerprint != fingerprint {
+                        return Err(RegistryError::OperationNotPermitted(format!(
+                            "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
+                        )));
+                    }
+                }
+                given
+            }
+            (None, Some(known)) => known,
+            (None, None) => {
+                let next = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1);
+                SchemaId(u32::try_from(next).map_err(|_| RegistryError::Storage("schema ids are exhausted".into()))?)
+            }
+        };
+        let version = match options.version {
+            Some(given) => {
+                if versions.iter().any(|(v, _)| *v == given) {
+                    return Err(RegistryError::OperationNotPermitted(format!(
+                        "Version {given} already exists in subject '{subject}'"
+                    )));
+                }
+                given
+            }
+            None => match versions.last() {
+                None => Version::FIRST,
+                Some((latest, _)) => latest.next().ok_or_else(|| {
+                    RegistryError::OperationNotPermitted(format!("Subject '{subject}' has no version numbers left"))
+                })?,
+            },
+        };
+
+        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+        let live: Vec<(Version, SchemaId)> =
+            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
+        if mode != Mode::Import {
+            let report = self.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
+            if !report.is_compatible() {
+                return Err(RegistryError::Incompatible { subject: subject.clone(), report });
+            }
+        }
+        let latest_semver = versions.iter().map(|(_, r)| r.semver).max();
+        let semver = match (options.semver, latest_semver) {
+            (Some(given), Some(latest)) if given <= latest => {
+                return Err(RegistryError::SemVerNotIncreasing { subject: subject.clone(), given, latest });
+            }
+            (Some(given), _) => given,
+            (None, None) => SemVer::FIRST,
+            (None, Some(latest)) => {
+                // Backward compatible with the latest live version: a minor bump; otherwise a major one.
+                let checked = level.checks_backward() && mode != Mode::Import;
+                let backward = checked
+                    || live.first().is_none_or(|newest| {
+                        self.check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
+                            .is_ok_and(|report| report.is_compatible())
+                    });
+                if backward { latest.bump_minor() } else { latest.bump_major() }
+            }
+        };
+
+        // Every check has passed: from here on the job writes. A job that fails before this line wrote nothing,
+        // so it cannot disturb the other jobs of its group commit.
+        let next_id = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
+        meta.insert(META_NEXT_ID, next_id)?;
+        let stored = match known_id.or(options.id).filter(|_| schemas_t.get(id.0).ok().flatten().is_some()) {
+            Some(_) => {
+                let bytes = schemas_t.get(id.0)?.map(|g| g.value().to_vec()).unwrap_or_default();
+                Arc::new(decode::<StoredSchema>(&bytes)?)
+            }
+            None => {
+                let stored = StoredSchema {
+                    id,
+                    schema_type: schema.schema_type,
+                    text: schema.text.clone(),
+                    references: schema.references.clone(),
+                    fingerprint,
+                };
+                schemas_t.insert(id.0, encode(&stored)?.as_slice())?;
+                Arc::new(stored)
+            }
+        };
+        fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
+        let record = VersionRecord { id, deleted: false, semver };
+        versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+        txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
+        let mut referenced_by = txn.open_table(REFERENCED_BY)?;
+        for reference in &stored.references {
+            referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
+        }
+        Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
+    }
+
+    /// Checks `candidate` at `level` against `live` versions (newest first).
+    fn check_against(
+        &self,
+        candidate: &ParsedSchema,
+        level: CompatibilityLevel,
+        live: &[(Version, SchemaId)],
+        versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+        schemas: &impl ReadableTable<u32, &'static [u8]>,
+    ) -> Result<CompatReport> {
+        let wanted = match level {
+            CompatibilityLevel::None => &[][..],
+            level if level.is_transitive() => live,
+            _ => &live[..live.len().min(1)],
+        };
+        let resolver = TxnResolver { versions, schemas };
+        let mut previous = Vec::with_capacity(wanted.len());
+        for (version, id) in wanted {
+            let parsed = match self.caches.parsed.get(id) {
+                Some(parsed) => parsed,
+                None => {
+                    let stored = load_schema(schemas, *id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
+                    let parsed =
+                        Arc::new(registry_core::parse(&stored.to_unparsed(), &resolver, &self.options.limits)?);
+                    self.caches.parsed.insert(*id, parsed.clone());
+                    parsed
+                }
+            };
+            previous.push((*version, parsed));
+        }
+        let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
+        Ok(compat::check(level, candidate, &previous)?)
     }
 }
 

@@ -76,3 +76,45 @@ fn a_record_from_a_newer_format_is_refused_not_misread() {
     let err = registry.versions(&a, Deleted::Exclude).unwrap_err();
     assert!(matches!(err, RegistryError::UnsupportedFormat { found: 7, .. }), "{err}");
 }
+
+#[test]
+fn group_committed_registrations_are_all_durable() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 25;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let mut acknowledged = Vec::new();
+    {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let registry = registry.clone();
+                    scope.spawn(move || {
+                        (0..PER_THREAD)
+                            .map(|i| {
+                                let subject = Subject::new(&format!("s{t}-{i}")).unwrap();
+                                let registered = registry.register(&subject, &avro(&format!("R{t}x{i}"))).unwrap();
+                                (subject, registered.id)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for handle in handles {
+                acknowledged.extend(handle.join().unwrap());
+            }
+        });
+        let stats = registry.commit_stats();
+        assert_eq!(stats.jobs, (THREADS * PER_THREAD) as u64);
+        assert!(stats.commits >= 1 && stats.commits <= stats.jobs, "{stats:?}");
+    }
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    for (subject, id) in &acknowledged {
+        let found = registry.version(subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
+        assert_eq!(found.schema.id, *id, "{subject} lost after reopen");
+    }
+    let ids: std::collections::BTreeSet<_> = acknowledged.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len(), THREADS * PER_THREAD, "every new schema got its own id");
+}
