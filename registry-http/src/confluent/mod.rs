@@ -177,6 +177,13 @@ async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>)
     Ok(Sr(objects))
 }
 
+/// Confluent's `offset`/`limit` pagination of list answers: no `limit`, or one not above 0, means all.
+fn page<T>(items: impl IntoIterator<Item = T>, flags: &Flags) -> ApiResult<Vec<T>> {
+    let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
+    let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    Ok(items.into_iter().skip(offset).take(limit).collect())
+}
+
 fn parse_usize(value: &Option<String>, name: &str) -> ApiResult<Option<usize>> {
     match value.as_deref() {
         None | Some("") => Ok(None),
@@ -218,7 +225,7 @@ async fn subjects_for_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<String>>> {
     let subjects = state.registry.subjects_for_id(schema_id(&id)?, deleted(&flags)?)?;
-    Ok(Sr(subjects.iter().map(ToString::to_string).collect()))
+    Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
 }
 
 async fn versions_for_id(
@@ -227,13 +234,14 @@ async fn versions_for_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<Value>>> {
     let versions = state.registry.versions_for_id(schema_id(&id)?, deleted(&flags)?)?;
-    Ok(Sr(versions.iter().map(|v| json!({"subject": v.subject.as_str(), "version": v.version.get()})).collect()))
+    let versions = versions.iter().map(|v| json!({"subject": v.subject.as_str(), "version": v.version.get()}));
+    Ok(Sr(page(versions, &flags)?))
 }
 
 async fn list_subjects(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
     let prefix = flags.subject_prefix.clone().unwrap_or_default();
     let subjects = state.registry.subjects(&prefix, deleted(&flags)?)?;
-    Ok(Sr(subjects.iter().map(ToString::to_string).collect()))
+    Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
 }
 
 async fn lookup(
@@ -267,7 +275,7 @@ async fn list_versions(
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
     let versions = state.registry.versions(&subject(&name)?, deleted(&flags)?)?;
-    Ok(Sr(versions.iter().map(|v| v.get()).collect()))
+    Ok(Sr(page(versions.iter().map(|v| v.get()), &flags)?))
 }
 
 async fn register(
@@ -333,9 +341,10 @@ async fn raw_version_schema(
 async fn referenced_by(
     State(state): State<AppState>,
     Path((name, v)): Path<(String, String)>,
+    Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
     let ids = state.registry.referenced_by(&subject(&name)?, version(&v)?)?;
-    Ok(Sr(ids.iter().map(|id| id.0).collect()))
+    Ok(Sr(page(ids.iter().map(|id| id.0), &flags)?))
 }
 
 async fn delete_version(
@@ -358,7 +367,18 @@ async fn check_one(
 ) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
     let selector = version(&v)?;
-    let report = state.registry.check_compatibility(&subject, &body.to_unparsed()?, Some(selector));
+    let schema = body.to_unparsed()?;
+    let report = match state.registry.check_compatibility(&subject, &schema, Some(selector)) {
+        // Confluent checks against no schema when the subject has no live version: `latest` is then
+        // compatible (once the schema parses), and a numbered version is simply not found (40402).
+        Err(registry_store::RegistryError::SubjectNotFound(_)) => match selector {
+            VersionSelector::Latest => state.registry.check_compatibility(&subject, &schema, None),
+            VersionSelector::Number(version) => {
+                Err(registry_store::RegistryError::VersionNotFound { subject, version })
+            }
+        },
+        other => other,
+    };
     compat_outcome(&report);
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
 }
