@@ -1,0 +1,209 @@
+//! `registry-load`: drives a schema registry over HTTP/1.1 on loopback and reports latency percentiles,
+//! throughput, errors by status, per-operation figures, the server's cache hit ratio and memory. See `--help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use registry_benches::load::scenario::{self, Options, Scenario};
+
+/// Load generator for the schema registry. Sends traffic to 127.0.0.1 (loopback) only; every phase stops by
+/// itself at its duration or its request cap. Prints a progress line a second to stderr, a table to stdout, and
+/// writes every figure to a JSON file.
+///
+/// Examples:
+///   registry-load baseline --spawn target/release/schema-registry
+///   registry-load max --duration 5s -c 32
+///   registry-load soak --duration 10m --url http://127.0.0.1:8081 --server-pid 4242
+///   registry-load --smoke
+#[derive(Debug, Parser)]
+#[command(name = "registry-load", version, verbatim_doc_comment)]
+struct Cli {
+    /// The preset to run.
+    #[arg(value_enum, default_value = "baseline")]
+    scenario: ScenarioArg,
+
+    /// Shorthand for the `smoke` scenario: a tiny version of everything in about 5 seconds against a spawned
+    /// server. Exits non-zero if the server crashed or every request failed; never judges timings.
+    #[arg(long)]
+    smoke: bool,
+
+    /// Start this `schema-registry` binary on a free loopback port with a temporary data directory, and stop it
+    /// at the end. Without --spawn and --url, the `schema-registry` next to this binary is started.
+    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    spawn: Option<PathBuf>,
+
+    /// Use a server that is already running at this URL (loopback only, e.g. http://127.0.0.1:8081).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// The pid of the server at --url, to report its memory (VmRSS from /proc/<pid>/status).
+    #[arg(long, value_name = "PID", requires = "url")]
+    server_pid: Option<u32>,
+
+    /// Subjects in the generated corpus (70% JSON Schema, 20% Avro, 10% Protobuf; 1-5 versions each), all
+    /// registered by the preload before anything is measured.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    subjects: usize,
+
+    /// How long each phase runs (per operation in `max`), e.g. 10s, 500ms, 2m, 1h. Defaults: 10s for
+    /// baseline, stress, soak and ceiling; 5s per operation for max.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    duration: Option<Duration>,
+
+    /// How long the stress scenario's spike (1.5x its rate) runs.
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
+    spike_duration: Duration,
+
+    /// Connections: in a closed loop, each sends its next request when the last one answered; in an open loop,
+    /// the most requests in flight at once (more arrivals wait, and the wait counts as latency).
+    #[arg(short = 'c', long, default_value_t = 32, value_name = "N")]
+    connections: usize,
+
+    /// Requests per second of the open-loop scenarios, instead of the preset's (baseline 1000, stress 10000 with
+    /// a spike at 1.5x, soak 2000).
+    #[arg(long, value_name = "REQ_PER_S")]
+    rate: Option<f64>,
+
+    /// The most requests one phase sends, whatever its duration.
+    #[arg(long, default_value_t = 5_000_000, value_name = "N")]
+    max_requests: u64,
+
+    /// Seed for the corpus and the request draws: the same seed gives the same schemas and sequence.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+
+    /// Worker threads of the load generator's runtime [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Worker threads of the in-process ceiling server's runtime [default: the number of cores, as the real
+    /// server uses].
+    #[arg(long, value_name = "N")]
+    ceiling_threads: Option<usize>,
+
+    /// Where to write the JSON report with every figure.
+    #[arg(long, default_value = "target/registry-load.json", value_name = "PATH")]
+    json_out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScenarioArg {
+    /// 1,000 req/s open loop: 60% get by id, 20% validate, 15% register (10 existing, 5 new), 5% compatibility.
+    Baseline,
+    /// 10,000 req/s open loop, 90% reads (get by id, get latest) and 10% writes; then a 15,000 req/s spike.
+    Stress,
+    /// 2,000 req/s open loop, 70% reads, 15% validates, 15% writes, for --duration; reports memory growth.
+    Soak,
+    /// Closed loop with -c connections: the ceiling, then each operation alone, as a ratio to the ceiling.
+    Max,
+    /// Closed loop against an in-process axum server answering a fixed 2 KB JSON body: the machine's ceiling.
+    Ceiling,
+    /// A tiny version of everything in about 5 seconds (same as --smoke).
+    Smoke,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 10s, 500ms, 2m"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+    };
+    if !(seconds > 0.0 && seconds < 7.0 * 86_400.0) {
+        return Err(format!("{text:?}: a duration between 1ms and a week"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let scenario = match (cli.smoke, cli.scenario) {
+        (true, _) | (_, ScenarioArg::Smoke) => Scenario::Smoke,
+        (_, ScenarioArg::Baseline) => Scenario::Baseline,
+        (_, ScenarioArg::Stress) => Scenario::Stress,
+        (_, ScenarioArg::Soak) => Scenario::Soak,
+        (_, ScenarioArg::Max) => Scenario::Max,
+        (_, ScenarioArg::Ceiling) => Scenario::Ceiling,
+    };
+    if cli.rate.is_some_and(|r| !(r > 0.0 && r <= 1_000_000.0)) {
+        eprintln!("registry-load: --rate must be between 0 and 1,000,000 requests per second");
+        return ExitCode::from(2);
+    }
+    let options = Options {
+        scenario,
+        spawn: cli.spawn,
+        url: cli.url,
+        server_pid: cli.server_pid,
+        subjects: cli.subjects.max(1),
+        duration: cli.duration,
+        spike_duration: cli.spike_duration,
+        connections: cli.connections.clamp(1, 4096),
+        rate: cli.rate,
+        max_requests: cli.max_requests,
+        seed: cli.seed,
+        ceiling_threads: cli.ceiling_threads.unwrap_or(cores),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.unwrap_or(cores).max(1))
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("registry-load: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match runtime.block_on(scenario::run(options)) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("registry-load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", outcome.report.to_table());
+    let mut json = outcome.report.to_json();
+    json["failures"] = serde_json::json!(outcome.failures);
+    if let Some(parent) = cli.json_out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    match serde_json::to_string_pretty(&json).map(|text| std::fs::write(&cli.json_out, text + "\n")) {
+        Ok(Ok(())) => println!("\nJSON report: {}", cli.json_out.display()),
+        Ok(Err(e)) => eprintln!("registry-load: cannot write {}: {e}", cli.json_out.display()),
+        Err(e) => eprintln!("registry-load: cannot encode the report: {e}"),
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if outcome.failures.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for failure in &outcome.failures {
+        eprintln!("registry-load: FAILED: {failure}");
+    }
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cli, parse_duration};
+    use clap::CommandFactory;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_and_the_cli_is_consistent() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("0s").is_err());
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,400 @@
+//! The load generator's corpus: N subjects, 70% JSON Schema, 20% Avro, 10% Protobuf, each schema 1-5 KB with
+//! 5-20 fields, each subject 1-5 versions where every version adds one optional field (so each is compatible
+//! with the one before under BACKWARD, the default level), and for each version a data value that it accepts.
+//!
+//! Everything is a pure function of the seed; nothing here talks to a server.
+
+use serde_json::{Map, Value, json};
+
+use super::rng::Rng;
+
+/// A schema format, as the Confluent API names it in `schemaType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// JSON Schema (draft 7).
+    Json,
+    /// Avro.
+    Avro,
+    /// Protobuf (proto3).
+    Protobuf,
+}
+
+impl Format {
+    /// The `schemaType` value.
+    pub fn schema_type(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Avro => "AVRO",
+            Format::Protobuf => "PROTOBUF",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Str,
+    Int,
+    Long,
+    Double,
+    Bool,
+    Enum(Vec<String>),
+    StrArray,
+}
+
+#[derive(Debug, Clone)]
+struct Field {
+    name: String,
+    kind: Kind,
+    doc: String,
+}
+
+/// One subject of the corpus and everything needed to write its schemas and data.
+#[derive(Debug, Clone)]
+pub struct SubjectSpec {
+    /// The subject name, e.g. `orders-17-value`.
+    pub name: String,
+    /// Its format.
+    pub format: Format,
+    /// How many versions the preload registers (1-5); version `v` has `v - 1` optional fields.
+    pub corpus_versions: u32,
+    record: String,
+    namespace: String,
+    doc: String,
+    fields: Vec<Field>,
+}
+
+const WORDS: &[&str] = &[
+    "account",
+    "amount",
+    "address",
+    "balance",
+    "batch",
+    "brand",
+    "carrier",
+    "category",
+    "channel",
+    "city",
+    "code",
+    "comment",
+    "country",
+    "coupon",
+    "created",
+    "currency",
+    "customer",
+    "device",
+    "discount",
+    "email",
+    "event",
+    "expires",
+    "flag",
+    "group",
+    "invoice",
+    "item",
+    "label",
+    "language",
+    "latitude",
+    "locale",
+    "longitude",
+    "merchant",
+    "method",
+    "name",
+    "note",
+    "order",
+    "origin",
+    "owner",
+    "partner",
+    "payment",
+    "phone",
+    "price",
+    "priority",
+    "product",
+    "quantity",
+    "reason",
+    "region",
+    "score",
+    "session",
+    "shipment",
+    "source",
+    "status",
+    "store",
+    "tax",
+    "tenant",
+    "title",
+    "total",
+    "updated",
+    "user",
+    "vendor",
+    "weight",
+    "zone",
+];
+
+const DOMAINS: &[&str] = &[
+    "orders",
+    "payments",
+    "customers",
+    "inventory",
+    "shipments",
+    "clicks",
+    "sessions",
+    "invoices",
+    "refunds",
+    "reviews",
+    "carts",
+    "accounts",
+];
+
+const LOREM: &str = "The value is set by the producing service when the record is written and is kept unchanged \
+afterwards; consumers must tolerate values they do not recognise and should not rely on ordering between \
+records of different partitions. ";
+
+fn padding(len: usize) -> String {
+    LOREM.chars().cycle().take(len).collect::<String>().trim_end().to_string()
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The corpus for `subjects` subjects and a seed.
+pub fn corpus(subjects: usize, seed: u64) -> Vec<SubjectSpec> {
+    (0..subjects).map(|i| SubjectSpec::generate(i, seed)).collect()
+}
+
+impl SubjectSpec {
+    fn generate(index: usize, seed: u64) -> Self {
+        let mut rng = Rng::derive(seed, index as u64);
+        // Exact proportions in every run of ten subjects, so even a small corpus has all three formats.
+        let format = match index % 10 {
+            0..7 => Format::Json,
+            7..9 => Format::Avro,
+            _ => Format::Protobuf,
+        };
+        let domain = rng.pick(DOMAINS);
+        let name = format!("{domain}-{index}-value");
+        let record = format!("{}Event{index}", capitalized(domain));
+        let namespace = format!("com.example.{domain}.v{}", 1 + rng.below(3));
+        let corpus_versions = rng.range(1, 5) as u32;
+        // The fields of version 1; optional fields come on top, one per later version.
+        let base_fields = rng.range(5, 20 - u64::from(corpus_versions - 1).min(15)) as usize;
+        let mut fields = Vec::with_capacity(base_fields);
+        for i in 0..base_fields {
+            let word = rng.pick(WORDS);
+            let kind = match rng.below(10) {
+                0..4 => Kind::Str,
+                4 => Kind::Int,
+                5 => Kind::Long,
+                6 => Kind::Double,
+                7 => Kind::Bool,
+                8 => Kind::Enum((0..rng.range(2, 6)).map(|s| format!("{}_{s}", word.to_uppercase())).collect()),
+                _ => Kind::StrArray,
+            };
+            fields.push(Field { name: format!("{word}{i}"), kind, doc: String::new() });
+        }
+        let mut spec = Self {
+            name,
+            format,
+            corpus_versions,
+            record,
+            namespace,
+            doc: format!("A {domain} event as published by the {domain} service."),
+            fields,
+        };
+        // Pad the documentation so the first version lands on a size between 1 and 5 KB.
+        let natural = spec.schema_text(0).len();
+        let target = (rng.range(1024, 5120) as usize).max(natural + 40);
+        let per_field = (target - natural) / spec.fields.len();
+        for field in &mut spec.fields {
+            field.doc = padding(per_field.max(8));
+        }
+        spec
+    }
+
+    /// The schema of the version with `optional` optional fields (version `optional + 1` of the corpus, or a
+    /// later one registered during the run).
+    pub fn schema_text(&self, optional: u32) -> String {
+        match self.format {
+            Format::Json => self.json_schema(optional),
+            Format::Avro => self.avro_schema(optional),
+            Format::Protobuf => self.proto_schema(optional),
+        }
+    }
+
+    /// A registration body (`POST /subjects/{s}/versions`, also a compatibility-check body).
+    pub fn register_body(&self, optional: u32) -> String {
+        let mut body = json!({ "schema": self.schema_text(optional) });
+        if self.format != Format::Avro {
+            body["schemaType"] = Value::from(self.format.schema_type());
+        }
+        body.to_string()
+    }
+
+    /// A data value that the version with `optional` optional fields accepts.
+    pub fn data(&self, optional: u32) -> Value {
+        let mut object = Map::new();
+        for (i, field) in self.fields.iter().enumerate() {
+            let value = match &field.kind {
+                Kind::Str => json!(format!("{}-{i}", field.name)),
+                Kind::Int => json!(i as i64 * 7 + 1),
+                Kind::Long => json!(1_700_000_000_i64 + i as i64),
+                Kind::Double => json!(i as f64 + 0.25),
+                Kind::Bool => json!(i % 2 == 0),
+                Kind::Enum(symbols) => match self.format {
+                    Format::Protobuf => json!(proto_enum_value(&field.name, &symbols[0])),
+                    _ => json!(symbols[0]),
+                },
+                Kind::StrArray => json!(["a", "b", "c"]),
+            };
+            object.insert(field.name.clone(), value);
+        }
+        // Avro's JSON reading wants every field; the null branch of an optional field is plain `null`.
+        if self.format == Format::Avro {
+            for n in 1..=optional {
+                object.insert(optional_name(n), Value::Null);
+            }
+        }
+        Value::Object(object)
+    }
+
+    fn json_schema(&self, optional: u32) -> String {
+        let mut properties = Map::new();
+        for field in &self.fields {
+            let mut schema = match &field.kind {
+                Kind::Str => json!({ "type": "string", "maxLength": 256 }),
+                Kind::Int => json!({ "type": "integer", "minimum": 0 }),
+                Kind::Long => json!({ "type": "integer" }),
+                Kind::Double => json!({ "type": "number" }),
+                Kind::Bool => json!({ "type": "boolean" }),
+                Kind::Enum(symbols) => json!({ "type": "string", "enum": symbols }),
+                Kind::StrArray => json!({ "type": "array", "items": { "type": "string" } }),
+            };
+            schema["description"] = Value::from(field.doc.as_str());
+            properties.insert(field.name.clone(), schema);
+        }
+        for n in 1..=optional {
+            properties.insert(
+                optional_name(n),
+                json!({ "type": "string", "description": format!("Added in version {}.", n + 1) }),
+            );
+        }
+        let required: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "$id": format!("https://schemas.example.com/{}/{}.json", self.namespace, self.record),
+            "title": self.record,
+            "description": self.doc,
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            // A closed model: adding an optional property is then a BACKWARD-compatible change.
+            "additionalProperties": false,
+        })
+        .to_string()
+    }
+
+    fn avro_schema(&self, optional: u32) -> String {
+        let mut fields = Vec::new();
+        for field in &self.fields {
+            let kind = match &field.kind {
+                Kind::Str => json!("string"),
+                Kind::Int => json!("int"),
+                Kind::Long => json!("long"),
+                Kind::Double => json!("double"),
+                Kind::Bool => json!("boolean"),
+                Kind::Enum(symbols) => {
+                    json!({ "type": "enum", "name": format!("{}Kind", capitalized(&field.name)), "symbols": symbols })
+                }
+                Kind::StrArray => json!({ "type": "array", "items": "string" }),
+            };
+            fields.push(json!({ "name": field.name, "type": kind, "doc": field.doc }));
+        }
+        for n in 1..=optional {
+            fields.push(json!({
+                "name": optional_name(n),
+                "type": ["null", "string"],
+                "default": null,
+                "doc": format!("Added in version {}.", n + 1),
+            }));
+        }
+        json!({
+            "type": "record",
+            "name": self.record,
+            "namespace": self.namespace,
+            "doc": self.doc,
+            "fields": fields,
+        })
+        .to_string()
+    }
+
+    fn proto_schema(&self, optional: u32) -> String {
+        let mut out = format!(
+            "syntax = \"proto3\";\n\npackage {};\n\n// {}\nmessage {} {{\n",
+            self.namespace, self.doc, self.record
+        );
+        let mut number = 1;
+        for field in &self.fields {
+            out.push_str(&format!("  // {}\n", field.doc));
+            let kind = match &field.kind {
+                Kind::Str => "string".to_string(),
+                Kind::Int => "int32".to_string(),
+                Kind::Long => "int64".to_string(),
+                Kind::Double => "double".to_string(),
+                Kind::Bool => "bool".to_string(),
+                Kind::Enum(symbols) => {
+                    let name = format!("{}Kind", capitalized(&field.name));
+                    let prefix = field.name.to_uppercase();
+                    out.push_str(&format!("  enum {name} {{\n    {prefix}_UNSPECIFIED = 0;\n"));
+                    for (i, symbol) in symbols.iter().enumerate() {
+                        out.push_str(&format!("    {} = {};\n", proto_enum_value(&field.name, symbol), i + 1));
+                    }
+                    out.push_str("  }\n");
+                    name
+                }
+                Kind::StrArray => "repeated string".to_string(),
+            };
+            out.push_str(&format!("  {kind} {} = {number};\n", field.name));
+            number += 1;
+        }
+        for n in 1..=optional {
+            out.push_str(&format!("  // Added in version {}.\n  string {} = {number};\n", n + 1, optional_name(n)));
+            number += 1;
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn optional_name(n: u32) -> String {
+    format!("extra{n}")
+}
+
+fn proto_enum_value(field: &str, symbol: &str) -> String {
+    format!("{}_{symbol}", field.to_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Format, corpus};
+
+    #[test]
+    fn corpus_has_the_promised_shape() {
+        let subjects = corpus(400, 42);
+        let json = subjects.iter().filter(|s| s.format == Format::Json).count();
+        let avro = subjects.iter().filter(|s| s.format == Format::Avro).count();
+        assert_eq!((json, avro), (280, 80));
+        for subject in &subjects {
+            assert!((1..=5).contains(&subject.corpus_versions));
+            assert!((5..=20).contains(&subject.fields.len()));
+            let size = subject.schema_text(0).len();
+            assert!((1024..=5300).contains(&size), "{} is {size} bytes", subject.name);
+            let last = subject.schema_text(subject.corpus_versions - 1);
+            assert!(last.len() <= 5600, "{} is {} bytes", subject.name, last.len());
+            let body: serde_json::Value = serde_json::from_str(&subject.register_body(1)).unwrap();
+            assert!(body["schema"].as_str().unwrap().contains("extra1"));
+        }
+        assert_eq!(corpus(3, 42)[2].schema_text(1), subjects[2].schema_text(1));
+    }
+}
