@@ -13,14 +13,130 @@ use crate::format::avro::{AvroSchema, full_name};
 const MAX_DEPTH: usize = 256;
 
 pub(super) fn can_read(reader: &AvroSchema, writer: &AvroSchema) -> Vec<Violation> {
+    let reader_view = ResolutionView::of(reader);
+    let writer_view = ResolutionView::of(writer);
     let mut checker = Checker {
-        reader_names: reader.named_types(),
-        writer_names: writer.named_types(),
+        reader_names: reader_view.named_types(),
+        writer_names: writer_view.named_types(),
         in_progress: HashSet::new(),
         violations: Vec::new(),
     };
-    checker.check(reader.root(), writer.root(), String::new(), 0);
+    checker.check(reader_view.root(), writer_view.root(), String::new(), 0);
     checker.violations
+}
+
+/// The schema as resolution sees it.
+///
+/// `apache-avro` parses a `fixed` carrying the `uuid` logical type as `Schema::Uuid` (a string) and one carrying
+/// `duration` as `Schema::Duration`, dropping the fixed's name and size. Resolution ignores logical types and needs
+/// both, so a schema holding either is parsed again from its JSON with the logical type taken off its fixed types.
+enum ResolutionView<'s> {
+    Parsed(&'s AvroSchema),
+    Reparsed { root: Schema, referenced: &'s [Schema] },
+}
+
+impl<'s> ResolutionView<'s> {
+    fn of(schema: &'s AvroSchema) -> Self {
+        let lossy = std::iter::once(schema.root()).chain(schema.referenced()).any(|s| holds_fixed_logical_type(s, 0));
+        if !lossy {
+            return ResolutionView::Parsed(schema);
+        }
+        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&schema.canonical_form()) else {
+            return ResolutionView::Parsed(schema);
+        };
+        strip_fixed_logical_types(&mut json, 0);
+        let reparsed = if schema.referenced().is_empty() {
+            Schema::parse(&json).ok()
+        } else {
+            // The references' own texts are not kept; their parsed form serves (a uuid fixed in a reference stays lost).
+            let texts: Option<Vec<String>> =
+                schema.referenced().iter().map(|r| serde_json::to_string(r).ok()).collect();
+            texts.and_then(|texts| Schema::parse_str_with_list(&json.to_string(), texts).ok()).map(|(root, _)| root)
+        };
+        match reparsed {
+            Some(root) => ResolutionView::Reparsed { root, referenced: schema.referenced() },
+            None => ResolutionView::Parsed(schema),
+        }
+    }
+
+    fn root(&self) -> &Schema {
+        match self {
+            ResolutionView::Parsed(schema) => schema.root(),
+            ResolutionView::Reparsed { root, .. } => root,
+        }
+    }
+
+    fn named_types(&self) -> HashMap<String, &Schema> {
+        match self {
+            ResolutionView::Parsed(schema) => schema.named_types(),
+            ResolutionView::Reparsed { root, referenced } => {
+                let mut names = HashMap::new();
+                for schema in referenced.iter().chain(std::iter::once(root)) {
+                    collect_names(schema, &mut names, 0);
+                }
+                names
+            }
+        }
+    }
+}
+
+/// Whether a schema holds a type `apache-avro` may have folded from a fixed (`uuid`, `duration`).
+fn holds_fixed_logical_type(schema: &Schema, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match schema {
+        Schema::Uuid | Schema::Duration => true,
+        Schema::Record(r) => r.fields.iter().any(|f| holds_fixed_logical_type(&f.schema, depth + 1)),
+        Schema::Array(a) => holds_fixed_logical_type(&a.items, depth + 1),
+        Schema::Map(m) => holds_fixed_logical_type(&m.types, depth + 1),
+        Schema::Union(u) => u.variants().iter().any(|v| holds_fixed_logical_type(v, depth + 1)),
+        _ => false,
+    }
+}
+
+/// Takes `uuid` and `duration` off `fixed` types, which then parse as plain fixed types.
+fn strip_fixed_logical_types(value: &mut serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(object) => {
+            let is_fixed = object.get("type").and_then(Value::as_str) == Some("fixed");
+            let folded = matches!(object.get("logicalType").and_then(Value::as_str), Some("uuid" | "duration"));
+            if is_fixed && folded {
+                object.remove("logicalType");
+            }
+            object.values_mut().for_each(|inner| strip_fixed_logical_types(inner, depth + 1));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|inner| strip_fixed_logical_types(inner, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Every named type in a schema, by full name (the first definition wins, as the parser allows only one).
+fn collect_names<'a>(schema: &'a Schema, names: &mut HashMap<String, &'a Schema>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match schema {
+        Schema::Record(record) => {
+            names.entry(full_name(&record.name)).or_insert(schema);
+            record.fields.iter().for_each(|field| collect_names(&field.schema, names, depth + 1));
+        }
+        Schema::Enum(e) => {
+            names.entry(full_name(&e.name)).or_insert(schema);
+        }
+        Schema::Fixed(f) => {
+            names.entry(full_name(&f.name)).or_insert(schema);
+        }
+        Schema::Array(a) => collect_names(&a.items, names, depth + 1),
+        Schema::Map(m) => collect_names(&m.types, names, depth + 1),
+        Schema::Union(u) => u.variants().iter().for_each(|variant| collect_names(variant, names, depth + 1)),
+        Schema::Decimal(d) => collect_names(&d.inner, names, depth + 1),
+        _ => {}
+    }
 }
 
 struct Checker<'a> {
@@ -129,16 +245,22 @@ impl<'a> Checker<'a> {
     }
 
     fn deref(names: &HashMap<String, &'a Schema>, schema: &'a Schema) -> &'a Schema {
+        match Self::follow_refs(names, schema) {
+            Schema::Decimal(d) => Self::follow_refs(names, &d.inner),
+            other => other,
+        }
+    }
+
+    /// A reference names a type defined elsewhere; follow it (a few hops at most).
+    fn follow_refs(names: &HashMap<String, &'a Schema>, schema: &'a Schema) -> &'a Schema {
         let mut schema = schema;
-        // A reference names a type defined elsewhere; follow it (a few hops at most).
         for _ in 0..8 {
-            match schema {
-                Schema::Ref { name } => match names.get(&full_name(name)) {
-                    Some(target) => schema = target,
-                    None => return schema,
-                },
-                Schema::Decimal(d) => schema = &d.inner,
-                _ => return schema,
+            let Schema::Ref { name } = schema else {
+                return schema;
+            };
+            match names.get(&full_name(name)) {
+                Some(target) => schema = target,
+                None => return schema,
             }
         }
         schema
@@ -157,6 +279,22 @@ impl<'a> Checker<'a> {
         if depth > MAX_DEPTH {
             self.report(ViolationKind::TypeMismatch, &path, format!("schemas nest deeper than {MAX_DEPTH} levels"));
             return;
+        }
+        let reader = Self::follow_refs(&self.reader_names, reader);
+        let writer = Self::follow_refs(&self.writer_names, writer);
+        // The specification: "two schemas that are decimal logical types match if their scales and precisions match".
+        if let (Schema::Decimal(r), Schema::Decimal(w)) = (reader, writer)
+            && (r.precision, r.scale) != (w.precision, w.scale)
+        {
+            self.report(
+                ViolationKind::TypeMismatch,
+                &path,
+                format!(
+                    "the reader expects decimal({}, {}) but the writer wrote decimal({}, {}); decimals resolve only \
+                     when precision and scale are equal",
+                    r.precision, r.scale, w.precision, w.scale
+                ),
+            );
         }
         let reader = Self::deref(&self.reader_names, reader);
         let writer = Self::deref(&self.writer_names, writer);
@@ -215,6 +353,11 @@ impl<'a> Checker<'a> {
 
         match (reader, writer) {
             (Schema::Record(r), Schema::Record(w)) => {
+                let key = (full_name(&r.name), full_name(&w.name));
+                if !self.in_progress.insert(key.clone()) {
+                    return;
+                }
+                // A name mismatch alone decides the verdict; the fields are compared too, to report every fix needed.
                 if !names_match(&r.name, r.aliases.as_deref(), &w.name) {
                     self.report(
                         ViolationKind::NameMismatch,
@@ -225,11 +368,6 @@ impl<'a> Checker<'a> {
                             full_name(&w.name)
                         ),
                     );
-                    return;
-                }
-                let key = (full_name(&r.name), full_name(&w.name));
-                if !self.in_progress.insert(key.clone()) {
-                    return;
                 }
                 for (i, field) in r.fields.iter().enumerate() {
                     let found = w.fields.iter().find(|wf| {
@@ -271,7 +409,6 @@ impl<'a> Checker<'a> {
                             full_name(&w.name)
                         ),
                     );
-                    return;
                 }
                 if r.default.is_some() {
                     return;
@@ -301,7 +438,6 @@ impl<'a> Checker<'a> {
                             full_name(&w.name)
                         ),
                     );
-                    return;
                 }
                 if r.size != w.size {
                     self.report(
@@ -327,7 +463,8 @@ impl<'a> Checker<'a> {
         let Schema::Union(ru) = reader else {
             return false;
         };
-        let writer = Self::deref(&self.writer_names, writer);
+        // Only references are followed: a decimal must meet the reader's branches as a decimal.
+        let writer = Self::follow_refs(&self.writer_names, writer);
         ru.variants().iter().any(|branch| self.compatible(branch, writer, depth + 1))
     }
 }
