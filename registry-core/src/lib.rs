@@ -16,6 +16,7 @@ mod limits;
 mod reference;
 mod schema;
 mod subject;
+pub mod validate;
 mod version;
 
 pub use error::{SchemaError, SubjectError, VersionError};
@@ -25,4 +26,5 @@ pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
 pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};
 pub use subject::Subject;
+pub use validate::{ValidateError, ValidateOptions, ValidationError, ValidationReport, Validator};
 pub use version::{Version, VersionSelector};
