@@ -37,8 +37,11 @@ fn run(cli: &Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
     let path = settings.data_dir.join("registry.redb");
     let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
-    let registry = Registry::open(&path, RegistryOptions { limits, cache_capacity: settings.cache_capacity })
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let registry = Registry::open(
+        &path,
+        RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() },
+    )
+    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry);
     state.auth = auth;

@@ -13,7 +13,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
 use registry_core::{
     Limits, NoReferences, ParsedSchema, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject,
-    UnparsedSchema, Version, VersionSelector,
+    UnparsedSchema, ValidateOptions, ValidationReport, Validator, Version, VersionSelector,
 };
 
 use crate::RegistryError;
@@ -32,11 +32,13 @@ pub struct RegistryOptions {
     pub limits: Limits,
     /// Entries per cache.
     pub cache_capacity: u64,
+    /// Total weight of the compiled data validators kept, about the bytes of their schemas (default 64 MiB).
+    pub validator_cache_bytes: u64,
 }
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        Self { limits: Limits::default(), cache_capacity: 100_000 }
+        Self { limits: Limits::default(), cache_capacity: 100_000, validator_cache_bytes: 64 << 20 }
     }
 }
 
@@ -174,7 +176,7 @@ impl Registry {
             txn.open_table(CONFIG)?;
         }
         txn.commit()?;
-        let caches = Caches::new(options.cache_capacity);
+        let caches = Caches::new(options.cache_capacity, options.validator_cache_bytes);
         let db = Arc::new(db);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -225,6 +227,63 @@ impl Registry {
         let parsed = Arc::new(self.parse(&schema.to_unparsed())?);
         self.inner.shared.caches.parsed.insert(id, parsed.clone());
         Ok(parsed)
+    }
+
+    // ----- data validation -----
+
+    /// Checks `data` against schema `id` with the default options: every error, each with its path in the data.
+    pub fn validate(&self, id: SchemaId, data: &serde_json::Value) -> Result<ValidationReport> {
+        self.validate_with(id, data, &ValidateOptions::default())
+    }
+
+    /// Checks `data` against schema `id` with `options` (the Protobuf message, the error and depth bounds).
+    pub fn validate_with(
+        &self,
+        id: SchemaId,
+        data: &serde_json::Value,
+        options: &ValidateOptions,
+    ) -> Result<ValidationReport> {
+        Ok(self.validator(id, options)?.validate(data))
+    }
+
+    /// Checks each of `items` against schema `id`: one report per item, in order.
+    pub fn validate_batch(&self, id: SchemaId, items: &[serde_json::Value]) -> Result<Vec<ValidationReport>> {
+        self.validate_batch_with(id, items, &ValidateOptions::default())
+    }
+
+    /// [`Registry::validate_batch`] with `options`.
+    pub fn validate_batch_with(
+        &self,
+        id: SchemaId,
+        items: &[serde_json::Value],
+        options: &ValidateOptions,
+    ) -> Result<Vec<ValidationReport>> {
+        let validator = self.validator(id, options)?;
+        Ok(items.iter().map(|item| validator.validate(item)).collect())
+    }
+
+    /// Checks a binary Avro datum (no header or schema id prefix) against Avro schema `id`.
+    pub fn validate_avro_binary(
+        &self,
+        id: SchemaId,
+        datum: &[u8],
+        options: &ValidateOptions,
+    ) -> Result<ValidationReport> {
+        Ok(self.validator(id, options)?.validate_avro_binary(datum)?)
+    }
+
+    /// The compiled validator for schema `id`, cached by (id, options) and compiled once however many callers
+    /// ask for it at the same time.
+    pub fn validator(&self, id: SchemaId, options: &ValidateOptions) -> Result<Arc<Validator>> {
+        let validators = &self.inner.shared.caches.validators;
+        validators
+            .get_or_compile((id, options.clone()), || {
+                // The schema record, not only the parsed cache: a permanently deleted id must not validate.
+                self.schema_by_id(id)?;
+                let parsed = self.parsed_by_id(id)?;
+                Ok::<_, RegistryError>(Validator::compile(&parsed, options)?)
+            })
+            .map_err(|e| (*e).clone())
     }
 
     // ----- registration -----
@@ -299,7 +358,8 @@ impl Registry {
     }
 
     /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
-    /// against the versions the subject's level names. A subject with no live versions is compatible.
+    /// against the versions the subject's level names. A subject with no live versions is compatible with
+    /// `None` and `Latest`; a numbered version of it is `VersionNotFound`.
     pub fn check_compatibility(
         &self,
         subject: &Subject,
@@ -317,8 +377,15 @@ impl Registry {
         match against {
             None => self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t),
             Some(selector) => {
+                // As the reference registry: `latest` of a subject with no live version checks against nothing
+                // (compatible once the schema parses); a numbered version there is simply not found.
                 if live.is_empty() {
-                    return Err(RegistryError::SubjectNotFound(subject.clone()));
+                    return match selector {
+                        VersionSelector::Latest => Ok(CompatReport { level, violations: Vec::new() }),
+                        VersionSelector::Number(version) => {
+                            Err(RegistryError::VersionNotFound { subject: subject.clone(), version })
+                        }
+                    };
                 }
                 let one = match selector {
                     VersionSelector::Latest => live[0],
@@ -716,6 +783,7 @@ impl Registry {
             }
             if *orphaned {
                 caches.schemas.invalidate(id);
+                caches.validators.invalidate_id(*id);
             }
         }
     }

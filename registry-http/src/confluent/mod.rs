@@ -368,17 +368,7 @@ async fn check_one(
     let subject = subject(&name)?;
     let selector = version(&v)?;
     let schema = body.to_unparsed()?;
-    let report = match state.registry.check_compatibility(&subject, &schema, Some(selector)) {
-        // Confluent checks against no schema when the subject has no live version: `latest` is then
-        // compatible (once the schema parses), and a numbered version is simply not found (40402).
-        Err(registry_store::RegistryError::SubjectNotFound(_)) => match selector {
-            VersionSelector::Latest => state.registry.check_compatibility(&subject, &schema, None),
-            VersionSelector::Number(version) => {
-                Err(registry_store::RegistryError::VersionNotFound { subject, version })
-            }
-        },
-        other => other,
-    };
+    let report = state.registry.check_compatibility(&subject, &schema, Some(selector));
     compat_outcome(&report);
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
 }
