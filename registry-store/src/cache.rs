@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use moka::sync::Cache;
-use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, Version};
+use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, ValidateOptions, Validator, Version};
 
 use crate::records::{SemVer, StoredSchema};
 
@@ -30,6 +30,10 @@ pub struct CacheStats {
     pub subject_fingerprints: CacheCounters,
     /// subject -> latest live version.
     pub latest: CacheCounters,
+    /// (id, validation options) -> compiled data validator.
+    pub validators: CacheCounters,
+    /// Validators compiled: at most one per cache miss, however many callers missed at once.
+    pub validator_compiles: u64,
 }
 
 /// A moka cache that counts its hits and misses.
@@ -80,15 +84,17 @@ pub(crate) struct Caches {
     pub parsed: Counted<SchemaId, Arc<ParsedSchema>>,
     pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId, SemVer)>,
     pub latest: Counted<Subject, Latest>,
+    pub validators: Validators,
 }
 
 impl Caches {
-    pub(crate) fn new(capacity: u64) -> Self {
+    pub(crate) fn new(capacity: u64, validator_bytes: u64) -> Self {
         Self {
             schemas: Counted::new(capacity),
             parsed: Counted::new(capacity),
             subject_fingerprints: Counted::new(capacity),
             latest: Counted::new(capacity),
+            validators: Validators::new(validator_bytes),
         }
     }
 
@@ -98,6 +104,87 @@ impl Caches {
             parsed: self.parsed.counters(),
             subject_fingerprints: self.subject_fingerprints.counters(),
             latest: self.latest.counters(),
+            validators: self.validators.counters(),
+            validator_compiles: self.validators.compiles.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The key of a compiled validator: a schema id and the options it was compiled with.
+pub(crate) type ValidatorKey = (SchemaId, ValidateOptions);
+
+/// Compiled validators, bounded by weight (about their schemas' size in bytes) rather than by count, so a
+/// few huge schemas cannot exhaust memory; concurrent first uses of one key compile it once.
+pub(crate) struct Validators {
+    cache: Cache<ValidatorKey, Arc<Validator>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    compiles: AtomicU64,
+}
+
+impl Validators {
+    fn new(max_bytes: u64) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_key: &ValidatorKey, validator: &Arc<Validator>| {
+                u32::try_from(validator.weight()).unwrap_or(u32::MAX)
+            })
+            .support_invalidation_closures()
+            .build();
+        Self { cache, hits: AtomicU64::new(0), misses: AtomicU64::new(0), compiles: AtomicU64::new(0) }
+    }
+
+    /// The validator for `key`, compiled by `compile` on a miss; callers missing at once share one compile.
+    pub(crate) fn get_or_compile<E>(
+        &self,
+        key: ValidatorKey,
+        compile: impl FnOnce() -> Result<Validator, E>,
+    ) -> Result<Arc<Validator>, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        if let Some(found) = self.cache.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(found);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.cache.try_get_with(key, || {
+            self.compiles.fetch_add(1, Ordering::Relaxed);
+            compile().map(Arc::new)
+        })
+    }
+
+    /// Drops every validator of schema `id`.
+    pub(crate) fn invalidate_id(&self, id: SchemaId) {
+        // Only fails when closures are not supported, and they are enabled in `new`.
+        let _ = self.cache.invalidate_entries_if(move |key, _| key.0 == id);
+    }
+
+    fn counters(&self) -> CacheCounters {
+        CacheCounters { hits: self.hits.load(Ordering::Relaxed), misses: self.misses.load(Ordering::Relaxed) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema};
+
+    #[test]
+    fn validators_are_bounded_by_weight_not_count() {
+        let validators = Validators::new(10_000);
+        let schema = UnparsedSchema::new(SchemaType::Json, r#"{"type":"object"}"#);
+        let parsed = registry_core::parse(&schema, &NoReferences, &Limits::default()).expect("parse");
+        let weight = Validator::compile(&parsed, &ValidateOptions::default()).expect("compile").weight() as u64;
+        for id in 0..100 {
+            let compiled = validators.get_or_compile((SchemaId(id), ValidateOptions::default()), || {
+                Validator::compile(&parsed, &ValidateOptions::default())
+            });
+            assert!(compiled.is_ok());
+        }
+        validators.cache.run_pending_tasks();
+        assert!(validators.cache.weighted_size() <= 10_000, "weighted size {}", validators.cache.weighted_size());
+        assert!(validators.cache.entry_count() <= 10_000 / weight);
+        assert_eq!(validators.compiles.load(Ordering::Relaxed), 100);
     }
 }

@@ -1,7 +1,7 @@
 //! `RegistryError`: every way a registry operation can fail, with Confluent's wording where it has one.
 
 use registry_core::compat::{CompatError, CompatReport};
-use registry_core::{SchemaError, SchemaId, Subject, Version};
+use registry_core::{SchemaError, SchemaId, Subject, ValidateError, Version};
 
 /// Why a registry operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,6 +63,9 @@ pub enum RegistryError {
     /// The schema is not valid.
     #[error("Invalid schema: {0}")]
     InvalidSchema(#[from] SchemaError),
+    /// Data cannot be validated as asked (an unknown Protobuf message, a binary datum for a non-Avro schema).
+    #[error("{0}")]
+    CannotValidate(#[from] ValidateError),
     /// Compatibility could not be checked.
     #[error("{0}")]
     CompatibilityUnavailable(#[from] CompatError),
