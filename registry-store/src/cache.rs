@@ -59,6 +59,25 @@ where
         found
     }
 
+    /// The cached value, or `init`'s, computed once however many callers miss at the same time (moka
+    /// coalesces them). A miss is counted only for the caller whose `init` ran: it is the one store read.
+    /// Returns whether this call computed the value.
+    pub(crate) fn get_or_try_insert_with<E, F>(&self, key: K, init: F) -> Result<(V, bool), std::sync::Arc<E>>
+    where
+        F: FnOnce() -> Result<V, E>,
+        E: Send + Sync + 'static,
+    {
+        if let Some(found) = self.cache.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((found, false));
+        }
+        let entry = self.cache.entry(key).or_try_insert_with(init)?;
+        let fresh = entry.is_fresh();
+        let counter = if fresh { &self.misses } else { &self.hits };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok((entry.into_value(), fresh))
+    }
+
     pub(crate) fn insert(&self, key: K, value: V) {
         self.cache.insert(key, value);
     }

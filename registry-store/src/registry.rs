@@ -452,19 +452,28 @@ impl Registry {
     }
 
     /// The schema with this global id.
+    ///
+    /// Concurrent misses for one id are coalesced into one store read.
     pub fn schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
-        if let Some(schema) = self.inner.shared.caches.schemas.get(&id) {
-            return Ok(schema);
-        }
         let epoch = self.epoch();
+        let cache = &self.inner.shared.caches.schemas;
+        let (schema, fresh) =
+            cache.get_or_try_insert_with(id, || self.read_schema_by_id(id)).map_err(|e| (*e).clone())?;
+        // As `fill`: a write that committed while this read ran may have made the entry stale.
+        if fresh && self.epoch() != epoch {
+            cache.invalidate(&id);
+        }
+        Ok(schema)
+    }
+
+    /// One store read of a schema by id; ids with no version left are not found.
+    fn read_schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
         let txn = self.inner.db.begin_read()?;
         if id_uses(&txn.open_table(ID_USES)?, id)?.is_empty() {
             return Err(RegistryError::SchemaNotFound(id));
         }
         let schema = load_schema(&txn.open_table(SCHEMAS)?, id)?.ok_or(RegistryError::SchemaNotFound(id))?;
-        let schema = Arc::new(schema);
-        self.fill(epoch, &self.inner.shared.caches.schemas, id, schema.clone());
-        Ok(schema)
+        Ok(Arc::new(schema))
     }
 
     /// The subjects that use this id.

@@ -70,3 +70,28 @@ fn concurrent_registrations_keep_versions_dense_and_ids_shared() {
         assert_eq!(acked, seen, "{subject}: stored ids differ from acknowledged ids");
     }
 }
+
+#[test]
+fn a_thousand_concurrent_misses_for_one_id_read_the_store_once() {
+    const CALLERS: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let id = {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.register(&Subject::new("s").unwrap(), &schema(0)).unwrap().id
+    };
+    // Reopened: every cache is cold.
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let barrier = std::sync::Barrier::new(CALLERS);
+    std::thread::scope(|scope| {
+        for _ in 0..CALLERS {
+            scope.spawn(|| {
+                barrier.wait();
+                assert_eq!(registry.schema_by_id(id).unwrap().id, id);
+            });
+        }
+    });
+    let stats = registry.stats().schemas;
+    assert_eq!(stats.misses, 1, "one store read for {CALLERS} concurrent misses: {stats:?}");
+    assert_eq!(stats.hits + stats.misses, CALLERS as u64);
+}
