@@ -73,6 +73,7 @@ impl From<RegistryError> for ApiError {
             E::InvalidSchema(SchemaError::TooLarge { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
             E::InvalidSchema(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CompatibilityUnavailable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            E::CannotValidate(_) => (StatusCode::UNPROCESSABLE_ENTITY, 422),
             E::SemVerNotIncreasing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
             E::OperationNotPermitted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),

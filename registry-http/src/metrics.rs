@@ -50,6 +50,7 @@ impl Metrics {
             ("parsed", stats.parsed),
             ("subject_fingerprints", stats.subject_fingerprints),
             ("latest", stats.latest),
+            ("validators", stats.validators),
         ] {
             metrics::counter!("registry_cache_hits_total", "cache" => cache).absolute(counters.hits);
             metrics::counter!("registry_cache_misses_total", "cache" => cache).absolute(counters.misses);

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use registry_core::compat::CompatibilityLevel;
-use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema};
+use registry_core::{
+    SchemaId, SchemaType, Subject, UnparsedSchema, ValidateOptions, ValidationReport, VersionSelector,
+};
 use registry_store::{Deleted, RegisterOptions, SemVer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +25,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/schemas/{id}", get(schema))
         .route("/api/v1/compatibility/check", post(check))
         .route("/api/v1/subjects/{subject}/versions", get(versions))
+        .route("/api/v1/validate/{id}", post(validate_by_id))
+        .route("/api/v1/subjects/{subject}/versions/{version}/validate", post(validate_by_version))
 }
 
 /// A reference in `/api/v1` bodies.
@@ -168,4 +172,104 @@ async fn versions(State(state): State<AppState>, Path(name): Path<String>) -> Ap
             .map(|v| json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": v.id.0, "deleted": v.deleted}))
             .collect::<Vec<_>>()
     )))
+}
+
+/// `POST /api/v1/validate/...`: one document (`data`), a batch (`items`) or an Avro binary datum
+/// (`data_base64`), with the Protobuf `message` to check against.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    /// `null` is a document, so a present `null` is kept apart from an absent field.
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Value>,
+    items: Option<Vec<Value>>,
+    data_base64: Option<String>,
+    message: Option<String>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// What a validation request asks for, once its body is checked.
+enum ValidateInput {
+    One(Value),
+    Batch(Vec<Value>),
+    Binary(Vec<u8>),
+}
+
+impl ValidateBody {
+    fn input(self) -> ApiResult<(ValidateInput, ValidateOptions)> {
+        let options = ValidateOptions { message: self.message, ..ValidateOptions::default() };
+        let input = match (self.data, self.items, self.data_base64) {
+            (Some(data), None, None) => ValidateInput::One(data),
+            (None, Some(items), None) => ValidateInput::Batch(items),
+            (None, None, Some(encoded)) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .map_err(|e| ApiError::unprocessable(format!("data_base64 is not valid base64: {e}")))?;
+                ValidateInput::Binary(bytes)
+            }
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "give exactly one of 'data' (a document), 'items' (a batch) or 'data_base64' (an Avro binary datum)",
+                ));
+            }
+        };
+        Ok((input, options))
+    }
+}
+
+async fn validate_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ValidateBody>,
+) -> ApiResult<Sr<Value>> {
+    let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
+    validate_against(&state, id, body).await
+}
+
+async fn validate_by_version(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ValidateBody>,
+) -> ApiResult<Sr<Value>> {
+    let subject = Subject::new(&name)?;
+    let selector: VersionSelector = version.parse()?;
+    let id = state.registry.version(&subject, selector, Deleted::Exclude)?.schema.id;
+    validate_against(&state, id, body).await
+}
+
+async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) -> ApiResult<Sr<Value>> {
+    let (input, options) = body.input()?;
+    let batch = matches!(input, ValidateInput::Batch(_));
+    let result = run_blocking(&state.registry, move |r| match input {
+        ValidateInput::One(data) => Ok(vec![r.validate_with(id, &data, &options)?]),
+        ValidateInput::Batch(items) => r.validate_batch_with(id, &items, &options),
+        ValidateInput::Binary(bytes) => Ok(vec![r.validate_avro_binary(id, &bytes, &options)?]),
+    })
+    .await;
+    let reports = match result {
+        Ok(reports) => reports,
+        Err(e) => {
+            metrics::record_outcome("validations", "error");
+            return Err(e);
+        }
+    };
+    for report in &reports {
+        metrics::record_outcome("validations", if report.valid { "valid" } else { "invalid" });
+    }
+    let answers: Vec<Value> = reports.iter().map(report_json).collect();
+    if batch {
+        return Ok(Sr(json!({ "results": answers })));
+    }
+    Ok(Sr(answers.into_iter().next().unwrap_or_else(|| json!({"valid": true, "errors": []}))))
+}
+
+fn report_json(report: &ValidationReport) -> Value {
+    json!({
+        "valid": report.valid,
+        "errors": report.errors.iter().map(|e| json!({"path": e.path, "message": e.message})).collect::<Vec<_>>(),
+    })
 }
