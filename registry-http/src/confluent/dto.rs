@@ -1,5 +1,7 @@
 //! The Confluent API's request and response bodies.
 
+use std::borrow::Cow;
+
 use registry_core::{SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
 use serde::{Deserialize, Serialize};
 
@@ -62,13 +64,13 @@ impl SchemaRequest {
 /// A schema object: `{"subject","version","id","schemaType"?,"schema","references"?}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct SchemaObject {
-    pub subject: String,
+pub(crate) struct SchemaObject<'a> {
+    pub subject: &'a str,
     pub version: u32,
     pub id: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_type: Option<&'static str>,
-    pub schema: String,
+    pub schema: Cow<'a, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceDto>,
 }
@@ -76,10 +78,10 @@ pub(crate) struct SchemaObject {
 /// `GET /schemas/ids/{id}`: `{"schema","schemaType"?,"references"?}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct SchemaById {
+pub(crate) struct SchemaById<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_type: Option<&'static str>,
-    pub schema: String,
+    pub schema: Cow<'a, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceDto>,
 }

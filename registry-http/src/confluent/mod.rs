@@ -3,10 +3,11 @@
 
 mod dto;
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use axum::Router;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use prost::Message;
@@ -100,38 +101,38 @@ where
 
 /// The schema text to answer with: Protobuf descriptors become `.proto` source, or stay a base64
 /// `FileDescriptorProto` with `format=serialized`; other formats as registered.
-fn schema_text(registry: &Registry, stored: &Arc<StoredSchema>, format: Option<&str>) -> ApiResult<String> {
+fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option<&str>) -> ApiResult<Cow<'a, str>> {
     if stored.schema_type != SchemaType::Protobuf {
-        return Ok(stored.text.clone());
+        return Ok(Cow::Borrowed(&stored.text));
     }
     let serialized = format.is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
     let looks_like_descriptor = !stored.text.contains(char::is_whitespace) && !stored.text.contains('{');
     if !serialized && !looks_like_descriptor {
-        return Ok(stored.text.clone());
+        return Ok(Cow::Borrowed(&stored.text));
     }
     let parsed = registry.parsed_by_id(stored.id)?;
     let FormatSchema::Protobuf(proto) = parsed.kind() else {
-        return Ok(stored.text.clone());
+        return Ok(Cow::Borrowed(&stored.text));
     };
     let descriptor = proto.file().file_descriptor_proto();
-    Ok(if serialized {
+    Ok(Cow::Owned(if serialized {
         base64::engine::general_purpose::STANDARD.encode(descriptor.encode_to_vec())
     } else {
         proto_text::render(descriptor)
-    })
+    }))
 }
 
 fn references(stored: &StoredSchema) -> Vec<ReferenceDto> {
     stored.references.iter().map(ReferenceDto::from_reference).collect()
 }
 
-fn schema_object(
+fn schema_object<'a>(
     registry: &Registry,
-    v: &registry_store::SchemaVersion,
+    v: &'a registry_store::SchemaVersion,
     format: Option<&str>,
-) -> ApiResult<SchemaObject> {
+) -> ApiResult<SchemaObject<'a>> {
     Ok(SchemaObject {
-        subject: v.subject.to_string(),
+        subject: v.subject.as_str(),
         version: v.version.get(),
         id: v.schema.id.0,
         schema_type: schema_type_field(v.schema.schema_type),
@@ -162,7 +163,7 @@ async fn schema_types() -> Sr<Vec<&'static str>> {
     Sr(SchemaType::ALL.iter().map(|t| t.as_str()).collect())
 }
 
-async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<SchemaObject>>> {
+async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
     let prefix = flags.subject_prefix.clone().unwrap_or_default();
     let latest_only = flag(&flags.latest_only)?;
     let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
@@ -174,7 +175,7 @@ async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>)
         .take(limit)
         .map(|v| schema_object(&state.registry, v, flags.format.as_deref()))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Sr(objects))
+    Ok(Sr(objects).into_response())
 }
 
 /// Confluent's `offset`/`limit` pagination of list answers: no `limit`, or one not above 0, means all.
@@ -199,7 +200,7 @@ async fn schema_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
-) -> ApiResult<Sr<SchemaById>> {
+) -> ApiResult<Response> {
     // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
     flags.subject.as_deref().map(subject).transpose()?;
     let stored = state.registry.schema_by_id(schema_id(&id)?)?;
@@ -207,7 +208,8 @@ async fn schema_by_id(
         schema_type: schema_type_field(stored.schema_type),
         schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
         references: references(&stored),
-    }))
+    })
+    .into_response())
 }
 
 async fn raw_schema_by_id(
@@ -216,7 +218,7 @@ async fn raw_schema_by_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
     let stored = state.registry.schema_by_id(schema_id(&id)?)?;
-    Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?))
+    Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?.into_owned()))
 }
 
 async fn subjects_for_id(
@@ -249,13 +251,13 @@ async fn lookup(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<SchemaRequest>,
-) -> ApiResult<Sr<SchemaObject>> {
+) -> ApiResult<Response> {
     let subject = subject(&name)?;
     // Identity already ignores formatting and key order, so `normalize` needs no extra work.
     flag(&flags.normalize)?;
     let schema = body.to_unparsed()?;
     let found = state.registry.lookup(&subject, &schema, deleted(&flags)?)?;
-    Ok(Sr(schema_object(&state.registry, &found, None)?))
+    Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
 }
 
 async fn delete_subject(
@@ -324,9 +326,9 @@ async fn get_version(
     State(state): State<AppState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
-) -> ApiResult<Sr<SchemaObject>> {
+) -> ApiResult<Response> {
     let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
-    Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?))
+    Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?).into_response())
 }
 
 async fn raw_version_schema(
@@ -335,7 +337,7 @@ async fn raw_version_schema(
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
     let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
-    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?))
+    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned()))
 }
 
 async fn referenced_by(
