@@ -41,7 +41,7 @@ fn ceilings(c: &mut Criterion) {
     txn.commit().unwrap();
     group.bench_function("redb_point_read", |b| {
         b.iter(|| {
-            use redb::{ReadableDatabase, ReadableTable};
+            use redb::ReadableDatabase;
             let txn = db.begin_read().unwrap();
             let t = txn.open_table(table).unwrap();
             let bytes = t.get(black_box(500)).unwrap().unwrap().value().to_vec();
@@ -145,5 +145,23 @@ fn rules(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ceilings, reads, writes, rules);
+fn validation(c: &mut Criterion) {
+    let registry = loaded(RegistryOptions::default(), None);
+    let mut group = c.benchmark_group("validate");
+    for (schema_type, name) in FORMATS {
+        let subject = Subject::new(&format!("{name}-value")).unwrap();
+        let id = registry
+            .version(&subject, VersionSelector::Number(registry_core::Version::FIRST), Deleted::Exclude)
+            .unwrap()
+            .schema
+            .id;
+        let document = corpus::document(schema_type, FIELDS);
+        let report = registry.validate(id, &document).unwrap();
+        assert!(report.valid, "{name}: the bench document must be valid: {:?}", report.errors);
+        group.bench_function(name, |b| b.iter(|| registry.validate(id, black_box(&document)).unwrap()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ceilings, reads, writes, rules, validation);
 criterion_main!(benches);
