@@ -11,6 +11,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor};
 use prost_types::FileDescriptorProto;
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
+use super::proto_text::default_json_name;
 use super::{Syntax, check_depth};
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
@@ -142,23 +143,6 @@ fn clear_default_json_names(message: &mut prost_types::DescriptorProto) {
     for nested in &mut message.nested_type {
         clear_default_json_names(nested);
     }
-}
-
-/// protoc's default JSON name: underscores removed, the letter after each one upper-cased.
-fn default_json_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 struct Files {
