@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use hdrhistogram::Histogram;
+use hyper::StatusCode;
 use tokio::sync::Semaphore;
 
 use super::client::{Client, Failure};
@@ -73,6 +75,9 @@ pub struct OpStats {
     pub ok: u64,
     /// Everything else that was sent.
     pub errors: u64,
+    /// 2xx answers that said no: `"valid": false` to a validate, `"is_compatible": false` to a check (the
+    /// generator means every one of them to say yes, so these point at a disagreement worth a look).
+    pub rejected: u64,
     /// Drawn but not sent because the server lacks the route (validate).
     pub skipped: u64,
     /// Drawn but not sent because the phase's grace period ran out first.
@@ -87,6 +92,7 @@ impl Default for OpStats {
             statuses: BTreeMap::new(),
             ok: 0,
             errors: 0,
+            rejected: 0,
             skipped: 0,
             dropped: 0,
         }
@@ -108,6 +114,7 @@ impl OpStats {
         }
         self.ok += other.ok;
         self.errors += other.errors;
+        self.rejected += other.rejected;
         self.skipped += other.skipped;
         self.dropped += other.dropped;
     }
@@ -164,8 +171,21 @@ impl Recorder {
         }
     }
 
-    fn record(&self, op: Op, latency: Duration, service: Duration, outcome: Result<u16, Failure>) -> bool {
-        let success = matches!(outcome, Ok(200..=299));
+    fn record(
+        &self,
+        op: Op,
+        latency: Duration,
+        service: Duration,
+        outcome: &Result<(StatusCode, Bytes), Failure>,
+    ) -> bool {
+        let outcome = outcome.as_ref().map(|(status, body)| (status.as_u16(), body));
+        let success = matches!(outcome, Ok((200..=299, _)));
+        let rejected = match (op, &outcome) {
+            (Op::Validate, Ok((200..=299, body))) => contains(body, b"\"valid\":false"),
+            (Op::Compatibility, Ok((200..=299, body))) => contains(body, b"\"is_compatible\":false"),
+            _ => false,
+        };
+        let outcome = outcome.map(|(status, _)| status);
         let label = match outcome {
             Ok(status) => status.to_string(),
             Err(failure) => failure.label().to_string(),
@@ -176,6 +196,9 @@ impl Recorder {
             let _ = stats.latency.record(micros(latency));
             let _ = stats.service.record(micros(service));
             *stats.statuses.entry(label).or_default() += 1;
+            if rejected {
+                stats.rejected += 1;
+            }
             if success {
                 stats.ok += 1;
             } else {
@@ -197,6 +220,10 @@ impl Recorder {
     fn drop_unsent(&self, op: Op) {
         self.ops.lock().unwrap_or_else(|e| e.into_inner()).entry(op).or_default().dropped += 1;
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Where a phase sends its requests and whose memory it watches.
@@ -382,7 +409,7 @@ async fn ticket(
     recorder.in_flight.fetch_sub(1, Ordering::Relaxed);
     pool.clients.lock().unwrap_or_else(|e| e.into_inner()).push(client);
     drop(permit);
-    let success = recorder.record(op, answered - intended, answered - sent, outcome.map(|(s, _)| s.as_u16()));
+    let success = recorder.record(op, answered - intended, answered - sent, &outcome);
     planned.finish(success);
 }
 
@@ -409,7 +436,7 @@ async fn closed_loop(addr: SocketAddr, workload: Arc<Workload>, spec: &PhaseSpec
                 let elapsed = sent.elapsed();
                 recorder.in_flight.fetch_sub(1, Ordering::Relaxed);
                 let refused = matches!(outcome, Err(Failure::Connect));
-                let success = recorder.record(op, elapsed, elapsed, outcome.map(|(s, _)| s.as_u16()));
+                let success = recorder.record(op, elapsed, elapsed, &outcome);
                 planned.finish(success);
                 if refused {
                     // Nothing listens: do not spin.

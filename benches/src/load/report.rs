@@ -90,6 +90,7 @@ fn stats_json(stats: &OpStats, elapsed: Duration) -> Value {
         "ok": stats.ok,
         "errors": stats.errors,
         "error_rate": if sent > 0 { stats.errors as f64 / sent as f64 } else { 0.0 },
+        "rejected": stats.rejected,
         "skipped": stats.skipped,
         "dropped": stats.dropped,
         "throughput_rps": sent as f64 / secs,
@@ -258,6 +259,9 @@ impl RunReport {
                 let h = &stats.latency;
                 let q = |x: f64| if h.is_empty() { "-".to_string() } else { fmt_micros(h.value_at_quantile(x)) };
                 let mut statuses: Vec<String> = stats.statuses.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+                if stats.rejected > 0 {
+                    statuses.push(format!("said-no:{}", stats.rejected));
+                }
                 if stats.skipped > 0 {
                     statuses.push(format!("skipped:{}", stats.skipped));
                 }

@@ -130,6 +130,11 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
         config: options.config_json(),
         ..Default::default()
     };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    report.notes.push(format!(
+        "the load generator and the server share this machine's {cores} cores: the figures are a lower bound on \
+         what the server could do alone"
+    ));
     if options.scenario == Scenario::Ceiling {
         report.server_mode = "in-process ceiling".to_string();
         let phase = ceiling_phase(&options, options.duration.unwrap_or(Duration::from_secs(10))).await?;
