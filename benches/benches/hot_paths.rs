@@ -80,7 +80,7 @@ fn reads(c: &mut Criterion) {
         b.iter(|| registry.version(black_box(&subject), VersionSelector::Latest, Deleted::Exclude).unwrap())
     });
     let uncached = loaded(
-        RegistryOptions { cache_capacity: 0, ..RegistryOptions::default() },
+        RegistryOptions { schema_cache_bytes: 0, ..RegistryOptions::default() },
         Some(&dir.path().join("uncached.redb")),
     );
     group.bench_function("schema_by_id_uncached", |b| b.iter(|| uncached.schema_by_id(black_box(id)).unwrap()));

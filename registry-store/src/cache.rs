@@ -26,6 +26,8 @@ pub struct CacheStats {
     pub schemas: CacheCounters,
     /// id -> parsed schema (compatibility checks, validation).
     pub parsed: CacheCounters,
+    /// schema text -> parsed schema (every registration, lookup and check).
+    pub parsed_texts: CacheCounters,
     /// (subject, fingerprint) -> version: the register-existing and lookup fast path.
     pub subject_fingerprints: CacheCounters,
     /// subject -> latest live version.
@@ -50,6 +52,12 @@ where
 {
     fn new(capacity: u64) -> Self {
         Self { cache: Cache::new(capacity), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
+
+    /// A cache bounded by the total weight of its entries (about their bytes), not by their count.
+    fn weighted(max_bytes: u64, weigher: fn(&K, &V) -> u32) -> Self {
+        let cache = Cache::builder().max_capacity(max_bytes).weigher(weigher).build();
+        Self { cache, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<V> {
@@ -101,19 +109,24 @@ pub(crate) type Latest = Option<(Version, SchemaId, SemVer)>;
 pub(crate) struct Caches {
     pub schemas: Counted<SchemaId, Arc<StoredSchema>>,
     pub parsed: Counted<SchemaId, Arc<ParsedSchema>>,
+    /// SHA-256 of (format, text) -> parsed schema, for schemas without references: parsing is a pure function
+    /// of its input, so this memo is never stale. It is what makes registering an existing schema cheap.
+    pub parsed_texts: Counted<[u8; 32], Arc<ParsedSchema>>,
     pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId, SemVer)>,
     pub latest: Counted<Subject, Latest>,
     pub validators: Validators,
 }
 
 impl Caches {
-    pub(crate) fn new(capacity: u64, validator_bytes: u64) -> Self {
+    pub(crate) fn new(options: &crate::RegistryOptions) -> Self {
+        let capacity = options.cache_capacity;
         Self {
-            schemas: Counted::new(capacity),
-            parsed: Counted::new(capacity),
+            schemas: Counted::weighted(options.schema_cache_bytes, |_, schema| weight(schema.text.len())),
+            parsed: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
+            parsed_texts: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
             subject_fingerprints: Counted::new(capacity),
             latest: Counted::new(capacity),
-            validators: Validators::new(validator_bytes),
+            validators: Validators::new(options.validator_cache_bytes),
         }
     }
 
@@ -121,12 +134,24 @@ impl Caches {
         CacheStats {
             schemas: self.schemas.counters(),
             parsed: self.parsed.counters(),
+            parsed_texts: self.parsed_texts.counters(),
             subject_fingerprints: self.subject_fingerprints.counters(),
             latest: self.latest.counters(),
             validators: self.validators.counters(),
             validator_compiles: self.validators.compiles.load(Ordering::Relaxed),
         }
     }
+}
+
+/// An entry's weight: its bytes plus a fixed overhead, saturated into moka's `u32`.
+fn weight(bytes: usize) -> u32 {
+    u32::try_from(bytes.saturating_add(128)).unwrap_or(u32::MAX)
+}
+
+/// A parsed schema holds its canonical form plus its parsed tree (and for JSON Schema a compiled validator):
+/// about four times the canonical bytes.
+fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
+    weight(parsed.canonical().len().saturating_mul(4))
 }
 
 /// The key of a compiled validator: a schema id and the options it was compiled with.

@@ -30,15 +30,28 @@ type Result<T, E = RegistryError> = std::result::Result<T, E>;
 pub struct RegistryOptions {
     /// Bounds on schemas (size, nesting, references).
     pub limits: Limits,
-    /// Entries per cache.
+    /// Entries in each small-entry cache (subject -> latest version, (subject, fingerprint) -> version).
     pub cache_capacity: u64,
+    /// Bytes of schema records kept in memory by id (default 32 MiB).
+    pub schema_cache_bytes: u64,
+    /// Bytes of parsed schemas kept, by id and by text, each (default 32 MiB).
+    pub parsed_cache_bytes: u64,
     /// Total weight of the compiled data validators kept, about the bytes of their schemas (default 64 MiB).
     pub validator_cache_bytes: u64,
+    /// redb's own page cache, in bytes (default 16 MiB); the operating system's page cache serves beyond it.
+    pub store_cache_bytes: u64,
 }
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        Self { limits: Limits::default(), cache_capacity: 100_000, validator_cache_bytes: 64 << 20 }
+        Self {
+            limits: Limits::default(),
+            cache_capacity: 100_000,
+            schema_cache_bytes: 32 << 20,
+            parsed_cache_bytes: 32 << 20,
+            validator_cache_bytes: 64 << 20,
+            store_cache_bytes: 16 << 20,
+        }
     }
 }
 
@@ -142,7 +155,7 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Opens the registry file at `path`, creating it (and nothing else) if it does not exist.
     pub fn open(path: impl AsRef<Path>, options: RegistryOptions) -> Result<Self> {
-        let db = Database::create(path.as_ref())?;
+        let db = Database::builder().set_cache_size(options.store_cache_bytes as usize).create(path.as_ref())?;
         Self::init(db, options)
     }
 
@@ -176,7 +189,7 @@ impl Registry {
             txn.open_table(CONFIG)?;
         }
         txn.commit()?;
-        let caches = Caches::new(options.cache_capacity, options.validator_cache_bytes);
+        let caches = Caches::new(&options);
         let db = Arc::new(db);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -207,15 +220,27 @@ impl Registry {
     // ----- parsing -----
 
     /// Parses and checks `schema`, resolving its references against this registry.
-    pub fn parse(&self, schema: &UnparsedSchema) -> Result<ParsedSchema> {
+    ///
+    /// A schema without references is parsed once per distinct text: later calls (a client registering the
+    /// same schema again, lookups, checks) hash the text and take the memo, and concurrent first calls share
+    /// one parse.
+    pub fn parse(&self, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
         let limits = &self.inner.shared.options.limits;
         if schema.references.is_empty() {
-            return Ok(registry_core::parse(schema, &NoReferences, limits)?);
+            let key = text_key(schema);
+            let (parsed, _) = self
+                .inner
+                .shared
+                .caches
+                .parsed_texts
+                .get_or_try_insert_with(key, || registry_core::parse(schema, &NoReferences, limits).map(Arc::new))
+                .map_err(|e| RegistryError::InvalidSchema((*e).clone()))?;
+            return Ok(parsed);
         }
         let txn = self.inner.db.begin_read()?;
         let (versions, schemas) = (txn.open_table(VERSIONS)?, txn.open_table(SCHEMAS)?);
         let resolver = TxnResolver { versions: &versions, schemas: &schemas };
-        Ok(registry_core::parse(schema, &resolver, limits)?)
+        Ok(Arc::new(registry_core::parse(schema, &resolver, limits)?))
     }
 
     /// The parsed form of a registered schema, cached by id.
@@ -224,7 +249,7 @@ impl Registry {
             return Ok(parsed);
         }
         let schema = self.schema_by_id(id)?;
-        let parsed = Arc::new(self.parse(&schema.to_unparsed())?);
+        let parsed = self.parse(&schema.to_unparsed())?;
         self.inner.shared.caches.parsed.insert(id, parsed.clone());
         Ok(parsed)
     }
@@ -318,7 +343,6 @@ impl Registry {
             return Ok(Registered { id, version, semver, deduplicated: true });
         }
 
-        let parsed = Arc::new(parsed);
         let (registered, stored) = self.commit_registration(subject, schema, &parsed, mode, options)?;
         if let Some(stored) = stored {
             // A new version was written and its commit is durable.
@@ -1116,6 +1140,16 @@ impl Shared {
         let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
         Ok(compat::check(level, candidate, &previous)?)
     }
+}
+
+/// The memo key of a schema without references: SHA-256 over its format and text.
+fn text_key(schema: &UnparsedSchema) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(schema.schema_type.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(schema.text.as_bytes());
+    hasher.finalize().into()
 }
 
 // ----- table helpers, shared by read and write transactions -----

@@ -1,0 +1,56 @@
+//! The caches: registering an existing schema parses nothing and writes nothing; the memo of parsed texts is
+//! never stale; byte-bounded caches stay within their bounds.
+
+use registry_core::compat::CompatibilityLevel;
+use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_store::{Deleted, Deletion, Registry, RegistryOptions, Scope};
+
+fn avro(name: &str) -> UnparsedSchema {
+    UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
+}
+
+#[test]
+fn registering_an_existing_schema_parses_once_and_commits_nothing() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    let subject = Subject::new("s").unwrap();
+    registry.register(&subject, &avro("A")).unwrap();
+    let commits = registry.commit_stats().commits;
+    for _ in 0..10 {
+        assert!(registry.register(&subject, &avro("A")).unwrap().deduplicated);
+    }
+    let stats = registry.stats();
+    assert_eq!(stats.parsed_texts.misses, 1, "{stats:?}");
+    assert_eq!(stats.parsed_texts.hits, 10, "{stats:?}");
+    assert_eq!(stats.subject_fingerprints.hits, 10, "{stats:?}");
+    assert_eq!(registry.commit_stats().commits, commits, "no write transaction for an existing schema");
+}
+
+#[test]
+fn the_parse_memo_survives_deletes_without_serving_stale_versions() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let subject = Subject::new("s").unwrap();
+    let first = registry.register(&subject, &avro("A")).unwrap();
+    registry.delete_subject(&subject, Deletion::Soft).unwrap();
+    registry.delete_subject(&subject, Deletion::Permanent).unwrap();
+    registry.register(&subject, &avro("B")).unwrap();
+    let again = registry.register(&subject, &avro("A")).unwrap();
+    assert!(!again.deduplicated, "the deleted version must not be served from a cache");
+    assert_eq!((again.id, again.version.get()), (first.id, 2));
+    let latest = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
+    assert_eq!(latest.schema.id, first.id);
+}
+
+#[test]
+fn a_tiny_schema_cache_still_answers_every_read() {
+    let options = RegistryOptions { schema_cache_bytes: 300, parsed_cache_bytes: 300, ..RegistryOptions::default() };
+    let registry = Registry::in_memory(options).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let ids: Vec<_> = (0..400)
+        .map(|i| registry.register(&Subject::new(&format!("s{i}")).unwrap(), &avro(&format!("R{i}"))).unwrap().id)
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(registry.schema_by_id(*id).unwrap().text, avro(&format!("R{i}")).text);
+    }
+    assert!(registry.stats().schemas.misses > 0, "a 300-byte cache cannot hold 400 schemas");
+}
