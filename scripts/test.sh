@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Needs only the Rust toolchain and Python 3: whatever else a test needs,
-# this script installs itself.
+# Runs every test of the project. Needs only the Rust toolchain and Python 3: whatever else a test needs
+# (the Python client and pytest, in .venv), this script installs itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +12,21 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "unit, property, scenario and integration tests"
+step "unit, data-driven, property, scenario, concurrency, persistence and router tests"
 cargo test --workspace --locked
+
+step "conformance with the reference registry's compatibility examples"
+./scripts/conformance.sh
+
+step "benches in test mode (each bench runs once; no timing is asserted)"
+cargo test --locked -p registry-benches --benches
+
+step "the load generator's smoke run against a spawned server (no timing is asserted)"
+cargo build --locked -q -p registry-http -p registry-benches --bin schema-registry --bin registry-load
+./target/debug/registry-load smoke --spawn ./target/debug/schema-registry
+
+step "the real-client test: confluent-kafka's Python client against the server"
+./scripts/client-test.sh
 
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
