@@ -126,8 +126,8 @@ impl<T: Serialize> IntoResponse for SrStatus<T> {
     }
 }
 
-/// A raw text answer (a schema as registered), in Confluent's content type.
-pub(crate) struct RawSchema(pub String);
+/// A ready body (a schema as registered, or a pre-rendered answer), in Confluent's content type.
+pub(crate) struct RawSchema(pub Bytes);
 
 impl IntoResponse for RawSchema {
     fn into_response(self) -> Response {

@@ -35,16 +35,27 @@ pub struct AppState {
     pub metrics: Option<metrics::Metrics>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Pre-rendered `GET /schemas/ids/{id}` bodies: a schema id never changes meaning, so its answer is built
+    /// once. Whether the id is still visible is asked of the registry on every request.
+    pub(crate) rendered: moka::sync::Cache<(u32, bool), axum::body::Bytes>,
 }
+
+/// Bytes of pre-rendered answers kept.
+const RENDERED_CACHE_BYTES: u64 = 32 << 20;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.
     pub fn new(registry: Registry) -> Self {
+        let rendered = moka::sync::Cache::builder()
+            .max_capacity(RENDERED_CACHE_BYTES)
+            .weigher(|_, body: &axum::body::Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX))
+            .build();
         Self {
             registry,
             auth: None,
             metrics: Some(metrics::Metrics::install()),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            rendered,
         }
     }
 }

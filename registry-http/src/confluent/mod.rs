@@ -204,12 +204,21 @@ async fn schema_by_id(
     // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
     flags.subject.as_deref().map(subject).transpose()?;
     let stored = state.registry.schema_by_id(schema_id(&id)?)?;
-    Ok(Sr(SchemaById {
+    let serialized = flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
+    let key = (stored.id.0, serialized);
+    if let Some(body) = state.rendered.get(&key) {
+        return Ok(RawSchema(body).into_response());
+    }
+    let answer = SchemaById {
         schema_type: schema_type_field(stored.schema_type),
         schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
         references: references(&stored),
-    })
-    .into_response())
+    };
+    let body = axum::body::Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
+    })?);
+    state.rendered.insert(key, body.clone());
+    Ok(RawSchema(body).into_response())
 }
 
 async fn raw_schema_by_id(
@@ -218,7 +227,7 @@ async fn raw_schema_by_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
     let stored = state.registry.schema_by_id(schema_id(&id)?)?;
-    Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?.into_owned()))
+    Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?.into_owned().into()))
 }
 
 async fn subjects_for_id(
@@ -337,7 +346,7 @@ async fn raw_version_schema(
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
     let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
-    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned()))
+    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned().into()))
 }
 
 async fn referenced_by(
