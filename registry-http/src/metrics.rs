@@ -48,7 +48,7 @@ impl Metrics {
         for (cache, counters) in [
             ("schemas", stats.schemas),
             ("parsed", stats.parsed),
-            ("parsed_texts", stats.parsed_texts),
+            ("text_fingerprints", stats.text_fingerprints),
             ("subject_fingerprints", stats.subject_fingerprints),
             ("latest", stats.latest),
             ("validators", stats.validators),

@@ -26,8 +26,8 @@ pub struct CacheStats {
     pub schemas: CacheCounters,
     /// id -> parsed schema (compatibility checks, validation).
     pub parsed: CacheCounters,
-    /// schema text -> parsed schema (every registration, lookup and check).
-    pub parsed_texts: CacheCounters,
+    /// schema text -> fingerprint (registrations and lookups of schemas seen before).
+    pub text_fingerprints: CacheCounters,
     /// (subject, fingerprint) -> version: the register-existing and lookup fast path.
     pub subject_fingerprints: CacheCounters,
     /// subject -> latest live version.
@@ -109,9 +109,10 @@ pub(crate) type Latest = Option<(Version, SchemaId, SemVer)>;
 pub(crate) struct Caches {
     pub schemas: Counted<SchemaId, Arc<StoredSchema>>,
     pub parsed: Counted<SchemaId, Arc<ParsedSchema>>,
-    /// SHA-256 of (format, text) -> parsed schema, for schemas without references: parsing is a pure function
-    /// of its input, so this memo is never stale. It is what makes registering an existing schema cheap.
-    pub parsed_texts: Counted<[u8; 32], Arc<ParsedSchema>>,
+    /// SHA-256 of (format, text) -> fingerprint, for schemas without references: identity is a pure function
+    /// of the text, so this memo is never stale. It is what makes registering an existing schema cheap: a
+    /// client sending the same text again is answered without parsing it.
+    pub text_fingerprints: Counted<[u8; 32], Fingerprint>,
     pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId, SemVer)>,
     pub latest: Counted<Subject, Latest>,
     pub validators: Validators,
@@ -123,7 +124,7 @@ impl Caches {
         Self {
             schemas: Counted::weighted(options.schema_cache_bytes, |_, schema| weight(schema.text.len())),
             parsed: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
-            parsed_texts: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
+            text_fingerprints: Counted::new(capacity),
             subject_fingerprints: Counted::new(capacity),
             latest: Counted::new(capacity),
             validators: Validators::new(options.validator_cache_bytes),
@@ -134,7 +135,7 @@ impl Caches {
         CacheStats {
             schemas: self.schemas.counters(),
             parsed: self.parsed.counters(),
-            parsed_texts: self.parsed_texts.counters(),
+            text_fingerprints: self.text_fingerprints.counters(),
             subject_fingerprints: self.subject_fingerprints.counters(),
             latest: self.latest.counters(),
             validators: self.validators.counters(),
@@ -148,10 +149,14 @@ fn weight(bytes: usize) -> u32 {
     u32::try_from(bytes.saturating_add(128)).unwrap_or(u32::MAX)
 }
 
-/// A parsed schema holds its canonical form plus its parsed tree (and for JSON Schema a compiled validator):
-/// about four times the canonical bytes.
+/// A parsed schema holds its parsed tree (a JSON Schema also a compiled validator, a Protobuf schema a
+/// descriptor pool): measured at 10 to 25 times its canonical bytes, plus a fixed part.
 fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
-    weight(parsed.canonical().len().saturating_mul(4))
+    let fixed = match parsed.schema_type() {
+        registry_core::SchemaType::Protobuf => 32 << 10,
+        _ => 8 << 10,
+    };
+    weight(parsed.canonical().len().saturating_mul(16).saturating_add(fixed))
 }
 
 /// The key of a compiled validator: a schema id and the options it was compiled with.

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
 use registry_core::{
-    Limits, NoReferences, ParsedSchema, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject,
-    UnparsedSchema, ValidateOptions, ValidationReport, Validator, Version, VersionSelector,
+    Fingerprint, Limits, NoReferences, ParsedSchema, ReferenceResolver, ResolveError, SchemaId, SchemaReference,
+    Subject, UnparsedSchema, ValidateOptions, ValidationReport, Validator, Version, VersionSelector,
 };
 
 use crate::RegistryError;
@@ -32,9 +32,9 @@ pub struct RegistryOptions {
     pub limits: Limits,
     /// Entries in each small-entry cache (subject -> latest version, (subject, fingerprint) -> version).
     pub cache_capacity: u64,
-    /// Bytes of schema records kept in memory by id (default 32 MiB).
+    /// Bytes of schema records kept in memory by id (default 16 MiB).
     pub schema_cache_bytes: u64,
-    /// Bytes of parsed schemas kept, by id and by text, each (default 32 MiB).
+    /// Bytes of parsed schemas kept by id, for compatibility checks (default 16 MiB).
     pub parsed_cache_bytes: u64,
     /// Total weight of the compiled data validators kept, about the bytes of their schemas (default 64 MiB).
     pub validator_cache_bytes: u64,
@@ -47,8 +47,8 @@ impl Default for RegistryOptions {
         Self {
             limits: Limits::default(),
             cache_capacity: 100_000,
-            schema_cache_bytes: 32 << 20,
-            parsed_cache_bytes: 32 << 20,
+            schema_cache_bytes: 16 << 20,
+            parsed_cache_bytes: 16 << 20,
             validator_cache_bytes: 64 << 20,
             store_cache_bytes: 16 << 20,
         }
@@ -220,27 +220,28 @@ impl Registry {
     // ----- parsing -----
 
     /// Parses and checks `schema`, resolving its references against this registry.
-    ///
-    /// A schema without references is parsed once per distinct text: later calls (a client registering the
-    /// same schema again, lookups, checks) hash the text and take the memo, and concurrent first calls share
-    /// one parse.
     pub fn parse(&self, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
         let limits = &self.inner.shared.options.limits;
+        let parsed = if schema.references.is_empty() {
+            registry_core::parse(schema, &NoReferences, limits)?
+        } else {
+            let txn = self.inner.db.begin_read()?;
+            let (versions, schemas) = (txn.open_table(VERSIONS)?, txn.open_table(SCHEMAS)?);
+            let resolver = TxnResolver { versions: &versions, schemas: &schemas };
+            registry_core::parse(schema, &resolver, limits)?
+        };
         if schema.references.is_empty() {
-            let key = text_key(schema);
-            let (parsed, _) = self
-                .inner
-                .shared
-                .caches
-                .parsed_texts
-                .get_or_try_insert_with(key, || registry_core::parse(schema, &NoReferences, limits).map(Arc::new))
-                .map_err(|e| RegistryError::InvalidSchema((*e).clone()))?;
-            return Ok(parsed);
+            self.inner.shared.caches.text_fingerprints.insert(text_key(schema), parsed.fingerprint());
         }
-        let txn = self.inner.db.begin_read()?;
-        let (versions, schemas) = (txn.open_table(VERSIONS)?, txn.open_table(SCHEMAS)?);
-        let resolver = TxnResolver { versions: &versions, schemas: &schemas };
-        Ok(Arc::new(registry_core::parse(schema, &resolver, limits)?))
+        Ok(Arc::new(parsed))
+    }
+
+    /// The fingerprint of a schema seen before, without parsing it again (schemas without references).
+    fn known_fingerprint(&self, schema: &UnparsedSchema) -> Option<Fingerprint> {
+        if !schema.references.is_empty() {
+            return None;
+        }
+        self.inner.shared.caches.text_fingerprints.get(&text_key(schema))
     }
 
     /// The parsed form of a registered schema, cached by id.
@@ -335,6 +336,14 @@ impl Registry {
             return Err(RegistryError::OperationNotPermitted(format!(
                 "Subject '{subject}' is not in import mode: an id or version can be given only in IMPORT mode"
             )));
+        }
+        // The fast path: a text seen before, already in this subject. No parse, no transaction.
+        if !explicit
+            && let Some(fingerprint) = self.known_fingerprint(schema)
+            && let Some((version, id, semver)) =
+                self.inner.shared.caches.subject_fingerprints.get(&(subject.clone(), fingerprint))
+        {
+            return Ok(Registered { id, version, semver, deduplicated: true });
         }
         let parsed = self.parse(schema)?;
         let fingerprint = parsed.fingerprint();
@@ -454,13 +463,16 @@ impl Registry {
 
     /// The schema registered under `subject` that equals `schema`, if any.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
-        let parsed = self.parse(schema)?;
+        let fingerprint = match self.known_fingerprint(schema) {
+            Some(fingerprint) => fingerprint,
+            None => self.parse(schema)?.fingerprint(),
+        };
         let txn = self.inner.db.begin_read()?;
         let versions = subject_versions(&txn.open_table(VERSIONS)?, subject)?;
         if !versions.iter().any(|(_, r)| deleted.admits(r.deleted)) {
             return Err(RegistryError::SubjectNotFound(subject.clone()));
         }
-        let id = txn.open_table(FINGERPRINTS)?.get(parsed.fingerprint().0.as_slice())?.map(|g| SchemaId(g.value()));
+        let id = txn.open_table(FINGERPRINTS)?.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
         let found = id.and_then(|id| versions.iter().rev().find(|(_, r)| r.id == id && deleted.admits(r.deleted)));
         let Some((version, record)) = found else {
             return Err(RegistryError::SchemaNotInSubject(subject.clone()));
