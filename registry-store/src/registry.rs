@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
 use registry_core::{
     Fingerprint, Limits, NoReferences, ParsedSchema, ReferenceResolver, ResolveError, SchemaId, SchemaReference,
@@ -183,6 +183,7 @@ impl Registry {
             // Create every table, so read transactions never meet a missing one.
             txn.open_table(SCHEMAS)?;
             txn.open_table(FINGERPRINTS)?;
+            txn.open_table(ID_BINDINGS)?;
             txn.open_table(VERSIONS)?;
             txn.open_table(ID_USES)?;
             txn.open_table(REFERENCED_BY)?;
@@ -502,12 +503,9 @@ impl Registry {
         Ok(schema)
     }
 
-    /// One store read of a schema by id; ids with no version left are not found.
+    /// One store read of a schema by id; ids with no version left have no record, so they are not found.
     fn read_schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
         let txn = self.inner.db.begin_read()?;
-        if id_uses(&txn.open_table(ID_USES)?, id)?.is_empty() {
-            return Err(RegistryError::SchemaNotFound(id));
-        }
         let schema = load_schema(&txn.open_table(SCHEMAS)?, id)?.ok_or(RegistryError::SchemaNotFound(id))?;
         Ok(Arc::new(schema))
     }
@@ -637,15 +635,7 @@ impl Registry {
     pub fn counts(&self) -> Result<Counts> {
         let subjects = self.subjects("", Deleted::Exclude)?.len() as u64;
         let txn = self.inner.db.begin_read()?;
-        let mut schemas = 0u64;
-        let mut last = None;
-        for entry in txn.open_table(ID_USES)?.iter()? {
-            let id = entry?.0.value().0;
-            if last != Some(id) {
-                schemas += 1;
-                last = Some(id);
-            }
-        }
+        let schemas = txn.open_table(SCHEMAS)?.len()?;
         Ok(Counts { subjects, schemas })
     }
 
@@ -1027,9 +1017,8 @@ impl Shared {
                 )));
             }
             (Some(given), _) => {
-                if let Some(bound) = schemas_t.get(given.0)? {
-                    let bound: StoredSchema = decode(bound.value())?;
-                    if bound.fingerprint != fingerprint {
+                if let Some(bound) = txn.open_table(ID_BINDINGS)?.get(given.0)? {
+                    if bound.value() != fingerprint.0.as_slice() {
                         return Err(RegistryError::OperationNotPermitted(format!(
                             "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
                         )));
@@ -1110,6 +1099,7 @@ impl Shared {
             }
         };
         fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
+        txn.open_table(ID_BINDINGS)?.insert(id.0, fingerprint.0.as_slice())?;
         let record = VersionRecord { id, deleted: false, semver };
         versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
         txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
@@ -1216,12 +1206,15 @@ fn remove_use(txn: &WriteTransaction, id: SchemaId, subject: &Subject, version: 
     if !id_uses(&uses, id)?.is_empty() {
         return Ok(false);
     }
-    if let Some(stored) = load_schema(&txn.open_table(SCHEMAS)?, id)? {
+    let mut schemas = txn.open_table(SCHEMAS)?;
+    if let Some(stored) = load_schema(&schemas, id)? {
         let mut referenced_by = txn.open_table(REFERENCED_BY)?;
         for reference in &stored.references {
             referenced_by.remove((reference.subject.as_str(), reference.version.get(), id.0))?;
         }
     }
+    // The record goes; the id stays bound to its fingerprint (ID_BINDINGS), so it is never reused.
+    schemas.remove(id.0)?;
     Ok(true)
 }
 

@@ -2,8 +2,11 @@
 
 use redb::TableDefinition;
 
-/// id -> encoded `StoredSchema`. Holds ids with at least one version (live or soft-deleted).
+/// id -> encoded `StoredSchema`. Holds exactly the ids with at least one version (live or soft-deleted), so a
+/// read by id is one lookup here.
 pub(crate) const SCHEMAS: TableDefinition<u32, &[u8]> = TableDefinition::new("schemas");
+/// id -> fingerprint. Never shrinks: an id stays bound to its schema after a hard delete, and is never reused.
+pub(crate) const ID_BINDINGS: TableDefinition<u32, &[u8]> = TableDefinition::new("id_bindings");
 /// fingerprint -> id. Never shrinks: a schema registered again after a hard delete gets its old id back.
 pub(crate) const FINGERPRINTS: TableDefinition<&[u8], u32> = TableDefinition::new("fingerprints");
 /// (subject, version) -> encoded `VersionRecord`.
