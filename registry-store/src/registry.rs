@@ -1017,12 +1017,12 @@ impl Shared {
                 )));
             }
             (Some(given), _) => {
-                if let Some(bound) = txn.open_table(ID_BINDINGS)?.get(given.0)? {
-                    if bound.value() != fingerprint.0.as_slice() {
-                        return Err(RegistryError::OperationNotPermitted(format!(
-                            "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
-                        )));
-                    }
+                if let Some(bound) = txn.open_table(ID_BINDINGS)?.get(given.0)?
+                    && bound.value() != fingerprint.0.as_slice()
+                {
+                    return Err(RegistryError::OperationNotPermitted(format!(
+                        "Overwrite new schema with id {given} is not permitted: id {given} is already bound to a different schema"
+                    )));
                 }
                 given
             }
