@@ -839,10 +839,15 @@ impl Registry {
 
     /// The level that applies to `subject`: its own, else the global one, else BACKWARD.
     pub fn effective_config(&self, subject: &Subject) -> Result<CompatibilityLevel> {
-        Ok(match self.config(Scope::Subject(subject))? {
-            Some(level) => level,
-            None => self.config(Scope::Global)?.unwrap_or_default(),
-        })
+        match self.config(Scope::Subject(subject))? {
+            Some(level) => Ok(level),
+            None => self.effective_config_global(),
+        }
+    }
+
+    /// The global level, else BACKWARD.
+    pub fn effective_config_global(&self) -> Result<CompatibilityLevel> {
+        Ok(self.config(Scope::Global)?.unwrap_or_default())
     }
 
     /// Sets the compatibility level at `scope`.
@@ -871,10 +876,15 @@ impl Registry {
 
     /// The mode that applies to `subject`: its own, else the global one, else READWRITE.
     pub fn effective_mode(&self, subject: &Subject) -> Result<Mode> {
-        Ok(match self.mode(Scope::Subject(subject))? {
-            Some(mode) => mode,
-            None => self.mode(Scope::Global)?.unwrap_or_default(),
-        })
+        match self.mode(Scope::Subject(subject))? {
+            Some(mode) => Ok(mode),
+            None => self.effective_mode_global(),
+        }
+    }
+
+    /// The global mode, else READWRITE.
+    pub fn effective_mode_global(&self) -> Result<Mode> {
+        Ok(self.mode(Scope::Global)?.unwrap_or_default())
     }
 
     /// Sets the mode at `scope`. IMPORT is refused where schemas already exist, unless `force`.

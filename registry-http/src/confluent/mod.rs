@@ -412,23 +412,74 @@ fn level_from(body: &ConfigRequest) -> ApiResult<CompatibilityLevel> {
     Ok(name.parse()?)
 }
 
-async fn get_global_config(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
-    let level = state.registry.config(Scope::Global)?.unwrap_or_default();
+// Config and mode: one body per operation, for the global scope (no subject) and a subject's.
+
+fn scope_of(subject: &Option<Subject>) -> Scope<'_> {
+    subject.as_ref().map_or(Scope::Global, Scope::Subject)
+}
+
+/// A subject's own level, or with `defaultToGlobal` the level that applies to it; the global level.
+fn read_config(state: &AppState, subject: Option<Subject>, flags: &Flags) -> ApiResult<Sr<Value>> {
+    let level = match &subject {
+        None => state.registry.effective_config_global()?,
+        Some(subject) if flag(&flags.default_to_global)? => state.registry.effective_config(subject)?,
+        Some(subject) => state
+            .registry
+            .config(Scope::Subject(subject))?
+            .ok_or_else(|| registry_store::RegistryError::SubjectLevelNotConfigured(subject.clone()))?,
+    };
     Ok(Sr(json!({"compatibilityLevel": level.as_str()})))
+}
+
+async fn write_config(state: &AppState, subject: Option<Subject>, body: &ConfigRequest) -> ApiResult<Sr<Value>> {
+    let level = level_from(body)?;
+    blocking(&state.registry, move |r| r.set_config(scope_of(&subject), level)).await?;
+    Ok(Sr(json!({"compatibility": level.as_str()})))
+}
+
+async fn remove_config(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
+    let previous = blocking(&state.registry, move |r| r.delete_config(scope_of(&subject))).await?;
+    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+}
+
+/// A subject's own mode, or with `defaultToGlobal` the mode that applies to it; the global mode.
+fn read_mode(state: &AppState, subject: Option<Subject>, flags: &Flags) -> ApiResult<Sr<Value>> {
+    let mode = match &subject {
+        None => state.registry.effective_mode_global()?,
+        Some(subject) if flag(&flags.default_to_global)? => state.registry.effective_mode(subject)?,
+        Some(subject) => state
+            .registry
+            .mode(Scope::Subject(subject))?
+            .ok_or_else(|| registry_store::RegistryError::SubjectModeNotConfigured(subject.clone()))?,
+    };
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn write_mode(
+    state: &AppState,
+    subject: Option<Subject>,
+    flags: &Flags,
+    body: &ModeRequest,
+) -> ApiResult<Sr<Value>> {
+    let mode: Mode = body.mode.parse()?;
+    let force = flag(&flags.force)?;
+    blocking(&state.registry, move |r| r.set_mode(scope_of(&subject), mode, force)).await?;
+    Ok(Sr(json!({"mode": mode.as_str()})))
+}
+
+async fn get_global_config(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
+    read_config(&state, None, &flags)
 }
 
 async fn put_global_config(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ConfigRequest>,
 ) -> ApiResult<Sr<Value>> {
-    let level = level_from(&body)?;
-    blocking(&state.registry, move |r| r.set_config(Scope::Global, level)).await?;
-    Ok(Sr(json!({"compatibility": level.as_str()})))
+    write_config(&state, None, &body).await
 }
 
 async fn delete_global_config(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
-    let previous = blocking(&state.registry, |r| r.delete_config(Scope::Global)).await?;
-    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+    remove_config(&state, None).await
 }
 
 async fn get_subject_config(
@@ -436,13 +487,7 @@ async fn get_subject_config(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
-    let level = match state.registry.config(Scope::Subject(&subject))? {
-        Some(level) => level,
-        None if flag(&flags.default_to_global)? => state.registry.config(Scope::Global)?.unwrap_or_default(),
-        None => return Err(registry_store::RegistryError::SubjectLevelNotConfigured(subject).into()),
-    };
-    Ok(Sr(json!({"compatibilityLevel": level.as_str()})))
+    read_config(&state, Some(subject(&name)?), &flags)
 }
 
 async fn put_subject_config(
@@ -450,21 +495,15 @@ async fn put_subject_config(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<ConfigRequest>,
 ) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
-    let level = level_from(&body)?;
-    blocking(&state.registry, move |r| r.set_config(Scope::Subject(&subject), level)).await?;
-    Ok(Sr(json!({"compatibility": level.as_str()})))
+    write_config(&state, Some(subject(&name)?), &body).await
 }
 
 async fn delete_subject_config(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
-    let previous = blocking(&state.registry, move |r| r.delete_config(Scope::Subject(&subject))).await?;
-    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+    remove_config(&state, Some(subject(&name)?)).await
 }
 
-async fn get_global_mode(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
-    let mode = state.registry.mode(Scope::Global)?.unwrap_or_default();
-    Ok(Sr(json!({"mode": mode.as_str()})))
+async fn get_global_mode(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
+    read_mode(&state, None, &flags)
 }
 
 async fn put_global_mode(
@@ -472,10 +511,7 @@ async fn put_global_mode(
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<ModeRequest>,
 ) -> ApiResult<Sr<Value>> {
-    let mode: Mode = body.mode.parse()?;
-    let force = flag(&flags.force)?;
-    blocking(&state.registry, move |r| r.set_mode(Scope::Global, mode, force)).await?;
-    Ok(Sr(json!({"mode": mode.as_str()})))
+    write_mode(&state, None, &flags, &body).await
 }
 
 async fn get_subject_mode(
@@ -483,13 +519,7 @@ async fn get_subject_mode(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
-    let mode = match state.registry.mode(Scope::Subject(&subject))? {
-        Some(mode) => mode,
-        None if flag(&flags.default_to_global)? => state.registry.mode(Scope::Global)?.unwrap_or_default(),
-        None => return Err(registry_store::RegistryError::SubjectModeNotConfigured(subject).into()),
-    };
-    Ok(Sr(json!({"mode": mode.as_str()})))
+    read_mode(&state, Some(subject(&name)?), &flags)
 }
 
 async fn put_subject_mode(
@@ -498,11 +528,7 @@ async fn put_subject_mode(
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<ModeRequest>,
 ) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
-    let mode: Mode = body.mode.parse()?;
-    let force = flag(&flags.force)?;
-    blocking(&state.registry, move |r| r.set_mode(Scope::Subject(&subject), mode, force)).await?;
-    Ok(Sr(json!({"mode": mode.as_str()})))
+    write_mode(&state, Some(subject(&name)?), &flags, &body).await
 }
 
 async fn delete_subject_mode(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
