@@ -8,6 +8,8 @@
 //! [`ReferenceResolver`] the caller passes in. Every public function is total: it returns `Ok` or a typed error
 //! for any input, and hostile input is bounded by [`Limits`].
 
+#![warn(missing_docs)]
+
 pub mod compat;
 mod error;
 mod fingerprint;

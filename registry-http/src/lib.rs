@@ -5,6 +5,8 @@
 //! bodies (`error`). It decides nothing about schemas: every rule lives in `registry-core` and
 //! `registry-store`, and a handler only translates a request into one `Registry` call and its answer back.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod config;
 mod confluent;
