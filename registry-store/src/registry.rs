@@ -222,6 +222,11 @@ impl Registry {
 
     /// Parses and checks `schema`, resolving its references against this registry.
     pub fn parse(&self, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
+        self.parse_keyed(schema, text_key(schema))
+    }
+
+    /// `parse` with the text memo's key already computed (`None` for a schema with references).
+    fn parse_keyed(&self, schema: &UnparsedSchema, key: Option<[u8; 32]>) -> Result<Arc<ParsedSchema>> {
         let limits = &self.inner.shared.options.limits;
         let parsed = if schema.references.is_empty() {
             registry_core::parse(schema, &NoReferences, limits)?
@@ -231,18 +236,19 @@ impl Registry {
             let resolver = TxnResolver { versions: &versions, schemas: &schemas };
             registry_core::parse(schema, &resolver, limits)?
         };
-        if schema.references.is_empty() {
-            self.inner.shared.caches.text_fingerprints.insert(text_key(schema), parsed.fingerprint());
+        if let Some(key) = key {
+            self.inner.shared.caches.text_fingerprints.insert(key, parsed.fingerprint());
         }
         Ok(Arc::new(parsed))
     }
 
-    /// The fingerprint of a schema seen before, without parsing it again (schemas without references).
-    fn known_fingerprint(&self, schema: &UnparsedSchema) -> Option<Fingerprint> {
-        if !schema.references.is_empty() {
-            return None;
+    /// The fingerprint of a schema seen before, without parsing it again, and else its parse.
+    fn fingerprint_or_parse(&self, schema: &UnparsedSchema) -> Result<Identified> {
+        let key = text_key(schema);
+        match key.and_then(|key| self.inner.shared.caches.text_fingerprints.get(&key)) {
+            Some(fingerprint) => Ok(Identified::Seen(fingerprint)),
+            None => Ok(Identified::Parsed(self.parse_keyed(schema, key)?)),
         }
-        self.inner.shared.caches.text_fingerprints.get(&text_key(schema))
     }
 
     /// The parsed form of a registered schema, cached by id.
@@ -339,14 +345,18 @@ impl Registry {
             )));
         }
         // The fast path: a text seen before, already in this subject. No parse, no transaction.
+        let known = self.fingerprint_or_parse(schema)?;
         if !explicit
-            && let Some(fingerprint) = self.known_fingerprint(schema)
+            && let Identified::Seen(fingerprint) = known
             && let Some((version, id, semver)) =
                 self.inner.shared.caches.subject_fingerprints.get(&(subject.clone(), fingerprint))
         {
             return Ok(Registered { id, version, semver, deduplicated: true });
         }
-        let parsed = self.parse(schema)?;
+        let parsed = match known {
+            Identified::Parsed(parsed) => parsed,
+            Identified::Seen(_) => self.parse_keyed(schema, None)?,
+        };
         let fingerprint = parsed.fingerprint();
         let key = (subject.clone(), fingerprint);
         if !explicit && let Some((version, id, semver)) = self.inner.shared.caches.subject_fingerprints.get(&key) {
@@ -464,9 +474,9 @@ impl Registry {
 
     /// The schema registered under `subject` that equals `schema`, if any.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
-        let fingerprint = match self.known_fingerprint(schema) {
-            Some(fingerprint) => fingerprint,
-            None => self.parse(schema)?.fingerprint(),
+        let fingerprint = match self.fingerprint_or_parse(schema)? {
+            Identified::Seen(fingerprint) => fingerprint,
+            Identified::Parsed(parsed) => parsed.fingerprint(),
         };
         let txn = self.inner.db.begin_read()?;
         let versions = subject_versions(&txn.open_table(VERSIONS)?, subject)?;
@@ -1154,14 +1164,26 @@ impl Shared {
     }
 }
 
-/// The memo key of a schema without references: SHA-256 over its format and text.
-fn text_key(schema: &UnparsedSchema) -> [u8; 32] {
+/// A schema's identity, from the text memo when its text was seen before, else from parsing it now.
+enum Identified {
+    /// Seen before: its fingerprint, with no parse.
+    Seen(Fingerprint),
+    /// Parsed now (and recorded in the memo).
+    Parsed(Arc<ParsedSchema>),
+}
+
+/// The memo key of a schema without references: SHA-256 over its format and text. `None` for a schema with
+/// references, whose parse depends on what they resolve to.
+fn text_key(schema: &UnparsedSchema) -> Option<[u8; 32]> {
     use sha2::{Digest, Sha256};
+    if !schema.references.is_empty() {
+        return None;
+    }
     let mut hasher = Sha256::new();
     hasher.update(schema.schema_type.as_str().as_bytes());
     hasher.update([0]);
     hasher.update(schema.text.as_bytes());
-    hasher.finalize().into()
+    Some(hasher.finalize().into())
 }
 
 // ----- table helpers, shared by read and write transactions -----
