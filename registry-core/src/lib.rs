@@ -23,7 +23,7 @@ mod version;
 
 pub use error::{SchemaError, SubjectError, VersionError};
 pub use fingerprint::Fingerprint;
-pub use format::{ParsedSchema, parse};
+pub use format::{ParsedSchema, parse, parse_stored};
 pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
 pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};

@@ -257,7 +257,12 @@ impl Registry {
             return Ok(parsed);
         }
         let schema = self.schema_by_id(id)?;
-        let parsed = self.parse(&schema.to_unparsed())?;
+        let txn = self.inner.db.begin_read()?;
+        let (versions, schemas) = (txn.open_table(VERSIONS)?, txn.open_table(SCHEMAS)?);
+        let resolver = TxnResolver { versions: &versions, schemas: &schemas };
+        // Accepted when it was registered: parsed without the checks new input needs.
+        let parsed =
+            Arc::new(registry_core::parse_stored(&schema.to_unparsed(), &resolver, &self.inner.shared.options.limits)?);
         self.inner.shared.caches.parsed.insert(id, parsed.clone());
         Ok(parsed)
     }
@@ -1152,7 +1157,7 @@ impl Shared {
                 None => {
                     let stored = load_schema(schemas, *id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
                     let parsed =
-                        Arc::new(registry_core::parse(&stored.to_unparsed(), &resolver, &self.options.limits)?);
+                        Arc::new(registry_core::parse_stored(&stored.to_unparsed(), &resolver, &self.options.limits)?);
                     self.caches.parsed.insert(*id, parsed.clone());
                     parsed
                 }

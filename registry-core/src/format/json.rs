@@ -1,7 +1,7 @@
 //! JSON Schema: the schema must be valid JSON and valid for its draft (`$schema`, default draft 7); `$ref`s
 //! to references resolve by the reference's name. Canonical form: sorted-key compact JSON.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::{Draft, Resource};
 use serde_json::Value;
@@ -18,7 +18,9 @@ pub struct JsonSchema {
     value: Value,
     draft: Draft,
     references: Vec<(String, Value)>,
-    validator: Arc<jsonschema::Validator>,
+    /// Compiled at parse time for new input (compiling is how the schema is checked); compiled on first use for
+    /// a schema the registry already accepted.
+    validator: Arc<OnceLock<Result<Arc<jsonschema::Validator>, SchemaError>>>,
 }
 
 impl std::fmt::Debug for JsonSchema {
@@ -43,9 +45,9 @@ impl JsonSchema {
         &self.references
     }
 
-    /// The compiled validator for data.
-    pub fn validator(&self) -> &Arc<jsonschema::Validator> {
-        &self.validator
+    /// The compiled validator for data, compiled on first use if parsing did not compile it.
+    pub fn validator(&self) -> Result<Arc<jsonschema::Validator>, SchemaError> {
+        self.validator.get_or_init(|| compile(&self.value, self.draft, &self.references).map(Arc::new)).clone()
     }
 
     pub(crate) fn canonical_form(&self) -> Vec<u8> {
@@ -69,8 +71,15 @@ pub fn draft_for(meta_schema: &str) -> Option<Draft> {
     }
 }
 
-/// Parses `text` as a JSON Schema with `references` resolvable by name.
-pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limits) -> Result<JsonSchema, SchemaError> {
+/// Parses `text` as a JSON Schema with `references` resolvable by name. With `check`, the schema is compiled
+/// now (that is how it is checked against its draft, its patterns and its `$ref`s); without, for a schema
+/// already accepted, compiling waits for the first validation.
+pub(crate) fn parse(
+    text: &str,
+    references: &[ResolvedReference],
+    limits: &Limits,
+    check: bool,
+) -> Result<JsonSchema, SchemaError> {
     let value = parse_json(text, SchemaType::Json, limits)?;
     let draft = detect_draft(&value)?;
     let mut documents = Vec::with_capacity(references.len());
@@ -79,7 +88,10 @@ pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limit
             .map_err(|e| SchemaError::InvalidReference { name: name.to_string(), reason: e.to_string() })?;
         documents.push((name.to_string(), document));
     }
-    let validator = compile(&value, draft, &documents)?;
+    let validator = OnceLock::new();
+    if check {
+        let _ = validator.set(Ok(Arc::new(compile(&value, draft, &documents)?)));
+    }
     Ok(JsonSchema { value, draft, references: documents, validator: Arc::new(validator) })
 }
 

@@ -68,6 +68,26 @@ pub fn parse(
     resolver: &dyn ReferenceResolver,
     limits: &Limits,
 ) -> Result<ParsedSchema, SchemaError> {
+    parse_with(schema, resolver, limits, true)
+}
+
+/// Parses a schema the registry already accepted (to check compatibility against it, or to validate data):
+/// the same result as [`parse`], without the checks that only new input needs (a JSON Schema's validator is
+/// compiled on its first use instead of now).
+pub fn parse_stored(
+    schema: &UnparsedSchema,
+    resolver: &dyn ReferenceResolver,
+    limits: &Limits,
+) -> Result<ParsedSchema, SchemaError> {
+    parse_with(schema, resolver, limits, false)
+}
+
+fn parse_with(
+    schema: &UnparsedSchema,
+    resolver: &dyn ReferenceResolver,
+    limits: &Limits,
+    check: bool,
+) -> Result<ParsedSchema, SchemaError> {
     check_size(&schema.text, limits)?;
     let resolved = resolve_all(schema, resolver, limits)?;
     for reference in &resolved {
@@ -80,7 +100,7 @@ pub fn parse(
             (FormatSchema::Avro(Box::new(parsed)), canonical)
         }
         SchemaType::Json => {
-            let parsed = json::parse(&schema.text, &resolved, limits)?;
+            let parsed = json::parse(&schema.text, &resolved, limits, check)?;
             let canonical = parsed.canonical_form();
             (FormatSchema::Json(parsed), canonical)
         }

@@ -15,10 +15,12 @@ pub(crate) struct JsonValidator {
 }
 
 impl JsonValidator {
-    /// Reuses the validator compiled when the schema was parsed: same draft, same reference registry.
-    pub(crate) fn compile(schema: &JsonSchema) -> Self {
+    /// Reuses the validator compiled when the schema was parsed (or compiles it now): same draft, same
+    /// reference registry.
+    pub(crate) fn compile(schema: &JsonSchema) -> Result<Self, super::ValidateError> {
         let references_size = schema.references().iter().map(|(name, doc)| name.len() + value_size(doc)).sum();
-        Self { validator: schema.validator().clone(), references_size }
+        let validator = schema.validator().map_err(|e| super::ValidateError::Invalid(e.to_string()))?;
+        Ok(Self { validator, references_size })
     }
 
     pub(crate) fn references_size(&self) -> usize {

@@ -134,7 +134,7 @@ impl Validator {
             return Err(ValidateError::NotSupported { format: schema.schema_type(), what: "choosing a message" });
         }
         let kind = match schema.kind() {
-            FormatSchema::Json(parsed) => Kind::Json(json::JsonValidator::compile(parsed)),
+            FormatSchema::Json(parsed) => Kind::Json(json::JsonValidator::compile(parsed)?),
             FormatSchema::Avro(parsed) => Kind::Avro(Box::new(avro::AvroValidator::compile(parsed)?)),
             FormatSchema::Protobuf(parsed) => {
                 Kind::Protobuf(protobuf::ProtobufValidator::compile(parsed, options.message.as_deref())?)
