@@ -22,6 +22,8 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() {
     let schemas = arg("--schemas", 100_000);
     let threads = arg("--threads", 64);
+    // --corpus: 20-field bench schemas (JSON Schema, about 2.5 KB) instead of tiny Avro records.
+    let corpus = std::env::args().any(|a| a == "--corpus");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("registry.redb");
     let started = Instant::now();
@@ -35,10 +37,17 @@ fn main() {
                     for i in (t..schemas).step_by(threads) {
                         // Five versions per subject, as a real registry holds.
                         let subject = Subject::new(&format!("subject-{}", i / 5)).expect("subject");
-                        let text = format!(
-                            r#"{{"type":"record","name":"R{i}","fields":[{{"name":"id","type":"long"}},{{"name":"f{i}","type":"string","default":""}}]}}"#
-                        );
-                        registry.register(&subject, &UnparsedSchema::new(SchemaType::Avro, text)).expect("register");
+                        let schema = if corpus {
+                            registry_benches::corpus::schema(SchemaType::Json, &format!("E{i}"), 20)
+                        } else {
+                            UnparsedSchema::new(
+                                SchemaType::Avro,
+                                format!(
+                                    r#"{{"type":"record","name":"R{i}","fields":[{{"name":"id","type":"long"}},{{"name":"f{i}","type":"string","default":""}}]}}"#
+                                ),
+                            )
+                        };
+                        registry.register(&subject, &schema).expect("register");
                     }
                 });
             }
