@@ -659,25 +659,15 @@ impl<'a> Diff<'a> {
 
         self.compare_dependencies(out, path, &o, &u, depth);
 
-        path.push("additionalProperties");
-        match (o.additional, u.additional) {
-            (Extra { permits: true, .. }, Extra { permits: false, .. }) => {
-                let message = format!("{} no longer allows additional properties: {REJECTS}", path_parent(path));
-                report(out, ViolationKind::AdditionalPropertiesRemoved, path.at(None), message);
-            }
-            (Extra { permits: true, schema: None }, Extra { schema: Some(_), .. }) => {
-                let message = format!(
-                    "{} now constrains additional properties with a schema, where the writer allowed any: {REJECTS}",
-                    path_parent(path)
-                );
-                report(out, ViolationKind::AdditionalPropertiesNarrowed, path.at(None), message);
-            }
-            (Extra { schema: Some(os), .. }, Extra { schema: Some(us), .. }) => {
-                self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1)
-            }
-            _ => {}
-        }
-        path.pop();
+        self.compare_open_content(
+            out,
+            path,
+            ("additionalProperties", "additional properties"),
+            (original, o.additional),
+            (update, u.additional),
+            (ViolationKind::AdditionalPropertiesRemoved, ViolationKind::AdditionalPropertiesNarrowed),
+            depth,
+        );
 
         self.compare_unevaluated(
             out,
@@ -871,21 +861,48 @@ impl<'a> Diff<'a> {
         &mut self,
         out: &mut Vec<Violation>,
         path: &mut Path,
-        keyword: &str,
+        keyword: &'static str,
         (original, ov): (Loc<'a>, Option<&'a Value>),
         (update, uv): (Loc<'a>, Option<&'a Value>),
+        kinds: (ViolationKind, ViolationKind),
+        depth: usize,
+    ) {
+        let noun = if keyword == "unevaluatedItems" { "unevaluated items" } else { "unevaluated properties" };
+        self.compare_open_content(
+            out,
+            path,
+            (keyword, noun),
+            (original, Extra::of(ov)),
+            (update, Extra::of(uv)),
+            kinds,
+            depth,
+        );
+    }
+
+    /// What the writer left open (`additionalProperties`, `additionalItems`, `unevaluated*`) must stay open
+    /// enough: closing it or constraining it with a schema rejects data the writer accepted.
+    #[allow(clippy::too_many_arguments)]
+    fn compare_open_content(
+        &mut self,
+        out: &mut Vec<Violation>,
+        path: &mut Path,
+        (keyword, noun): (&str, &str),
+        (original, o): (Loc<'a>, Extra<'a>),
+        (update, u): (Loc<'a>, Extra<'a>),
         (removed, narrowed): (ViolationKind, ViolationKind),
         depth: usize,
     ) {
-        let (o, u) = (Extra::of(ov), Extra::of(uv));
         path.push(keyword);
         match (o, u) {
             (Extra { permits: true, .. }, Extra { permits: false, .. }) => {
-                let message = format!("{} now sets `{keyword}: false`: {REJECTS}", path_parent(path));
+                let message = format!("{} no longer allows {noun} (`{keyword}`): {REJECTS}", path_parent(path));
                 report(out, removed, path.at(None), message);
             }
             (Extra { permits: true, schema: None }, Extra { schema: Some(_), .. }) => {
-                let message = format!("{} now constrains `{keyword}` with a schema: {REJECTS}", path_parent(path));
+                let message = format!(
+                    "{} now constrains {noun} (`{keyword}`) with a schema, where the writer allowed any: {REJECTS}",
+                    path_parent(path)
+                );
                 report(out, narrowed, path.at(None), message);
             }
             (Extra { schema: Some(os), .. }, Extra { schema: Some(us), .. }) => {
@@ -926,25 +943,15 @@ impl<'a> Diff<'a> {
             path.pop();
         }
 
-        path.push(u.additional_keyword);
-        match (o.additional, u.additional) {
-            (Extra { permits: true, .. }, Extra { permits: false, .. }) => {
-                let message = format!("{} no longer allows additional items: {REJECTS}", path_parent(path));
-                report(out, ViolationKind::AdditionalItemsRemoved, path.at(None), message);
-            }
-            (Extra { permits: true, schema: None }, Extra { schema: Some(_), .. }) => {
-                let message = format!(
-                    "{} now constrains additional items with a schema, where the writer allowed any: {REJECTS}",
-                    path_parent(path)
-                );
-                report(out, ViolationKind::AdditionalItemsNarrowed, path.at(None), message);
-            }
-            (Extra { schema: Some(os), .. }, Extra { schema: Some(us), .. }) => {
-                self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1)
-            }
-            _ => {}
-        }
-        path.pop();
+        self.compare_open_content(
+            out,
+            path,
+            (u.additional_keyword, "additional items"),
+            (original, o.additional),
+            (update, u.additional),
+            (ViolationKind::AdditionalItemsRemoved, ViolationKind::AdditionalItemsNarrowed),
+            depth,
+        );
 
         self.compare_unevaluated(
             out,
