@@ -353,10 +353,9 @@ impl Registry {
         let known = self.fingerprint_or_parse(schema)?;
         if !explicit
             && let Identified::Seen(fingerprint) = known
-            && let Some((version, id, semver)) =
-                self.inner.shared.caches.subject_fingerprints.get(&(subject.clone(), fingerprint))
+            && let Some(registered) = self.cached_registration(subject, fingerprint)
         {
-            return Ok(Registered { id, version, semver, deduplicated: true });
+            return Ok(registered);
         }
         let parsed = match known {
             Identified::Parsed(parsed) => parsed,
@@ -380,6 +379,24 @@ impl Registry {
         let value = (registered.version, registered.id, registered.semver);
         self.fill(epoch, &self.inner.shared.caches.subject_fingerprints, key, value);
         Ok(registered)
+    }
+
+    /// The answer `register` would give if it can be given from memory alone: the same text already registered
+    /// in this subject, in a mode that accepts registrations. `None` means `register` must do real work (parse,
+    /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
+    pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
+        if self.effective_mode(subject)? == Mode::Readonly {
+            return Ok(None);
+        }
+        let fingerprint = text_key(schema).and_then(|key| self.inner.shared.caches.text_fingerprints.get(&key));
+        Ok(fingerprint.and_then(|fingerprint| self.cached_registration(subject, fingerprint)))
+    }
+
+    /// The subject's live version holding `fingerprint`, from the cache.
+    fn cached_registration(&self, subject: &Subject, fingerprint: Fingerprint) -> Option<Registered> {
+        let (version, id, semver) =
+            self.inner.shared.caches.subject_fingerprints.get(&(subject.clone(), fingerprint))?;
+        Some(Registered { id, version, semver, deduplicated: true })
     }
 
     /// Runs a registration in the committer's next batch and waits for that batch's durable commit.

@@ -53,3 +53,19 @@ fn a_tiny_schema_cache_still_answers_every_read() {
     }
     assert!(registry.stats().schemas.misses > 0, "a 300-byte cache cannot hold 400 schemas");
 }
+
+#[test]
+fn registered_already_answers_only_what_register_would_answer_from_memory() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    let subject = Subject::new("s").unwrap();
+    assert_eq!(registry.registered_already(&subject, &avro("A")).unwrap(), None, "never seen");
+    let registered = registry.register(&subject, &avro("A")).unwrap();
+    let cached = registry.registered_already(&subject, &avro("A")).unwrap().expect("now in memory");
+    assert_eq!((cached.id, cached.version, cached.deduplicated), (registered.id, registered.version, true));
+    assert_eq!(registry.registered_already(&Subject::new("other").unwrap(), &avro("A")).unwrap(), None);
+    registry.set_mode(Scope::Subject(&subject), registry_store::Mode::Readonly, false).unwrap();
+    assert_eq!(registry.registered_already(&subject, &avro("A")).unwrap(), None, "read-only: register refuses");
+    registry.delete_mode(Scope::Subject(&subject)).unwrap();
+    registry.delete_version(&subject, VersionSelector::Latest, Deletion::Soft).unwrap();
+    assert_eq!(registry.registered_already(&subject, &avro("A")).unwrap(), None, "soft-deleted: register writes anew");
+}

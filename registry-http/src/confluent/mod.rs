@@ -318,7 +318,15 @@ async fn register(
         })?),
     };
     let options = RegisterOptions { id, version, semver: None };
-    let result = blocking(&state.registry, move |r| r.register_with(&subject, &schema, options)).await;
+    // A schema the subject already has is answered from memory, without a trip through the blocking pool.
+    let cached = match (id, version) {
+        (None, None) => state.registry.registered_already(&subject, &schema)?,
+        _ => None,
+    };
+    let result = match cached {
+        Some(registered) => Ok(registered),
+        None => blocking(&state.registry, move |r| r.register_with(&subject, &schema, options)).await,
+    };
     let outcome = match &result {
         Ok(r) if r.deduplicated => "deduplicated",
         Ok(_) => "new",
