@@ -35,7 +35,8 @@ pub struct Cli {
     /// Largest schema accepted, in bytes [default: 1048576].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_SCHEMA_BYTES")]
     pub max_schema_bytes: Option<usize>,
-    /// Entries per in-process cache [default: 100000].
+    /// Entries in each small-entry cache (text to fingerprint, subject and fingerprint to version, latest
+    /// version); caches of schemas, parsed schemas and validators are bounded in bytes [default: 100000].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_CAPACITY")]
     pub cache_capacity: Option<u64>,
     /// A command other than serving.
