@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use registry_benches::load::scenario::{self, Options, Scenario};
 
 /// Load generator for the schema registry. Sends traffic to 127.0.0.1 (loopback) only; every phase stops by
@@ -22,7 +22,7 @@ use registry_benches::load::scenario::{self, Options, Scenario};
 struct Cli {
     /// The preset to run.
     #[arg(value_enum, default_value = "baseline")]
-    scenario: ScenarioArg,
+    scenario: Scenario,
 
     /// Shorthand for the `smoke` scenario: a tiny version of everything in about 5 seconds against a spawned
     /// server. Exits non-zero if the server crashed or every request failed; never judges timings.
@@ -88,22 +88,6 @@ struct Cli {
     json_out: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ScenarioArg {
-    /// 1,000 req/s open loop: 60% get by id, 20% validate, 15% register (10 existing, 5 new), 5% compatibility.
-    Baseline,
-    /// 10,000 req/s open loop, 90% reads (get by id, get latest) and 10% writes; then a 15,000 req/s spike.
-    Stress,
-    /// 2,000 req/s open loop, 70% reads, 15% validates, 15% writes, for --duration; reports memory growth.
-    Soak,
-    /// Closed loop with -c connections: the ceiling, then each operation alone, as a ratio to the ceiling.
-    Max,
-    /// Closed loop against an in-process axum server answering a fixed 2 KB JSON body: the machine's ceiling.
-    Ceiling,
-    /// A tiny version of everything in about 5 seconds (same as --smoke).
-    Smoke,
-}
-
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
@@ -125,14 +109,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let scenario = match (cli.smoke, cli.scenario) {
-        (true, _) | (_, ScenarioArg::Smoke) => Scenario::Smoke,
-        (_, ScenarioArg::Baseline) => Scenario::Baseline,
-        (_, ScenarioArg::Stress) => Scenario::Stress,
-        (_, ScenarioArg::Soak) => Scenario::Soak,
-        (_, ScenarioArg::Max) => Scenario::Max,
-        (_, ScenarioArg::Ceiling) => Scenario::Ceiling,
-    };
+    let scenario = if cli.smoke { Scenario::Smoke } else { cli.scenario };
     if cli.rate.is_some_and(|r| !(r > 0.0 && r <= 1_000_000.0)) {
         eprintln!("registry-load: --rate must be between 0 and 1,000,000 requests per second");
         return ExitCode::from(2);

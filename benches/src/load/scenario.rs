@@ -21,7 +21,7 @@ use super::server::{CeilingServer, SpawnedServer, parse_loopback_url, rss_kb, sc
 use super::workload::{Mix, Op, RegisteredId, Workload};
 
 /// A preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     /// 1,000 req/s: 60% get by id, 20% validate, 15% register, 5% compatibility.
     Baseline,
@@ -216,6 +216,28 @@ fn sibling_server() -> Result<PathBuf, String> {
     ))
 }
 
+/// The ceiling, then each operation alone in a closed loop for `per_op`.
+async fn max_phases(
+    options: &Options,
+    target: Target,
+    workload: &Arc<Workload>,
+    prefix: &str,
+    per_op: Duration,
+    report: &mut RunReport,
+) -> Result<(), String> {
+    let ceiling = ceiling_phase(options, per_op).await?;
+    report.ceiling_rps = Some(ceiling.throughput());
+    report.phases.push(ceiling);
+    for op in Op::REGISTRY {
+        if op == Op::Validate && !workload.validate_supported {
+            continue;
+        }
+        let spec = options.phase(&format!("{prefix}/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
+        report.phases.push(run_phase(target, workload.clone(), spec).await);
+    }
+    Ok(())
+}
+
 async fn ceiling_phase(options: &Options, duration: Duration) -> Result<PhaseResult, String> {
     let ceiling = CeilingServer::start(options.ceiling_threads)?;
     let target = Target { addr: ceiling.addr, pid: None };
@@ -279,17 +301,7 @@ async fn measure(options: &Options, target: Target, report: &mut RunReport) -> R
             report.phases.push(run_phase(target, workload.clone(), spec).await);
         }
         Scenario::Max => {
-            let per_op = d(5);
-            let ceiling = ceiling_phase(options, per_op).await?;
-            report.ceiling_rps = Some(ceiling.throughput());
-            report.phases.push(ceiling);
-            for op in Op::REGISTRY {
-                if op == Op::Validate && !workload.validate_supported {
-                    continue;
-                }
-                let spec = options.phase(&format!("max/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
-                report.phases.push(run_phase(target, workload.clone(), spec).await);
-            }
+            max_phases(options, target, &workload, "max", d(5), report).await?;
         }
         Scenario::Smoke => {
             let short = Duration::from_millis(600);
@@ -299,17 +311,7 @@ async fn measure(options: &Options, target: Target, report: &mut RunReport) -> R
             report.phases.push(run_phase(target, workload.clone(), spec).await);
             let spec = options.phase("smoke/soak", open(400.0), short, Mix::new(SOAK));
             report.phases.push(run_phase(target, workload.clone(), spec).await);
-            let per_op = Duration::from_millis(250);
-            let ceiling = ceiling_phase(options, per_op).await?;
-            report.ceiling_rps = Some(ceiling.throughput());
-            report.phases.push(ceiling);
-            for op in Op::REGISTRY {
-                if op == Op::Validate && !workload.validate_supported {
-                    continue;
-                }
-                let spec = options.phase(&format!("smoke/max/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
-                report.phases.push(run_phase(target, workload.clone(), spec).await);
-            }
+            max_phases(options, target, &workload, "smoke/max", Duration::from_millis(250), report).await?;
         }
         Scenario::Ceiling => {}
     }
