@@ -1123,11 +1123,9 @@ impl Shared {
         // so it cannot disturb the other jobs of its group commit.
         let next_id = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
         meta.insert(META_NEXT_ID, next_id)?;
-        let stored = match known_id.or(options.id).filter(|_| schemas_t.get(id.0).ok().flatten().is_some()) {
-            Some(_) => {
-                let bytes = schemas_t.get(id.0)?.map(|g| g.value().to_vec()).unwrap_or_default();
-                Arc::new(decode::<StoredSchema>(&bytes)?)
-            }
+        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is reused.
+        let stored = match load_schema(&schemas_t, id)? {
+            Some(existing) => Arc::new(existing),
             None => {
                 let stored = StoredSchema {
                     id,
