@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, SharedState};
 
 /// What a key may do; each role includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -170,7 +170,7 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
 }
 
 /// The auth middleware: 401 without a valid key, 403 for a role that lacks the right.
-pub(crate) async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn authorize(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let Some(keys) = &state.auth else {
         return next.run(request).await;
     };

@@ -62,11 +62,15 @@ impl AppState {
     }
 }
 
+/// The state as handlers see it: one pointer, so the per-request clone axum makes is one reference count.
+pub type SharedState = Arc<AppState>;
+
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 
 /// The whole server: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
 pub fn app(state: AppState) -> Router {
+    let state = Arc::new(state);
     let mut router = Router::new()
         .merge(confluent::routes())
         .merge(v1::routes())

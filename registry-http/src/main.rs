@@ -61,7 +61,7 @@ fn run(cli: &Cli) -> Result<(), String> {
                 tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             let metrics_app = axum::Router::new()
                 .route("/metrics", axum::routing::get(registry_http::metrics::render))
-                .with_state(state.clone());
+                .with_state(Arc::new(state.clone()));
             tokio::spawn(async move {
                 let _ = axum::serve(metrics_listener, metrics_app).with_graceful_shutdown(shutdown_signal()).await;
             });

@@ -1,14 +1,16 @@
 //! Prometheus metrics through the `metrics` facade: per-route request counters and latency histograms,
 //! registry outcomes, and, at scrape time, cache hits and misses and the subject and schema counts.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
+use crate::SharedState;
 
 /// The process-wide Prometheus recorder's handle.
 #[derive(Clone)]
@@ -17,6 +19,9 @@ pub struct Metrics {
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Metrics {
     /// Installs the process-wide recorder on first use; later calls share it.
@@ -34,6 +39,15 @@ impl Metrics {
                     .expect("the bucket list is not empty")
                     .build_recorder();
                 let handle = recorder.handle();
+                // The recorder keeps every histogram sample until upkeep folds it into the buckets: without a
+                // periodic upkeep a server nobody scrapes would grow by 24 bytes a request.
+                let upkeep = handle.clone();
+                let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
                 // Another recorder may already be installed (an embedding application's): then ours only renders.
                 let _ = metrics::set_global_recorder(recorder);
                 handle
@@ -64,12 +78,64 @@ impl Metrics {
     }
 }
 
-/// Counts one request and its latency.
-pub(crate) fn record_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [("method", method.to_string()), ("route", route.to_string())];
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
-    metrics::counter!("http_requests_total", "method" => method.to_string(), "route" => route.to_string(), "status" => status.to_string())
-        .increment(1);
+/// One route's handles for one method and status.
+struct RequestHandles {
+    method: Method,
+    route: Box<str>,
+    status: StatusCode,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+thread_local! {
+    /// Handles made once per thread: the `metrics` macros build, hash and look up a labelled key on every call,
+    /// which costs more than the cached read it would measure. Routes, methods and statuses are few, so this
+    /// stays small.
+    static REQUEST_HANDLES: RefCell<Vec<RequestHandles>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Counts one request and its latency. `route` is the matched route pattern (never the raw path, which would
+/// make a label per URL).
+pub(crate) fn record_request(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+    REQUEST_HANDLES.with_borrow_mut(|handles| {
+        let found = handles.iter().position(|h| h.status == status && h.method == method && *h.route == *route);
+        let index = found.unwrap_or_else(|| {
+            // An unknown method would make a label per spelling; it is counted as OTHER.
+            let method_label = if is_standard(method) { method.as_str() } else { "OTHER" };
+            let labels = [("method", method_label.to_string()), ("route", route.to_string())];
+            handles.push(RequestHandles {
+                method: method.clone(),
+                route: route.into(),
+                status,
+                requests: metrics::counter!(
+                    "http_requests_total",
+                    "method" => method_label.to_string(),
+                    "route" => route.to_string(),
+                    "status" => status.as_u16().to_string()
+                ),
+                duration: metrics::histogram!("http_request_duration_seconds", &labels),
+            });
+            handles.len() - 1
+        });
+        let handle = &handles[index];
+        handle.requests.increment(1);
+        handle.duration.record(elapsed.as_secs_f64());
+    });
+}
+
+fn is_standard(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::TRACE,
+        Method::CONNECT,
+    ]
+    .contains(method)
 }
 
 /// Counts one registry outcome, e.g. `("registrations", "new")`.
@@ -78,7 +144,7 @@ pub(crate) fn record_outcome(what: &'static str, outcome: &'static str) {
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
-pub async fn render(State(state): State<AppState>) -> Response {
+pub async fn render(State(state): State<SharedState>) -> Response {
     match &state.metrics {
         Some(metrics) => {
             let body = metrics.render(&state.registry);

@@ -22,6 +22,15 @@ fn matches(expected: &Value, actual: &Value) -> bool {
     }
 }
 
+/// A step's `expect_contains` or `expect_absent`: one string or a list of them.
+fn fragments(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().map(|v| v.as_str().expect("a string fragment")).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn state_for(scenario: &Value) -> AppState {
     let mut state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
     if let Some(limit) = scenario.get("max_body_bytes").and_then(Value::as_u64) {
@@ -116,10 +125,16 @@ async fn http_scenarios() {
                 {
                     problems.push(format!("text {}", String::from_utf8_lossy(&body)));
                 }
-                if let Some(Value::String(fragment)) = step.get("expect_contains")
-                    && !String::from_utf8_lossy(&body).contains(fragment.as_str())
-                {
-                    problems.push(format!("body lacks '{fragment}': {}", String::from_utf8_lossy(&body)));
+                let text = String::from_utf8_lossy(&body);
+                for fragment in fragments(step.get("expect_contains")) {
+                    if !text.contains(fragment) {
+                        problems.push(format!("body lacks '{fragment}': {text}"));
+                    }
+                }
+                for fragment in fragments(step.get("expect_absent")) {
+                    if text.contains(fragment) {
+                        problems.push(format!("body has '{fragment}': {text}"));
+                    }
                 }
                 if step.get("expect_text").is_none() && step.get("raw_answer").is_none() {
                     if content_type != "application/vnd.schemaregistry.v1+json" {

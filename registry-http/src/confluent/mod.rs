@@ -18,14 +18,14 @@ use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, Scope, 
 use serde_json::{Value, json};
 
 use crate::extract::{JsonBody, Path, Query, RawSchema, Sr, flag};
-use crate::{ApiError, AppState, metrics};
+use crate::{ApiError, AppState, SharedState, metrics};
 use dto::{
     ConfigRequest, Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/", get(root))
         .route("/schemas/types", get(schema_types))
@@ -163,7 +163,7 @@ async fn schema_types() -> Sr<Vec<&'static str>> {
     Sr(SchemaType::ALL.iter().map(|t| t.as_str()).collect())
 }
 
-async fn list_schemas(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
+async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
     let prefix = flags.subject_prefix.clone().unwrap_or_default();
     let latest_only = flag(&flags.latest_only)?;
     let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
@@ -197,7 +197,7 @@ fn parse_usize(value: &Option<String>, name: &str) -> ApiResult<Option<usize>> {
 }
 
 async fn schema_by_id(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
@@ -222,7 +222,7 @@ async fn schema_by_id(
 }
 
 async fn raw_schema_by_id(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
@@ -231,7 +231,7 @@ async fn raw_schema_by_id(
 }
 
 async fn subjects_for_id(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<String>>> {
@@ -240,7 +240,7 @@ async fn subjects_for_id(
 }
 
 async fn versions_for_id(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<Value>>> {
@@ -249,14 +249,14 @@ async fn versions_for_id(
     Ok(Sr(page(versions, &flags)?))
 }
 
-async fn list_subjects(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
+async fn list_subjects(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
     let prefix = flags.subject_prefix.clone().unwrap_or_default();
     let subjects = state.registry.subjects(&prefix, deleted(&flags)?)?;
     Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
 }
 
 async fn lookup(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<SchemaRequest>,
@@ -270,7 +270,7 @@ async fn lookup(
 }
 
 async fn delete_subject(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
@@ -281,7 +281,7 @@ async fn delete_subject(
 }
 
 async fn list_versions(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
@@ -290,7 +290,7 @@ async fn list_versions(
 }
 
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<SchemaRequest>,
@@ -340,7 +340,7 @@ async fn register(
 }
 
 async fn get_version(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
@@ -349,7 +349,7 @@ async fn get_version(
 }
 
 async fn raw_version_schema(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
@@ -358,7 +358,7 @@ async fn raw_version_schema(
 }
 
 async fn referenced_by(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
@@ -367,7 +367,7 @@ async fn referenced_by(
 }
 
 async fn delete_version(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<u32>> {
@@ -379,7 +379,7 @@ async fn delete_version(
 }
 
 async fn check_one(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<SchemaRequest>,
@@ -393,7 +393,7 @@ async fn check_one(
 }
 
 async fn check_all(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<SchemaRequest>,
@@ -475,23 +475,23 @@ async fn write_mode(
     Ok(Sr(json!({"mode": mode.as_str()})))
 }
 
-async fn get_global_config(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
+async fn get_global_config(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
     read_config(&state, None, &flags)
 }
 
 async fn put_global_config(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     JsonBody(body): JsonBody<ConfigRequest>,
 ) -> ApiResult<Sr<Value>> {
     write_config(&state, None, &body).await
 }
 
-async fn delete_global_config(State(state): State<AppState>) -> ApiResult<Sr<Value>> {
+async fn delete_global_config(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
     remove_config(&state, None).await
 }
 
 async fn get_subject_config(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
@@ -499,23 +499,23 @@ async fn get_subject_config(
 }
 
 async fn put_subject_config(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<ConfigRequest>,
 ) -> ApiResult<Sr<Value>> {
     write_config(&state, Some(subject(&name)?), &body).await
 }
 
-async fn delete_subject_config(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+async fn delete_subject_config(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     remove_config(&state, Some(subject(&name)?)).await
 }
 
-async fn get_global_mode(State(state): State<AppState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
+async fn get_global_mode(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
     read_mode(&state, None, &flags)
 }
 
 async fn put_global_mode(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<ModeRequest>,
 ) -> ApiResult<Sr<Value>> {
@@ -523,7 +523,7 @@ async fn put_global_mode(
 }
 
 async fn get_subject_mode(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
@@ -531,7 +531,7 @@ async fn get_subject_mode(
 }
 
 async fn put_subject_mode(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<ModeRequest>,
@@ -539,7 +539,7 @@ async fn put_subject_mode(
     write_mode(&state, Some(subject(&name)?), &flags, &body).await
 }
 
-async fn delete_subject_mode(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
     let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject))).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))

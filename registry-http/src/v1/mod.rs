@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 
 use crate::confluent::blocking as run_blocking;
 use crate::extract::{JsonBody, Path, Sr, SrStatus};
-use crate::{ApiError, AppState, metrics};
+use crate::{ApiError, AppState, SharedState, metrics};
 
 type ApiResult<T> = Result<T, ApiError>;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/api/v1/schemas", post(register))
         .route("/api/v1/schemas/{id}", get(schema))
@@ -80,7 +80,10 @@ fn lower(schema_type: SchemaType) -> &'static str {
     }
 }
 
-async fn register(State(state): State<AppState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<SrStatus<Value>> {
+async fn register(
+    State(state): State<SharedState>,
+    JsonBody(body): JsonBody<SchemaBody>,
+) -> ApiResult<SrStatus<Value>> {
     let (subject, schema) = body.unparsed()?;
     let semver: Option<SemVer> = body.version.as_deref().map(str::parse).transpose()?;
     let options = RegisterOptions { semver, ..RegisterOptions::default() };
@@ -115,7 +118,7 @@ async fn register(State(state): State<AppState>, JsonBody(body): JsonBody<Schema
     ))
 }
 
-async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Sr<Value>> {
+async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Sr<Value>> {
     let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
     let stored = state.registry.schema_by_id(id)?;
     let uses = state.registry.versions_for_id(id, Deleted::Exclude)?;
@@ -133,7 +136,7 @@ async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
     })))
 }
 
-async fn check(State(state): State<AppState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {
+async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {
     let (subject, schema) = body.unparsed()?;
     let report = match body.level.as_deref() {
         Some(level) => {
@@ -164,7 +167,7 @@ async fn check(State(state): State<AppState>, JsonBody(body): JsonBody<SchemaBod
     })))
 }
 
-async fn versions(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+async fn versions(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     let subject = Subject::new(&name)?;
     let list = state.registry.version_list(&subject, Deleted::Include)?;
     Ok(Sr(json!(
@@ -222,7 +225,7 @@ impl ValidateBody {
 }
 
 async fn validate_by_id(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
@@ -231,7 +234,7 @@ async fn validate_by_id(
 }
 
 async fn validate_by_version(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path((name, version)): Path<(String, String)>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
