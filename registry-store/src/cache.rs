@@ -149,20 +149,16 @@ fn weight(bytes: usize) -> u32 {
     u32::try_from(bytes.saturating_add(128)).unwrap_or(u32::MAX)
 }
 
-/// A parsed schema holds its parsed tree (a JSON Schema also a compiled validator, a Protobuf schema a
-/// descriptor pool): measured at 10 to 25 times its canonical bytes, plus a fixed part.
+/// A parsed schema's weight: its estimated memory (its tree, a JSON Schema's validator, a Protobuf descriptor
+/// pool), 10 to 140 times its canonical bytes.
 fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
-    let fixed = match parsed.schema_type() {
-        registry_core::SchemaType::Protobuf => 32 << 10,
-        _ => 8 << 10,
-    };
-    weight(parsed.canonical().len().saturating_mul(16).saturating_add(fixed))
+    weight(parsed.memory_estimate())
 }
 
 /// The key of a compiled validator: a schema id and the options it was compiled with.
 pub(crate) type ValidatorKey = (SchemaId, ValidateOptions);
 
-/// Compiled validators, bounded by weight (about their schemas' size in bytes) rather than by count, so a
+/// Compiled validators, bounded by their estimated memory rather than by count, so a
 /// few huge schemas cannot exhaust memory; concurrent first uses of one key compile it once.
 pub(crate) struct Validators {
     cache: Cache<ValidatorKey, Arc<Validator>>,

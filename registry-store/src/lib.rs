@@ -35,5 +35,7 @@ pub use error::RegistryError;
 pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
 };
-pub use registry::{Counts, Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope};
+pub use registry::{
+    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope,
+};
 pub use registry_core::compat::CompatibilityLevel;

@@ -30,15 +30,16 @@ type Result<T, E = RegistryError> = std::result::Result<T, E>;
 pub struct RegistryOptions {
     /// Bounds on schemas (size, nesting, references).
     pub limits: Limits,
-    /// Entries in each small-entry cache (subject -> latest version, (subject, fingerprint) -> version).
+    /// Entries in each small-entry cache (text -> fingerprint, (subject, fingerprint) -> version, subject ->
+    /// latest version), about 250 bytes each (default 20,000).
     pub cache_capacity: u64,
-    /// Bytes of schema records kept in memory by id (default 16 MiB).
+    /// Bytes of schema records kept in memory by id (default 8 MiB).
     pub schema_cache_bytes: u64,
-    /// Bytes of parsed schemas kept by id, for compatibility checks (default 16 MiB).
+    /// Estimated bytes of parsed schemas kept by id, for compatibility checks (default 16 MiB).
     pub parsed_cache_bytes: u64,
-    /// Total weight of the compiled data validators kept, about the bytes of their schemas (default 64 MiB).
+    /// Estimated bytes of the compiled data validators kept (default 32 MiB).
     pub validator_cache_bytes: u64,
-    /// redb's own page cache, in bytes (default 16 MiB); the operating system's page cache serves beyond it.
+    /// redb's own page cache, in bytes (default 8 MiB); the operating system's page cache serves beyond it.
     pub store_cache_bytes: u64,
 }
 
@@ -46,11 +47,30 @@ impl Default for RegistryOptions {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
-            cache_capacity: 100_000,
-            schema_cache_bytes: 16 << 20,
-            parsed_cache_bytes: 16 << 20,
-            validator_cache_bytes: 64 << 20,
-            store_cache_bytes: 16 << 20,
+            cache_capacity: 20_000,
+            schema_cache_bytes: 0,
+            parsed_cache_bytes: 0,
+            validator_cache_bytes: 0,
+            store_cache_bytes: 0,
+        }
+        .with_cache_budget(DEFAULT_CACHE_BUDGET)
+    }
+}
+
+/// The default memory budget of the byte-bounded caches: 64 MiB.
+pub const DEFAULT_CACHE_BUDGET: u64 = 64 << 20;
+
+impl RegistryOptions {
+    /// Splits `bytes` over the byte-bounded caches: an eighth to schema records, a quarter to parsed schemas,
+    /// half to compiled validators (the largest entries, and the ones validation traffic needs) and an
+    /// eighth to redb's page cache.
+    pub fn with_cache_budget(self, bytes: u64) -> Self {
+        Self {
+            schema_cache_bytes: bytes / 8,
+            parsed_cache_bytes: bytes / 4,
+            validator_cache_bytes: bytes / 2,
+            store_cache_bytes: bytes / 8,
+            ..self
         }
     }
 }

@@ -158,7 +158,7 @@ impl Validator {
         &self.options
     }
 
-    /// Roughly how many bytes it holds: the size of its schema and references, for bounding caches.
+    /// About the bytes of memory it holds (its compiled form and what it keeps alive), for bounding caches.
     pub fn weight(&self) -> usize {
         self.weight
     }
@@ -189,15 +189,18 @@ impl Validator {
     }
 }
 
-/// What a validator costs to keep: its schema's canonical form and its references, plus a fixed overhead.
+/// What a validator costs to keep, in bytes of memory: calibrated, as [`ParsedSchema::memory_estimate`], against
+/// a counting allocator (`tests/memory_estimates.rs`). Referenced schemas count at the same rate as its own.
 fn estimate_weight(schema: &ParsedSchema, kind: &Kind) -> usize {
     let own = schema.canonical().len();
-    let extra = match kind {
-        Kind::Json(v) => v.references_size(),
-        Kind::Avro(v) => v.size_estimate(),
-        Kind::Protobuf(v) => v.pool_size(),
-    };
-    own.saturating_add(extra).saturating_add(1024)
+    match kind {
+        // A compiled jsonschema validator: its keyword tree, regexes and resolved references.
+        Kind::Json(v) => own.saturating_add(v.references_size()).saturating_mul(14).saturating_add(4 << 10),
+        // Our node table over the schema, with referenced named types.
+        Kind::Avro(v) => own.saturating_mul(5).max(v.size_estimate()).saturating_add(1 << 10),
+        // The descriptor pool it keeps alive (shared with the parsed schema while both are cached).
+        Kind::Protobuf(v) => v.pool_size().saturating_mul(20).saturating_add(4 << 10),
+    }
 }
 
 /// Collects errors up to a bound.
