@@ -36,9 +36,13 @@ pub struct Cli {
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_SCHEMA_BYTES")]
     pub max_schema_bytes: Option<usize>,
     /// Entries in each small-entry cache (text to fingerprint, subject and fingerprint to version, latest
-    /// version); caches of schemas, parsed schemas and validators are bounded in bytes [default: 100000].
+    /// version), about 250 bytes each [default: 20000].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_CAPACITY")]
     pub cache_capacity: Option<u64>,
+    /// Memory, in MiB, for the caches bounded in bytes: schema records 1/8, parsed schemas 1/4, compiled
+    /// validators 1/2, the store's page cache 1/8, and pre-rendered answers another 1/8 [default: 64].
+    #[arg(long, env = "SCHEMA_REGISTRY_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub cache_mib: Option<u64>,
     /// A command other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -65,6 +69,7 @@ pub struct FileSettings {
     max_body_bytes: Option<usize>,
     max_schema_bytes: Option<usize>,
     cache_capacity: Option<u64>,
+    cache_mib: Option<u64>,
 }
 
 /// The settings in force.
@@ -82,8 +87,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Schema size limit.
     pub max_schema_bytes: usize,
-    /// Entries per cache.
+    /// Entries per small-entry cache.
     pub cache_capacity: u64,
+    /// Bytes for the byte-bounded caches.
+    pub cache_bytes: u64,
 }
 
 impl Cli {
@@ -104,7 +111,14 @@ impl Cli {
             auth_keys: self.auth_keys.clone().or(file.auth_keys),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(crate::DEFAULT_MAX_BODY_BYTES),
             max_schema_bytes: self.max_schema_bytes.or(file.max_schema_bytes).unwrap_or(1 << 20),
-            cache_capacity: self.cache_capacity.or(file.cache_capacity).unwrap_or(100_000),
+            cache_capacity: self
+                .cache_capacity
+                .or(file.cache_capacity)
+                .unwrap_or(registry_store::RegistryOptions::default().cache_capacity),
+            cache_bytes: self
+                .cache_mib
+                .or(file.cache_mib)
+                .map_or(registry_store::DEFAULT_CACHE_BUDGET, |mib| mib << 20),
         })
     }
 }

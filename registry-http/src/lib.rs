@@ -42,28 +42,37 @@ pub struct AppState {
     pub(crate) rendered: moka::sync::Cache<(u32, bool), axum::body::Bytes>,
 }
 
-/// Bytes of pre-rendered answers kept.
-const RENDERED_CACHE_BYTES: u64 = 32 << 20;
+/// Bytes of pre-rendered answers kept by default: an eighth of the registry's default cache budget.
+const RENDERED_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 8;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.
     pub fn new(registry: Registry) -> Self {
-        let rendered = moka::sync::Cache::builder()
-            .max_capacity(RENDERED_CACHE_BYTES)
-            .weigher(|_, body: &axum::body::Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX))
-            .build();
         Self {
             registry,
             auth: None,
             metrics: Some(metrics::Metrics::install()),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            rendered,
+            rendered: rendered_cache(RENDERED_CACHE_BYTES),
         }
+    }
+
+    /// The same state with `bytes` for pre-rendered answers (default 8 MiB).
+    pub fn with_rendered_cache_bytes(self, bytes: u64) -> Self {
+        Self { rendered: rendered_cache(bytes), ..self }
     }
 }
 
 /// The state as handlers see it: one pointer, so the per-request clone axum makes is one reference count.
 pub type SharedState = Arc<AppState>;
+
+fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), axum::body::Bytes> {
+    moka::sync::Cache::builder()
+        .max_capacity(bytes)
+        // The body plus the entry's own overhead in the cache.
+        .weigher(|_, body: &axum::body::Bytes| u32::try_from(body.len() + 256).unwrap_or(u32::MAX))
+        .build()
+}
 
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;

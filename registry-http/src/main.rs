@@ -39,11 +39,12 @@ fn run(cli: &Cli) -> Result<(), String> {
     let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
     let registry = Registry::open(
         &path,
-        RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() },
+        RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() }
+            .with_cache_budget(settings.cache_bytes),
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
-    let mut state = AppState::new(registry);
+    let mut state = AppState::new(registry).with_rendered_cache_bytes(settings.cache_bytes / 8);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
 

@@ -92,7 +92,16 @@ fn help_explains_every_setting_and_its_environment_variable() {
     let output = Command::new(env!("CARGO_BIN_EXE_schema-registry")).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for flag in ["--listen", "--data-dir", "--config", "--metrics-addr", "--auth-keys", "--max-body-bytes"] {
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--config",
+        "--metrics-addr",
+        "--auth-keys",
+        "--max-body-bytes",
+        "--cache-capacity",
+        "--cache-mib",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
     for env in ["SCHEMA_REGISTRY_LISTEN", "SCHEMA_REGISTRY_DATA_DIR", "SCHEMA_REGISTRY_AUTH_KEYS"] {

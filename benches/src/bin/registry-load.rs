@@ -47,6 +47,10 @@ struct Cli {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     subjects: usize,
 
+    /// Versions per subject (1-5), instead of the corpus's mix of 1 to 5.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=5))]
+    versions: Option<u32>,
+
     /// How long each phase runs (per operation in `max`), e.g. 10s, 500ms, 2m, 1h. Defaults: 10s for
     /// baseline, stress, soak and ceiling; 5s per operation for max.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         url: cli.url,
         server_pid: cli.server_pid,
         subjects: cli.subjects.max(1),
+        versions: cli.versions,
         duration: cli.duration,
         spike_duration: cli.spike_duration,
         connections: cli.connections.clamp(1, 4096),

@@ -160,12 +160,12 @@ fn capitalized(word: &str) -> String {
 }
 
 /// The corpus for `subjects` subjects and a seed.
-pub fn corpus(subjects: usize, seed: u64) -> Vec<SubjectSpec> {
-    (0..subjects).map(|i| SubjectSpec::generate(i, seed)).collect()
+pub fn corpus(subjects: usize, versions: Option<u32>, seed: u64) -> Vec<SubjectSpec> {
+    (0..subjects).map(|i| SubjectSpec::generate(i, versions, seed)).collect()
 }
 
 impl SubjectSpec {
-    fn generate(index: usize, seed: u64) -> Self {
+    fn generate(index: usize, versions: Option<u32>, seed: u64) -> Self {
         let mut rng = Rng::derive(seed, index as u64);
         // Exact proportions in every run of ten subjects, so even a small corpus has all three formats.
         let format = match index % 10 {
@@ -177,7 +177,9 @@ impl SubjectSpec {
         let name = format!("{domain}-{index}-value");
         let record = format!("{}Event{index}", capitalized(domain));
         let namespace = format!("com.example.{domain}.v{}", 1 + rng.below(3));
-        let corpus_versions = rng.range(1, 5) as u32;
+        // Drawn even when fixed, so the same seed names the same subjects in the same formats.
+        let drawn = rng.range(1, 5) as u32;
+        let corpus_versions = versions.map_or(drawn, |v| v.clamp(1, 5));
         // The fields of version 1; optional fields come on top, one per later version.
         let base_fields = rng.range(5, 20 - u64::from(corpus_versions - 1).min(15)) as usize;
         let mut fields = Vec::with_capacity(base_fields);
@@ -381,7 +383,7 @@ mod tests {
 
     #[test]
     fn corpus_has_the_promised_shape() {
-        let subjects = corpus(400, 42);
+        let subjects = corpus(400, None, 42);
         let json = subjects.iter().filter(|s| s.format == Format::Json).count();
         let avro = subjects.iter().filter(|s| s.format == Format::Avro).count();
         assert_eq!((json, avro), (280, 80));
@@ -395,6 +397,18 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(&subject.register_body(1)).unwrap();
             assert!(body["schema"].as_str().unwrap().contains("extra1"));
         }
-        assert_eq!(corpus(3, 42)[2].schema_text(1), subjects[2].schema_text(1));
+        assert_eq!(corpus(3, None, 42)[2].schema_text(1), subjects[2].schema_text(1));
+    }
+
+    #[test]
+    fn a_fixed_version_count_keeps_the_subjects() {
+        let drawn = corpus(50, None, 7);
+        let fixed = corpus(50, Some(5), 7);
+        for (d, f) in drawn.iter().zip(&fixed) {
+            assert_eq!(f.corpus_versions, 5);
+            assert_eq!((&d.name, d.format), (&f.name, f.format));
+            assert!(f.schema_text(4).len() <= 5600, "{} is {} bytes", f.name, f.schema_text(4).len());
+        }
+        assert!(drawn.iter().any(|s| s.corpus_versions < 5));
     }
 }

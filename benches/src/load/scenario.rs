@@ -64,6 +64,8 @@ pub struct Options {
     pub server_pid: Option<u32>,
     /// Subjects in the corpus.
     pub subjects: usize,
+    /// Versions per subject, instead of the corpus's 1-5.
+    pub versions: Option<u32>,
     /// Phase duration (per operation in `max`); the scenario's default when absent.
     pub duration: Option<Duration>,
     /// Duration of the stress spike.
@@ -112,6 +114,7 @@ impl Options {
             "spawn": self.spawn.as_ref().map(|p| p.display().to_string()),
             "url": self.url,
             "subjects": self.subjects,
+            "versions": self.versions,
             "duration_s": self.duration.map(|d| d.as_secs_f64()),
             "spike_duration_s": self.spike_duration.as_secs_f64(),
             "connections": self.connections,
@@ -253,7 +256,7 @@ async fn measure(options: &Options, target: Target, report: &mut RunReport) -> R
         Scenario::Smoke => options.subjects.min(30),
         _ => options.subjects,
     };
-    let specs = corpus(subjects, options.seed);
+    let specs = corpus(subjects, options.versions, options.seed);
     let (preload, ids) = preload(target.addr, &specs, options.connections).await;
     eprintln!(
         "registry-load: preloaded {} versions of {} subjects in {:.2} s ({} errors)",
