@@ -387,7 +387,9 @@ impl Registry {
             return Ok(Registered { id, version, semver, deduplicated: true });
         }
 
-        let (registered, stored) = self.commit_registration(subject, schema, &parsed, mode, options)?;
+        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
+        let (registered, stored) =
+            self.commit_registration(subject, schema, &parsed, Admission { mode, options, precheck })?;
         if let Some(stored) = stored {
             // A new version was written and its commit is durable.
             let epoch = self.bump_epoch();
@@ -420,19 +422,41 @@ impl Registry {
     }
 
     /// Runs a registration in the committer's next batch and waits for that batch's durable commit.
+    /// The compatibility checks of a registration, run before it joins the group commit, against a read
+    /// snapshot of the subject: the commit reuses them when the subject's live versions and level are still
+    /// those, so parsing earlier versions and comparing runs on the caller's thread, in parallel, rather than
+    /// on the one committer thread every registration waits for.
+    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema) -> Result<Precheck> {
+        let txn = self.inner.db.begin_read()?;
+        let versions_t = txn.open_table(VERSIONS)?;
+        let schemas_t = txn.open_table(SCHEMAS)?;
+        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+        let live = live_versions(&subject_versions(&versions_t, subject)?);
+        let shared = &self.inner.shared;
+        let report = shared.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
+        let backward_with_newest = match live.first() {
+            Some(newest) if !level.checks_backward() => Some(
+                shared
+                    .check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
+                    .is_ok_and(|report| report.is_compatible()),
+            ),
+            _ => None,
+        };
+        Ok(Precheck { level, live, report, backward_with_newest })
+    }
+
     fn commit_registration(
         &self,
         subject: &Subject,
         schema: &UnparsedSchema,
         parsed: &Arc<ParsedSchema>,
-        mode: Mode,
-        options: RegisterOptions,
+        admission: Admission,
     ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
         let shared = self.inner.shared.clone();
         let (subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.inner.committer.submit(Box::new(move |txn| {
-            let outcome = shared.register_in(txn, &subject, &schema, &parsed, mode, options);
+            let outcome = shared.register_in(txn, &subject, &schema, &parsed, admission);
             Box::new(move |commit_error| {
                 let _ = reply.send(match commit_error {
                     Some(e) => Err(e.clone()),
@@ -458,8 +482,7 @@ impl Registry {
         let schemas_t = txn.open_table(SCHEMAS)?;
         let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
         let versions = subject_versions(&versions_t, subject)?;
-        let live: Vec<(Version, SchemaId)> =
-            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
+        let live = live_versions(&versions);
         match against {
             None => self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t),
             Some(selector) => {
@@ -1050,9 +1073,9 @@ impl Shared {
         subject: &Subject,
         schema: &UnparsedSchema,
         parsed: &ParsedSchema,
-        mode: Mode,
-        options: RegisterOptions,
+        admission: Admission,
     ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
+        let Admission { mode, options, precheck } = admission;
         let fingerprint = parsed.fingerprint();
         let mut versions_t = txn.open_table(VERSIONS)?;
         let mut schemas_t = txn.open_table(SCHEMAS)?;
@@ -1112,10 +1135,15 @@ impl Shared {
         };
 
         let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
-        let live: Vec<(Version, SchemaId)> =
-            versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect();
+        let live = live_versions(&versions);
+        // The checks made before the transaction still hold when the subject is as they saw it: ids never change
+        // meaning, so the same live (version, id) list at the same level gives the same verdict.
+        let precheck = precheck.filter(|p| p.level == level && p.live == live);
         if mode != Mode::Import {
-            let report = self.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
+            let report = match &precheck {
+                Some(precheck) => precheck.report.clone(),
+                None => self.check_against(parsed, level, &live, &versions_t, &schemas_t)?,
+            };
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
             }
@@ -1132,8 +1160,16 @@ impl Shared {
                 let checked = level.checks_backward() && mode != Mode::Import;
                 let backward = checked
                     || live.first().is_none_or(|newest| {
-                        self.check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
+                        precheck.as_ref().and_then(|p| p.backward_with_newest).unwrap_or_else(|| {
+                            self.check_against(
+                                parsed,
+                                CompatibilityLevel::Backward,
+                                &[*newest],
+                                &versions_t,
+                                &schemas_t,
+                            )
                             .is_ok_and(|report| report.is_compatible())
+                        })
                     });
                 if backward { latest.bump_minor() } else { latest.bump_major() }
             }
@@ -1202,6 +1238,31 @@ impl Shared {
         let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
         Ok(compat::check(level, candidate, &previous)?)
     }
+}
+
+/// How a registration is to be admitted: the subject's mode, the caller's options, and the checks made ahead.
+struct Admission {
+    mode: Mode,
+    options: RegisterOptions,
+    precheck: Option<Precheck>,
+}
+
+/// A registration's compatibility checks, made against a read snapshot before the write transaction.
+struct Precheck {
+    /// The subject's level in the snapshot.
+    level: CompatibilityLevel,
+    /// Its live versions, newest first, in the snapshot.
+    live: Vec<(Version, SchemaId)>,
+    /// The candidate against the versions `level` names.
+    report: CompatReport,
+    /// Whether the candidate can read the newest live version's data, when `level` does not already say so
+    /// (it decides the semver bump).
+    backward_with_newest: Option<bool>,
+}
+
+/// A subject's live versions, newest first, from its versions in ascending order.
+fn live_versions(versions: &[(Version, VersionRecord)]) -> Vec<(Version, SchemaId)> {
+    versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect()
 }
 
 /// A schema's identity, from the text memo when its text was seen before, else from parsing it now.

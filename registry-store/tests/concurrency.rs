@@ -1,6 +1,7 @@
 //! Sixteen threads registering overlapping schemas into overlapping subjects: afterwards every subject's
 //! versions are 1..N with no gap or duplicate, every acknowledged registration reads back, and equal schemas
-//! share one id.
+//! share one id. Two racing registrations that are each compatible with the subject but not with each other
+//! never both land.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -94,4 +95,49 @@ fn a_thousand_concurrent_misses_for_one_id_read_the_store_once() {
     let stats = registry.stats().schemas;
     assert_eq!(stats.misses, 1, "one store read for {CALLERS} concurrent misses: {stats:?}");
     assert_eq!(stats.hits + stats.misses, CALLERS as u64);
+}
+
+fn avro(text: &str) -> UnparsedSchema {
+    UnparsedSchema::new(SchemaType::Avro, text.to_string())
+}
+
+#[test]
+fn racing_registrations_are_checked_against_what_committed_first() {
+    // Each of `widened` and `retyped` is backward compatible with v1, but not with each other: `retyped` reads
+    // `b` as a string where `widened` wrote an int. Their checks may both run against v1 before either commits;
+    // the second to commit must be checked again against the first, and refused.
+    let v1 = avro(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}"#);
+    let widened = avro(
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"b","type":"int","default":0}]}"#,
+    );
+    let retyped = avro(
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"b","type":"string","default":""}]}"#,
+    );
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::Backward).unwrap();
+    for round in 0..40 {
+        let subject = Subject::new(&format!("race-{round}")).unwrap();
+        registry.register(&subject, &v1).unwrap();
+        let barrier = std::sync::Barrier::new(2);
+        let outcomes: Vec<bool> = std::thread::scope(|scope| {
+            let racers: Vec<_> = [&widened, &retyped]
+                .into_iter()
+                .map(|candidate| {
+                    let (registry, subject, barrier) = (registry.clone(), subject.clone(), &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        match registry.register(&subject, candidate) {
+                            Ok(_) => true,
+                            Err(registry_store::RegistryError::Incompatible { .. }) => false,
+                            Err(other) => panic!("round {round}: unexpected {other}"),
+                        }
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "round {round}: accepted {outcomes:?}");
+        let versions = registry.versions(&subject, Deleted::Exclude).unwrap();
+        assert_eq!(versions.len(), 2, "round {round}: {versions:?}");
+    }
 }
