@@ -1,8 +1,6 @@
 //! JSON Schema: the schema must be valid JSON and valid for its draft (`$schema`, default draft 7); `$ref`s
 //! to references resolve by the reference's name. Canonical form: sorted-key compact JSON.
 
-use std::sync::{Arc, OnceLock};
-
 use jsonschema::{Draft, Resource};
 use serde_json::Value;
 
@@ -18,9 +16,6 @@ pub struct JsonSchema {
     value: Value,
     draft: Draft,
     references: Vec<(String, Value)>,
-    /// Compiled at parse time for new input (compiling is how the schema is checked); compiled on first use for
-    /// a schema the registry already accepted.
-    validator: Arc<OnceLock<Result<Arc<jsonschema::Validator>, SchemaError>>>,
 }
 
 impl std::fmt::Debug for JsonSchema {
@@ -45,9 +40,11 @@ impl JsonSchema {
         &self.references
     }
 
-    /// The compiled validator for data, compiled on first use if parsing did not compile it.
-    pub fn validator(&self) -> Result<Arc<jsonschema::Validator>, SchemaError> {
-        self.validator.get_or_init(|| compile(&self.value, self.draft, &self.references).map(Arc::new)).clone()
+    /// Compiles a validator for data. It is not kept here: a compiled validator holds about 15 times the
+    /// schema's bytes, and a parsed schema is cached for compatibility checks, which do not need one; the
+    /// registry keeps validators in their own cache.
+    pub fn compile_validator(&self) -> Result<jsonschema::Validator, SchemaError> {
+        compile(&self.value, self.draft, &self.references)
     }
 
     pub(crate) fn canonical_form(&self) -> Vec<u8> {
@@ -72,8 +69,8 @@ pub fn draft_for(meta_schema: &str) -> Option<Draft> {
 }
 
 /// Parses `text` as a JSON Schema with `references` resolvable by name. With `check`, the schema is compiled
-/// now (that is how it is checked against its draft, its patterns and its `$ref`s); without, for a schema
-/// already accepted, compiling waits for the first validation.
+/// (that is how it is checked against its draft, its patterns and its `$ref`s) and the result dropped; without,
+/// for a schema already accepted, it is not compiled at all.
 pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],
@@ -88,11 +85,10 @@ pub(crate) fn parse(
             .map_err(|e| SchemaError::InvalidReference { name: name.to_string(), reason: e.to_string() })?;
         documents.push((name.to_string(), document));
     }
-    let validator = OnceLock::new();
     if check {
-        let _ = validator.set(Ok(Arc::new(compile(&value, draft, &documents)?)));
+        compile(&value, draft, &documents)?;
     }
-    Ok(JsonSchema { value, draft, references: documents, validator: Arc::new(validator) })
+    Ok(JsonSchema { value, draft, references: documents })
 }
 
 fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {

@@ -51,13 +51,13 @@ impl ParsedSchema {
         &self.canonical
     }
 
-    /// About the bytes this parsed schema holds in memory (its tree; for JSON Schema also the validator it
-    /// compiles on first use), for caches bounded by memory. Calibrated against a counting allocator
+    /// About the bytes this parsed schema holds in memory (its tree, a Protobuf schema's descriptor pool), for
+    /// caches bounded by memory. Calibrated against a counting allocator
     /// (`tests/memory_estimates.rs` keeps it within a factor of two for 5- to 40-field schemas).
     pub fn memory_estimate(&self) -> usize {
         let canonical = self.canonical.len();
         match self.schema_type {
-            SchemaType::Json => canonical.saturating_mul(26).saturating_add(4 << 10),
+            SchemaType::Json => canonical.saturating_mul(11).saturating_add(2 << 10),
             SchemaType::Avro => canonical.saturating_mul(14).saturating_add(1 << 10),
             // The canonical form is the compact descriptor; the pool built from it is far larger.
             SchemaType::Protobuf => canonical.saturating_mul(140).saturating_add(4 << 10),
@@ -85,8 +85,8 @@ pub fn parse(
 }
 
 /// Parses a schema the registry already accepted (to check compatibility against it, or to validate data):
-/// the same result as [`parse`], without the checks that only new input needs (a JSON Schema's validator is
-/// compiled on its first use instead of now).
+/// the same result as [`parse`], without the checks that only new input needs (a JSON Schema is not compiled;
+/// `JsonSchema::compile_validator` compiles it when data is to be validated).
 pub fn parse_stored(
     schema: &UnparsedSchema,
     resolver: &dyn ReferenceResolver,

@@ -15,12 +15,11 @@ pub(crate) struct JsonValidator {
 }
 
 impl JsonValidator {
-    /// Reuses the validator compiled when the schema was parsed (or compiles it now): same draft, same
-    /// reference registry.
+    /// Compiles the schema's validator: same draft, same reference registry as when it was checked.
     pub(crate) fn compile(schema: &JsonSchema) -> Result<Self, super::ValidateError> {
         let references_size = schema.references().iter().map(|(name, doc)| name.len() + value_size(doc)).sum();
-        let validator = schema.validator().map_err(|e| super::ValidateError::Invalid(e.to_string()))?;
-        Ok(Self { validator, references_size })
+        let validator = schema.compile_validator().map_err(|e| super::ValidateError::Invalid(e.to_string()))?;
+        Ok(Self { validator: Arc::new(validator), references_size })
     }
 
     pub(crate) fn references_size(&self) -> usize {
