@@ -38,8 +38,9 @@ pub struct AppState {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Pre-rendered `GET /schemas/ids/{id}` bodies: a schema id never changes meaning, so its answer is built
-    /// once. Whether the id is still visible is asked of the registry on every request.
-    pub(crate) rendered: moka::sync::Cache<(u32, bool), axum::body::Bytes>,
+    /// once. Each is kept with the registry's count of removals when it was rendered, and served without asking
+    /// the registry again while that count stands (`Registry::removals`).
+    pub(crate) rendered: moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)>,
 }
 
 /// Bytes of pre-rendered answers kept by default: an eighth of the registry's default cache budget.
@@ -66,11 +67,11 @@ impl AppState {
 /// The state as handlers see it: one pointer, so the per-request clone axum makes is one reference count.
 pub type SharedState = Arc<AppState>;
 
-fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), axum::body::Bytes> {
+fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)> {
     moka::sync::Cache::builder()
         .max_capacity(bytes)
         // The body plus the entry's own overhead in the cache.
-        .weigher(|_, body: &axum::body::Bytes| u32::try_from(body.len() + 256).unwrap_or(u32::MAX))
+        .weigher(|_, (_, body): &(u64, axum::body::Bytes)| u32::try_from(body.len() + 256).unwrap_or(u32::MAX))
         .build()
 }
 

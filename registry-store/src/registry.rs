@@ -157,6 +157,8 @@ struct Inner {
     shared: Arc<Shared>,
     config: moka::sync::Cache<String, ConfigRecord>,
     epoch: AtomicU64,
+    /// Bumped each time a permanent delete removes an id's last use (the only way an id stops being found).
+    removals: AtomicU64,
 }
 
 /// What a write job inside the committer needs: the caches and the options, never the `Registry` itself (a
@@ -218,6 +220,7 @@ impl Registry {
                 db,
                 config: moka::sync::Cache::new(options.cache_capacity),
                 epoch: AtomicU64::new(0),
+                removals: AtomicU64::new(0),
                 shared: Arc::new(Shared { caches, options }),
             }),
         })
@@ -896,6 +899,10 @@ impl Registry {
                 caches.validators.invalidate_id(*id);
             }
         }
+        // After the caches: whoever reads the new count and then asks for an id sees it gone.
+        if touched.iter().any(|(_, orphaned)| *orphaned) {
+            self.inner.removals.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     fn refuse_if_readonly(&self, subject: &Subject) -> Result<()> {
@@ -1033,6 +1040,13 @@ impl Registry {
     }
 
     // ----- cache bookkeeping -----
+
+    /// How many times an id has stopped being found (a permanent delete removed its last use). An answer about
+    /// an id that was found, remembered with this count, still holds while the count is unchanged: a layer
+    /// above can cache "id N is served" without asking again.
+    pub fn removals(&self) -> u64 {
+        self.inner.removals.load(Ordering::Acquire)
+    }
 
     fn epoch(&self) -> u64 {
         self.inner.epoch.load(Ordering::Acquire)

@@ -1,5 +1,6 @@
 //! The caches: registering an existing schema parses nothing and writes nothing; the memo of parsed texts is
-//! never stale; byte-bounded caches stay within their bounds.
+//! never stale; byte-bounded caches stay within their bounds; the count of removals moves exactly when an id
+//! stops being found.
 
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
@@ -68,4 +69,28 @@ fn registered_already_answers_only_what_register_would_answer_from_memory() {
     registry.delete_mode(Scope::Subject(&subject)).unwrap();
     registry.delete_version(&subject, VersionSelector::Latest, Deletion::Soft).unwrap();
     assert_eq!(registry.registered_already(&subject, &avro("A")).unwrap(), None, "soft-deleted: register writes anew");
+}
+
+#[test]
+fn removals_count_only_the_deletes_that_make_an_id_disappear() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let (a, b) = (Subject::new("a").unwrap(), Subject::new("b").unwrap());
+    let shared = registry.register(&a, &avro("Shared")).unwrap().id;
+    registry.register(&b, &avro("Shared")).unwrap();
+    assert_eq!(registry.removals(), 0);
+
+    // Soft deletes hide versions, not ids.
+    registry.delete_subject(&a, Deletion::Soft).unwrap();
+    assert_eq!(registry.removals(), 0);
+    // The id is still used by `b`: it is still found.
+    registry.delete_subject(&a, Deletion::Permanent).unwrap();
+    assert_eq!(registry.removals(), 0);
+    assert!(registry.schema_by_id(shared).is_ok());
+
+    // Its last use goes: now it disappears, and the count moves.
+    registry.delete_version(&b, VersionSelector::Latest, Deletion::Soft).unwrap();
+    registry.delete_version(&b, VersionSelector::Latest, Deletion::Permanent).unwrap();
+    assert_eq!(registry.removals(), 1);
+    assert!(registry.schema_by_id(shared).is_err());
 }

@@ -203,12 +203,24 @@ async fn schema_by_id(
 ) -> ApiResult<Response> {
     // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
     flags.subject.as_deref().map(subject).transpose()?;
-    let stored = state.registry.schema_by_id(schema_id(&id)?)?;
+    let id = schema_id(&id)?;
     let serialized = flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
-    let key = (stored.id.0, serialized);
-    if let Some(body) = state.rendered.get(&key) {
+    let key = (id.0, serialized);
+    // Read before asking the registry: an answer rendered at this count of removals is still true while the
+    // count stands, since only a removal makes a found id disappear.
+    let removals = state.registry.removals();
+    if let Some((rendered_at, body)) = state.rendered.get(&key)
+        && rendered_at == removals
+    {
         return Ok(RawSchema(body).into_response());
     }
+    let stored = match state.registry.schema_by_id(id) {
+        Ok(stored) => stored,
+        Err(e) => {
+            state.rendered.invalidate(&key);
+            return Err(e.into());
+        }
+    };
     let answer = SchemaById {
         schema_type: schema_type_field(stored.schema_type),
         schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
@@ -217,7 +229,7 @@ async fn schema_by_id(
     let body = axum::body::Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
     })?);
-    state.rendered.insert(key, body.clone());
+    state.rendered.insert(key, (removals, body.clone()));
     Ok(RawSchema(body).into_response())
 }
 
