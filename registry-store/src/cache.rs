@@ -149,8 +149,8 @@ fn weight(bytes: usize) -> u32 {
     u32::try_from(bytes.saturating_add(128)).unwrap_or(u32::MAX)
 }
 
-/// A parsed schema's weight: its estimated memory (its tree, a JSON Schema's validator, a Protobuf descriptor
-/// pool), 10 to 140 times its canonical bytes.
+/// A parsed schema's weight: its estimated memory (its tree, a Protobuf schema's descriptor pool), 10 to 140
+/// times its canonical bytes.
 fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
     weight(parsed.memory_estimate())
 }
@@ -158,8 +158,8 @@ fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
 /// The key of a compiled validator: a schema id and the options it was compiled with.
 pub(crate) type ValidatorKey = (SchemaId, ValidateOptions);
 
-/// Compiled validators, bounded by their estimated memory rather than by count, so a
-/// few huge schemas cannot exhaust memory; concurrent first uses of one key compile it once.
+/// Compiled validators, bounded by their estimated memory rather than by count, so a few huge schemas cannot
+/// exhaust memory; concurrent first uses of one key compile it once.
 pub(crate) struct Validators {
     cache: Cache<ValidatorKey, Arc<Validator>>,
     hits: AtomicU64,
