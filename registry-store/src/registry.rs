@@ -424,7 +424,6 @@ impl Registry {
         Some(Registered { id, version, semver, deduplicated: true })
     }
 
-    /// Runs a registration in the committer's next batch and waits for that batch's durable commit.
     /// The compatibility checks of a registration, run before it joins the group commit, against a read
     /// snapshot of the subject: the commit reuses them when the subject's live versions and level are still
     /// those, so parsing earlier versions and comparing runs on the caller's thread, in parallel, rather than
@@ -438,16 +437,15 @@ impl Registry {
         let shared = &self.inner.shared;
         let report = shared.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
         let backward_with_newest = match live.first() {
-            Some(newest) if !level.checks_backward() => Some(
-                shared
-                    .check_against(parsed, CompatibilityLevel::Backward, &[*newest], &versions_t, &schemas_t)
-                    .is_ok_and(|report| report.is_compatible()),
-            ),
+            Some(newest) if !level.checks_backward() => {
+                Some(shared.reads_data_of(parsed, *newest, &versions_t, &schemas_t))
+            }
             _ => None,
         };
         Ok(Precheck { level, live, report, backward_with_newest })
     }
 
+    /// Runs a registration in the committer's next batch and waits for that batch's durable commit.
     fn commit_registration(
         &self,
         subject: &Subject,
@@ -1152,10 +1150,12 @@ impl Shared {
         let live = live_versions(&versions);
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level gives the same verdict.
-        let precheck = precheck.filter(|p| p.level == level && p.live == live);
+        let (checked_report, checked_backward) = precheck
+            .filter(|p| p.level == level && p.live == live)
+            .map_or((None, None), |p| (Some(p.report), p.backward_with_newest));
         if mode != Mode::Import {
-            let report = match &precheck {
-                Some(precheck) => precheck.report.clone(),
+            let report = match checked_report {
+                Some(report) => report,
                 None => self.check_against(parsed, level, &live, &versions_t, &schemas_t)?,
             };
             if !report.is_compatible() {
@@ -1174,16 +1174,7 @@ impl Shared {
                 let checked = level.checks_backward() && mode != Mode::Import;
                 let backward = checked
                     || live.first().is_none_or(|newest| {
-                        precheck.as_ref().and_then(|p| p.backward_with_newest).unwrap_or_else(|| {
-                            self.check_against(
-                                parsed,
-                                CompatibilityLevel::Backward,
-                                &[*newest],
-                                &versions_t,
-                                &schemas_t,
-                            )
-                            .is_ok_and(|report| report.is_compatible())
-                        })
+                        checked_backward.unwrap_or_else(|| self.reads_data_of(parsed, *newest, &versions_t, &schemas_t))
                     });
                 if backward { latest.bump_minor() } else { latest.bump_major() }
             }
@@ -1251,6 +1242,19 @@ impl Shared {
         }
         let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
         Ok(compat::check(level, candidate, &previous)?)
+    }
+
+    /// Whether `candidate` can read data written with `version` (BACKWARD against it alone): what decides a
+    /// minor rather than a major semver bump. A check that cannot run counts as no.
+    fn reads_data_of(
+        &self,
+        candidate: &ParsedSchema,
+        version: (Version, SchemaId),
+        versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+        schemas: &impl ReadableTable<u32, &'static [u8]>,
+    ) -> bool {
+        self.check_against(candidate, CompatibilityLevel::Backward, &[version], versions, schemas)
+            .is_ok_and(|report| report.is_compatible())
     }
 }
 
