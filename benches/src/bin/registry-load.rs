@@ -82,10 +82,14 @@ struct Cli {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 
-    /// Worker threads of the in-process ceiling server's runtime [default: the number of cores, as the real
-    /// server uses].
+    /// Worker threads of the ceiling server's runtime [default: the number of cores, as the real server uses].
     #[arg(long, value_name = "N")]
     ceiling_threads: Option<usize>,
+
+    /// Be the ceiling server: the loader runs itself with this flag to measure the ceiling in a process of its
+    /// own. Prints the address it listens on and serves until stdin closes.
+    #[arg(long, hide = true)]
+    serve_ceiling: bool,
 
     /// Where to write the JSON report with every figure.
     #[arg(long, default_value = "target/registry-load.json", value_name = "PATH")]
@@ -113,6 +117,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    if cli.serve_ceiling {
+        return match registry_benches::load::server::serve_ceiling(cli.ceiling_threads.unwrap_or(cores)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("registry-load: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let scenario = if cli.smoke { Scenario::Smoke } else { cli.scenario };
     if cli.rate.is_some_and(|r| !(r > 0.0 && r <= 1_000_000.0)) {
         eprintln!("registry-load: --rate must be between 0 and 1,000,000 requests per second");

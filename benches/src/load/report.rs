@@ -47,7 +47,7 @@ pub struct RunReport {
     pub scenario: String,
     /// The settings, as given.
     pub config: Value,
-    /// How the server was reached: `spawned`, `url` or `in-process ceiling`.
+    /// How the server was reached: `spawned`, `url` or `ceiling (own process)`.
     pub server_mode: String,
     /// The server's pid, when known.
     pub server_pid: Option<u32>,

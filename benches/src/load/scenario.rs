@@ -139,7 +139,7 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
          what the server could do alone"
     ));
     if options.scenario == Scenario::Ceiling {
-        report.server_mode = "in-process ceiling".to_string();
+        report.server_mode = "ceiling (own process)".to_string();
         let phase = ceiling_phase(&options, options.duration.unwrap_or(Duration::from_secs(10))).await?;
         report.ceiling_rps = Some(phase.throughput());
         report.phases.push(phase);

@@ -1,7 +1,7 @@
 //! The servers under load: a `schema-registry` the loader starts itself (`--spawn`, in a temporary data directory,
-//! stopped at the end), one already running (`--url`), and the in-process ceiling server (a minimal axum app that
-//! answers a fixed 2 KB JSON body to any GET, to show what this machine and this client can do at best). Also
-//! the server-side figures: RSS from `/proc/<pid>/status` and cache hits and misses from `/metrics`.
+//! stopped at the end), one already running (`--url`), and the ceiling server (a minimal axum app in a process
+//! of its own that answers a fixed 2 KB JSON body to any GET, to show what this machine and this client can do
+//! at best). Also the server-side figures: RSS from `/proc/<pid>/status` and cache hits and misses from `/metrics`.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -208,12 +208,53 @@ pub fn parse_cache_metrics(text: &str) -> BTreeMap<String, CacheCounters> {
     caches
 }
 
-/// The in-process ceiling server: its own multi-threaded tokio runtime on its own thread, on `127.0.0.1:0`.
+/// The ceiling server: this same binary re-run as a child process (`--serve-ceiling`), so that it stands where
+/// the registry stands: its own process, sharing the cores with the loader. (Run inside the loader's process it
+/// would switch threads without switching address spaces, an advantage no real server has.)
 pub struct CeilingServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    child: Child,
+}
+
+impl CeilingServer {
+    /// Starts it with `threads` runtime workers and waits for the address it listens on.
+    pub fn start(threads: usize) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary to run the ceiling: {e}"))?;
+        let mut child = Command::new(&exe)
+            .arg("--serve-ceiling")
+            .arg("--ceiling-threads")
+            .arg(threads.max(1).to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the ceiling server ({}): {e}", exe.display()))?;
+        let mut line = String::new();
+        let read =
+            child.stdout.take().map(|out| std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line));
+        let addr = match read {
+            Some(Ok(_)) => line.trim().parse::<SocketAddr>().ok(),
+            _ => None,
+        };
+        match addr {
+            Some(addr) => Ok(Self { addr, child }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("the ceiling server did not say where it listens (it printed {line:?})"))
+            }
+        }
+    }
+}
+
+impl Drop for CeilingServer {
+    fn drop(&mut self) {
+        // Closing its stdin is its signal to stop; the kill is for one that does not.
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The fixed body the ceiling server answers: 2 KiB of JSON.
@@ -222,70 +263,48 @@ fn ceiling_body() -> Bytes {
     Bytes::from(format!(r#"{{"schema":"{filler}","schemaType":"JSON"}}"#))
 }
 
-impl CeilingServer {
-    /// Starts it with `threads` runtime workers.
-    pub fn start(threads: usize) -> Result<Self, String> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ceiling-server".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(threads.max(1))
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("cannot start the ceiling runtime: {e}")));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                        Ok(listener) => listener,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(format!("cannot bind the ceiling server: {e}")));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(listener.local_addr().map_err(|e| e.to_string()));
-                    let body = ceiling_body();
-                    let app = axum::Router::new().fallback(move |method: axum::http::Method| {
-                        let body = body.clone();
-                        async move {
-                            if method != axum::http::Method::GET {
-                                return (
-                                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                                    [("content-type", "application/json")],
-                                    Bytes::from_static(b"{}"),
-                                );
-                            }
-                            (axum::http::StatusCode::OK, [("content-type", "application/json")], body)
-                        }
-                    });
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = shutdown_rx.await;
-                        })
-                        .await;
-                });
+/// Runs the ceiling server in this process: a minimal axum app on `127.0.0.1:0` answering [`ceiling_body`] to
+/// any GET, with `threads` runtime workers. Prints the address on the first line of stdout and serves until
+/// stdin closes (the loader that started it has stopped or gone).
+pub fn serve_ceiling(threads: usize) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the ceiling runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot bind the ceiling server: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("{addr}");
+        std::io::Write::flush(&mut std::io::stdout()).map_err(|e| e.to_string())?;
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            let _ = closed_tx.send(());
+        });
+        let body = ceiling_body();
+        let app = axum::Router::new().fallback(move |method: axum::http::Method| {
+            let body = body.clone();
+            async move {
+                if method != axum::http::Method::GET {
+                    return (
+                        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                        [("content-type", "application/json")],
+                        Bytes::from_static(b"{}"),
+                    );
+                }
+                (axum::http::StatusCode::OK, [("content-type", "application/json")], body)
+            }
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = closed_rx.await;
             })
-            .map_err(|e| format!("cannot start the ceiling thread: {e}"))?;
-        let addr = ready_rx.recv().map_err(|_| "the ceiling server thread died".to_string())??;
-        Ok(Self { addr, shutdown: Some(shutdown_tx), thread: Some(thread) })
-    }
-}
-
-impl Drop for CeilingServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+            .await
+            .map_err(|e| format!("ceiling server: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub enum Op {
     Compatibility,
     /// `GET /subjects/{s}/versions/latest`.
     GetLatest,
-    /// `GET /ceiling` against the in-process ceiling server.
+    /// `GET /ceiling` against the ceiling server.
     Ceiling,
 }
 
