@@ -94,8 +94,5 @@ pub fn app(state: AppState) -> Router {
     if state.auth.is_some() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize));
     }
-    router
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(axum::middleware::from_fn(context::observe))
-        .with_state(state)
+    router.layer(DefaultBodyLimit::max(state.max_body_bytes)).layer(context::ObserveLayer).with_state(state)
 }

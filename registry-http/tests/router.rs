@@ -112,6 +112,14 @@ async fn http_scenarios() {
                 if !headers.contains_key("x-request-id") {
                     problems.push("no x-request-id".into());
                 }
+                if let Some(Value::Object(expected)) = step.get("expect_headers") {
+                    for (name, want) in expected {
+                        let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+                        if got != want.as_str() {
+                            problems.push(format!("header {name}: {got:?} (want {want})"));
+                        }
+                    }
+                }
                 let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let parsed: Option<Value> = serde_json::from_slice(&body).ok();
                 if let Some(expected) = step.get("expect") {
