@@ -159,6 +159,7 @@ struct Inner {
     epoch: AtomicU64,
     /// Bumped each time a permanent delete removes an id's last use (the only way an id stops being found).
     removals: AtomicU64,
+    retractions: AtomicU64,
 }
 
 /// What a write job inside the committer needs: the caches and the options, never the `Registry` itself (a
@@ -221,6 +222,7 @@ impl Registry {
                 config: moka::sync::Cache::new(options.cache_capacity),
                 epoch: AtomicU64::new(0),
                 removals: AtomicU64::new(0),
+                retractions: AtomicU64::new(0),
                 shared: Arc::new(Shared { caches, options }),
             }),
         })
@@ -901,6 +903,7 @@ impl Registry {
         if touched.iter().any(|(_, orphaned)| *orphaned) {
             self.inner.removals.fetch_add(1, Ordering::AcqRel);
         }
+        self.inner.retractions.fetch_add(1, Ordering::AcqRel);
     }
 
     fn refuse_if_readonly(&self, subject: &Subject) -> Result<()> {
@@ -1028,6 +1031,8 @@ impl Registry {
                 txn.commit()?;
                 self.bump_epoch();
                 self.inner.config.invalidate(key);
+                // After the cache: whoever reads the new count and then asks sees the new setting.
+                self.inner.retractions.fetch_add(1, Ordering::AcqRel);
                 Ok(answer)
             }
             Err(e) => {
@@ -1044,6 +1049,14 @@ impl Registry {
     /// above can cache "id N is served" without asking again.
     pub fn removals(&self) -> u64 {
         self.inner.removals.load(Ordering::Acquire)
+    }
+
+    /// How many changes could have taken back an answer `register` gave: every delete (soft or permanent, of a
+    /// version or a subject) and every config or mode change. New registrations do not move it. A registration
+    /// answered, remembered with this count, is still the answer to the same request while the count stands: a
+    /// layer above can answer a repeated registration without parsing it again.
+    pub fn retractions(&self) -> u64 {
+        self.inner.retractions.load(Ordering::Acquire)
     }
 
     fn epoch(&self) -> u64 {

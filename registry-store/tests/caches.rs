@@ -1,10 +1,10 @@
 //! The caches: registering an existing schema parses nothing and writes nothing; the memo of parsed texts is
 //! never stale; byte-bounded caches stay within their bounds; the count of removals moves exactly when an id
-//! stops being found.
+//! stops being found, the count of retractions with every delete and setting change and never with a registration.
 
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
-use registry_store::{Deleted, Deletion, Registry, RegistryOptions, Scope};
+use registry_store::{Deleted, Deletion, Mode, Registry, RegistryOptions, Scope};
 
 fn avro(name: &str) -> UnparsedSchema {
     UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
@@ -93,4 +93,65 @@ fn removals_count_only_the_deletes_that_make_an_id_disappear() {
     registry.delete_version(&b, VersionSelector::Latest, Deletion::Permanent).unwrap();
     assert_eq!(registry.removals(), 1);
     assert!(registry.schema_by_id(shared).is_err());
+}
+
+#[test]
+fn retractions_move_with_every_delete_and_setting_change_and_never_with_a_registration() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let start = registry.retractions();
+    assert_eq!(start, 1, "the config change counts");
+    let subject = Subject::new("s").unwrap();
+    registry.register(&subject, &avro("A")).unwrap();
+    registry.register(&subject, &avro("B")).unwrap();
+    registry.register(&subject, &avro("A")).unwrap();
+    assert_eq!(registry.retractions(), start, "new versions and repeats take nothing back");
+
+    type Change<'a> = (&'a str, Box<dyn Fn(&Registry)>);
+    let s = subject.clone();
+    let changes: Vec<Change> = vec![
+        (
+            "soft delete of a version",
+            Box::new(move |r| {
+                r.delete_version(&s, VersionSelector::Latest, Deletion::Soft).unwrap();
+            }),
+        ),
+        (
+            "subject mode",
+            Box::new(|r| r.set_mode(Scope::Subject(&Subject::new("s").unwrap()), Mode::Readonly, false).unwrap()),
+        ),
+        (
+            "subject mode removed",
+            Box::new(|r| {
+                r.delete_mode(Scope::Subject(&Subject::new("s").unwrap())).unwrap();
+            }),
+        ),
+        ("global mode", Box::new(|r| r.set_mode(Scope::Global, Mode::Readwrite, false).unwrap())),
+        (
+            "subject level",
+            Box::new(|r| r.set_config(Scope::Subject(&Subject::new("s").unwrap()), CompatibilityLevel::Full).unwrap()),
+        ),
+        (
+            "soft delete of the subject",
+            Box::new(|r| {
+                r.delete_subject(&Subject::new("s").unwrap(), Deletion::Soft).unwrap();
+            }),
+        ),
+        (
+            "permanent delete of the subject",
+            Box::new(|r| {
+                r.delete_subject(&Subject::new("s").unwrap(), Deletion::Permanent).unwrap();
+            }),
+        ),
+    ];
+    for (what, change) in changes {
+        let before = registry.retractions();
+        change(&registry);
+        assert_eq!(registry.retractions(), before + 1, "{what}");
+    }
+
+    // A refused change changes nothing, and takes nothing back.
+    let before = registry.retractions();
+    assert!(registry.delete_version(&subject, VersionSelector::Latest, Deletion::Soft).is_err());
+    assert_eq!(registry.retractions(), before);
 }
