@@ -34,6 +34,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A request body's bytes, unparsed, with the content type and size checks of [`JsonBody`]: for a handler that
+/// can answer from the bytes alone before parsing them ([`parse_json`]).
+pub(crate) struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
             let essence =
                 content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -54,15 +67,19 @@ where
                 ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
             }
         })?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
-            if e.is_data() {
-                ApiError::unprocessable(format!("invalid request body: {e}"))
-            } else {
-                ApiError::bad_request(format!("malformed JSON in the request body: {e}"))
-            }
-        })?;
-        Ok(JsonBody(value))
+        Ok(BodyBytes(bytes))
     }
+}
+
+/// Parses a JSON request body: 400 for malformed JSON, 422 for JSON of the wrong shape.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::unprocessable(format!("invalid request body: {e}"))
+        } else {
+            ApiError::bad_request(format!("malformed JSON in the request body: {e}"))
+        }
+    })
 }
 
 /// Query parameters, with a JSON 400 for values that do not parse.

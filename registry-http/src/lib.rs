@@ -41,10 +41,18 @@ pub struct AppState {
     /// once. Each is kept with the registry's count of removals when it was rendered, and served without asking
     /// the registry again while that count stands (`Registry::removals`).
     pub(crate) rendered: moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)>,
+    /// Answers to plain registrations, by the digest of subject, query and body: a client registering a schema
+    /// its subject has is answered without parsing the request again. Each is kept with the registry's count of
+    /// retractions when it was answered and served while that count stands (`Registry::retractions`).
+    pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
 }
 
 /// Bytes of pre-rendered answers kept by default: an eighth of the registry's default cache budget.
 const RENDERED_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 8;
+
+/// Bytes of remembered registration answers kept by default: a 32nd of the registry's default cache budget,
+/// about 7,000 answers.
+const REGISTRATION_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 32;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.
@@ -54,23 +62,33 @@ impl AppState {
             auth: None,
             metrics: Some(metrics::Metrics::install()),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            rendered: rendered_cache(RENDERED_CACHE_BYTES),
+            rendered: answer_cache(RENDERED_CACHE_BYTES),
+            registrations: answer_cache(REGISTRATION_CACHE_BYTES),
         }
     }
 
     /// The same state with `bytes` for pre-rendered answers (default 8 MiB).
     pub fn with_rendered_cache_bytes(self, bytes: u64) -> Self {
-        Self { rendered: rendered_cache(bytes), ..self }
+        Self { rendered: answer_cache(bytes), ..self }
+    }
+
+    /// The same state with `bytes` for remembered registration answers (default 2 MiB).
+    pub fn with_registration_cache_bytes(self, bytes: u64) -> Self {
+        Self { registrations: answer_cache(bytes), ..self }
     }
 }
 
 /// The state as handlers see it: one pointer, so the per-request clone axum makes is one reference count.
 pub type SharedState = Arc<AppState>;
 
-fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)> {
+/// A cache of ready answers, each kept with a registry count, bounded by `bytes`.
+fn answer_cache<K>(bytes: u64) -> moka::sync::Cache<K, (u64, axum::body::Bytes)>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+{
     moka::sync::Cache::builder()
         .max_capacity(bytes)
-        // The body plus the entry's own overhead in the cache.
+        // The body plus the key and the entry's own overhead in the cache.
         .weigher(|_, (_, body): &(u64, axum::body::Bytes)| u32::try_from(body.len() + 256).unwrap_or(u32::MAX))
         .build()
 }

@@ -45,7 +45,9 @@ fn run(cli: &Cli) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
-    let mut state = AppState::new(registry).with_rendered_cache_bytes(settings.cache_bytes / 8);
+    let mut state = AppState::new(registry)
+        .with_rendered_cache_bytes(settings.cache_bytes / 8)
+        .with_registration_cache_bytes(settings.cache_bytes / 32);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
 

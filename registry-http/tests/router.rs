@@ -168,3 +168,28 @@ async fn http_scenarios() {
     assert!(steps_run >= 150, "expected at least 150 HTTP steps, ran {steps_run}");
     assert!(failures.is_empty(), "{} failing steps:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// A repeated registration is answered from the server's memo: the registry is not asked again.
+#[tokio::test]
+async fn a_repeated_registration_does_not_reach_the_registry() {
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    let app = app(AppState::new(registry.clone()));
+    let body = r#"{"schema":"{\"type\":\"record\",\"name\":\"R\",\"fields\":[]}"}"#;
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let request = Request::post("/subjects/s/versions")
+            .header("content-type", "application/vnd.schemaregistry.v1+json")
+            .body(Body::from(body))
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        answers.push(axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body"));
+    }
+    assert!(answers.iter().all(|a| a == r#"{"id":1,"version":1}"#), "{answers:?}");
+    let stats = registry.stats();
+    assert_eq!(
+        (stats.text_fingerprints.hits, stats.subject_fingerprints.hits),
+        (0, 0),
+        "only the first request reached the registry: {stats:?}"
+    );
+}

@@ -6,7 +6,9 @@ mod dto;
 use std::borrow::Cow;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -16,8 +18,9 @@ use registry_core::format::{FormatSchema, proto_text};
 use registry_core::{SchemaId, SchemaType, Subject, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, Scope, StoredSchema};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::extract::{JsonBody, Path, Query, RawSchema, Sr, flag};
+use crate::extract::{BodyBytes, JsonBody, Path, Query, RawSchema, Sr, flag, parse_json};
 use crate::{ApiError, AppState, SharedState, metrics};
 use dto::{
     ConfigRequest, Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
@@ -305,8 +308,21 @@ async fn register(
     State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
-    JsonBody(body): JsonBody<SchemaRequest>,
-) -> ApiResult<Sr<Value>> {
+    uri: Uri,
+    BodyBytes(bytes): BodyBytes,
+) -> ApiResult<Response> {
+    // The same request answered before is answered again from its digest, unparsed, while nothing that could
+    // change the answer (a delete, a config or mode change) has happened since: read the count first, so an
+    // answer remembered from here on was computed after it.
+    let retractions = state.registry.retractions();
+    let key = registration_key(&name, uri.query().unwrap_or_default(), &bytes);
+    if let Some((answered_at, answer)) = state.registrations.get(&key)
+        && answered_at == retractions
+    {
+        metrics::record_outcome("registrations", "deduplicated");
+        return Ok(RawSchema(answer).into_response());
+    }
+    let body: SchemaRequest = parse_json(&bytes)?;
     let subject = subject(&name)?;
     flag(&flags.normalize)?;
     let schema = match body.to_unparsed() {
@@ -330,11 +346,9 @@ async fn register(
         })?),
     };
     let options = RegisterOptions { id, version, semver: None };
+    let plain = id.is_none() && version.is_none();
     // A schema the subject already has is answered from memory, without a trip through the blocking pool.
-    let cached = match (id, version) {
-        (None, None) => state.registry.registered_already(&subject, &schema)?,
-        _ => None,
-    };
+    let cached = if plain { state.registry.registered_already(&subject, &schema)? } else { None };
     let result = match cached {
         Some(registered) => Ok(registered),
         None => blocking(&state.registry, move |r| r.register_with(&subject, &schema, options)).await,
@@ -348,7 +362,23 @@ async fn register(
     };
     metrics::record_outcome("registrations", outcome);
     let registered = result?;
-    Ok(Sr(json!({"id": registered.id.0, "version": registered.version.get()})))
+    let answer = Bytes::from(format!(r#"{{"id":{},"version":{}}}"#, registered.id.0, registered.version.get()));
+    // Only plain registrations: one naming an id or version (IMPORT) is rare and answered in full each time.
+    if plain {
+        state.registrations.insert(key, (retractions, answer.clone()));
+    }
+    Ok(RawSchema(answer).into_response())
+}
+
+/// The digest a registration request is remembered by: subject, query and body, each length-prefixed so no two
+/// requests share one.
+fn registration_key(subject: &str, query: &str, body: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in [subject.as_bytes(), query.as_bytes(), body] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
 }
 
 async fn get_version(
