@@ -38,9 +38,11 @@ pub struct CacheStats {
     pub validator_compiles: u64,
 }
 
-/// A moka cache that counts its hits and misses.
+/// A moka cache that counts its hits and misses. One sized 0 is off: every lookup misses and nothing is kept,
+/// without the cost of inserting entries only to evict them.
 pub(crate) struct Counted<K, V> {
     cache: Cache<K, V>,
+    off: bool,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -51,17 +53,17 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn new(capacity: u64) -> Self {
-        Self { cache: Cache::new(capacity), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self { cache: Cache::new(capacity), off: capacity == 0, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// A cache bounded by the total weight of its entries (about their bytes), not by their count.
     fn weighted(max_bytes: u64, weigher: fn(&K, &V) -> u32) -> Self {
         let cache = Cache::builder().max_capacity(max_bytes).weigher(weigher).build();
-        Self { cache, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self { cache, off: max_bytes == 0, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let found = self.cache.get(key);
+        let found = if self.off { None } else { self.cache.get(key) };
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         found
@@ -75,6 +77,11 @@ where
         F: FnOnce() -> Result<V, E>,
         E: Send + Sync + 'static,
     {
+        if self.off {
+            // No cache, so nothing to coalesce into: each caller reads for itself.
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return init().map(|value| (value, true)).map_err(std::sync::Arc::new);
+        }
         if let Some(found) = self.cache.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok((found, false));
@@ -87,7 +94,9 @@ where
     }
 
     pub(crate) fn insert(&self, key: K, value: V) {
-        self.cache.insert(key, value);
+        if !self.off {
+            self.cache.insert(key, value);
+        }
     }
 
     pub(crate) fn invalidate(&self, key: &K) {

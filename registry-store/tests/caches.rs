@@ -56,6 +56,34 @@ fn a_tiny_schema_cache_still_answers_every_read() {
 }
 
 #[test]
+fn caches_sized_zero_are_off_and_every_answer_still_comes() {
+    let options = RegistryOptions {
+        cache_capacity: 0,
+        schema_cache_bytes: 0,
+        parsed_cache_bytes: 0,
+        validator_cache_bytes: 0,
+        ..RegistryOptions::default()
+    };
+    let registry = Registry::in_memory(options).unwrap();
+    let subject = Subject::new("s").unwrap();
+    let first = registry.register(&subject, &avro("A")).unwrap();
+    for _ in 0..3 {
+        let again = registry.register(&subject, &avro("A")).unwrap();
+        assert_eq!((again.id, again.version, again.deduplicated), (first.id, first.version, true));
+        assert_eq!(registry.schema_by_id(first.id).unwrap().text, avro("A").text);
+        let latest = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
+        assert_eq!((latest.version, latest.schema.id), (first.version, first.id));
+    }
+    let stats = registry.stats();
+    assert_eq!(
+        [stats.schemas.hits, stats.parsed.hits, stats.text_fingerprints.hits, stats.subject_fingerprints.hits],
+        [0; 4],
+        "nothing is kept: {stats:?}"
+    );
+    assert!(stats.schemas.misses >= 3, "{stats:?}");
+}
+
+#[test]
 fn registered_already_answers_only_what_register_would_answer_from_memory() {
     let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
     let subject = Subject::new("s").unwrap();
