@@ -36,11 +36,12 @@ pub struct Cli {
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_SCHEMA_BYTES")]
     pub max_schema_bytes: Option<usize>,
     /// Entries in each small-entry cache (text to fingerprint, subject and fingerprint to version, latest
-    /// version), about 250 bytes each [default: 20000].
+    /// version, remembered registration answers), about 250 bytes each [default: 20000].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_CAPACITY")]
     pub cache_capacity: Option<u64>,
-    /// Memory, in MiB, for the caches bounded in bytes: schema records 1/8, parsed schemas 1/4, compiled
-    /// validators 1/2, the store's page cache 1/8, and pre-rendered answers another 1/8 [default: 64].
+    /// Memory, in MiB, for the caches bounded in bytes: pre-rendered `GET /schemas/ids` answers 1/4, and the
+    /// registry's caches the other 3/4 (of which schema records 1/8, parsed schemas 1/4, compiled validators
+    /// 1/2, the store's page cache 1/8) [default: 64].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub cache_mib: Option<u64>,
     /// A command other than serving.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use registry_store::Registry;
+use registry_store::{Registry, RegistryOptions};
 
 pub use auth::{AuthKeys, Role};
 pub use error::ApiError;
@@ -47,12 +47,8 @@ pub struct AppState {
     pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
 }
 
-/// Bytes of pre-rendered answers kept by default: an eighth of the registry's default cache budget.
-const RENDERED_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 8;
-
-/// Bytes of remembered registration answers kept by default: a 32nd of the registry's default cache budget,
-/// about 7,000 answers.
-const REGISTRATION_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 32;
+/// Bytes of pre-rendered answers kept by default: a quarter of the default cache budget.
+const RENDERED_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 4;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.
@@ -62,35 +58,36 @@ impl AppState {
             auth: None,
             metrics: Some(metrics::Metrics::install()),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            rendered: answer_cache(RENDERED_CACHE_BYTES),
-            registrations: answer_cache(REGISTRATION_CACHE_BYTES),
+            rendered: rendered_cache(RENDERED_CACHE_BYTES),
+            registrations: registration_cache(RegistryOptions::default().cache_capacity),
         }
     }
 
-    /// The same state with `bytes` for pre-rendered answers (default 8 MiB).
+    /// The same state with `bytes` for pre-rendered answers (default 16 MiB).
     pub fn with_rendered_cache_bytes(self, bytes: u64) -> Self {
-        Self { rendered: answer_cache(bytes), ..self }
+        Self { rendered: rendered_cache(bytes), ..self }
     }
 
-    /// The same state with `bytes` for remembered registration answers (default 2 MiB).
-    pub fn with_registration_cache_bytes(self, bytes: u64) -> Self {
-        Self { registrations: answer_cache(bytes), ..self }
+    /// The same state remembering up to `entries` registration answers (default 20,000, about 250 bytes each).
+    pub fn with_registration_capacity(self, entries: u64) -> Self {
+        Self { registrations: registration_cache(entries), ..self }
     }
 }
 
 /// The state as handlers see it: one pointer, so the per-request clone axum makes is one reference count.
 pub type SharedState = Arc<AppState>;
 
-/// A cache of ready answers, each kept with a registry count, bounded by `bytes`.
-fn answer_cache<K>(bytes: u64) -> moka::sync::Cache<K, (u64, axum::body::Bytes)>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-{
+fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)> {
     moka::sync::Cache::builder()
         .max_capacity(bytes)
-        // The body plus the key and the entry's own overhead in the cache.
+        // The body plus the entry's own overhead in the cache.
         .weigher(|_, (_, body): &(u64, axum::body::Bytes)| u32::try_from(body.len() + 256).unwrap_or(u32::MAX))
         .build()
+}
+
+fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)> {
+    // The answers are a few dozen bytes: a count bounds them as well as a weight would.
+    moka::sync::Cache::new(entries)
 }
 
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.

@@ -41,13 +41,13 @@ fn run(cli: &Cli) -> Result<(), String> {
     let registry = Registry::open(
         &path,
         RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() }
-            .with_cache_budget(settings.cache_bytes),
+            .with_cache_budget(settings.cache_bytes / 4 * 3),
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
-        .with_rendered_cache_bytes(settings.cache_bytes / 8)
-        .with_registration_cache_bytes(settings.cache_bytes / 32);
+        .with_rendered_cache_bytes(settings.cache_bytes / 4)
+        .with_registration_capacity(settings.cache_capacity);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
 

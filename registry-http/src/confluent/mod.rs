@@ -229,9 +229,12 @@ async fn schema_by_id(
         schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
         references: references(&stored),
     };
-    let body = axum::body::Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
+    let mut body = serde_json::to_vec(&answer).map_err(|e| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
-    })?);
+    })?;
+    // The cache weighs an answer by its length: it must not keep the slack of the vector's doubling too.
+    body.shrink_to_fit();
+    let body = Bytes::from(body);
     state.rendered.insert(key, (removals, body.clone()));
     Ok(RawSchema(body).into_response())
 }
