@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use registry_benches::load::scenario::{self, Options, Scenario};
+use registry_benches::load::workload::Op;
 
 /// Load generator for the schema registry. Sends traffic to 127.0.0.1 (loopback) only; every phase stops by
 /// itself at its duration or its request cap. Prints a progress line a second to stderr, a table to stdout, and
@@ -86,6 +87,11 @@ struct Cli {
     #[arg(long, value_name = "N")]
     ceiling_threads: Option<usize>,
 
+    /// In `max`, run only these operations (comma-separated): get-by-id, get-latest, validate, register-existing,
+    /// register-new, compatibility. The ceiling always runs.
+    #[arg(long, value_delimiter = ',', value_parser = parse_op, value_name = "OPS")]
+    only: Vec<Op>,
+
     /// Be the ceiling server: the loader runs itself with this flag to measure the ceiling in a process of its
     /// own. Prints the address it listens on and serves until stdin closes.
     #[arg(long, hide = true)]
@@ -94,6 +100,13 @@ struct Cli {
     /// Where to write the JSON report with every figure.
     #[arg(long, default_value = "target/registry-load.json", value_name = "PATH")]
     json_out: PathBuf,
+}
+
+fn parse_op(text: &str) -> Result<Op, String> {
+    Op::from_label(text.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Op::REGISTRY.iter().map(|op| op.label()).collect();
+        format!("{text:?} is not an operation (one of {})", known.join(", "))
+    })
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -145,6 +158,7 @@ fn main() -> ExitCode {
         max_requests: cli.max_requests,
         seed: cli.seed,
         ceiling_threads: cli.ceiling_threads.unwrap_or(cores),
+        only: cli.only,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.unwrap_or(cores).max(1))
@@ -187,7 +201,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cli, parse_duration};
+    use super::{Cli, Op, parse_duration, parse_op};
     use clap::CommandFactory;
     use std::time::Duration;
 
@@ -199,6 +213,8 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_op("get-by-id"), Ok(Op::GetById));
+        assert!(parse_op("get-by-name").is_err());
         Cli::command().debug_assert();
     }
 }

@@ -80,6 +80,8 @@ pub struct Options {
     pub seed: u64,
     /// Worker threads of the ceiling server's runtime.
     pub ceiling_threads: usize,
+    /// The operations `max` runs; empty means all.
+    pub only: Vec<Op>,
 }
 
 /// A run's report, and whether the run is to be counted as failed (and why).
@@ -122,6 +124,7 @@ impl Options {
             "max_requests": self.max_requests,
             "seed": self.seed,
             "ceiling_threads": self.ceiling_threads,
+            "only": self.only.iter().map(|op| op.label()).collect::<Vec<_>>(),
         })
     }
 }
@@ -232,7 +235,9 @@ async fn max_phases(
     report.ceiling_rps = Some(ceiling.throughput());
     report.phases.push(ceiling);
     for op in Op::REGISTRY {
-        if op == Op::Validate && !workload.validate_supported {
+        if (op == Op::Validate && !workload.validate_supported)
+            || !(options.only.is_empty() || options.only.contains(&op))
+        {
             continue;
         }
         let spec = options.phase(&format!("{prefix}/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));

@@ -47,6 +47,11 @@ impl Op {
         }
     }
 
+    /// The registry operation named `label` (as in reports).
+    pub fn from_label(label: &str) -> Option<Op> {
+        Op::REGISTRY.into_iter().find(|op| op.label() == label)
+    }
+
     /// Whether the operation writes.
     pub fn is_write(self) -> bool {
         matches!(self, Op::RegisterNew | Op::RegisterExisting)
