@@ -47,8 +47,8 @@ pub struct AppState {
     pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
 }
 
-/// Bytes of pre-rendered answers kept by default: a quarter of the default cache budget.
-const RENDERED_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 4;
+/// Bytes of pre-rendered answers kept by default: a fifth of the server's default cache budget.
+const RENDERED_CACHE_BYTES: u64 = config::DEFAULT_CACHE_BYTES / 5;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.

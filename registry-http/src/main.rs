@@ -41,12 +41,12 @@ fn run(cli: &Cli) -> Result<(), String> {
     let registry = Registry::open(
         &path,
         RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() }
-            .with_cache_budget(settings.cache_bytes / 4 * 3),
+            .with_cache_budget(settings.cache_bytes / 5 * 4),
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
-        .with_rendered_cache_bytes(settings.cache_bytes / 4)
+        .with_rendered_cache_bytes(settings.cache_bytes / 5)
         .with_registration_capacity(settings.cache_capacity);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;

@@ -30,7 +30,8 @@ fn defaults_without_flags_or_file() {
     assert_eq!(settings.listen.to_string(), "127.0.0.1:8081");
     assert_eq!(settings.data_dir.to_str(), Some("./registry-data"));
     assert_eq!(settings.max_body_bytes, registry_http::DEFAULT_MAX_BODY_BYTES);
-    assert_eq!(settings.cache_bytes, registry_store::DEFAULT_CACHE_BUDGET);
+    assert_eq!(settings.cache_bytes, registry_http::config::DEFAULT_CACHE_BYTES);
+    assert_eq!(settings.cache_bytes, 80 << 20);
 }
 
 #[test]
