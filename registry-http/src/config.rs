@@ -119,10 +119,7 @@ impl Cli {
                 .cache_capacity
                 .or(file.cache_capacity)
                 .unwrap_or(registry_store::RegistryOptions::default().cache_capacity),
-            cache_bytes: self
-                .cache_mib
-                .or(file.cache_mib)
-                .map_or(DEFAULT_CACHE_BYTES, |mib| mib << 20),
+            cache_bytes: self.cache_mib.or(file.cache_mib).map_or(DEFAULT_CACHE_BYTES, |mib| mib << 20),
         })
     }
 }

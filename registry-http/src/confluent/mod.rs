@@ -366,8 +366,9 @@ async fn register(
     metrics::record_outcome("registrations", outcome);
     let registered = result?;
     let answer = Bytes::from(format!(r#"{{"id":{},"version":{}}}"#, registered.id.0, registered.version.get()));
-    // Only plain registrations: one naming an id or version (IMPORT) is rare and answered in full each time.
-    if plain {
+    // Only repeats of plain registrations: a first registration is seldom sent again (a bulk load would only
+    // churn the memo), and one naming an id or version (IMPORT) is rare and answered in full each time.
+    if plain && registered.deduplicated {
         state.registrations.insert(key, (retractions, answer.clone()));
     }
     Ok(RawSchema(answer).into_response())
