@@ -45,6 +45,15 @@ pub struct AppState {
     /// its subject has is answered without parsing the request again. Each is kept with the registry's count of
     /// retractions when it was answered and served while that count stands (`Registry::retractions`).
     pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
+    /// Lookups of `rendered` and `registrations` that found an answer, and those that did not.
+    pub(crate) answer_counts: Arc<AnswerCounts>,
+}
+
+/// Hits and misses of the server's own answer caches, shown on `/metrics` with the registry's.
+#[derive(Debug, Default)]
+pub(crate) struct AnswerCounts {
+    pub(crate) rendered: metrics::HitCounter,
+    pub(crate) registrations: metrics::HitCounter,
 }
 
 /// Bytes of pre-rendered answers kept by default: a fifth of the server's default cache budget.
@@ -60,6 +69,7 @@ impl AppState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             rendered: rendered_cache(RENDERED_CACHE_BYTES),
             registrations: registration_cache(RegistryOptions::default().cache_capacity),
+            answer_counts: Arc::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -10,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::SharedState;
+use crate::{AppState, SharedState};
 
 /// The process-wide Prometheus recorder's handle.
 #[derive(Clone)]
@@ -56,8 +57,9 @@ impl Metrics {
         Self { handle }
     }
 
-    /// The Prometheus text exposition, with the registry's gauges refreshed first.
-    pub fn render(&self, registry: &registry_store::Registry) -> String {
+    /// The Prometheus text exposition, with the gauges of `state`'s registry and caches refreshed first.
+    pub fn render(&self, state: &AppState) -> String {
+        let registry = &state.registry;
         let stats = registry.stats();
         for (cache, counters) in [
             ("schemas", stats.schemas),
@@ -70,11 +72,39 @@ impl Metrics {
             metrics::counter!("registry_cache_hits_total", "cache" => cache).absolute(counters.hits);
             metrics::counter!("registry_cache_misses_total", "cache" => cache).absolute(counters.misses);
         }
+        let answers = &state.answer_counts;
+        for (cache, counter) in
+            [("rendered_answers", &answers.rendered), ("registration_answers", &answers.registrations)]
+        {
+            let (hits, misses) = counter.get();
+            metrics::counter!("registry_cache_hits_total", "cache" => cache).absolute(hits);
+            metrics::counter!("registry_cache_misses_total", "cache" => cache).absolute(misses);
+        }
         if let Ok(counts) = registry.counts() {
             metrics::gauge!("registry_subjects").set(counts.subjects as f64);
             metrics::gauge!("registry_schemas").set(counts.schemas as f64);
         }
         self.handle.render()
+    }
+}
+
+/// Hits and misses of one of the server's own caches.
+#[derive(Debug, Default)]
+pub(crate) struct HitCounter {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl HitCounter {
+    /// Counts one lookup.
+    pub(crate) fn record(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (hits, misses) so far.
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 }
 
@@ -159,7 +189,7 @@ pub(crate) fn record_outcome(what: &'static str, outcome: &'static str) {
 pub async fn render(State(state): State<SharedState>) -> Response {
     match &state.metrics {
         Some(metrics) => {
-            let body = metrics.render(&state.registry);
+            let body = metrics.render(&state);
             ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
         }
         None => crate::error::not_found("/metrics".parse().expect("a valid path")).await.into_response(),

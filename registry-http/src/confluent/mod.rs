@@ -212,9 +212,9 @@ async fn schema_by_id(
     // Read before asking the registry: an answer rendered at this count of removals is still true while the
     // count stands, since only a removal makes a found id disappear.
     let removals = state.registry.removals();
-    if let Some((rendered_at, body)) = state.rendered.get(&key)
-        && rendered_at == removals
-    {
+    let found = state.rendered.get(&key).filter(|(rendered_at, _)| *rendered_at == removals);
+    state.answer_counts.rendered.record(found.is_some());
+    if let Some((_, body)) = found {
         return Ok(RawSchema(body).into_response());
     }
     let stored = match state.registry.schema_by_id(id) {
@@ -319,9 +319,9 @@ async fn register(
     // answer remembered from here on was computed after it.
     let retractions = state.registry.retractions();
     let key = registration_key(&name, uri.query().unwrap_or_default(), &bytes);
-    if let Some((answered_at, answer)) = state.registrations.get(&key)
-        && answered_at == retractions
-    {
+    let found = state.registrations.get(&key).filter(|(answered_at, _)| *answered_at == retractions);
+    state.answer_counts.registrations.record(found.is_some());
+    if let Some((_, answer)) = found {
         metrics::record_outcome("registrations", "deduplicated");
         return Ok(RawSchema(answer).into_response());
     }
