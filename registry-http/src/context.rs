@@ -96,14 +96,14 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
-        let id = request_id_from(&request);
-        let method = request.method().clone();
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        // The path is kept only for the trace line, and only when that line is written.
-        let path = tracing::enabled!(tracing::Level::INFO).then(|| request.uri().path().to_string());
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(matched) => RouteLabel::Matched(matched.clone()),
+            None => RouteLabel::Unmatched,
+        };
+        let observation = Observation::start(&request, route);
+        let id = observation.id.clone();
         let inner = REQUEST_ID.sync_scope(id.clone(), || self.inner.call(request));
-        ObserveFuture { inner: REQUEST_ID.scope(id.clone(), inner), id: Some(id), started, method, route, path }
+        ObserveFuture { inner: REQUEST_ID.scope(id, inner), observation: Some(observation) }
     }
 }
 
@@ -112,11 +112,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct ObserveFuture<F> {
         #[pin]
         inner: TaskLocalFuture<HeaderValue, F>,
-        id: Option<HeaderValue>,
-        started: Instant,
-        method: Method,
-        route: Option<MatchedPath>,
-        path: Option<String>,
+        observation: Option<Observation>,
     }
 }
 
@@ -132,23 +128,72 @@ where
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result?,
         };
-        let elapsed = this.started.elapsed();
+        let observation = this.observation.take().expect("a response future is not polled after it completes");
+        observation.finish(&mut response);
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// The route a request is counted under: the pattern it matched (never the raw path, which would make a label per
+/// URL).
+pub(crate) enum RouteLabel {
+    /// As the router matched it.
+    Matched(MatchedPath),
+    /// Answered before routing, under the pattern the router would have matched.
+    Fixed(&'static str),
+    /// No route matched.
+    Unmatched,
+}
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            RouteLabel::Matched(matched) => matched.as_str(),
+            RouteLabel::Fixed(pattern) => pattern,
+            RouteLabel::Unmatched => "unmatched",
+        }
+    }
+}
+
+/// One request's bookkeeping, from its arrival to its answer: its id, its trace line, its route's counter and
+/// latency.
+pub(crate) struct Observation {
+    started: Instant,
+    id: HeaderValue,
+    method: Method,
+    route: RouteLabel,
+    /// The path, kept only for the trace line, and only when that line is written.
+    path: Option<String>,
+}
+
+impl Observation {
+    /// Starts the bookkeeping of `request`, counted under `route`.
+    pub(crate) fn start(request: &Request, route: RouteLabel) -> Self {
+        Self {
+            started: Instant::now(),
+            id: request_id_from(request),
+            method: request.method().clone(),
+            route,
+            path: tracing::enabled!(tracing::Level::INFO).then(|| request.uri().path().to_string()),
+        }
+    }
+
+    /// Counts the answer, writes the trace line, and gives the answer the request's id.
+    pub(crate) fn finish(self, response: &mut Response) {
+        let elapsed = self.started.elapsed();
         let status = response.status();
-        let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        crate::metrics::record_request(this.method, route, status, elapsed);
-        let id = this.id.take().expect("a response future is not polled after it completes");
-        if let Some(path) = this.path.take() {
+        crate::metrics::record_request(&self.method, self.route.as_str(), status, elapsed);
+        if let Some(path) = self.path {
             tracing::info!(
-                request_id = id.to_str().unwrap_or_default(),
-                method = %this.method,
+                request_id = self.id.to_str().unwrap_or_default(),
+                method = %self.method,
                 path = %path,
                 status = status.as_u16(),
                 latency_us = elapsed.as_micros() as u64,
                 "request"
             );
         }
-        response.headers_mut().insert("x-request-id", id);
-        Poll::Ready(Ok(response))
+        response.headers_mut().insert("x-request-id", self.id);
     }
 }
 

@@ -13,6 +13,7 @@ mod confluent;
 mod context;
 mod error;
 mod extract;
+mod front;
 pub mod metrics;
 mod v1;
 
@@ -25,6 +26,7 @@ use registry_store::{Registry, RegistryOptions};
 
 pub use auth::{AuthKeys, Role};
 pub use error::ApiError;
+pub use front::{Server, ServerFuture};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -103,9 +105,21 @@ fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::b
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 
-/// The whole server: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
+/// The whole server's routes: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
+/// A `Router`, to merge or nest into an application's own; [`server`] is the same behind the get-by-id shortcut.
 pub fn app(state: AppState) -> Router {
+    router(Arc::new(state))
+}
+
+/// The server as the binary runs it: [`app`]'s routes behind a shortcut that answers a `GET /schemas/ids/{id}`
+/// whose answer is pre-rendered without routing it (see `front.rs`). Serve it with
+/// `axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))`.
+pub fn server(state: AppState) -> Server {
     let state = Arc::new(state);
+    Server::new(router(state.clone()), state)
+}
+
+fn router(state: SharedState) -> Router {
     let mut router = Router::new()
         .merge(confluent::routes())
         .merge(v1::routes())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Parser;
 use registry_core::Limits;
 use registry_http::config::{Cli, Command};
-use registry_http::{AppState, AuthKeys, app, auth};
+use registry_http::{AppState, AuthKeys, auth, server};
 use registry_store::{Registry, RegistryOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -79,7 +79,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             path.display(),
             if state.auth.is_some() { "on" } else { "off" }
         );
-        axum::serve(listener, app(state))
+        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use registry_http::{AppState, AuthKeys, Role, app};
+use registry_http::{AppState, AuthKeys, Role, app, server};
 use registry_store::{Registry, RegistryOptions};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -64,7 +64,8 @@ async fn send(state: &AppState, step: &Value) -> (StatusCode, axum::http::Header
             request = request.header(name.as_str(), value.as_str().expect("header value"));
         }
     }
-    let response = app(state.clone()).oneshot(request.body(body).expect("request")).await.expect("infallible");
+    // Through the server as the binary runs it: the get-by-id shortcut, then the router.
+    let response = server(state.clone()).oneshot(request.body(body).expect("request")).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
@@ -193,4 +194,74 @@ async fn a_repeated_registration_does_not_reach_the_registry() {
         (1, 1),
         "only the first request (new) and the second (a repeat, then remembered) reached the registry: {stats:?}"
     );
+}
+
+async fn get(
+    service: &registry_http::Server,
+    path: &str,
+    header: Option<(&str, &str)>,
+) -> (StatusCode, String, String, Vec<u8>) {
+    let mut request = Request::get(path);
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let response = service.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("infallible");
+    let text = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (content_type, request_id) = (text("content-type"), text("x-request-id"));
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec();
+    (status, content_type, request_id, body)
+}
+
+/// The get-by-id shortcut answers exactly as the router does, never after the id is gone, and never past auth.
+#[tokio::test]
+async fn the_get_by_id_shortcut_answers_as_the_router_does() {
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    let state = AppState::new(registry.clone());
+    let (routed, front) = (app(state.clone()), server(state.clone()));
+    let subject = registry_core::Subject::new("s").expect("subject");
+    let schema = registry_core::UnparsedSchema::new(
+        registry_core::SchemaType::Avro,
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}"#,
+    );
+    let id = registry.register(&subject, &schema).expect("registered").id.0;
+    let path = format!("/schemas/ids/{id}");
+
+    // The first answer is rendered by the router; the later ones come from the shortcut.
+    let first = get(&front, &path, None).await;
+    let again = get(&front, &path, None).await;
+    let by_router = {
+        let request = Request::get(&path).body(Body::empty()).expect("request");
+        let response = routed.oneshot(request).await.expect("infallible");
+        axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec()
+    };
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!((&again.0, &again.1, &again.3), (&first.0, &first.1, &first.3), "same status, type and body");
+    assert_eq!(again.3, by_router);
+    assert!(!again.2.is_empty() && again.2 != first.2, "each answer has its own request id");
+    assert_eq!(get(&front, &path, Some(("x-request-id", "trace-7"))).await.2, "trace-7");
+    // Shapes the shortcut leaves to the router answer as the router does.
+    for other in
+        [format!("/schemas/ids/00{id}"), format!("/schemas/ids/{id}?format=serialized"), format!("/schemas/ids/+{id}")]
+    {
+        assert_eq!(get(&front, &other, None).await.0, StatusCode::OK, "{other}");
+    }
+    assert_eq!(get(&front, &format!("/schemas/ids/{id}/"), None).await.0, StatusCode::NOT_FOUND);
+
+    // Gone is gone, however recently it was rendered.
+    registry.delete_subject(&subject, registry_store::Deletion::Soft).expect("soft delete");
+    registry.delete_subject(&subject, registry_store::Deletion::Permanent).expect("permanent delete");
+    let (status, _, _, body) = get(&front, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{}", String::from_utf8_lossy(&body));
+
+    // With auth on, a rendered answer still needs a key.
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    let id = registry.register(&subject, &schema).expect("registered").id.0;
+    let mut state = AppState::new(registry);
+    state.auth = Some(Arc::new(AuthKeys::default().with_key("reader-key", Role::Reader)));
+    let front = server(state);
+    let path = format!("/schemas/ids/{id}");
+    assert_eq!(get(&front, &path, Some(("x-api-key", "reader-key"))).await.0, StatusCode::OK);
+    assert_eq!(get(&front, &path, Some(("x-api-key", "reader-key"))).await.0, StatusCode::OK);
+    assert_eq!(get(&front, &path, None).await.0, StatusCode::UNAUTHORIZED);
 }

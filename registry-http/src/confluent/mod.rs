@@ -209,14 +209,14 @@ async fn schema_by_id(
     let id = schema_id(&id)?;
     let serialized = flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
     let key = (id.0, serialized);
-    // Read before asking the registry: an answer rendered at this count of removals is still true while the
-    // count stands, since only a removal makes a found id disappear.
-    let removals = state.registry.removals();
-    let found = state.rendered.get(&key).filter(|(rendered_at, _)| *rendered_at == removals);
-    state.answer_counts.rendered.record(found.is_some());
-    if let Some((_, body)) = found {
-        return Ok(RawSchema(body).into_response());
-    }
+    let removals = match pre_rendered(&state, key) {
+        Ok(body) => {
+            state.answer_counts.rendered.record(true);
+            return Ok(RawSchema(body).into_response());
+        }
+        Err(removals) => removals,
+    };
+    state.answer_counts.rendered.record(false);
     let stored = match state.registry.schema_by_id(id) {
         Ok(stored) => stored,
         Err(e) => {
@@ -237,6 +237,17 @@ async fn schema_by_id(
     let body = Bytes::from(body);
     state.rendered.insert(key, (removals, body.clone()));
     Ok(RawSchema(body).into_response())
+}
+
+/// The pre-rendered `GET /schemas/ids/{id}` answer for `(id, serialized)` if it still holds; else the registry's
+/// count of removals, read first, to keep a newly rendered answer with. An answer rendered at a count is true while
+/// the count stands, since only a removal makes a found id disappear.
+pub(crate) fn pre_rendered(state: &AppState, key: (u32, bool)) -> Result<Bytes, u64> {
+    let removals = state.registry.removals();
+    match state.rendered.get(&key) {
+        Some((rendered_at, body)) if rendered_at == removals => Ok(body),
+        _ => Err(removals),
+    }
 }
 
 async fn raw_schema_by_id(
