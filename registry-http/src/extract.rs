@@ -47,19 +47,7 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-            let essence =
-                content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if !ACCEPTED.contains(&essence.as_str()) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    415,
-                    format!(
-                        "unsupported content type '{essence}': send application/vnd.schemaregistry.v1+json or application/json"
-                    ),
-                ));
-            }
-        }
+        accepted_content_type(req.headers())?;
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 413, "request body is larger than the server's limit")
@@ -69,6 +57,22 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
         })?;
         Ok(BodyBytes(bytes))
     }
+}
+
+/// Refuses (415) a body whose content type is not one of the JSON types Confluent's clients send; none is fine.
+pub(crate) fn accepted_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let essence = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if ACCEPTED.contains(&essence.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        415,
+        format!(
+            "unsupported content type '{essence}': send application/vnd.schemaregistry.v1+json or application/json"
+        ),
+    ))
 }
 
 /// Parses a JSON request body: 400 for malformed JSON, 422 for JSON of the wrong shape.

@@ -1,28 +1,30 @@
-//! The server as the binary runs it: the router, behind one shortcut for the hottest request there is.
+//! The server as the binary runs it: the router, behind shortcuts for the two requests every client repeats.
 //!
 //! Every consumer that meets a schema id it has not seen asks `GET /schemas/ids/{id}`, and the answer is
-//! pre-rendered once (`confluent::pre_rendered`). Routing that request through axum (matching, extensions,
-//! extractors, the boxed route and its layers) cost more than everything else the server does for it: measured
-//! with `registry-load max`, answering it here took get-by-id from 65k to 82k req/s. Only that exact shape is
-//! answered here, only from a pre-rendered answer that still holds, and only with auth off; everything else, a
-//! miss included, goes to the router, which renders and remembers the answer.
+//! pre-rendered once (`confluent::pre_rendered`); every producer that starts registers the schemas it already
+//! registered, and a repeated registration's answer is remembered (`confluent::remembered_registration`). Routing
+//! such a request through axum (matching, extensions, extractors, the boxed route and its layers) cost more than
+//! everything else the server does for it: measured with `registry-load max`, answering get-by-id here took it from
+//! 65k to 82k req/s. Only those exact shapes are answered here, only from an answer that still holds, and only with
+//! auth off; everything else, a miss included, goes to the router, which answers and remembers.
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::Method;
+use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
 use tower::Service;
 
-use crate::SharedState;
 use crate::context::{Observation, RouteLabel};
-use crate::extract::RawSchema;
+use crate::extract::{RawSchema, accepted_content_type};
+use crate::{ApiError, SharedState, confluent, metrics};
 
-/// The router with the get-by-id shortcut in front: what [`crate::server`] returns and the binary serves.
+/// The router with the shortcuts in front: what [`crate::server`] returns and the binary serves.
 #[derive(Clone)]
 pub struct Server {
     router: Router,
@@ -45,13 +47,56 @@ impl Server {
             return None;
         }
         let id = digits.parse::<u32>().ok()?;
-        let body = crate::confluent::pre_rendered(&self.state, (id, false)).ok()?;
+        let body = confluent::pre_rendered(&self.state, (id, false)).ok()?;
         self.state.answer_counts.rendered.record(true);
         let observation = Observation::start(request, RouteLabel::Fixed("/schemas/ids/{id}"));
         let mut response = RawSchema(body).into_response();
         observation.finish(&mut response);
         Some(response)
     }
+
+    /// Whether `request` could be a registration answered from memory: a `POST /subjects/{subject}/versions` of
+    /// an accepted content type whose body is declared and within the limit, with auth off. Only its body tells.
+    fn may_be_remembered(&self, request: &Request) -> bool {
+        if self.state.auth.is_some() || request.method() != Method::POST {
+            return false;
+        }
+        let Some(subject) = request.uri().path().strip_prefix("/subjects/").and_then(|p| p.strip_suffix("/versions"))
+        else {
+            return false;
+        };
+        let declared =
+            request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        !subject.is_empty()
+            && !subject.contains('/')
+            && declared.is_some_and(|length| length <= self.state.max_body_bytes)
+            && accepted_content_type(request.headers()).is_ok()
+    }
+}
+
+/// Reads a registration's body and answers it from memory, or hands it, body and all, to the router.
+async fn register_or_route(state: SharedState, mut router: Router, request: Request) -> Result<Response, Infallible> {
+    let observation = Observation::start(&request, RouteLabel::Fixed("/subjects/{subject}/versions"));
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let mut response = ApiError::bad_request(format!("cannot read the request body: {e}")).into_response();
+            observation.finish(&mut response);
+            return Ok(response);
+        }
+    };
+    let key = confluent::registration_key(&parts.uri, &bytes);
+    if let Ok(answer) = confluent::remembered_registration(&state, &key) {
+        state.answer_counts.registrations.record(true);
+        metrics::record_outcome("registrations", "deduplicated");
+        let mut response = RawSchema(answer).into_response();
+        observation.finish(&mut response);
+        return Ok(response);
+    }
+    // The router does its own bookkeeping.
+    drop(observation);
+    router.call(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 impl Service<Request> for Server {
@@ -64,10 +109,14 @@ impl Service<Request> for Server {
     }
 
     fn call(&mut self, request: Request) -> ServerFuture {
-        match self.answer_ready(&request) {
-            Some(response) => ServerFuture { inner: Answer::Ready { response: Some(response) } },
-            None => ServerFuture { inner: Answer::Routed { future: self.router.call(request) } },
+        if let Some(response) = self.answer_ready(&request) {
+            return ServerFuture { inner: Answer::Ready { response: Some(response) } };
         }
+        if self.may_be_remembered(&request) {
+            let future = Box::pin(register_or_route(self.state.clone(), self.router.clone(), request));
+            return ServerFuture { inner: Answer::Reading { future } };
+        }
+        ServerFuture { inner: Answer::Routed { future: self.router.call(request) } }
     }
 }
 
@@ -83,6 +132,7 @@ pin_project_lite::pin_project! {
     #[project = AnswerProjection]
     enum Answer {
         Ready { response: Option<Response> },
+        Reading { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
         Routed { #[pin] future: RouteFuture<Infallible> },
     }
 }
@@ -95,6 +145,7 @@ impl Future for ServerFuture {
             AnswerProjection::Ready { response } => {
                 Poll::Ready(Ok(response.take().expect("a response future is not polled after it completes")))
             }
+            AnswerProjection::Reading { future } => future.as_mut().poll(cx),
             AnswerProjection::Routed { future } => future.poll(cx),
         }
     }

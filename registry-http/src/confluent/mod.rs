@@ -250,6 +250,17 @@ pub(crate) fn pre_rendered(state: &AppState, key: (u32, bool)) -> Result<Bytes, 
     }
 }
 
+/// The remembered answer to the registration with digest `key` if it still holds; else the registry's count of
+/// retractions, read first, to keep a new answer with. An answer remembered at a count is the answer while the
+/// count stands: only a delete or a config or mode change can change it.
+pub(crate) fn remembered_registration(state: &AppState, key: &[u8; 32]) -> Result<Bytes, u64> {
+    let retractions = state.registry.retractions();
+    match state.registrations.get(key) {
+        Some((answered_at, answer)) if answered_at == retractions => Ok(answer),
+        _ => Err(retractions),
+    }
+}
+
 async fn raw_schema_by_id(
     State(state): State<SharedState>,
     Path(id): Path<String>,
@@ -328,14 +339,16 @@ async fn register(
     // The same request answered before is answered again from its digest, unparsed, while nothing that could
     // change the answer (a delete, a config or mode change) has happened since: read the count first, so an
     // answer remembered from here on was computed after it.
-    let retractions = state.registry.retractions();
-    let key = registration_key(&name, uri.query().unwrap_or_default(), &bytes);
-    let found = state.registrations.get(&key).filter(|(answered_at, _)| *answered_at == retractions);
-    state.answer_counts.registrations.record(found.is_some());
-    if let Some((_, answer)) = found {
-        metrics::record_outcome("registrations", "deduplicated");
-        return Ok(RawSchema(answer).into_response());
-    }
+    let key = registration_key(&uri, &bytes);
+    let retractions = match remembered_registration(&state, &key) {
+        Ok(answer) => {
+            state.answer_counts.registrations.record(true);
+            metrics::record_outcome("registrations", "deduplicated");
+            return Ok(RawSchema(answer).into_response());
+        }
+        Err(retractions) => retractions,
+    };
+    state.answer_counts.registrations.record(false);
     let body: SchemaRequest = parse_json(&bytes)?;
     let subject = subject(&name)?;
     flag(&flags.normalize)?;
@@ -385,11 +398,11 @@ async fn register(
     Ok(RawSchema(answer).into_response())
 }
 
-/// The digest a registration request is remembered by: subject, query and body, each length-prefixed so no two
-/// requests share one.
-fn registration_key(subject: &str, query: &str, body: &[u8]) -> [u8; 32] {
+/// The digest a registration request is remembered by: its path (so its subject, as sent), query and body, each
+/// length-prefixed so no two requests share one.
+pub(crate) fn registration_key(uri: &Uri, body: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    for part in [subject.as_bytes(), query.as_bytes(), body] {
+    for part in [uri.path().as_bytes(), uri.query().unwrap_or_default().as_bytes(), body] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
