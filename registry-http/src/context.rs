@@ -178,6 +178,11 @@ impl Observation {
         }
     }
 
+    /// Runs `f` with the request's id in scope, as a routed handler runs (an error body quotes it).
+    pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+        REQUEST_ID.sync_scope(self.id.clone(), f)
+    }
+
     /// Counts the answer, writes the trace line, and gives the answer the request's id.
     pub(crate) fn finish(self, response: &mut Response) {
         let elapsed = self.started.elapsed();

@@ -289,3 +289,47 @@ async fn the_get_by_id_shortcut_answers_as_the_router_does() {
     assert_eq!(get(&front, &path, Some(("x-api-key", "reader-key"))).await.0, StatusCode::OK);
     assert_eq!(get(&front, &path, None).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// A body that fails while it is read, as when the client goes away mid-request.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("the client went away"))))
+    }
+}
+
+/// A registration whose body cannot be read is a 400 with the request's id, through the shortcut or the router.
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_a_400_either_way() {
+    let state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
+    for through_the_front in [true, false] {
+        let request = Request::post("/subjects/s/versions")
+            .header("content-type", "application/json")
+            .header("content-length", "20")
+            .header("x-request-id", "broken-1")
+            .body(Body::new(Broken))
+            .expect("request");
+        let response = if through_the_front {
+            server(state.clone()).oneshot(request).await
+        } else {
+            app(state.clone()).oneshot(request).await
+        }
+        .expect("infallible");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "front: {through_the_front}");
+        assert_eq!(response.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("broken-1"));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let error: Value = serde_json::from_slice(&body).expect("a JSON error");
+        assert_eq!(
+            (error["error_code"].as_u64(), error["request_id"].as_str()),
+            (Some(400), Some("broken-1")),
+            "{error}"
+        );
+    }
+}
