@@ -5,8 +5,9 @@
 //! registered, and a repeated registration's answer is remembered (`confluent::remembered_registration`). Routing
 //! such a request through axum (matching, extensions, extractors, the boxed route and its layers) cost more than
 //! everything else the server does for it: measured with `registry-load max`, answering them here took get-by-id
-//! from 65k to 83k req/s and register-existing from 48k to 62k. Only those exact shapes are answered here, only from an answer that still holds, and only with
-//! auth off; everything else, a miss included, goes to the router, which answers and remembers.
+//! from 65k to 83k req/s and register-existing from 48k to 62k. Only those exact shapes are answered here, only
+//! from an answer that still holds, and only to a caller the auth layer would let through; everything else, a miss
+//! or a refusal included, goes to the router, which answers, remembers and refuses.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -22,7 +23,7 @@ use tower::Service;
 
 use crate::context::{Observation, RouteLabel};
 use crate::extract::{RawSchema, accepted_content_type};
-use crate::{ApiError, SharedState, confluent, metrics};
+use crate::{ApiError, SharedState, auth, confluent, metrics};
 
 /// The router with the shortcuts in front: what [`crate::server`] returns and the binary serves.
 #[derive(Clone)]
@@ -37,9 +38,9 @@ impl Server {
     }
 
     /// The answer to `request` if it is a `GET /schemas/ids/{id}` (digits only, no query) whose pre-rendered
-    /// answer still holds, with auth off.
+    /// answer still holds, to a caller allowed to read.
     fn answer_ready(&self, request: &Request) -> Option<Response> {
-        if self.state.auth.is_some() || request.method() != Method::GET || request.uri().query().is_some() {
+        if request.method() != Method::GET || request.uri().query().is_some() {
             return None;
         }
         let digits = request.uri().path().strip_prefix("/schemas/ids/")?;
@@ -47,6 +48,9 @@ impl Server {
             return None;
         }
         let id = digits.parse::<u32>().ok()?;
+        if !auth::permits(&self.state, request) {
+            return None;
+        }
         let body = confluent::pre_rendered(&self.state, (id, false)).ok()?;
         self.state.answer_counts.rendered.record(true);
         let observation = Observation::start(request, RouteLabel::Fixed("/schemas/ids/{id}"));
@@ -56,9 +60,10 @@ impl Server {
     }
 
     /// Whether `request` could be a registration answered from memory: a `POST /subjects/{subject}/versions` of
-    /// an accepted content type whose body is declared and within the limit, with auth off. Only its body tells.
+    /// an accepted content type whose body is declared and within the limit, from a caller allowed to register.
+    /// Only its body tells.
     fn may_be_remembered(&self, request: &Request) -> bool {
-        if self.state.auth.is_some() || request.method() != Method::POST {
+        if request.method() != Method::POST {
             return false;
         }
         let Some(subject) = request.uri().path().strip_prefix("/subjects/").and_then(|p| p.strip_suffix("/versions"))
@@ -71,6 +76,7 @@ impl Server {
             && !subject.contains('/')
             && declared.is_some_and(|length| length <= self.state.max_body_bytes)
             && accepted_content_type(request.headers()).is_ok()
+            && auth::permits(&self.state, request)
     }
 }
 
