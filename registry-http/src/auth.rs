@@ -169,38 +169,53 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     })
 }
 
-/// Whether `request` may go ahead: auth is off, the route needs no role, or it presents a key whose role suffices.
-/// What the auth middleware would let through, without its answers for what it would not.
+/// What the auth layer decides for a request.
+enum Verdict<'a> {
+    /// Auth is off, the route needs no role, or the key's role suffices.
+    Allowed,
+    /// No valid key.
+    Unauthorized,
+    /// A valid key whose role lacks what the route needs.
+    Forbidden { name: &'a str, role: Role, needed: Role },
+}
+
+fn verdict<'a>(state: &'a AppState, request: &Request) -> Verdict<'a> {
+    let Some(keys) = &state.auth else { return Verdict::Allowed };
+    let Some(needed) = required_role(request.method(), request.uri().path()) else { return Verdict::Allowed };
+    match presented_key(request).and_then(|key| keys.role_of(&key)) {
+        None => Verdict::Unauthorized,
+        Some((role, name)) if role < needed => Verdict::Forbidden { name, role, needed },
+        Some(_) => Verdict::Allowed,
+    }
+}
+
+/// Whether `request` may go ahead: what the auth middleware would let through, without its answers for what it
+/// would not.
 pub(crate) fn permits(state: &AppState, request: &Request) -> bool {
-    let Some(keys) = &state.auth else { return true };
-    let Some(needed) = required_role(request.method(), request.uri().path()) else { return true };
-    presented_key(request).and_then(|key| keys.role_of(&key)).is_some_and(|(role, _)| role >= needed)
+    matches!(verdict(state, request), Verdict::Allowed)
 }
 
 /// The auth middleware: 401 without a valid key, 403 for a role that lacks the right.
 pub(crate) async fn authorize(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    let Some(keys) = &state.auth else {
-        return next.run(request).await;
-    };
-    let Some(needed) = required_role(request.method(), request.uri().path()) else {
-        return next.run(request).await;
-    };
-    let Some((role, name)) = presented_key(&request).and_then(|key| keys.role_of(&key)) else {
-        let mut response =
-            ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required").into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));
-        return response;
-    };
-    if role < needed {
-        tracing::info!(key = name, ?role, ?needed, "forbidden");
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            40301,
-            format!("Forbidden: this key's role ({role:?}) cannot do this; it needs {needed:?}"),
-        )
-        .into_response();
+    match verdict(&state, &request) {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Unauthorized => {
+            let mut response =
+                ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required")
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));
+            response
+        }
+        Verdict::Forbidden { name, role, needed } => {
+            tracing::info!(key = name, ?role, ?needed, "forbidden");
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                40301,
+                format!("Forbidden: this key's role ({role:?}) cannot do this; it needs {needed:?}"),
+            )
+            .into_response()
+        }
     }
-    next.run(request).await
 }
