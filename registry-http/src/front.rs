@@ -22,8 +22,8 @@ use axum::routing::future::RouteFuture;
 use tower::Service;
 
 use crate::context::{Observation, RouteLabel};
-use crate::extract::{RawSchema, accepted_content_type};
-use crate::{ApiError, SharedState, auth, confluent, metrics};
+use crate::extract::accepted_content_type;
+use crate::{ApiError, SharedState, auth, confluent};
 
 /// The router with the shortcuts in front: what [`crate::server`] returns and the binary serves.
 #[derive(Clone)]
@@ -51,11 +51,8 @@ impl Server {
         if !auth::permits(&self.state, request) {
             return None;
         }
-        let body = confluent::pre_rendered(&self.state, (id, false)).ok()?;
-        self.state.answer_counts.rendered.record(true);
-        let observation = Observation::start(request, RouteLabel::Fixed("/schemas/ids/{id}"));
-        let mut response = RawSchema(body).into_response();
-        observation.finish(&mut response);
+        let mut response = confluent::pre_rendered(&self.state, (id, false)).ok()?;
+        Observation::start(request, RouteLabel::Fixed("/schemas/ids/{id}")).finish(&mut response);
         Some(response)
     }
 
@@ -94,10 +91,7 @@ async fn register_or_route(state: SharedState, mut router: Router, request: Requ
         }
     };
     let key = confluent::registration_key(&parts.uri, &bytes);
-    if let Ok(answer) = confluent::remembered_registration(&state, &key) {
-        state.answer_counts.registrations.record(true);
-        metrics::record_outcome("registrations", "deduplicated");
-        let mut response = RawSchema(answer).into_response();
+    if let Ok(mut response) = confluent::remembered_registration(&state, &key) {
         observation.finish(&mut response);
         return Ok(response);
     }

@@ -43,8 +43,8 @@ pub struct AppState {
     /// once. Each is kept with the registry's count of removals when it was rendered, and served without asking
     /// the registry again while that count stands (`Registry::removals`).
     pub(crate) rendered: moka::sync::Cache<(u32, bool), (u64, axum::body::Bytes)>,
-    /// Answers to plain registrations, by the digest of subject, query and body: a client registering a schema
-    /// its subject has is answered without parsing the request again. Each is kept with the registry's count of
+    /// Answers to plain registrations, by the digest of path, query and body: a client registering a schema its
+    /// subject has is answered without parsing the request again. Each is kept with the registry's count of
     /// retractions when it was answered and served while that count stands (`Registry::retractions`).
     pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
     /// Lookups of `rendered` and `registrations` that found an answer, and those that did not.
@@ -106,13 +106,14 @@ fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::b
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 
 /// The whole server's routes: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
-/// A `Router`, to merge or nest into an application's own; [`server`] is the same behind the get-by-id shortcut.
+/// A `Router`, to merge or nest into an application's own; [`server`] is the same behind the shortcuts.
 pub fn app(state: AppState) -> Router {
     router(Arc::new(state))
 }
 
-/// The server as the binary runs it: [`app`]'s routes behind a shortcut that answers a `GET /schemas/ids/{id}`
-/// whose answer is pre-rendered without routing it (see `front.rs`). Serve it with
+/// The server as the binary runs it: [`app`]'s routes behind shortcuts that answer, without routing them, a
+/// `GET /schemas/ids/{id}` whose answer is pre-rendered and a repeated registration whose answer is remembered
+/// (see `front.rs`). Serve it with
 /// `axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))`.
 pub fn server(state: AppState) -> Server {
     let state = Arc::new(state);

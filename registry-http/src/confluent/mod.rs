@@ -210,10 +210,7 @@ async fn schema_by_id(
     let serialized = flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
     let key = (id.0, serialized);
     let removals = match pre_rendered(&state, key) {
-        Ok(body) => {
-            state.answer_counts.rendered.record(true);
-            return Ok(RawSchema(body).into_response());
-        }
+        Ok(answer) => return Ok(answer),
         Err(removals) => removals,
     };
     state.answer_counts.rendered.record(false);
@@ -239,24 +236,33 @@ async fn schema_by_id(
     Ok(RawSchema(body).into_response())
 }
 
-/// The pre-rendered `GET /schemas/ids/{id}` answer for `(id, serialized)` if it still holds; else the registry's
-/// count of removals, read first, to keep a newly rendered answer with. An answer rendered at a count is true while
-/// the count stands, since only a removal makes a found id disappear.
-pub(crate) fn pre_rendered(state: &AppState, key: (u32, bool)) -> Result<Bytes, u64> {
+/// The pre-rendered `GET /schemas/ids/{id}` answer for `(id, serialized)` if it still holds, counted as a hit;
+/// else the registry's count of removals, read first, to keep a newly rendered answer with (the miss is the
+/// caller's to count). An answer rendered at a count is true while the count stands, since only a removal makes a
+/// found id disappear.
+pub(crate) fn pre_rendered(state: &AppState, key: (u32, bool)) -> Result<Response, u64> {
     let removals = state.registry.removals();
     match state.rendered.get(&key) {
-        Some((rendered_at, body)) if rendered_at == removals => Ok(body),
+        Some((rendered_at, body)) if rendered_at == removals => {
+            state.answer_counts.rendered.record(true);
+            Ok(RawSchema(body).into_response())
+        }
         _ => Err(removals),
     }
 }
 
-/// The remembered answer to the registration with digest `key` if it still holds; else the registry's count of
-/// retractions, read first, to keep a new answer with. An answer remembered at a count is the answer while the
-/// count stands: only a delete or a config or mode change can change it.
-pub(crate) fn remembered_registration(state: &AppState, key: &[u8; 32]) -> Result<Bytes, u64> {
+/// The remembered answer to the registration with digest `key` if it still holds, counted as a hit and as a
+/// deduplicated registration; else the registry's count of retractions, read first, to keep a new answer with
+/// (the miss is the caller's to count). An answer remembered at a count is the answer while the count stands:
+/// only a delete or a config or mode change can change it.
+pub(crate) fn remembered_registration(state: &AppState, key: &[u8; 32]) -> Result<Response, u64> {
     let retractions = state.registry.retractions();
     match state.registrations.get(key) {
-        Some((answered_at, answer)) if answered_at == retractions => Ok(answer),
+        Some((answered_at, answer)) if answered_at == retractions => {
+            state.answer_counts.registrations.record(true);
+            metrics::record_outcome("registrations", "deduplicated");
+            Ok(RawSchema(answer).into_response())
+        }
         _ => Err(retractions),
     }
 }
@@ -341,11 +347,7 @@ async fn register(
     // answer remembered from here on was computed after it.
     let key = registration_key(&uri, &bytes);
     let retractions = match remembered_registration(&state, &key) {
-        Ok(answer) => {
-            state.answer_counts.registrations.record(true);
-            metrics::record_outcome("registrations", "deduplicated");
-            return Ok(RawSchema(answer).into_response());
-        }
+        Ok(answer) => return Ok(answer),
         Err(retractions) => retractions,
     };
     state.answer_counts.registrations.record(false);
