@@ -333,3 +333,59 @@ async fn a_body_that_cannot_be_read_is_a_400_either_way() {
         );
     }
 }
+
+async fn post_json(service: &registry_http::Server, path: &str, body: &Value) -> (StatusCode, Value) {
+    let bytes = body.to_string();
+    let request = Request::post(path)
+        .header("content-type", "application/vnd.schemaregistry.v1+json")
+        .header("content-length", bytes.len())
+        .body(Body::from(bytes))
+        .expect("request");
+    let response = service.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&body).expect("a JSON answer"))
+}
+
+/// A JSON Schema object with `fields` string properties, each with a long description: about 100 bytes a field.
+fn wide_schema(fields: usize, kind: &str) -> String {
+    let properties: serde_json::Map<String, Value> = (0..fields)
+        .map(|i| (format!("field_{i}"), serde_json::json!({"type": kind, "description": "x".repeat(60)})))
+        .collect();
+    serde_json::json!({"type": "object", "properties": properties, "additionalProperties": false}).to_string()
+}
+
+/// Large schemas and schemas with references are parsed on the blocking pool rather than on the async worker;
+/// they register, deduplicate and are refused exactly as small ones are.
+#[tokio::test]
+async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
+    let service = server(AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry")));
+    let large = wide_schema(400, "string");
+    assert!(large.len() > 32 << 10, "the schema must be larger than what is parsed inline: {}", large.len());
+    let register = |schema: &str| serde_json::json!({"schemaType": "JSON", "schema": schema});
+
+    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&large)).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 1, "version": 1})));
+    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&large)).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 1, "version": 1})), "a repeat is the same");
+    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&wide_schema(400, "integer"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error_code"], 409);
+    let (status, body) = post_json(&service, "/subjects/wide/versions", &register("{not json")).await;
+    assert_eq!((status, body["error_code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, Value::from(42201)));
+
+    let with_reference = serde_json::json!({
+        "schemaType": "JSON",
+        "schema": r#"{"type":"object","properties":{"w":{"$ref":"wide.json"}}}"#,
+        "references": [{"name": "wide.json", "subject": "wide", "version": 1}],
+    });
+    let (status, body) = post_json(&service, "/subjects/outer/versions", &with_reference).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 2, "version": 1})));
+    let missing = serde_json::json!({
+        "schemaType": "JSON",
+        "schema": r#"{"type":"object","properties":{"w":{"$ref":"nope.json"}}}"#,
+        "references": [{"name": "nope.json", "subject": "nope", "version": 1}],
+    });
+    let (status, body) = post_json(&service, "/subjects/outer/versions", &missing).await;
+    assert_eq!((status, body["error_code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, Value::from(42201)));
+}

@@ -5,9 +5,10 @@
 //! caller. A job that fails validation writes nothing, so it does not disturb the others in its batch; a
 //! failed commit fails every job in the batch. No caller is answered before the commit that holds its write.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -128,4 +129,144 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
 fn fail_unrun(job: Job, error: &RegistryError) {
     tracing::error!(%error, "cannot open a write transaction");
     drop(job);
+}
+
+/// A one-shot answer from the committer to one caller, which either blocks for it ([`Answer::wait`]) or polls
+/// it from a future ([`Answer::poll`]): a caller in an async runtime waits without holding a thread.
+pub(crate) struct Answer<T> {
+    slot: Arc<Slot<T>>,
+}
+
+/// The committer's side of an [`Answer`]. Dropped without sending, it closes the answer: the caller learns the
+/// job never ran instead of waiting forever.
+pub(crate) struct Replier<T> {
+    slot: Option<Arc<Slot<T>>>,
+}
+
+struct Slot<T> {
+    state: Mutex<State<T>>,
+    ready: Condvar,
+}
+
+enum State<T> {
+    Waiting(Option<Waker>),
+    Ready(T),
+    Closed,
+    Taken,
+}
+
+/// A new answer and the replier that fills it.
+pub(crate) fn answer<T>() -> (Replier<T>, Answer<T>) {
+    let slot = Arc::new(Slot { state: Mutex::new(State::Waiting(None)), ready: Condvar::new() });
+    (Replier { slot: Some(slot.clone()) }, Answer { slot })
+}
+
+impl<T> Slot<T> {
+    fn settle(&self, outcome: State<T>) {
+        let previous = std::mem::replace(&mut *self.state.lock().unwrap_or_else(PoisonError::into_inner), outcome);
+        self.ready.notify_all();
+        if let State::Waiting(Some(waker)) = previous {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Replier<T> {
+    /// Answers the caller.
+    pub(crate) fn send(mut self, value: T) {
+        if let Some(slot) = self.slot.take() {
+            slot.settle(State::Ready(value));
+        }
+    }
+}
+
+impl<T> Drop for Replier<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            slot.settle(State::Closed);
+        }
+    }
+}
+
+impl<T> Answer<T> {
+    /// Blocks until answered; `None` if the replier was dropped unanswered.
+    pub(crate) fn wait(&self) -> Option<T> {
+        let mut state = self.slot.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            match std::mem::replace(&mut *state, State::Taken) {
+                State::Ready(value) => return Some(value),
+                State::Closed | State::Taken => return None,
+                waiting @ State::Waiting(_) => {
+                    *state = waiting;
+                    state = self.slot.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    /// Ready once answered (`None` if the replier was dropped unanswered); until then, `cx` is woken on the answer.
+    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = self.slot.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Ready(value) => Poll::Ready(Some(value)),
+            State::Closed | State::Taken => Poll::Ready(None),
+            State::Waiting(_) => {
+                *state = State::Waiting(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    use super::*;
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_polled_answer_is_pending_until_sent_and_its_waker_is_woken_once() {
+        let (replier, pending) = answer::<u32>();
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(pending.poll(&mut cx), Poll::Pending);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        replier.send(7);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(pending.poll(&mut cx), Poll::Ready(Some(7)));
+    }
+
+    #[test]
+    fn an_answer_whose_replier_is_dropped_unsent_is_closed_for_both_ways_of_waiting() {
+        let (replier, pending) = answer::<u32>();
+        drop(replier);
+        assert_eq!(pending.wait(), None);
+        let (replier, pending) = answer::<u32>();
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        assert_eq!(pending.poll(&mut Context::from_waker(&waker)), Poll::Pending);
+        drop(replier);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(pending.poll(&mut Context::from_waker(&waker)), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_blocked_wait_returns_what_another_thread_sends() {
+        let (replier, pending) = answer::<String>();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            replier.send("committed".to_string());
+        });
+        assert_eq!(pending.wait().as_deref(), Some("committed"));
+        sender.join().unwrap();
+    }
 }

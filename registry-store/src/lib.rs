@@ -36,6 +36,6 @@ pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
 };
 pub use registry::{
-    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registry, RegistryOptions, Scope,
+    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry, RegistryOptions, Scope,
 };
 pub use registry_core::compat::CompatibilityLevel;

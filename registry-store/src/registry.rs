@@ -19,7 +19,7 @@ use registry_core::{
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches};
 use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode};
-use crate::commit::{CommitStats, Committer};
+use crate::commit::{Answer, CommitStats, Committer};
 use crate::records::{Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
 use crate::tables::*;
 
@@ -364,6 +364,20 @@ impl Registry {
         schema: &UnparsedSchema,
         options: RegisterOptions,
     ) -> Result<Registered> {
+        self.begin_register(subject, schema, options)?.wait()
+    }
+
+    /// [`Registry::register_with`] in two halves, for a caller that must not hold a thread while a commit is
+    /// made (an async server): the mode, the parse and the compatibility checks run now, on this thread, and the
+    /// returned [`Registration`] is answered once the group commit holding it is durable, through
+    /// [`Registration::wait`] or as a `Future` (no particular async runtime). A registration the caches can
+    /// answer comes back answered already.
+    pub fn begin_register(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        options: RegisterOptions,
+    ) -> Result<Registration> {
         let mode = self.effective_mode(subject)?;
         if mode == Mode::Readonly {
             return Err(RegistryError::OperationNotPermitted(format!("Subject '{subject}' is in read-only mode")));
@@ -380,7 +394,7 @@ impl Registry {
             && let Identified::Seen(fingerprint) = known
             && let Some(registered) = self.cached_registration(subject, fingerprint)
         {
-            return Ok(registered);
+            return Ok(Registration::answered(registered));
         }
         let parsed = match known {
             Identified::Parsed(parsed) => parsed,
@@ -389,23 +403,13 @@ impl Registry {
         let fingerprint = parsed.fingerprint();
         let key = (subject.clone(), fingerprint);
         if !explicit && let Some((version, id, semver)) = self.inner.shared.caches.subject_fingerprints.get(&key) {
-            return Ok(Registered { id, version, semver, deduplicated: true });
+            return Ok(Registration::answered(Registered { id, version, semver, deduplicated: true }));
         }
 
         let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
-        let (registered, stored) =
-            self.commit_registration(subject, schema, &parsed, Admission { mode, options, precheck })?;
-        if let Some(stored) = stored {
-            // A new version was written and its commit is durable.
-            let epoch = self.bump_epoch();
-            self.inner.shared.caches.latest.invalidate(subject);
-            self.inner.shared.caches.parsed.insert(registered.id, parsed);
-            self.fill(epoch, &self.inner.shared.caches.schemas, registered.id, stored);
-        }
-        let epoch = self.epoch();
-        let value = (registered.version, registered.id, registered.semver);
-        self.fill(epoch, &self.inner.shared.caches.subject_fingerprints, key, value);
-        Ok(registered)
+        let answer = self.submit_registration(subject, schema, &parsed, Admission { mode, options, precheck })?;
+        let finish = Finish { registry: self.clone(), key, parsed };
+        Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
     }
 
     /// The answer `register` would give if it can be given from memory alone: the same text already registered
@@ -447,27 +451,27 @@ impl Registry {
         Ok(Precheck { level, live, report, backward_with_newest })
     }
 
-    /// Runs a registration in the committer's next batch and waits for that batch's durable commit.
-    fn commit_registration(
+    /// Queues a registration for the committer's next batch; the answer comes once that batch's commit is decided.
+    fn submit_registration(
         &self,
         subject: &Subject,
         schema: &UnparsedSchema,
         parsed: &Arc<ParsedSchema>,
         admission: Admission,
-    ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
+    ) -> Result<Answer<Committed>> {
         let shared = self.inner.shared.clone();
         let (subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let (reply, answer) = crate::commit::answer();
         self.inner.committer.submit(Box::new(move |txn| {
             let outcome = shared.register_in(txn, &subject, &schema, &parsed, admission);
             Box::new(move |commit_error| {
-                let _ = reply.send(match commit_error {
+                reply.send(match commit_error {
                     Some(e) => Err(e.clone()),
                     None => outcome,
                 });
             })
         }))?;
-        answer.recv().map_err(|_| RegistryError::Storage("the write transaction could not be opened".into()))?
+        Ok(answer)
     }
 
     /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
@@ -1269,6 +1273,87 @@ impl Shared {
         self.check_against(candidate, CompatibilityLevel::Backward, &[version], versions, schemas)
             .is_ok_and(|report| report.is_compatible())
     }
+}
+
+/// What a registration job answers: the registration, and the stored record when it wrote a new version.
+type Committed = Result<(Registered, Option<Arc<StoredSchema>>)>;
+
+/// A registration under way ([`Registry::begin_register`]): answered already, or waiting for its group commit.
+/// [`Registration::wait`] blocks for the answer; as a `Future` it resolves to the same answer without blocking.
+#[must_use = "a registration is only known to have landed once it is waited for"]
+pub struct Registration {
+    step: Step,
+}
+
+enum Step {
+    Answered(Option<Registered>),
+    Committing { answer: Answer<Committed>, finish: Option<Finish> },
+}
+
+/// What a committed registration leaves to do on the caller's side: bring the caches up to date.
+struct Finish {
+    registry: Registry,
+    key: (Subject, Fingerprint),
+    parsed: Arc<ParsedSchema>,
+}
+
+impl Registration {
+    fn answered(registered: Registered) -> Self {
+        Self { step: Step::Answered(Some(registered)) }
+    }
+
+    /// Blocks until the registration's commit is durable (or it failed) and returns the outcome.
+    pub fn wait(mut self) -> Result<Registered> {
+        match &mut self.step {
+            Step::Answered(registered) => registered.take().ok_or_else(answered_twice),
+            Step::Committing { answer, finish } => settle(finish.take(), answer.wait()),
+        }
+    }
+}
+
+impl std::future::Future for Registration {
+    type Output = Result<Registered>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().step {
+            Step::Answered(registered) => std::task::Poll::Ready(registered.take().ok_or_else(answered_twice)),
+            Step::Committing { answer, finish } => answer.poll(cx).map(|outcome| settle(finish.take(), outcome)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match &self.step {
+            Step::Answered(_) => "answered",
+            Step::Committing { .. } => "committing",
+        };
+        f.debug_struct("Registration").field("step", &step).finish()
+    }
+}
+
+fn answered_twice() -> RegistryError {
+    RegistryError::Storage("a registration's answer was taken twice".into())
+}
+
+/// The caller's answer to a registration whose job has answered (`None`: the job never ran).
+fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Registered> {
+    let outcome = outcome.ok_or_else(|| RegistryError::Storage("the write transaction could not be opened".into()))?;
+    let finish = finish.ok_or_else(answered_twice)?;
+    let (registered, stored) = outcome?;
+    let Finish { registry, key, parsed } = finish;
+    let caches = &registry.inner.shared.caches;
+    if let Some(stored) = stored {
+        // A new version was written and its commit is durable.
+        let epoch = registry.bump_epoch();
+        caches.latest.invalidate(&key.0);
+        caches.parsed.insert(registered.id, parsed);
+        registry.fill(epoch, &caches.schemas, registered.id, stored);
+    }
+    let epoch = registry.epoch();
+    let value = (registered.version, registered.id, registered.semver);
+    registry.fill(epoch, &caches.subject_fingerprints, key, value);
+    Ok(registered)
 }
 
 /// How a registration is to be admitted: the subject's mode, the caller's options, and the checks made ahead.

@@ -141,3 +141,68 @@ fn racing_registrations_are_checked_against_what_committed_first() {
         assert_eq!(versions.len(), 2, "round {round}: {versions:?}");
     }
 }
+
+/// Drives `future` to completion on this thread, parking between polls; counts the wake-ups it got.
+fn block_on<F: std::future::Future>(future: F) -> (F::Output, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread, AtomicUsize);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.unpark();
+        }
+    }
+    let unpark = Arc::new(Unpark(std::thread::current(), AtomicUsize::new(0)));
+    let waker = Waker::from(unpark.clone());
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return (output, unpark.1.load(Ordering::SeqCst));
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn one_thread_keeps_many_registrations_in_flight_and_every_answered_one_is_durable() {
+    const IN_FLIGHT: usize = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let mut answered = Vec::new();
+    {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+        // All queued before any is awaited: the blocking `register` could hold only one at a time.
+        let started: Vec<_> = (0..IN_FLIGHT)
+            .map(|i| {
+                let subject = Subject::new(&format!("s{}", i % 8)).unwrap();
+                let pending = registry.begin_register(&subject, &schema(i), Default::default()).unwrap();
+                (subject, pending)
+            })
+            .collect();
+        let mut woken = 0;
+        for (subject, pending) in started {
+            let (registered, wakes) = block_on(pending);
+            woken += wakes;
+            answered.push((subject, registered.unwrap()));
+        }
+        // Whatever was still committing when awaited was woken by its commit, not found by spinning.
+        assert!(woken <= IN_FLIGHT, "{woken} wake-ups for {IN_FLIGHT} registrations");
+        assert!(answered.iter().all(|(_, r)| !r.deduplicated));
+        // A repeat is answered from the caches: already resolved, never woken.
+        let (subject, first) = &answered[0];
+        let (again, wakes) = block_on(registry.begin_register(subject, &schema(0), Default::default()).unwrap());
+        assert_eq!((again.unwrap().id, wakes), (first.id, 0));
+    }
+    let reopened = Registry::open(&path, RegistryOptions::default()).unwrap();
+    for (subject, registered) in &answered {
+        let read = reopened.version(subject, VersionSelector::Number(registered.version), Deleted::Exclude).unwrap();
+        assert_eq!(read.schema.id, registered.id, "{subject} v{} is gone after reopening", registered.version);
+    }
+    let versions: usize = (0..8)
+        .map(|s| reopened.versions(&Subject::new(&format!("s{s}")).unwrap(), Deleted::Exclude).unwrap().len())
+        .sum();
+    assert_eq!(versions, IN_FLIGHT);
+}

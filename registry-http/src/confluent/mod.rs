@@ -15,8 +15,8 @@ use base64::Engine;
 use prost::Message;
 use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::format::{FormatSchema, proto_text};
-use registry_core::{SchemaId, SchemaType, Subject, VersionSelector};
-use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, Scope, StoredSchema};
+use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registered, Registry, Scope, StoredSchema};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -100,6 +100,32 @@ where
             ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("write task failed: {e}"))
         })?
         .map_err(ApiError::from)
+}
+
+/// The largest schema parsed and checked on the async worker itself (a few hundred microseconds at most);
+/// a larger one, or one with references (read from the store), is parsed on the blocking pool so it never stalls
+/// the requests sharing that worker.
+const INLINE_PARSE_BYTES: usize = 16 << 10;
+
+/// Registers `schema` under `subject`, awaiting its group commit without holding a thread: with a thread parked
+/// per waiting registration, dozens of threads would share two cores and their allocator.
+pub(crate) async fn register_schema(
+    registry: &Registry,
+    subject: Subject,
+    schema: UnparsedSchema,
+    options: RegisterOptions,
+) -> ApiResult<Registered> {
+    let registration = if schema.text.len() <= INLINE_PARSE_BYTES && schema.references.is_empty() {
+        registry.begin_register(&subject, &schema, options)?
+    } else {
+        // A schema the subject already has is answered from memory, without a trip through the pool.
+        let plain = options.id.is_none() && options.version.is_none();
+        if plain && let Some(registered) = registry.registered_already(&subject, &schema)? {
+            return Ok(registered);
+        }
+        blocking(registry, move |r| r.begin_register(&subject, &schema, options)).await?
+    };
+    Ok(registration.await?)
 }
 
 /// The schema text to answer with: Protobuf descriptors become `.proto` source, or stay a base64
@@ -376,12 +402,9 @@ async fn register(
     };
     let options = RegisterOptions { id, version, semver: None };
     let plain = id.is_none() && version.is_none();
-    // A schema the subject already has is answered from memory, without a trip through the blocking pool.
-    let cached = if plain { state.registry.registered_already(&subject, &schema)? } else { None };
-    let result = match cached {
-        Some(registered) => Ok(registered),
-        None => blocking(&state.registry, move |r| r.register_with(&subject, &schema, options)).await,
-    };
+    // Parsed and checked here, then the commit is awaited without holding a thread: a pool thread per waiting
+    // registration would put dozens of threads on two cores, contending for the allocator.
+    let result = register_schema(&state.registry, subject, schema, options).await;
     let outcome = match &result {
         Ok(r) if r.deduplicated => "deduplicated",
         Ok(_) => "new",

@@ -13,7 +13,7 @@ use registry_store::{Deleted, RegisterOptions, SemVer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::confluent::blocking as run_blocking;
+use crate::confluent::{blocking as run_blocking, register_schema};
 use crate::extract::{JsonBody, Path, Sr, SrStatus};
 use crate::{ApiError, AppState, SharedState, metrics};
 
@@ -88,12 +88,12 @@ async fn register(
     let semver: Option<SemVer> = body.version.as_deref().map(str::parse).transpose()?;
     let options = RegisterOptions { semver, ..RegisterOptions::default() };
     let answer_subject = subject.clone();
-    let result = run_blocking(&state.registry, move |r| {
-        let registered = r.register_with(&subject, &schema, options)?;
-        let fingerprint = r.schema_by_id(registered.id)?.fingerprint;
-        Ok((registered, fingerprint))
-    })
-    .await;
+    let result = match register_schema(&state.registry, subject, schema, options).await {
+        Ok(registered) => {
+            run_blocking(&state.registry, move |r| Ok((registered, r.schema_by_id(registered.id)?.fingerprint))).await
+        }
+        Err(e) => Err(e),
+    };
     metrics::record_outcome(
         "registrations",
         match &result {
