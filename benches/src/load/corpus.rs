@@ -61,6 +61,27 @@ pub struct SubjectSpec {
     namespace: String,
     doc: String,
     fields: Vec<Field>,
+    /// Its registration bodies rendered once up to the optional fields, set when the spec is complete.
+    bodies: BodyTemplate,
+}
+
+/// A subject's registration body with every version's common part rendered and JSON-escaped once: a body is the
+/// head, the fields' fragments (the base fields' and the optional ones', in the order the schema text has them)
+/// and the tail. The loader sends a new body per new version, so building it must cost a copy, not a render; the
+/// text is byte for byte [`SubjectSpec::schema_text`]'s, as `bodies_are_the_rendered_schemas` checks.
+#[derive(Debug, Clone, Default)]
+struct BodyTemplate {
+    head: String,
+    /// (sort key, escaped fragment) of each base field.
+    fields: Vec<(String, String)>,
+    tail: String,
+}
+
+/// JSON-escapes `text` as it appears inside a JSON string (escaping is per character, so pieces escaped apart
+/// join into the escaped whole).
+fn escaped(text: &str) -> String {
+    let quoted = Value::from(text).to_string();
+    quoted[1..quoted.len() - 1].to_string()
 }
 
 const WORDS: &[&str] = &[
@@ -204,6 +225,7 @@ impl SubjectSpec {
             namespace,
             doc: format!("A {domain} event as published by the {domain} service."),
             fields,
+            bodies: BodyTemplate::default(),
         };
         // Pad the documentation so the first version lands on a size between 1 and 5 KB.
         let natural = spec.schema_text(0).len();
@@ -212,7 +234,39 @@ impl SubjectSpec {
         for field in &mut spec.fields {
             field.doc = padding(per_field.max(8));
         }
+        spec.bodies = spec.body_template();
         spec
+    }
+
+    /// Splits the schema text without optional fields into head, base-field fragments and tail.
+    fn body_template(&self) -> BodyTemplate {
+        let text = self.schema_text(0);
+        let (fields, separator): (Vec<(String, String)>, &str) = match self.format {
+            Format::Json => {
+                let mut fields: Vec<(String, String)> = self
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.clone(), format!("{}:{}", Value::from(f.name.as_str()), json_property(f))))
+                    .collect();
+                fields.sort();
+                (fields, ",")
+            }
+            Format::Avro => (self.fields.iter().map(|f| (String::new(), avro_field(f).to_string())).collect(), ","),
+            Format::Protobuf => (Vec::new(), ""),
+        };
+        let joined = fields.iter().map(|(_, fragment)| fragment.as_str()).collect::<Vec<_>>().join(separator);
+        let start = match self.format {
+            Format::Json => text.find(r#""properties":{"#).map(|at| at + r#""properties":{"#.len()),
+            Format::Avro => text.find(r#""fields":["#).map(|at| at + r#""fields":["#.len()),
+            Format::Protobuf => text.len().checked_sub("}\n".len()),
+        }
+        .expect("the schema text has its fields' place");
+        assert!(text[start..].starts_with(&joined), "{}: fragments differ from the rendered text", self.name);
+        BodyTemplate {
+            head: escaped(&text[..start]),
+            fields: fields.into_iter().map(|(key, fragment)| (key, escaped(&fragment))).collect(),
+            tail: escaped(&text[start + joined.len()..]),
+        }
     }
 
     /// The schema of the version with `optional` optional fields (version `optional + 1` of the corpus, or a
@@ -225,13 +279,47 @@ impl SubjectSpec {
         }
     }
 
-    /// A registration body (`POST /subjects/{s}/versions`, also a compatibility-check body).
+    /// A registration body (`POST /subjects/{s}/versions`, also a compatibility-check body), spliced from the
+    /// subject's rendered template.
     pub fn register_body(&self, optional: u32) -> String {
-        let mut body = json!({ "schema": self.schema_text(optional) });
-        if self.format != Format::Avro {
-            body["schemaType"] = Value::from(self.format.schema_type());
+        let template = &self.bodies;
+        let extra: Vec<(String, String)> = (1..=optional).map(|n| self.optional_fragment(n)).collect();
+        let mut fragments: Vec<&(String, String)> = template.fields.iter().chain(&extra).collect();
+        if self.format == Format::Json {
+            // Properties are a sorted map in the rendered text.
+            fragments.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        body.to_string()
+        let separator = if self.format == Format::Protobuf { "" } else { "," };
+        let size: usize = fragments.iter().map(|(_, f)| f.len() + 1).sum();
+        let mut body = String::with_capacity(template.head.len() + size + template.tail.len() + 40);
+        body.push_str(r#"{"schema":""#);
+        body.push_str(&template.head);
+        for (i, (_, fragment)) in fragments.iter().enumerate() {
+            if i > 0 {
+                body.push_str(separator);
+            }
+            body.push_str(fragment);
+        }
+        body.push_str(&template.tail);
+        body.push('"');
+        if self.format != Format::Avro {
+            body.push_str(r#","schemaType":""#);
+            body.push_str(self.format.schema_type());
+            body.push('"');
+        }
+        body.push('}');
+        body
+    }
+
+    /// The sort key and escaped text of optional field `n` as the schema text has it.
+    fn optional_fragment(&self, n: u32) -> (String, String) {
+        let name = optional_name(n);
+        let fragment = match self.format {
+            Format::Json => format!("{}:{}", Value::from(name.as_str()), optional_json_property(n)),
+            Format::Avro => optional_avro_field(n).to_string(),
+            Format::Protobuf => optional_proto_field(n, self.fields.len() as u32 + n),
+        };
+        (name, escaped(&fragment))
     }
 
     /// A data value that the version with `optional` optional fields accepts.
@@ -264,23 +352,10 @@ impl SubjectSpec {
     fn json_schema(&self, optional: u32) -> String {
         let mut properties = Map::new();
         for field in &self.fields {
-            let mut schema = match &field.kind {
-                Kind::Str => json!({ "type": "string", "maxLength": 256 }),
-                Kind::Int => json!({ "type": "integer", "minimum": 0 }),
-                Kind::Long => json!({ "type": "integer" }),
-                Kind::Double => json!({ "type": "number" }),
-                Kind::Bool => json!({ "type": "boolean" }),
-                Kind::Enum(symbols) => json!({ "type": "string", "enum": symbols }),
-                Kind::StrArray => json!({ "type": "array", "items": { "type": "string" } }),
-            };
-            schema["description"] = Value::from(field.doc.as_str());
-            properties.insert(field.name.clone(), schema);
+            properties.insert(field.name.clone(), json_property(field));
         }
         for n in 1..=optional {
-            properties.insert(
-                optional_name(n),
-                json!({ "type": "string", "description": format!("Added in version {}.", n + 1) }),
-            );
+            properties.insert(optional_name(n), optional_json_property(n));
         }
         let required: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
         json!({
@@ -298,29 +373,8 @@ impl SubjectSpec {
     }
 
     fn avro_schema(&self, optional: u32) -> String {
-        let mut fields = Vec::new();
-        for field in &self.fields {
-            let kind = match &field.kind {
-                Kind::Str => json!("string"),
-                Kind::Int => json!("int"),
-                Kind::Long => json!("long"),
-                Kind::Double => json!("double"),
-                Kind::Bool => json!("boolean"),
-                Kind::Enum(symbols) => {
-                    json!({ "type": "enum", "name": format!("{}Kind", capitalized(&field.name)), "symbols": symbols })
-                }
-                Kind::StrArray => json!({ "type": "array", "items": "string" }),
-            };
-            fields.push(json!({ "name": field.name, "type": kind, "doc": field.doc }));
-        }
-        for n in 1..=optional {
-            fields.push(json!({
-                "name": optional_name(n),
-                "type": ["null", "string"],
-                "default": null,
-                "doc": format!("Added in version {}.", n + 1),
-            }));
-        }
+        let mut fields: Vec<Value> = self.fields.iter().map(avro_field).collect();
+        fields.extend((1..=optional).map(optional_avro_field));
         json!({
             "type": "record",
             "name": self.record,
@@ -361,7 +415,7 @@ impl SubjectSpec {
             number += 1;
         }
         for n in 1..=optional {
-            out.push_str(&format!("  // Added in version {}.\n  string {} = {number};\n", n + 1, optional_name(n)));
+            out.push_str(&optional_proto_field(n, number));
             number += 1;
         }
         out.push_str("}\n");
@@ -371,6 +425,57 @@ impl SubjectSpec {
 
 fn optional_name(n: u32) -> String {
     format!("extra{n}")
+}
+
+/// A base field as a JSON Schema property.
+fn json_property(field: &Field) -> Value {
+    let mut schema = match &field.kind {
+        Kind::Str => json!({ "type": "string", "maxLength": 256 }),
+        Kind::Int => json!({ "type": "integer", "minimum": 0 }),
+        Kind::Long => json!({ "type": "integer" }),
+        Kind::Double => json!({ "type": "number" }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Enum(symbols) => json!({ "type": "string", "enum": symbols }),
+        Kind::StrArray => json!({ "type": "array", "items": { "type": "string" } }),
+    };
+    schema["description"] = Value::from(field.doc.as_str());
+    schema
+}
+
+/// Optional field `n` as a JSON Schema property.
+fn optional_json_property(n: u32) -> Value {
+    json!({ "type": "string", "description": format!("Added in version {}.", n + 1) })
+}
+
+/// A base field as an Avro record field.
+fn avro_field(field: &Field) -> Value {
+    let kind = match &field.kind {
+        Kind::Str => json!("string"),
+        Kind::Int => json!("int"),
+        Kind::Long => json!("long"),
+        Kind::Double => json!("double"),
+        Kind::Bool => json!("boolean"),
+        Kind::Enum(symbols) => {
+            json!({ "type": "enum", "name": format!("{}Kind", capitalized(&field.name)), "symbols": symbols })
+        }
+        Kind::StrArray => json!({ "type": "array", "items": "string" }),
+    };
+    json!({ "name": field.name, "type": kind, "doc": field.doc })
+}
+
+/// Optional field `n` as an Avro record field.
+fn optional_avro_field(n: u32) -> Value {
+    json!({
+        "name": optional_name(n),
+        "type": ["null", "string"],
+        "default": null,
+        "doc": format!("Added in version {}.", n + 1),
+    })
+}
+
+/// Optional field `n` as a Protobuf field numbered `number`.
+fn optional_proto_field(n: u32, number: u32) -> String {
+    format!("  // Added in version {}.\n  string {} = {number};\n", n + 1, optional_name(n))
 }
 
 fn proto_enum_value(field: &str, symbol: &str) -> String {
@@ -410,5 +515,19 @@ mod tests {
             assert!(f.schema_text(4).len() <= 5600, "{} is {} bytes", f.name, f.schema_text(4).len());
         }
         assert!(drawn.iter().any(|s| s.corpus_versions < 5));
+    }
+
+    #[test]
+    fn bodies_are_the_rendered_schemas() {
+        for subject in corpus(200, None, 7) {
+            for optional in [0, 1, 2, 9, 10, 11, 25] {
+                let body: serde_json::Value = serde_json::from_str(&subject.register_body(optional)).unwrap();
+                let mut expected = serde_json::json!({ "schema": subject.schema_text(optional) });
+                if subject.format != Format::Avro {
+                    expected["schemaType"] = subject.format.schema_type().into();
+                }
+                assert_eq!(body, expected, "{} with {optional} optional fields", subject.name);
+            }
+        }
     }
 }
