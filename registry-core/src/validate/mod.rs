@@ -4,7 +4,8 @@
 //!
 //! JSON Schema data is checked by the schema's own compiled `jsonschema` validator; Avro data (its JSON
 //! encoding, or a binary datum) by a walker over the schema's types; Protobuf data (the proto3 JSON mapping)
-//! by `prost-reflect`, with a walker over the descriptor to locate the errors. Like the rest of this crate it
+//! by an allocation-free walk when it is plainly written, else by `prost-reflect`, with a walker over the
+//! descriptor to locate the errors. Like the rest of this crate it
 //! is total: no panics on any input, recursion bounded by [`ValidateOptions::max_depth`], no I/O.
 
 mod avro;

@@ -2,6 +2,12 @@
 //! `prost-reflect` (the authority on what is valid). When it refuses, a walk of the JSON against the
 //! descriptor names every field that does not fit, since `prost-reflect` stops at the first error and does
 //! not say where it was.
+//!
+//! Most documents are plainly valid: every field known and written in its type's usual JSON form. Those are
+//! accepted by a walk that allocates nothing ([`plainly_valid`]), without building the message; anything less
+//! plain (a null, a fraction for an integer, a well-known type, an enum by number, one field under both its names)
+//! goes to `prost-reflect`. `tests/protobuf_validation.rs` checks on generated documents that every document the
+//! walk accepts, `prost-reflect` accepts too.
 
 use base64::Engine;
 use prost::Message;
@@ -43,6 +49,9 @@ impl ProtobufValidator {
     }
 
     pub(crate) fn validate(&self, data: &Value, options: &ValidateOptions, out: &mut Errors) {
+        if plainly_valid(&self.message, data, 0, options.max_depth) {
+            return;
+        }
         let Err(error) = DynamicMessage::deserialize(self.message.clone(), data) else {
             return;
         };
@@ -52,6 +61,124 @@ impl ProtobufValidator {
             out.push("", error.to_string());
         }
     }
+}
+
+/// Whether `value` is certainly a valid `message` in the proto3 JSON mapping, judged without allocating: every
+/// key a field of the message (under one of its names only), at most one member of each oneof, every value in
+/// its type's usual JSON form. `false` means "not plainly": the caller asks `prost-reflect`.
+fn plainly_valid(message: &MessageDescriptor, value: &Value, depth: usize, max_depth: usize) -> bool {
+    if depth > max_depth || is_well_known(message) {
+        return false;
+    }
+    let Some(object) = value.as_object() else {
+        return false;
+    };
+    // Field numbers below 128 already met in this object: a JSON object holds a key once, so a field met twice
+    // was written under both of its names.
+    let mut seen: u128 = 0;
+    for (key, item) in object {
+        // A lowerCamelCase JSON name has no underscore, so a key with one is looked up as a proto name first.
+        let field = if key.contains('_') {
+            message.get_field_by_name(key).or_else(|| message.get_field_by_json_name(key))
+        } else {
+            message.get_field_by_json_name(key).or_else(|| message.get_field_by_name(key))
+        };
+        let Some(field) = field else {
+            return false;
+        };
+        // One field under both of its names, or two members of one oneof, is for prost-reflect to judge.
+        let number = field.number();
+        if number < 128 {
+            if seen & (1 << number) != 0 {
+                return false;
+            }
+            seen |= 1 << number;
+        } else {
+            let other_name = if key == field.json_name() { field.name() } else { field.json_name() };
+            if other_name != key && object.contains_key(other_name) {
+                return false;
+            }
+        }
+        if let Some(oneof) = field.containing_oneof()
+            && oneof.fields().any(|other| {
+                other.number() != number
+                    && (object.contains_key(other.json_name()) || object.contains_key(other.name()))
+            })
+        {
+            return false;
+        }
+        if !plain_field(&field, item, depth + 1, max_depth) {
+            return false;
+        }
+    }
+    true
+}
+
+fn plain_field(field: &FieldDescriptor, value: &Value, depth: usize, max_depth: usize) -> bool {
+    let kind = field.kind();
+    if field.is_map() {
+        let (Some(object), Kind::Message(entry)) = (value.as_object(), &kind) else {
+            return false;
+        };
+        let (key_kind, value_kind) = (entry.map_entry_key_field().kind(), entry.map_entry_value_field().kind());
+        return object
+            .iter()
+            .all(|(key, item)| plain_map_key(&key_kind, key) && plain_single(&value_kind, item, depth, max_depth));
+    }
+    if field.is_list() {
+        return value
+            .as_array()
+            .is_some_and(|items| items.iter().all(|item| plain_single(&kind, item, depth, max_depth)));
+    }
+    plain_single(&kind, value, depth, max_depth)
+}
+
+fn plain_single(kind: &Kind, value: &Value, depth: usize, max_depth: usize) -> bool {
+    match (kind, value) {
+        (Kind::Message(message), _) => plainly_valid(message, value, depth, max_depth),
+        (Kind::Enum(e), Value::String(name)) => e.get_value_by_name(name).is_some(),
+        (Kind::Bool, Value::Bool(_)) | (Kind::String, Value::String(_)) => true,
+        (Kind::Bytes, Value::String(text)) => is_base64(text),
+        (Kind::Double | Kind::Float, Value::String(name)) => matches!(name.as_str(), "NaN" | "Infinity" | "-Infinity"),
+        (Kind::Double, Value::Number(_)) => true,
+        (Kind::Float, Value::Number(n)) => n.as_f64().is_some_and(|x| x.abs() <= f64::from(f32::MAX)),
+        (Kind::Int32 | Kind::Sint32 | Kind::Sfixed32, Value::Number(n)) => {
+            n.as_i64().is_some_and(|n| i32::try_from(n).is_ok())
+        }
+        (Kind::Uint32 | Kind::Fixed32, Value::Number(n)) => n.as_u64().is_some_and(|n| u32::try_from(n).is_ok()),
+        (Kind::Int64 | Kind::Sint64 | Kind::Sfixed64, Value::Number(n)) => n.as_i64().is_some(),
+        (Kind::Uint64 | Kind::Fixed64, Value::Number(n)) => n.as_u64().is_some(),
+        // The mapping writes 64-bit integers as decimal strings, and reads any integer so written.
+        (kind, Value::String(text)) => plain_integer_text(kind, text),
+        _ => false,
+    }
+}
+
+/// A map key in its one canonical spelling (no sign on positives, no leading zeros).
+fn plain_map_key(kind: &Kind, key: &str) -> bool {
+    match kind {
+        Kind::String => true,
+        Kind::Bool => key == "true" || key == "false",
+        _ => plain_integer_text(kind, key),
+    }
+}
+
+/// Whether `text` is an integer of `kind`'s range in its one canonical spelling: digits after an optional `-`,
+/// no leading zeros, no `-0`.
+fn plain_integer_text(kind: &Kind, text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    canonical
+        && match kind {
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => text.parse::<i32>().is_ok(),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => text.parse::<i64>().is_ok(),
+            Kind::Uint32 | Kind::Fixed32 => text.parse::<u32>().is_ok(),
+            Kind::Uint64 | Kind::Fixed64 => text.parse::<u64>().is_ok(),
+            _ => false,
+        }
 }
 
 /// The well-known types with a JSON form of their own: checked by `prost-reflect` where they occur.
