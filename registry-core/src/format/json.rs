@@ -117,6 +117,11 @@ fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
 }
 
 fn compile(value: &Value, draft: Draft, documents: &[(String, Value)]) -> Result<jsonschema::Validator, SchemaError> {
+    let options = jsonschema::options().with_draft(draft).with_base_uri(BASE_URI);
+    if documents.is_empty() {
+        // Nothing to register: the options' own registry resolves what the schema can refer to.
+        return options.build(value).map_err(invalid_schema);
+    }
     let root_id = value.get("$id").and_then(Value::as_str).or_else(|| value.get("id").and_then(Value::as_str));
     let mut resources: Vec<(String, Resource)> = Vec::new();
     for (name, document) in documents {
@@ -130,11 +135,13 @@ fn compile(value: &Value, draft: Draft, documents: &[(String, Value)]) -> Result
         .extend(resources)
         .and_then(|builder| builder.prepare())
         .map_err(|e| SchemaError::invalid(SchemaType::Json, format!("references cannot be loaded: {e}")))?;
-    jsonschema::options().with_draft(draft).with_base_uri(BASE_URI).with_registry(&registry).build(value).map_err(|e| {
-        let path = e.instance_path().to_string();
-        let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
-        SchemaError::invalid(SchemaType::Json, format!("{e}{at}"))
-    })
+    options.with_registry(&registry).build(value).map_err(invalid_schema)
+}
+
+fn invalid_schema(e: jsonschema::ValidationError<'_>) -> SchemaError {
+    let path = e.instance_path().to_string();
+    let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
+    SchemaError::invalid(SchemaType::Json, format!("{e}{at}"))
 }
 
 /// Where a reference named `name` may be looked up: against the registry's base and against the root's `$id`.
