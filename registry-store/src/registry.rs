@@ -156,7 +156,6 @@ struct Inner {
     db: Arc<Database>,
     shared: Arc<Shared>,
     config: moka::sync::Cache<String, ConfigRecord>,
-    epoch: AtomicU64,
     /// Bumped each time a permanent delete removes an id's last use (the only way an id stops being found).
     removals: AtomicU64,
     retractions: AtomicU64,
@@ -167,6 +166,8 @@ struct Inner {
 struct Shared {
     caches: Caches,
     options: RegistryOptions,
+    /// Bumped after every commit that changes what a read can see (see the module doc).
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -220,10 +221,9 @@ impl Registry {
                 committer: Committer::start(db.clone()),
                 db,
                 config: moka::sync::Cache::new(options.cache_capacity),
-                epoch: AtomicU64::new(0),
                 removals: AtomicU64::new(0),
                 retractions: AtomicU64::new(0),
-                shared: Arc::new(Shared { caches, options }),
+                shared: Arc::new(Shared { caches, options, epoch: AtomicU64::new(0) }),
             }),
         })
     }
@@ -465,10 +465,17 @@ impl Registry {
         self.inner.committer.submit(Box::new(move |txn| {
             let outcome = shared.register_in(txn, &subject, &schema, &parsed, admission);
             Box::new(move |commit_error| {
-                reply.send(match commit_error {
+                let outcome = match commit_error {
                     Some(e) => Err(e.clone()),
                     None => outcome,
-                });
+                };
+                // What a new version makes stale is dropped here, on the committer, before anyone is answered:
+                // a caller that stops waiting (a dropped future) must not leave a stale cache behind.
+                if let Ok((_, Some(_))) = &outcome {
+                    shared.bump_epoch();
+                    shared.caches.latest.invalidate(&subject);
+                }
+                reply.send(outcome);
             })
         }))?;
         Ok(answer)
@@ -1064,11 +1071,11 @@ impl Registry {
     }
 
     fn epoch(&self) -> u64 {
-        self.inner.epoch.load(Ordering::Acquire)
+        self.inner.shared.epoch.load(Ordering::Acquire)
     }
 
     fn bump_epoch(&self) -> u64 {
-        self.inner.epoch.fetch_add(1, Ordering::AcqRel) + 1
+        self.inner.shared.bump_epoch()
     }
 
     /// Inserts an entry read at `epoch`, and takes it back if a write has committed since.
@@ -1095,6 +1102,10 @@ impl Registry {
 }
 
 impl Shared {
+    fn bump_epoch(&self) -> u64 {
+        self.epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
     /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
     fn register_in(
         &self,
@@ -1343,14 +1354,13 @@ fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Register
     let (registered, stored) = outcome?;
     let Finish { registry, key, parsed } = finish;
     let caches = &registry.inner.shared.caches;
+    let epoch = registry.epoch();
     if let Some(stored) = stored {
-        // A new version was written and its commit is durable.
-        let epoch = registry.bump_epoch();
-        caches.latest.invalidate(&key.0);
+        // A new version was written and its commit is durable; the committer has already dropped what it made
+        // stale. These fills only spare later reads a trip to the store.
         caches.parsed.insert(registered.id, parsed);
         registry.fill(epoch, &caches.schemas, registered.id, stored);
     }
-    let epoch = registry.epoch();
     let value = (registered.version, registered.id, registered.semver);
     registry.fill(epoch, &caches.subject_fingerprints, key, value);
     Ok(registered)

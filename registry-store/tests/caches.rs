@@ -183,3 +183,20 @@ fn retractions_move_with_every_delete_and_setting_change_and_never_with_a_regist
     assert!(registry.delete_version(&subject, VersionSelector::Latest, Deletion::Soft).is_err());
     assert_eq!(registry.retractions(), before);
 }
+
+/// A caller that stops waiting for its registration (an async request dropped mid-way) does not stop the commit,
+/// and must not leave the subject's cached latest version stale behind it.
+#[test]
+fn a_registration_nobody_waits_for_still_leaves_no_stale_latest_version() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let subject = Subject::new("s").unwrap();
+    registry.register(&subject, &avro("A")).unwrap();
+    // Read once, so the latest version (1) is cached.
+    assert_eq!(registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get(), 1);
+    drop(registry.begin_register(&subject, &avro("B"), Default::default()).unwrap());
+    // A registration queued after it is answered only once the dropped one's commit is done.
+    registry.register(&Subject::new("other").unwrap(), &avro("C")).unwrap();
+    let latest = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
+    assert_eq!((latest.version.get(), latest.schema.text.contains("\"B\"")), (2, true));
+}
