@@ -335,8 +335,14 @@ async fn a_body_that_cannot_be_read_is_a_400_either_way() {
 }
 
 async fn post_json(service: &registry_http::Server, path: &str, body: &Value) -> (StatusCode, Value) {
+    send_json(service, "POST", path, body).await
+}
+
+async fn send_json(service: &registry_http::Server, method: &str, path: &str, body: &Value) -> (StatusCode, Value) {
     let bytes = body.to_string();
-    let request = Request::post(path)
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
         .header("content-type", "application/vnd.schemaregistry.v1+json")
         .header("content-length", bytes.len())
         .body(Body::from(bytes))
@@ -355,8 +361,9 @@ fn wide_schema(fields: usize, kind: &str) -> String {
     serde_json::json!({"type": "object", "properties": properties, "additionalProperties": false}).to_string()
 }
 
-/// Large schemas and schemas with references are parsed on the blocking pool rather than on the async worker;
-/// they register, deduplicate and are refused exactly as small ones are.
+/// Large schemas, schemas with references and subjects with a transitive level are parsed and checked on the
+/// blocking pool rather than on the async worker; they register, deduplicate and are refused exactly as small ones
+/// are.
 #[tokio::test]
 async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
     let service = server(AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry")));
@@ -388,4 +395,25 @@ async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
     });
     let (status, body) = post_json(&service, "/subjects/outer/versions", &missing).await;
     assert_eq!((status, body["error_code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, Value::from(42201)));
+
+    // v3 reads v2's data but not v1's (its new field has no default): refused only by a transitive level.
+    let avro =
+        |fields: &str| serde_json::json!({"schema": format!(r#"{{"type":"record","name":"R","fields":[{fields}]}}"#)});
+    let a = r#"{"name":"a","type":"int"}"#;
+    let (v1, v2, v3) = (
+        avro(a),
+        avro(&format!(r#"{a},{{"name":"b","type":"string","default":"x"}}"#)),
+        avro(&format!(r#"{a},{{"name":"b","type":"string"}}"#)),
+    );
+    for (subject, level, expected) in
+        [("latest-only", "BACKWARD", StatusCode::OK), ("every-version", "BACKWARD_TRANSITIVE", StatusCode::CONFLICT)]
+    {
+        let config = serde_json::json!({"compatibility": level});
+        assert_eq!(send_json(&service, "PUT", &format!("/config/{subject}"), &config).await.0, StatusCode::OK);
+        for version in [&v1, &v2] {
+            assert_eq!(post_json(&service, &format!("/subjects/{subject}/versions"), version).await.0, StatusCode::OK);
+        }
+        let (status, body) = post_json(&service, &format!("/subjects/{subject}/versions"), &v3).await;
+        assert_eq!(status, expected, "{subject} ({level}): {body}");
+    }
 }

@@ -102,9 +102,10 @@ where
         .map_err(ApiError::from)
 }
 
-/// The largest schema parsed and checked on the async worker itself (a few hundred microseconds at most);
-/// a larger one, or one with references (read from the store), is parsed on the blocking pool so it never stalls
-/// the requests sharing that worker.
+/// The largest schema parsed and checked on the async worker itself (a few hundred microseconds at most). A
+/// larger one, one with references (read from the store), or one for a subject whose level checks every earlier
+/// version (a transitive level: as many parses as versions) is parsed and checked on the blocking pool, so it
+/// never stalls the requests sharing that worker.
 const INLINE_PARSE_BYTES: usize = 16 << 10;
 
 /// Registers `schema` under `subject`, awaiting its group commit without holding a thread: with a thread parked
@@ -115,7 +116,10 @@ pub(crate) async fn register_schema(
     schema: UnparsedSchema,
     options: RegisterOptions,
 ) -> ApiResult<Registered> {
-    let registration = if schema.text.len() <= INLINE_PARSE_BYTES && schema.references.is_empty() {
+    let light = schema.text.len() <= INLINE_PARSE_BYTES
+        && schema.references.is_empty()
+        && !registry.effective_config(&subject)?.is_transitive();
+    let registration = if light {
         registry.begin_register(&subject, &schema, options)?
     } else {
         // A schema the subject already has is answered from memory, without a trip through the pool.
