@@ -408,7 +408,7 @@ impl Registry {
 
         let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
         let answer = self.submit_registration(subject, schema, &parsed, Admission { mode, options, precheck })?;
-        let finish = Finish { registry: self.clone(), key, parsed };
+        let finish = Finish { shared: self.inner.shared.clone(), key, parsed };
         Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
     }
 
@@ -650,7 +650,7 @@ impl Registry {
         };
         let schema = self.schema_in(&txn.open_table(SCHEMAS)?, record.id)?;
         if selector == VersionSelector::Latest && deleted == Deleted::Exclude {
-            self.fill(
+            self.inner.shared.fill(
                 epoch,
                 &self.inner.shared.caches.latest,
                 subject.clone(),
@@ -1071,23 +1071,11 @@ impl Registry {
     }
 
     fn epoch(&self) -> u64 {
-        self.inner.shared.epoch.load(Ordering::Acquire)
+        self.inner.shared.epoch()
     }
 
     fn bump_epoch(&self) -> u64 {
         self.inner.shared.bump_epoch()
-    }
-
-    /// Inserts an entry read at `epoch`, and takes it back if a write has committed since.
-    fn fill<K, V>(&self, epoch: u64, cache: &crate::cache::Counted<K, V>, key: K, value: V)
-    where
-        K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
-        cache.insert(key.clone(), value);
-        if self.epoch() != epoch {
-            cache.invalidate(&key);
-        }
     }
 
     fn schema_in(&self, schemas: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Arc<StoredSchema>> {
@@ -1102,8 +1090,24 @@ impl Registry {
 }
 
 impl Shared {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     fn bump_epoch(&self) -> u64 {
         self.epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Inserts an entry read at `epoch`, and takes it back if a write has committed since.
+    fn fill<K, V>(&self, epoch: u64, cache: &crate::cache::Counted<K, V>, key: K, value: V)
+    where
+        K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        cache.insert(key.clone(), value);
+        if self.epoch() != epoch {
+            cache.invalidate(&key);
+        }
     }
 
     /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
@@ -1303,7 +1307,7 @@ enum Step {
 
 /// What a committed registration leaves to do on the caller's side: bring the caches up to date.
 struct Finish {
-    registry: Registry,
+    shared: Arc<Shared>,
     key: (Subject, Fingerprint),
     parsed: Arc<ParsedSchema>,
 }
@@ -1352,17 +1356,16 @@ fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Register
     let outcome = outcome.ok_or_else(|| RegistryError::Storage("the write transaction could not be opened".into()))?;
     let finish = finish.ok_or_else(answered_twice)?;
     let (registered, stored) = outcome?;
-    let Finish { registry, key, parsed } = finish;
-    let caches = &registry.inner.shared.caches;
-    let epoch = registry.epoch();
+    let Finish { shared, key, parsed } = finish;
+    let epoch = shared.epoch();
     if let Some(stored) = stored {
         // A new version was written and its commit is durable; the committer has already dropped what it made
         // stale. These fills only spare later reads a trip to the store.
-        caches.parsed.insert(registered.id, parsed);
-        registry.fill(epoch, &caches.schemas, registered.id, stored);
+        shared.caches.parsed.insert(registered.id, parsed);
+        shared.fill(epoch, &shared.caches.schemas, registered.id, stored);
     }
     let value = (registered.version, registered.id, registered.semver);
-    registry.fill(epoch, &caches.subject_fingerprints, key, value);
+    shared.fill(epoch, &shared.caches.subject_fingerprints, key, value);
     Ok(registered)
 }
 
