@@ -77,13 +77,7 @@ fn plainly_valid(message: &MessageDescriptor, value: &Value, depth: usize, max_d
     // was written under both of its names.
     let mut seen: u128 = 0;
     for (key, item) in object {
-        // A lowerCamelCase JSON name has no underscore, so a key with one is looked up as a proto name first.
-        let field = if key.contains('_') {
-            message.get_field_by_name(key).or_else(|| message.get_field_by_json_name(key))
-        } else {
-            message.get_field_by_json_name(key).or_else(|| message.get_field_by_name(key))
-        };
-        let Some(field) = field else {
+        let Some(field) = field_for(message, key) else {
             return false;
         };
         // One field under both of its names, or two members of one oneof, is for prost-reflect to judge.
@@ -181,6 +175,16 @@ fn plain_integer_text(kind: &Kind, text: &str) -> bool {
         }
 }
 
+/// The field a document's key names: its JSON name or its proto name. A lowerCamelCase JSON name has no
+/// underscore, so a key with one is looked up as a proto name first.
+fn field_for(message: &MessageDescriptor, key: &str) -> Option<FieldDescriptor> {
+    if key.contains('_') {
+        message.get_field_by_name(key).or_else(|| message.get_field_by_json_name(key))
+    } else {
+        message.get_field_by_json_name(key).or_else(|| message.get_field_by_name(key))
+    }
+}
+
 /// The well-known types with a JSON form of their own: checked by `prost-reflect` where they occur.
 fn is_well_known(message: &MessageDescriptor) -> bool {
     message.full_name().starts_with("google.protobuf.")
@@ -217,7 +221,7 @@ fn check_message(
         }
         let len = path.len();
         push_segment(path, key);
-        match message.get_field_by_json_name(key).or_else(|| message.get_field_by_name(key)) {
+        match field_for(message, key) {
             None => out.push(path, format!("unknown field '{}' in message '{}'", clip(key), message.full_name())),
             Some(field) => {
                 if let Some(oneof) = field.containing_oneof().filter(|_| !item.is_null()) {
