@@ -97,6 +97,11 @@ pub struct Settings {
 /// The server's default cache budget: the registry's default (64 MiB) and a fifth more for ready answers.
 pub const DEFAULT_CACHE_BYTES: u64 = registry_store::DEFAULT_CACHE_BUDGET / 4 * 5;
 
+/// How the server's cache budget is shared: (the registry's, the pre-rendered answers'), four fifths and one.
+pub const fn split_cache_bytes(total: u64) -> (u64, u64) {
+    (total / 5 * 4, total / 5)
+}
+
 impl Cli {
     /// Merges flags and environment (already merged by clap) over the config file over the defaults.
     pub fn settings(&self) -> Result<Settings, String> {

@@ -59,7 +59,7 @@ pub(crate) struct AnswerCounts {
 }
 
 /// Bytes of pre-rendered answers kept by default: a fifth of the server's default cache budget.
-const RENDERED_CACHE_BYTES: u64 = config::DEFAULT_CACHE_BYTES / 5;
+const RENDERED_CACHE_BYTES: u64 = config::split_cache_bytes(config::DEFAULT_CACHE_BYTES).1;
 
 impl AppState {
     /// A state with auth off, metrics on, and the default body limit.

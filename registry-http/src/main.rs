@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use registry_core::Limits;
-use registry_http::config::{Cli, Command};
+use registry_http::config::{Cli, Command, split_cache_bytes};
 use registry_http::{AppState, AuthKeys, auth, server};
 use registry_store::{Registry, RegistryOptions};
 use tracing_subscriber::EnvFilter;
@@ -38,15 +38,16 @@ fn run(cli: &Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
     let path = settings.data_dir.join("registry.redb");
     let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
+    let (registry_bytes, rendered_bytes) = split_cache_bytes(settings.cache_bytes);
     let registry = Registry::open(
         &path,
         RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() }
-            .with_cache_budget(settings.cache_bytes / 5 * 4),
+            .with_cache_budget(registry_bytes),
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
-        .with_rendered_cache_bytes(settings.cache_bytes / 5)
+        .with_rendered_cache_bytes(rendered_bytes)
         .with_registration_capacity(settings.cache_capacity);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
