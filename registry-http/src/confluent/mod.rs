@@ -406,8 +406,6 @@ async fn register(
     };
     let options = RegisterOptions { id, version, semver: None };
     let plain = id.is_none() && version.is_none();
-    // Parsed and checked here, then the commit is awaited without holding a thread: a pool thread per waiting
-    // registration would put dozens of threads on two cores, contending for the allocator.
     let result = register_schema(&state.registry, subject, schema, options).await;
     let outcome = match &result {
         Ok(r) if r.deduplicated => "deduplicated",

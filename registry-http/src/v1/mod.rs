@@ -88,12 +88,10 @@ async fn register(
     let semver: Option<SemVer> = body.version.as_deref().map(str::parse).transpose()?;
     let options = RegisterOptions { semver, ..RegisterOptions::default() };
     let answer_subject = subject.clone();
-    let result = match register_schema(&state.registry, subject, schema, options).await {
-        Ok(registered) => {
-            run_blocking(&state.registry, move |r| Ok((registered, r.schema_by_id(registered.id)?.fingerprint))).await
-        }
-        Err(e) => Err(e),
-    };
+    // The record was just written or found, so its read is a cache hit: inline, as reads are.
+    let result = register_schema(&state.registry, subject, schema, options)
+        .await
+        .and_then(|registered| Ok((registered, state.registry.schema_by_id(registered.id)?.fingerprint)));
     metrics::record_outcome(
         "registrations",
         match &result {
