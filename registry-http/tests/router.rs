@@ -334,23 +334,14 @@ async fn a_body_that_cannot_be_read_is_a_400_either_way() {
     }
 }
 
-async fn post_json(service: &registry_http::Server, path: &str, body: &Value) -> (StatusCode, Value) {
-    send_json(service, "POST", path, body).await
+/// Sends `body` as the scenarios do ([`send`]) and reads the JSON answer.
+async fn send_json(state: &AppState, method: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+    let (status, _, bytes) = send(state, &serde_json::json!({"method": method, "path": path, "body": body})).await;
+    (status, serde_json::from_slice(&bytes).expect("a JSON answer"))
 }
 
-async fn send_json(service: &registry_http::Server, method: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let bytes = body.to_string();
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/vnd.schemaregistry.v1+json")
-        .header("content-length", bytes.len())
-        .body(Body::from(bytes))
-        .expect("request");
-    let response = service.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-    (status, serde_json::from_slice(&body).expect("a JSON answer"))
+async fn post_json(state: &AppState, path: &str, body: &Value) -> (StatusCode, Value) {
+    send_json(state, "POST", path, body).await
 }
 
 /// A JSON Schema object with `fields` string properties, each with a long description: about 100 bytes a field.
@@ -366,19 +357,19 @@ fn wide_schema(fields: usize, kind: &str) -> String {
 /// are.
 #[tokio::test]
 async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
-    let service = server(AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry")));
+    let state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
     let large = wide_schema(400, "string");
     assert!(large.len() > 32 << 10, "the schema must be larger than what is parsed inline: {}", large.len());
     let register = |schema: &str| serde_json::json!({"schemaType": "JSON", "schema": schema});
 
-    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&large)).await;
+    let (status, body) = post_json(&state, "/subjects/wide/versions", &register(&large)).await;
     assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 1, "version": 1})));
-    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&large)).await;
+    let (status, body) = post_json(&state, "/subjects/wide/versions", &register(&large)).await;
     assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 1, "version": 1})), "a repeat is the same");
-    let (status, body) = post_json(&service, "/subjects/wide/versions", &register(&wide_schema(400, "integer"))).await;
+    let (status, body) = post_json(&state, "/subjects/wide/versions", &register(&wide_schema(400, "integer"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error_code"], 409);
-    let (status, body) = post_json(&service, "/subjects/wide/versions", &register("{not json")).await;
+    let (status, body) = post_json(&state, "/subjects/wide/versions", &register("{not json")).await;
     assert_eq!((status, body["error_code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, Value::from(42201)));
 
     let with_reference = serde_json::json!({
@@ -386,14 +377,14 @@ async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
         "schema": r#"{"type":"object","properties":{"w":{"$ref":"wide.json"}}}"#,
         "references": [{"name": "wide.json", "subject": "wide", "version": 1}],
     });
-    let (status, body) = post_json(&service, "/subjects/outer/versions", &with_reference).await;
+    let (status, body) = post_json(&state, "/subjects/outer/versions", &with_reference).await;
     assert_eq!((status, body), (StatusCode::OK, serde_json::json!({"id": 2, "version": 1})));
     let missing = serde_json::json!({
         "schemaType": "JSON",
         "schema": r#"{"type":"object","properties":{"w":{"$ref":"nope.json"}}}"#,
         "references": [{"name": "nope.json", "subject": "nope", "version": 1}],
     });
-    let (status, body) = post_json(&service, "/subjects/outer/versions", &missing).await;
+    let (status, body) = post_json(&state, "/subjects/outer/versions", &missing).await;
     assert_eq!((status, body["error_code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, Value::from(42201)));
 
     // v3 reads v2's data but not v1's (its new field has no default): refused only by a transitive level.
@@ -409,11 +400,11 @@ async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
         [("latest-only", "BACKWARD", StatusCode::OK), ("every-version", "BACKWARD_TRANSITIVE", StatusCode::CONFLICT)]
     {
         let config = serde_json::json!({"compatibility": level});
-        assert_eq!(send_json(&service, "PUT", &format!("/config/{subject}"), &config).await.0, StatusCode::OK);
+        assert_eq!(send_json(&state, "PUT", &format!("/config/{subject}"), &config).await.0, StatusCode::OK);
         for version in [&v1, &v2] {
-            assert_eq!(post_json(&service, &format!("/subjects/{subject}/versions"), version).await.0, StatusCode::OK);
+            assert_eq!(post_json(&state, &format!("/subjects/{subject}/versions"), version).await.0, StatusCode::OK);
         }
-        let (status, body) = post_json(&service, &format!("/subjects/{subject}/versions"), &v3).await;
+        let (status, body) = post_json(&state, &format!("/subjects/{subject}/versions"), &v3).await;
         assert_eq!(status, expected, "{subject} ({level}): {body}");
     }
 }

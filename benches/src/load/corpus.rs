@@ -28,6 +28,11 @@ impl Format {
             Format::Protobuf => "PROTOBUF",
         }
     }
+
+    /// What stands between two fields in the schema text: a comma in JSON, nothing between Protobuf lines.
+    fn field_separator(self) -> &'static str {
+        if self == Format::Protobuf { "" } else { "," }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -241,20 +246,21 @@ impl SubjectSpec {
     /// Splits the schema text without optional fields into head, base-field fragments and tail.
     fn body_template(&self) -> BodyTemplate {
         let text = self.schema_text(0);
-        let (fields, separator): (Vec<(String, String)>, &str) = match self.format {
+        let fields: Vec<(String, String)> = match self.format {
             Format::Json => {
-                let mut fields: Vec<(String, String)> = self
-                    .fields
-                    .iter()
-                    .map(|f| (f.name.clone(), format!("{}:{}", Value::from(f.name.as_str()), json_property(f))))
-                    .collect();
+                let mut fields: Vec<(String, String)> =
+                    self.fields.iter().map(|f| (f.name.clone(), json_member(&f.name, &json_property(f)))).collect();
                 fields.sort();
-                (fields, ",")
+                fields
             }
-            Format::Avro => (self.fields.iter().map(|f| (String::new(), avro_field(f).to_string())).collect(), ","),
-            Format::Protobuf => (Vec::new(), ""),
+            Format::Avro => self.fields.iter().map(|f| (String::new(), avro_field(f).to_string())).collect(),
+            Format::Protobuf => Vec::new(),
         };
-        let joined = fields.iter().map(|(_, fragment)| fragment.as_str()).collect::<Vec<_>>().join(separator);
+        let joined = fields
+            .iter()
+            .map(|(_, fragment)| fragment.as_str())
+            .collect::<Vec<_>>()
+            .join(self.format.field_separator());
         let start = match self.format {
             Format::Json => text.find(r#""properties":{"#).map(|at| at + r#""properties":{"#.len()),
             Format::Avro => text.find(r#""fields":["#).map(|at| at + r#""fields":["#.len()),
@@ -289,7 +295,7 @@ impl SubjectSpec {
             // Properties are a sorted map in the rendered text.
             fragments.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        let separator = if self.format == Format::Protobuf { "" } else { "," };
+        let separator = self.format.field_separator();
         let size: usize = fragments.iter().map(|(_, f)| f.len() + 1).sum();
         let mut body = String::with_capacity(template.head.len() + size + template.tail.len() + 40);
         body.push_str(r#"{"schema":""#);
@@ -315,7 +321,7 @@ impl SubjectSpec {
     fn optional_fragment(&self, n: u32) -> (String, String) {
         let name = optional_name(n);
         let fragment = match self.format {
-            Format::Json => format!("{}:{}", Value::from(name.as_str()), optional_json_property(n)),
+            Format::Json => json_member(&name, &optional_json_property(n)),
             Format::Avro => optional_avro_field(n).to_string(),
             Format::Protobuf => optional_proto_field(n, self.fields.len() as u32 + n),
         };
@@ -425,6 +431,11 @@ impl SubjectSpec {
 
 fn optional_name(n: u32) -> String {
     format!("extra{n}")
+}
+
+/// `"name":value`, a member of a JSON object as serde_json writes it.
+fn json_member(name: &str, value: &Value) -> String {
+    format!("{}:{value}", Value::from(name))
 }
 
 /// A base field as a JSON Schema property.
