@@ -407,8 +407,12 @@ impl Registry {
         }
 
         let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
+        // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
+        // supersedes: that version's tree gives up its room in the parsed cache to the new one.
+        let superseded =
+            precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
         let answer = self.submit_registration(subject, schema, &parsed, Admission { mode, options, precheck })?;
-        let finish = Finish { shared: self.inner.shared.clone(), key, parsed };
+        let finish = Finish { shared: self.inner.shared.clone(), key, parsed, superseded };
         Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
     }
 
@@ -1310,6 +1314,8 @@ struct Finish {
     shared: Arc<Shared>,
     key: (Subject, Fingerprint),
     parsed: Arc<ParsedSchema>,
+    /// The subject's newest live version before this one, when its level checks only the newest.
+    superseded: Option<SchemaId>,
 }
 
 impl Registration {
@@ -1356,11 +1362,14 @@ fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Register
     let outcome = outcome.ok_or_else(|| RegistryError::Storage("the write transaction could not be opened".into()))?;
     let finish = finish.ok_or_else(answered_twice)?;
     let (registered, stored) = outcome?;
-    let Finish { shared, key, parsed } = finish;
+    let Finish { shared, key, parsed, superseded } = finish;
     let epoch = shared.epoch();
     if let Some(stored) = stored {
         // A new version was written and its commit is durable; the committer has already dropped what it made
         // stale. These fills only spare later reads a trip to the store.
+        if let Some(superseded) = superseded.filter(|id| *id != registered.id) {
+            shared.caches.parsed.invalidate(&superseded);
+        }
         shared.caches.parsed.insert(registered.id, parsed);
         shared.fill(epoch, &shared.caches.schemas, registered.id, stored);
     }

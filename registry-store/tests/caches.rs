@@ -41,6 +41,38 @@ fn the_parse_memo_survives_deletes_without_serving_stale_versions() {
     assert_eq!(latest.schema.id, first.id);
 }
 
+/// An Avro record with `fields` optional int fields: each one more is a BACKWARD-compatible new version.
+fn avro_fields(fields: usize) -> UnparsedSchema {
+    let fields: Vec<String> = (0..fields).map(|i| format!(r#"{{"name":"f{i}","type":"int","default":0}}"#)).collect();
+    UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"R","fields":[{}]}}"#, fields.join(",")))
+}
+
+#[test]
+fn a_new_version_takes_its_predecessors_parsed_room_unless_the_level_is_transitive() {
+    for (level, predecessor_kept) in [
+        (CompatibilityLevel::Backward, false),
+        (CompatibilityLevel::None, false),
+        (CompatibilityLevel::BackwardTransitive, true),
+    ] {
+        let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+        registry.set_config(Scope::Global, level).unwrap();
+        let subject = Subject::new("s").unwrap();
+        let first = registry.register(&subject, &avro_fields(1)).unwrap().id;
+        let second = registry.register(&subject, &avro_fields(2)).unwrap().id;
+
+        // The next registration's check reads the newest version from the cache, parsing nothing again.
+        let before = registry.stats().parsed;
+        registry.parsed_by_id(second).unwrap();
+        assert_eq!(registry.stats().parsed.hits, before.hits + 1, "{level}: the new version's tree is kept");
+
+        let before = registry.stats().parsed;
+        registry.parsed_by_id(first).unwrap();
+        let after = registry.stats().parsed;
+        assert_eq!(after.hits == before.hits + 1, predecessor_kept, "{level}: {before:?} -> {after:?}");
+        assert_eq!(after.misses == before.misses + 1, !predecessor_kept, "{level}: {before:?} -> {after:?}");
+    }
+}
+
 #[test]
 fn a_tiny_schema_cache_still_answers_every_read() {
     let options = RegistryOptions { schema_cache_bytes: 300, parsed_cache_bytes: 300, ..RegistryOptions::default() };
