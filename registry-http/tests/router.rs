@@ -290,6 +290,77 @@ async fn the_get_by_id_shortcut_answers_as_the_router_does() {
     assert_eq!(get(&front, &path, None).await.0, StatusCode::UNAUTHORIZED);
 }
 
+/// The get-latest shortcut answers byte for byte as the router does, follows every new version and delete, leaves
+/// other shapes and errors to the router, and never answers past auth.
+#[tokio::test]
+async fn the_get_latest_shortcut_answers_as_the_router_does() {
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    let state = AppState::new(registry.clone());
+    let (routed, front) = (app(state.clone()), server(state.clone()));
+    let by_router = |path: String| {
+        let routed = routed.clone();
+        async move {
+            let response = routed.oneshot(Request::get(&path).body(Body::empty()).expect("request")).await;
+            let response = response.expect("infallible");
+            let status = response.status();
+            (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec())
+        }
+    };
+    let json = |fields: usize| {
+        let properties: Vec<String> = (0..fields).map(|i| format!(r#""f{i}":{{"type":"string"}}"#)).collect();
+        let text =
+            format!(r#"{{"type":"object","properties":{{{}}},"additionalProperties":false}}"#, properties.join(","));
+        registry_core::UnparsedSchema::new(registry_core::SchemaType::Json, text)
+    };
+    let subject = registry_core::Subject::new("orders.v1-value").expect("subject");
+    let path = "/subjects/orders.v1-value/versions/latest".to_string();
+
+    for version in 1..=3 {
+        registry.register(&subject, &json(version)).expect("registered");
+        // The first answer renders the id's answer; the second finds it rendered. Both match the router's.
+        for _ in 0..2 {
+            let (status, content_type, request_id, body) = get(&front, &path, None).await;
+            assert_eq!((status, by_router(path.clone()).await), (StatusCode::OK, (StatusCode::OK, body.clone())));
+            assert_eq!(content_type, "application/vnd.schemaregistry.v1+json");
+            assert!(!request_id.is_empty());
+            let answer: Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(
+                (answer["version"].as_u64(), answer["schemaType"].as_str()),
+                (Some(version as u64), Some("JSON"))
+            );
+        }
+    }
+    // Shapes the shortcut leaves to the router answer as the router does.
+    for other in ["/subjects/orders.v1-value/versions/-1", "/subjects/orders%2Ev1-value/versions/latest"] {
+        let (status, _, _, body) = get(&front, other, None).await;
+        assert_eq!((status, body), by_router(other.to_string()).await, "{other}");
+    }
+
+    // A soft-deleted latest version is not the latest any more; with none left, the router's 404.
+    registry.delete_version(&subject, registry_core::VersionSelector::Latest, registry_store::Deletion::Soft).unwrap();
+    let (status, _, _, body) = get(&front, &path, None).await;
+    let answer: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!((status, answer["version"].as_u64()), (StatusCode::OK, Some(2)));
+    let with_deleted = format!("{path}?deleted=true");
+    let (_, _, _, body) = get(&front, &with_deleted, None).await;
+    assert_eq!(serde_json::from_slice::<Value>(&body).expect("JSON")["version"].as_u64(), Some(3), "a query: routed");
+    registry.delete_subject(&subject, registry_store::Deletion::Soft).expect("soft delete");
+    let (status, _, _, body) = get(&front, &path, None).await;
+    let error: Value = serde_json::from_slice(&body).expect("a JSON error");
+    assert_eq!((status, error["error_code"].as_u64()), (StatusCode::NOT_FOUND, Some(40401)));
+    assert_eq!(get(&front, "/subjects/nobody/versions/latest", None).await.0, StatusCode::NOT_FOUND);
+
+    // With auth on, the answer still needs a key.
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    registry.register(&subject, &json(1)).expect("registered");
+    let mut state = AppState::new(registry);
+    state.auth = Some(Arc::new(AuthKeys::default().with_key("reader-key", Role::Reader)));
+    let front = server(state);
+    assert_eq!(get(&front, &path, Some(("x-api-key", "reader-key"))).await.0, StatusCode::OK);
+    assert_eq!(get(&front, &path, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&front, &path, Some(("x-api-key", "wrong"))).await.0, StatusCode::UNAUTHORIZED);
+}
+
 /// A body that fails while it is read, as when the client goes away mid-request.
 struct Broken;
 

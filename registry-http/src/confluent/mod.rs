@@ -251,10 +251,15 @@ async fn schema_by_id(
             return Err(e.into());
         }
     };
+    Ok(RawSchema(render_by_id(&state, &stored, serialized, removals)?).into_response())
+}
+
+/// Renders the `GET /schemas/ids/{id}` answer for `stored` and keeps it, as rendered at `removals`.
+fn render_by_id(state: &AppState, stored: &StoredSchema, serialized: bool, removals: u64) -> ApiResult<Bytes> {
     let answer = SchemaById {
         schema_type: schema_type_field(stored.schema_type),
-        schema: schema_text(&state.registry, &stored, flags.format.as_deref())?,
-        references: references(&stored),
+        schema: schema_text(&state.registry, stored, serialized.then_some("serialized"))?,
+        references: references(stored),
     };
     let mut body = serde_json::to_vec(&answer).map_err(|e| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
@@ -262,8 +267,34 @@ async fn schema_by_id(
     // The cache weighs an answer by its length: it must not keep the slack of the vector's doubling too.
     body.shrink_to_fit();
     let body = Bytes::from(body);
-    state.rendered.insert(key, (removals, body.clone()));
-    Ok(RawSchema(body).into_response())
+    state.rendered.insert((stored.id.0, serialized), (removals, body.clone()));
+    Ok(body)
+}
+
+/// The `GET /subjects/{subject}/versions/latest` answer (no query), built from the id's pre-rendered answer: a
+/// schema object is `{"subject","version","id",` and then the very fields of `GET /schemas/ids/{id}`. `None` when
+/// the subject has no live version or cannot be read: the router answers those, errors and all.
+pub(crate) fn latest_answer(state: &AppState, subject: &Subject) -> Option<Response> {
+    let found = state.registry.version(subject, VersionSelector::Latest, Deleted::Exclude).ok()?;
+    let key = (found.schema.id.0, false);
+    let removals = state.registry.removals();
+    let by_id = match state.rendered.get(&key) {
+        Some((rendered_at, body)) if rendered_at == removals => {
+            state.answer_counts.rendered.record(true);
+            body
+        }
+        _ => {
+            state.answer_counts.rendered.record(false);
+            render_by_id(state, &found.schema, false, removals).ok()?
+        }
+    };
+    let fields = by_id.strip_prefix(b"{")?;
+    let subject = serde_json::to_string(found.subject.as_str()).ok()?;
+    let head = format!(r#"{{"subject":{subject},"version":{},"id":{},"#, found.version.get(), found.schema.id.0);
+    let mut body = Vec::with_capacity(head.len() + fields.len());
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(fields);
+    Some(RawSchema(Bytes::from(body)).into_response())
 }
 
 /// The pre-rendered `GET /schemas/ids/{id}` answer for `(id, serialized)` if it still holds, counted as a hit;
