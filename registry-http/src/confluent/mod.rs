@@ -276,14 +276,9 @@ fn render_by_id(state: &AppState, stored: &StoredSchema, serialized: bool, remov
 /// the subject has no live version or cannot be read: the router answers those, errors and all.
 pub(crate) fn latest_answer(state: &AppState, subject: &Subject) -> Option<Response> {
     let found = state.registry.version(subject, VersionSelector::Latest, Deleted::Exclude).ok()?;
-    let key = (found.schema.id.0, false);
-    let removals = state.registry.removals();
-    let by_id = match state.rendered.get(&key) {
-        Some((rendered_at, body)) if rendered_at == removals => {
-            state.answer_counts.rendered.record(true);
-            body
-        }
-        _ => {
+    let by_id = match rendered_body(state, (found.schema.id.0, false)) {
+        Ok(body) => body,
+        Err(removals) => {
             state.answer_counts.rendered.record(false);
             render_by_id(state, &found.schema, false, removals).ok()?
         }
@@ -302,11 +297,16 @@ pub(crate) fn latest_answer(state: &AppState, subject: &Subject) -> Option<Respo
 /// caller's to count). An answer rendered at a count is true while the count stands, since only a removal makes a
 /// found id disappear.
 pub(crate) fn pre_rendered(state: &AppState, key: (u32, bool)) -> Result<Response, u64> {
+    rendered_body(state, key).map(|body| RawSchema(body).into_response())
+}
+
+/// [`pre_rendered`]'s body, before it is made a response.
+fn rendered_body(state: &AppState, key: (u32, bool)) -> Result<Bytes, u64> {
     let removals = state.registry.removals();
     match state.rendered.get(&key) {
         Some((rendered_at, body)) if rendered_at == removals => {
             state.answer_counts.rendered.record(true);
-            Ok(RawSchema(body).into_response())
+            Ok(body)
         }
         _ => Err(removals),
     }
