@@ -115,13 +115,18 @@ async fn register_or_route(state: SharedState, mut router: Router, request: Requ
         }
     };
     let key = confluent::registration_key(&parts.uri, &bytes);
-    if let Ok(mut response) = confluent::remembered_registration(&state, &key) {
-        observation.finish(&mut response);
-        return Ok(response);
-    }
-    // The router does its own bookkeeping.
+    let retractions = match confluent::remembered_registration(&state, &key) {
+        Ok(mut response) => {
+            observation.finish(&mut response);
+            return Ok(response);
+        }
+        Err(retractions) => retractions,
+    };
+    // The router does its own bookkeeping; the handler takes over the digest and the count read before the lookup.
     drop(observation);
-    router.call(Request::from_parts(parts, Body::from(bytes))).await
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(confluent::Unremembered { key, retractions });
+    router.call(request).await
 }
 
 impl Service<Request> for Server {

@@ -5,6 +5,7 @@ mod dto;
 
 use std::borrow::Cow;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -401,15 +402,21 @@ async fn register(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
     uri: Uri,
+    missed: Option<Extension<Unremembered>>,
     BodyBytes(bytes): BodyBytes,
 ) -> ApiResult<Response> {
     // The same request answered before is answered again from its digest, unparsed, while nothing that could
     // change the answer (a delete, a config or mode change) has happened since: read the count first, so an
-    // answer remembered from here on was computed after it.
-    let key = registration_key(&uri, &bytes);
-    let retractions = match remembered_registration(&state, &key) {
-        Ok(answer) => return Ok(answer),
-        Err(retractions) => retractions,
+    // answer remembered from here on was computed after it. The front has done both when it hands a miss over.
+    let (key, retractions) = match missed {
+        Some(Extension(Unremembered { key, retractions })) => (key, retractions),
+        None => {
+            let key = registration_key(&uri, &bytes);
+            match remembered_registration(&state, &key) {
+                Ok(answer) => return Ok(answer),
+                Err(retractions) => (key, retractions),
+            }
+        }
     };
     state.answer_counts.registrations.record(false);
     let body: SchemaRequest = parse_json(&bytes)?;
@@ -454,6 +461,14 @@ async fn register(
         state.registrations.insert(key, (retractions, answer.clone()));
     }
     Ok(RawSchema(answer).into_response())
+}
+
+/// A registration the front looked up in the remembered answers and did not find: its digest, and the count of
+/// retractions read before the lookup, so the handler neither hashes the body nor looks it up again.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unremembered {
+    pub key: [u8; 32],
+    pub retractions: u64,
 }
 
 /// The digest a registration request is remembered by: its path (so its subject, as sent), query and body, each
