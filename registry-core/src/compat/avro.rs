@@ -41,9 +41,7 @@ impl<'s> ResolutionView<'s> {
         if !lossy {
             return ResolutionView::Parsed(schema);
         }
-        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&schema.canonical_form()) else {
-            return ResolutionView::Parsed(schema);
-        };
+        let mut json = schema.json().clone();
         strip_fixed_logical_types(&mut json, 0);
         let reparsed = if schema.referenced().is_empty() {
             Schema::parse(&json).ok()

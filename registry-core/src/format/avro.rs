@@ -28,6 +28,11 @@ impl AvroSchema {
         &self.referenced
     }
 
+    /// The schema's JSON document, as parsed.
+    pub(crate) fn json(&self) -> &serde_json::Value {
+        &self.json
+    }
+
     /// Every named type visible to this schema, by full name: its own and its references'.
     pub fn named_types(&self) -> HashMap<String, &Schema> {
         let mut names = HashMap::new();
@@ -37,9 +42,12 @@ impl AvroSchema {
         names
     }
 
-    pub(crate) fn canonical_form(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+    /// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact
+    /// form is seldom longer), so it is written without growing.
+    pub(crate) fn canonical_form(&self, text_len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text_len);
         canonical_json(&self.json, &mut out);
+        out.shrink_to_fit();
         out
     }
 }

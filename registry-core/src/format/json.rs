@@ -47,9 +47,12 @@ impl JsonSchema {
         compile(&self.value, self.draft, &self.references)
     }
 
-    pub(crate) fn canonical_form(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+    /// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact
+    /// form is seldom longer), so it is written without growing.
+    pub(crate) fn canonical_form(&self, text_len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text_len);
         canonical_json(&self.value, &mut out);
+        out.shrink_to_fit();
         out
     }
 }

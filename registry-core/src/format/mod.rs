@@ -109,12 +109,12 @@ fn parse_with(
     let (kind, canonical) = match schema.schema_type {
         SchemaType::Avro => {
             let parsed = avro::parse(&schema.text, &resolved, limits)?;
-            let canonical = parsed.canonical_form();
+            let canonical = parsed.canonical_form(schema.text.len());
             (FormatSchema::Avro(Box::new(parsed)), canonical)
         }
         SchemaType::Json => {
             let parsed = json::parse(&schema.text, &resolved, limits, check)?;
-            let canonical = parsed.canonical_form();
+            let canonical = parsed.canonical_form(schema.text.len());
             (FormatSchema::Json(parsed), canonical)
         }
         SchemaType::Protobuf => {
@@ -194,16 +194,15 @@ pub(crate) fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(key, out);
-                out.push(b':');
-                canonical_json(value, out);
+            // serde_json's map iterates in key order unless its `preserve_order` feature is on somewhere in the
+            // build; the canonical form must not depend on that, so insertion order is sorted here.
+            if map.keys().is_sorted() {
+                write_members(map.iter(), out);
+            } else {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_members(entries.into_iter(), out);
             }
             out.push(b'}');
         }
@@ -221,6 +220,17 @@ pub(crate) fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
             // Serializing a scalar into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *out, scalar);
         }
+    }
+}
+
+fn write_members<'v>(members: impl Iterator<Item = (&'v String, &'v serde_json::Value)>, out: &mut Vec<u8>) {
+    for (i, (key, value)) in members.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_string(key, out);
+        out.push(b':');
+        canonical_json(value, out);
     }
 }
 
