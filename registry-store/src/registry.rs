@@ -445,10 +445,13 @@ impl Registry {
         let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
         let live = live_versions(&subject_versions(&versions_t, subject)?);
         let shared = &self.inner.shared;
-        let report = shared.check_against(parsed, level, &live, &versions_t, &schemas_t)?;
+        // At a level that is not transitive the newest version is the only one checked, and the candidate
+        // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
+        let keep = level.is_transitive();
+        let report = shared.check_against(parsed, level, &live, &versions_t, &schemas_t, keep)?;
         let backward_with_newest = match live.first() {
             Some(newest) if !level.checks_backward() => {
-                Some(shared.reads_data_of(parsed, *newest, &versions_t, &schemas_t))
+                Some(shared.reads_data_of(parsed, *newest, &versions_t, &schemas_t, keep))
             }
             _ => None,
         };
@@ -502,7 +505,7 @@ impl Registry {
         let versions = subject_versions(&versions_t, subject)?;
         let live = live_versions(&versions);
         match against {
-            None => self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t),
+            None => self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t, true),
             Some(selector) => {
                 // As the reference registry: `latest` of a subject with no live version checks against nothing
                 // (compatible once the schema parses); a numbered version there is simply not found.
@@ -528,7 +531,7 @@ impl Registry {
                     CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
                     other => other,
                 };
-                self.inner.shared.check_against(&parsed, single, &[one], &versions_t, &schemas_t)
+                self.inner.shared.check_against(&parsed, single, &[one], &versions_t, &schemas_t, true)
             }
         }
     }
@@ -550,7 +553,7 @@ impl Registry {
             .filter(|(_, r)| !r.deleted)
             .map(|(v, r)| (*v, r.id))
             .collect();
-        self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t)
+        self.inner.shared.check_against(&parsed, level, &live, &versions_t, &schemas_t, true)
     }
 
     // ----- reads -----
@@ -1192,7 +1195,7 @@ impl Shared {
         if mode != Mode::Import {
             let report = match checked_report {
                 Some(report) => report,
-                None => self.check_against(parsed, level, &live, &versions_t, &schemas_t)?,
+                None => self.check_against(parsed, level, &live, &versions_t, &schemas_t, level.is_transitive())?,
             };
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
@@ -1210,7 +1213,9 @@ impl Shared {
                 let checked = level.checks_backward() && mode != Mode::Import;
                 let backward = checked
                     || live.first().is_none_or(|newest| {
-                        checked_backward.unwrap_or_else(|| self.reads_data_of(parsed, *newest, &versions_t, &schemas_t))
+                        checked_backward.unwrap_or_else(|| {
+                            self.reads_data_of(parsed, *newest, &versions_t, &schemas_t, level.is_transitive())
+                        })
                     });
                 if backward { latest.bump_minor() } else { latest.bump_major() }
             }
@@ -1247,7 +1252,9 @@ impl Shared {
         Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
     }
 
-    /// Checks `candidate` at `level` against `live` versions (newest first).
+    /// Checks `candidate` at `level` against `live` versions (newest first). A version's tree parsed here goes
+    /// into the parsed cache only with `keep`: a registration at a level that is not transitive is about to
+    /// supersede the one version it checks, and caching that tree would evict one a later check reads.
     fn check_against(
         &self,
         candidate: &ParsedSchema,
@@ -1255,6 +1262,7 @@ impl Shared {
         live: &[(Version, SchemaId)],
         versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
         schemas: &impl ReadableTable<u32, &'static [u8]>,
+        keep: bool,
     ) -> Result<CompatReport> {
         let wanted = match level {
             CompatibilityLevel::None => &[][..],
@@ -1270,7 +1278,9 @@ impl Shared {
                     let stored = load_schema(schemas, *id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
                     let parsed =
                         Arc::new(registry_core::parse_stored(&stored.to_unparsed(), &resolver, &self.options.limits)?);
-                    self.caches.parsed.insert(*id, parsed.clone());
+                    if keep {
+                        self.caches.parsed.insert(*id, parsed.clone());
+                    }
                     parsed
                 }
             };
@@ -1288,8 +1298,9 @@ impl Shared {
         version: (Version, SchemaId),
         versions: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
         schemas: &impl ReadableTable<u32, &'static [u8]>,
+        keep: bool,
     ) -> bool {
-        self.check_against(candidate, CompatibilityLevel::Backward, &[version], versions, schemas)
+        self.check_against(candidate, CompatibilityLevel::Backward, &[version], versions, schemas, keep)
             .is_ok_and(|report| report.is_compatible())
     }
 }

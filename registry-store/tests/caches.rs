@@ -74,6 +74,31 @@ fn a_new_version_takes_its_predecessors_parsed_room_unless_the_level_is_transiti
 }
 
 #[test]
+fn a_registrations_check_caches_the_tree_it_parses_only_at_a_transitive_level() {
+    for (level, kept) in [(CompatibilityLevel::Backward, false), (CompatibilityLevel::BackwardTransitive, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.redb");
+        let subject = Subject::new("s").unwrap();
+        let first = {
+            let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+            registry.set_config(Scope::Global, level).unwrap();
+            registry.register(&subject, &avro_fields(1)).unwrap().id
+        };
+        // Reopened, nothing is cached: the next registration's check parses version 1 from the store.
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        // A field with no default: not BACKWARD-compatible, so version 1 stays the newest.
+        let no_default = UnparsedSchema::new(
+            SchemaType::Avro,
+            r#"{"type":"record","name":"R","fields":[{"name":"f0","type":"int","default":0},{"name":"x","type":"int"}]}"#,
+        );
+        assert!(registry.register(&subject, &no_default).is_err(), "{level}: the candidate is incompatible");
+        let before = registry.stats().parsed;
+        registry.parsed_by_id(first).unwrap();
+        let after = registry.stats().parsed;
+        assert_eq!(after.hits == before.hits + 1, kept, "{level}: {before:?} -> {after:?}");
+    }
+}
+#[test]
 fn a_tiny_schema_cache_still_answers_every_read() {
     let options = RegistryOptions { schema_cache_bytes: 300, parsed_cache_bytes: 300, ..RegistryOptions::default() };
     let registry = Registry::in_memory(options).unwrap();
