@@ -2,6 +2,12 @@
 //! 5-20 fields, each subject 1-5 versions where every version adds one optional field (so each is compatible
 //! with the one before under BACKWARD, the default level), and for each version a data value that it accepts.
 //!
+//! The versions a run registers after the corpus's go on adding optional fields up to four, as many as the corpus's
+//! fifth versions have (fewer where the schema would pass 20 fields or 5 KB); after that each one revises the
+//! schema instead (a `$comment`, an Avro attribute, a reserved Protobuf field number), a new and still compatible
+//! version of the same size. However long a run lasts, the schemas it registers keep the corpus's shape, so its
+//! rate measures that corpus rather than falling as schemas grow without bound.
+//!
 //! Everything is a pure function of the seed; nothing here talks to a server.
 
 use std::sync::{Arc, Mutex};
@@ -64,6 +70,8 @@ pub struct SubjectSpec {
     pub format: Format,
     /// How many versions the preload registers (1-5); version `v` has `v - 1` optional fields.
     pub corpus_versions: u32,
+    /// The optional fields the schema grows to; later versions are revisions (see [`SubjectSpec::schema_text`]).
+    max_optional: u32,
     record: String,
     namespace: String,
     doc: String,
@@ -231,6 +239,7 @@ impl SubjectSpec {
             name,
             format,
             corpus_versions,
+            max_optional: 0,
             record,
             namespace,
             doc: format!("A {domain} event as published by the {domain} service."),
@@ -244,8 +253,30 @@ impl SubjectSpec {
         for field in &mut spec.fields {
             field.doc = padding(per_field.max(8));
         }
+        spec.max_optional = spec.growth_limit();
         spec.bodies = spec.body_template();
         spec
+    }
+
+    /// The most optional fields later versions add: [`MAX_OPTIONAL`], within [`MAX_FIELDS`] and, past the
+    /// corpus's own versions, within [`MAX_SCHEMA_BYTES`].
+    fn growth_limit(&self) -> u32 {
+        let floor = self.corpus_versions - 1;
+        let room = (MAX_FIELDS.saturating_sub(self.fields.len()) as u32).min(MAX_OPTIONAL);
+        let (mut low, mut high) = (floor, room.max(floor));
+        // Each optional field lengthens the text: the largest count that fits, by bisection.
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            // With the longest revision mark: the revisions that follow must fit too.
+            if self.text_with(mid, u32::MAX).len() <= MAX_SCHEMA_BYTES { low = mid } else { high = mid - 1 }
+        }
+        low
+    }
+
+    /// Optional fields and revision of the version `step` versions after the first.
+    fn split(&self, step: u32) -> (u32, u32) {
+        let optional = step.min(self.max_optional);
+        (optional, step - optional)
     }
 
     /// Splits the schema text without optional fields into head, base-field fragments and tail.
@@ -281,19 +312,37 @@ impl SubjectSpec {
         }
     }
 
-    /// The schema of the version with `optional` optional fields (version `optional + 1` of the corpus, or a
-    /// later one registered during the run).
-    pub fn schema_text(&self, optional: u32) -> String {
-        match self.format {
+    /// The schema of the version `step` versions after the first (version `step + 1`, of the corpus or
+    /// registered during the run): `step` optional fields, or once the schema has all it grows to, that many and
+    /// a revision mark numbered by the steps past them.
+    pub fn schema_text(&self, step: u32) -> String {
+        let (optional, revision) = self.split(step);
+        self.text_with(optional, revision)
+    }
+
+    fn text_with(&self, optional: u32, revision: u32) -> String {
+        let mut text = match self.format {
             Format::Json => self.json_schema(optional),
             Format::Avro => self.avro_schema(optional),
             Format::Protobuf => self.proto_schema(optional),
+        };
+        if revision > 0 {
+            let mark = revision_mark(self.format, revision);
+            match self.format {
+                // The first member of the schema object.
+                Format::Json | Format::Avro => text.insert_str(1, &mark),
+                // The last line of the message.
+                Format::Protobuf => text.insert_str(text.len() - "}\n".len(), &mark),
+            }
         }
+        text
     }
 
-    /// A registration body (`POST /subjects/{s}/versions`, also a compatibility-check body), spliced from the
-    /// subject's rendered template.
-    pub fn register_body(&self, optional: u32) -> String {
+    /// A registration body (`POST /subjects/{s}/versions`, also a compatibility-check body) for the version
+    /// [`SubjectSpec::schema_text`] renders, spliced from the subject's rendered template.
+    pub fn register_body(&self, step: u32) -> String {
+        let (optional, revision) = self.split(step);
+        let mark = (revision > 0).then(|| escaped(&revision_mark(self.format, revision)));
         let template = &self.bodies;
         let mut rendered = template.optional.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         while rendered.len() < optional as usize {
@@ -310,12 +359,23 @@ impl SubjectSpec {
         let size: usize = fragments.iter().map(|(_, f)| f.len() + 1).sum();
         let mut body = String::with_capacity(template.head.len() + size + template.tail.len() + 40);
         body.push_str(r#"{"schema":""#);
-        body.push_str(&template.head);
+        match (&mark, self.format) {
+            (Some(mark), Format::Json | Format::Avro) => {
+                // The head opens the schema object; the mark is its first member.
+                body.push('{');
+                body.push_str(mark);
+                body.push_str(&template.head[1..]);
+            }
+            _ => body.push_str(&template.head),
+        }
         for (i, (_, fragment)) in fragments.iter().enumerate() {
             if i > 0 {
                 body.push_str(separator);
             }
             body.push_str(fragment);
+        }
+        if let (Some(mark), Format::Protobuf) = (&mark, self.format) {
+            body.push_str(mark);
         }
         body.push_str(&template.tail);
         body.push('"');
@@ -440,6 +500,24 @@ impl SubjectSpec {
     }
 }
 
+/// Most optional fields a schema grows to during a run: the corpus's fifth versions have four.
+const MAX_OPTIONAL: u32 = 4;
+/// Most fields a schema grows to during a run.
+const MAX_FIELDS: usize = 20;
+/// Largest schema text a run grows a schema to by adding fields (the corpus's own versions may pass it a little).
+const MAX_SCHEMA_BYTES: usize = 5 * 1024;
+
+/// What revision `n` of a schema adds to its text: a change that makes a new version, compatible with the last,
+/// without growing it. JSON Schema: a `$comment` member; Avro: a record attribute; Protobuf: a reserved field
+/// number (a change to the descriptor, as comments are not part of a schema's identity).
+fn revision_mark(format: Format, n: u32) -> String {
+    match format {
+        Format::Json => format!(r#""$comment":"revision {n}","#),
+        Format::Avro => format!(r#""revision":{n},"#),
+        Format::Protobuf => format!("  reserved {};\n", 20_000 + u64::from(n)),
+    }
+}
+
 fn optional_name(n: u32) -> String {
     format!("extra{n}")
 }
@@ -506,7 +584,10 @@ fn proto_enum_value(field: &str, symbol: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Format, corpus};
+    use registry_core::compat::{self, CompatibilityLevel};
+    use registry_core::{NoReferences, ParsedSchema, SchemaType, UnparsedSchema, Version};
+
+    use super::{Format, MAX_FIELDS, MAX_OPTIONAL, MAX_SCHEMA_BYTES, SubjectSpec, corpus};
 
     #[test]
     fn corpus_has_the_promised_shape() {
@@ -522,7 +603,7 @@ mod tests {
             let last = subject.schema_text(subject.corpus_versions - 1);
             assert!(last.len() <= 5600, "{} is {} bytes", subject.name, last.len());
             let body: serde_json::Value = serde_json::from_str(&subject.register_body(1)).unwrap();
-            assert!(body["schema"].as_str().unwrap().contains("extra1"));
+            assert_ne!(body["schema"].as_str().unwrap(), subject.schema_text(0), "{}: version 2 is new", subject.name);
         }
         assert_eq!(corpus(3, None, 42)[2].schema_text(1), subjects[2].schema_text(1));
     }
@@ -543,7 +624,8 @@ mod tests {
     fn bodies_are_the_rendered_schemas() {
         // Rising and then falling counts: a body with fewer optional fields than already rendered reuses a prefix.
         for subject in corpus(200, None, 7) {
-            for optional in [0, 1, 2, 9, 10, 11, 25, 3, 0] {
+            // Past every subject's growth limit, 25 and 60 are revisions.
+            for optional in [0, 1, 2, 9, 10, 11, 25, 60, 3, 0] {
                 let body: serde_json::Value = serde_json::from_str(&subject.register_body(optional)).unwrap();
                 let mut expected = serde_json::json!({ "schema": subject.schema_text(optional) });
                 if subject.format != Format::Avro {
@@ -551,6 +633,45 @@ mod tests {
                 }
                 assert_eq!(body, expected, "{} with {optional} optional fields", subject.name);
             }
+        }
+    }
+
+    fn parsed(subject: &SubjectSpec, step: u32) -> ParsedSchema {
+        let schema_type = match subject.format {
+            Format::Json => SchemaType::Json,
+            Format::Avro => SchemaType::Avro,
+            Format::Protobuf => SchemaType::Protobuf,
+        };
+        let schema = UnparsedSchema::new(schema_type, subject.schema_text(step));
+        registry_core::parse(&schema, &NoReferences, &Default::default())
+            .unwrap_or_else(|e| panic!("{} version {}: {e}", subject.name, step + 1))
+    }
+
+    #[test]
+    fn later_versions_stay_within_the_corpus_bounds_each_new_and_compatible_with_the_last() {
+        for subject in corpus(30, None, 11) {
+            // The corpus's own last version may pass 5 KB a little; the run's revisions of it then add only a mark.
+            let bound = MAX_SCHEMA_BYTES.max(subject.text_with(subject.corpus_versions - 1, u32::MAX).len());
+            let mut previous = parsed(&subject, 0);
+            for step in 1..40 {
+                let (optional, _) = subject.split(step);
+                assert!(optional <= MAX_OPTIONAL, "{} step {step}", subject.name);
+                assert!(subject.fields.len() + optional as usize <= MAX_FIELDS, "{} step {step}", subject.name);
+                let size = subject.schema_text(step).len();
+                assert!(size <= bound, "{} step {step}: {size} bytes", subject.name);
+                let current = parsed(&subject, step);
+                assert_ne!(
+                    current.fingerprint(),
+                    previous.fingerprint(),
+                    "{} step {step} is no new version",
+                    subject.name
+                );
+                let newest = [(Version::new(step).expect("a version"), &previous)];
+                let report = compat::check(CompatibilityLevel::Backward, &current, &newest).expect("checks");
+                assert!(report.is_compatible(), "{} step {step}: {:?}", subject.name, report.violations);
+                previous = current;
+            }
+            assert!(subject.split(5).1 > 0, "{}: version 6 is a revision", subject.name);
         }
     }
 }

@@ -17,7 +17,8 @@ pub enum Op {
     GetById,
     /// `POST /api/v1/validate/{id}` with `{"data": ...}` that the schema accepts.
     Validate,
-    /// `POST /subjects/{s}/versions` with a new compatible version (one more optional field).
+    /// `POST /subjects/{s}/versions` with a new compatible version (one more optional field, or a revision of a
+    /// schema at its size; see the corpus).
     RegisterNew,
     /// `POST /subjects/{s}/versions` with a schema the subject already has.
     RegisterExisting,
@@ -112,8 +113,9 @@ pub struct RegisteredId {
 }
 
 struct SubjectState {
-    /// Optional fields in the newest version known to be registered.
-    latest_optional: AtomicU32,
+    /// Versions after the first in the newest version known to be registered (the step
+    /// [`SubjectSpec::register_body`] renders).
+    latest_step: AtomicU32,
     /// Someone is registering a new version of this subject right now.
     writing: AtomicBool,
 }
@@ -143,7 +145,7 @@ pub struct Planned<'a> {
 struct WriteClaim<'a> {
     workload: &'a Workload,
     subject: usize,
-    optional: u32,
+    step: u32,
     claimed: bool,
 }
 
@@ -159,7 +161,7 @@ impl Planned<'_> {
     /// Records the outcome: a successful new registration moves its subject's latest version on.
     pub fn finish(self, success: bool) {
         if let (Some(claim), true) = (&self.write, success) {
-            claim.workload.states[claim.subject].latest_optional.fetch_max(claim.optional, Ordering::AcqRel);
+            claim.workload.states[claim.subject].latest_step.fetch_max(claim.step, Ordering::AcqRel);
         }
     }
 }
@@ -170,7 +172,7 @@ impl Workload {
         let states = subjects
             .iter()
             .map(|s| SubjectState {
-                latest_optional: AtomicU32::new(s.corpus_versions - 1),
+                latest_step: AtomicU32::new(s.corpus_versions - 1),
                 writing: AtomicBool::new(false),
             })
             .collect();
@@ -241,7 +243,7 @@ impl Workload {
             Op::Compatibility => {
                 let index = rng.index(self.subjects.len());
                 let subject = &self.subjects[index];
-                let next = self.states[index].latest_optional.load(Ordering::Acquire) + 1;
+                let next = self.states[index].latest_step.load(Ordering::Acquire) + 1;
                 let path = format!("/compatibility/subjects/{}/versions/latest", subject.name);
                 Some(simple(Method::POST, path, Some(Bytes::from(subject.register_body(next)))))
             }
@@ -262,12 +264,12 @@ impl Workload {
                     index = rng.index(self.subjects.len());
                 }
                 let subject = &self.subjects[index];
-                let optional = self.states[index].latest_optional.load(Ordering::Acquire) + 1;
+                let step = self.states[index].latest_step.load(Ordering::Acquire) + 1;
                 Some(Planned {
                     method: Method::POST,
                     path: format!("/subjects/{}/versions", subject.name),
-                    body: Some(Bytes::from(subject.register_body(optional))),
-                    write: Some(WriteClaim { workload: self, subject: index, optional, claimed }),
+                    body: Some(Bytes::from(subject.register_body(step))),
+                    write: Some(WriteClaim { workload: self, subject: index, step, claimed }),
                 })
             }
             Op::Ceiling => None,
