@@ -443,7 +443,12 @@ impl Registry {
         let versions_t = txn.open_table(VERSIONS)?;
         let schemas_t = txn.open_table(SCHEMAS)?;
         let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
-        let live = live_versions(&subject_versions(&versions_t, subject)?);
+        // A level that is not transitive checks the newest live version alone: read back from the end to it.
+        let live = if level.is_transitive() {
+            live_versions(&subject_versions(&versions_t, subject)?)
+        } else {
+            newest_live_version(&versions_t, subject)?.into_iter().collect()
+        };
         let shared = &self.inner.shared;
         // At a level that is not transitive the newest version is the only one checked, and the candidate
         // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
@@ -1190,7 +1195,7 @@ impl Shared {
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level gives the same verdict.
         let (checked_report, checked_backward) = precheck
-            .filter(|p| p.level == level && p.live == live)
+            .filter(|p| p.level == level && p.saw(&live))
             .map_or((None, None), |p| (Some(p.report), p.backward_with_newest));
         if mode != Mode::Import {
             let report = match checked_report {
@@ -1400,13 +1405,21 @@ struct Admission {
 struct Precheck {
     /// The subject's level in the snapshot.
     level: CompatibilityLevel,
-    /// Its live versions, newest first, in the snapshot.
+    /// Its live versions, newest first, in the snapshot: all of them at a transitive level, else the newest.
     live: Vec<(Version, SchemaId)>,
     /// The candidate against the versions `level` names.
     report: CompatReport,
     /// Whether the candidate can read the newest live version's data, when `level` does not already say so
     /// (it decides the semver bump).
     backward_with_newest: Option<bool>,
+}
+
+impl Precheck {
+    /// Whether the checks still hold for a subject whose live versions (newest first) are `live` at the same
+    /// level: the versions they read are the ones the level would read now.
+    fn saw(&self, live: &[(Version, SchemaId)]) -> bool {
+        if self.level.is_transitive() { self.live == live } else { self.live.first() == live.first() }
+    }
 }
 
 /// A subject's live versions, newest first, from its versions in ascending order.
@@ -1450,6 +1463,23 @@ fn subject_versions(
         out.push((version, decode(value.value())?));
     }
     Ok(out)
+}
+
+/// A subject's newest live version, read from its last version back.
+fn newest_live_version(
+    table: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    subject: &Subject,
+) -> Result<Option<(Version, SchemaId)>> {
+    let name = subject.as_str();
+    for entry in table.range((name, 0u32)..=(name, u32::MAX))?.rev() {
+        let (key, value) = entry?;
+        let record: VersionRecord = decode(value.value())?;
+        if !record.deleted {
+            let version = Version::new(key.value().1).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+            return Ok(Some((version, record.id)));
+        }
+    }
+    Ok(None)
 }
 
 fn load_schema(table: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Option<StoredSchema>> {
@@ -1536,5 +1566,37 @@ where
         let record: VersionRecord = decode(record.value()).map_err(other)?;
         let stored = load_schema(self.schemas, record.id).map_err(other)?.ok_or_else(not_found)?;
         Ok(stored.to_unparsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::backends::InMemoryBackend;
+
+    use super::*;
+
+    #[test]
+    fn the_newest_live_version_skips_deleted_ones_and_other_subjects() {
+        let db = Database::builder().create_with_backend(InMemoryBackend::new()).expect("an in-memory store");
+        let subject = Subject::new("a").expect("a subject name");
+        // (subject, version, deleted): "a" ends with two soft-deleted versions; "ab" sorts right after "a".
+        let rows =
+            [("a", 1, false), ("a", 2, false), ("a", 3, true), ("a", 4, true), ("ab", 1, false), ("b", 1, false)];
+        let txn = db.begin_write().expect("a write");
+        {
+            let mut table = txn.open_table(VERSIONS).expect("the table");
+            for (name, version, deleted) in rows {
+                let record = VersionRecord { id: SchemaId(version * 10), deleted, semver: SemVer::FIRST };
+                table.insert((name, version), encode(&record).expect("encodes").as_slice()).expect("inserts");
+            }
+        }
+        txn.commit().expect("commits");
+        let read = db.begin_read().expect("a read");
+        let table = read.open_table(VERSIONS).expect("the table");
+        let newest = newest_live_version(&table, &subject).expect("reads");
+        assert_eq!(newest, Some((Version::new(2).expect("a version"), SchemaId(20))));
+        assert_eq!(newest, live_versions(&subject_versions(&table, &subject).expect("reads")).first().copied());
+        let none = newest_live_version(&table, &Subject::new("c").expect("a subject name")).expect("reads");
+        assert_eq!(none, None);
     }
 }
