@@ -1,8 +1,8 @@
 //! Group commit: concurrent writers batched into one durable redb commit.
 //!
 //! Each writer hands the committer thread a job and waits. The thread takes every job queued so far, runs them
-//! in order inside one write transaction, commits once (durably), and only then lets each job answer its
-//! caller. A job that fails validation writes nothing, so it does not disturb the others in its batch; a
+//! in order inside one write transaction (on its tables, opened once for the batch), commits once (durably), and
+//! only then lets each job answer its caller. A job that fails validation writes nothing, so it does not disturb the others in its batch; a
 //! failed commit fails every job in the batch. No caller is answered before the commit that holds its write.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,16 +12,17 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 
 use crate::RegistryError;
+use crate::tables::WriteTables;
 
 /// What a job leaves to do once its batch's commit is decided: answer its caller (with the commit's error,
 /// if the commit failed).
 pub(crate) type Completion = Box<dyn FnOnce(Option<&RegistryError>) + Send>;
 
-/// A write to run inside a shared transaction.
-pub(crate) type Job = Box<dyn FnOnce(&WriteTransaction) -> Completion + Send>;
+/// A write to run inside a shared transaction, on its tables.
+pub(crate) type Job = Box<dyn FnOnce(&mut WriteTables<'_>) -> Completion + Send>;
 
 /// Most jobs in one batch: bounds the latency a single commit adds to the first job in it.
 const MAX_BATCH: usize = 256;
@@ -113,7 +114,16 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
         }
     };
     let size = batch.len();
-    let completions: Vec<Completion> = batch.into_iter().map(|job| job(&txn)).collect();
+    let completions: Vec<Completion> = match WriteTables::open(&txn) {
+        Ok(mut tables) => batch.into_iter().map(|job| job(&mut tables)).collect(),
+        Err(e) => {
+            let error = RegistryError::from(e);
+            for job in batch {
+                fail_unrun(job, &error);
+            }
+            return;
+        }
+    };
     let started = Instant::now();
     let outcome = txn.commit().map_err(RegistryError::from);
     metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
@@ -127,7 +137,7 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
 /// A job that cannot run still owes its caller an answer; run it against nothing is impossible, so it is
 /// dropped, which drops its reply channel and wakes the caller with a storage error.
 fn fail_unrun(job: Job, error: &RegistryError) {
-    tracing::error!(%error, "cannot open a write transaction");
+    tracing::error!(%error, "cannot open a write transaction or its tables");
     drop(job);
 }
 

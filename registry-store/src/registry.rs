@@ -474,8 +474,8 @@ impl Registry {
         let shared = self.inner.shared.clone();
         let (subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
         let (reply, answer) = crate::commit::answer();
-        self.inner.committer.submit(Box::new(move |txn| {
-            let outcome = shared.register_in(txn, &subject, &schema, &parsed, admission);
+        self.inner.committer.submit(Box::new(move |tables| {
+            let outcome = shared.register_in(tables, &subject, &schema, &parsed, admission);
             Box::new(move |commit_error| {
                 let outcome = match commit_error {
                     Some(e) => Err(e.clone()),
@@ -1125,7 +1125,7 @@ impl Shared {
     /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
     fn register_in(
         &self,
-        txn: &WriteTransaction,
+        tables: &mut WriteTables<'_>,
         subject: &Subject,
         schema: &UnparsedSchema,
         parsed: &ParsedSchema,
@@ -1133,12 +1133,8 @@ impl Shared {
     ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
         let Admission { mode, options, precheck } = admission;
         let fingerprint = parsed.fingerprint();
-        let mut versions_t = txn.open_table(VERSIONS)?;
-        let mut schemas_t = txn.open_table(SCHEMAS)?;
-        let mut fingerprints_t = txn.open_table(FINGERPRINTS)?;
-        let mut meta = txn.open_table(META)?;
-        let versions = subject_versions(&versions_t, subject)?;
-        let known_id = fingerprints_t.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
+        let versions = subject_versions(&tables.versions, subject)?;
+        let known_id = tables.fingerprints.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value()));
 
         if let Some(known) = known_id {
             let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
@@ -1158,7 +1154,7 @@ impl Shared {
                 )));
             }
             (Some(given), _) => {
-                if let Some(bound) = txn.open_table(ID_BINDINGS)?.get(given.0)?
+                if let Some(bound) = tables.id_bindings.get(given.0)?
                     && bound.value() != fingerprint.0.as_slice()
                 {
                     return Err(RegistryError::OperationNotPermitted(format!(
@@ -1169,7 +1165,7 @@ impl Shared {
             }
             (None, Some(known)) => known,
             (None, None) => {
-                let next = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1);
+                let next = tables.meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1);
                 SchemaId(u32::try_from(next).map_err(|_| RegistryError::Storage("schema ids are exhausted".into()))?)
             }
         };
@@ -1190,7 +1186,7 @@ impl Shared {
             },
         };
 
-        let level = effective_level(&txn.open_table(CONFIG)?, subject)?;
+        let level = effective_level(&tables.config, subject)?;
         let live = live_versions(&versions);
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level gives the same verdict.
@@ -1200,7 +1196,9 @@ impl Shared {
         if mode != Mode::Import {
             let report = match checked_report {
                 Some(report) => report,
-                None => self.check_against(parsed, level, &live, &versions_t, &schemas_t, level.is_transitive())?,
+                None => {
+                    self.check_against(parsed, level, &live, &tables.versions, &tables.schemas, level.is_transitive())?
+                }
             };
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
@@ -1219,7 +1217,13 @@ impl Shared {
                 let backward = checked
                     || live.first().is_none_or(|newest| {
                         checked_backward.unwrap_or_else(|| {
-                            self.reads_data_of(parsed, *newest, &versions_t, &schemas_t, level.is_transitive())
+                            self.reads_data_of(
+                                parsed,
+                                *newest,
+                                &tables.versions,
+                                &tables.schemas,
+                                level.is_transitive(),
+                            )
                         })
                     });
                 if backward { latest.bump_minor() } else { latest.bump_major() }
@@ -1228,10 +1232,10 @@ impl Shared {
 
         // Every check has passed: from here on the job writes. A job that fails before this line wrote nothing,
         // so it cannot disturb the other jobs of its group commit.
-        let next_id = meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
-        meta.insert(META_NEXT_ID, next_id)?;
+        let next_id = tables.meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
+        tables.meta.insert(META_NEXT_ID, next_id)?;
         // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is reused.
-        let stored = match load_schema(&schemas_t, id)? {
+        let stored = match load_schema(&tables.schemas, id)? {
             Some(existing) => Arc::new(existing),
             None => {
                 let stored = StoredSchema {
@@ -1241,18 +1245,17 @@ impl Shared {
                     references: schema.references.clone(),
                     fingerprint,
                 };
-                schemas_t.insert(id.0, encode(&stored)?.as_slice())?;
+                tables.schemas.insert(id.0, encode(&stored)?.as_slice())?;
                 Arc::new(stored)
             }
         };
-        fingerprints_t.insert(fingerprint.0.as_slice(), id.0)?;
-        txn.open_table(ID_BINDINGS)?.insert(id.0, fingerprint.0.as_slice())?;
+        tables.fingerprints.insert(fingerprint.0.as_slice(), id.0)?;
+        tables.id_bindings.insert(id.0, fingerprint.0.as_slice())?;
         let record = VersionRecord { id, deleted: false, semver };
-        versions_t.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
-        txn.open_table(ID_USES)?.insert((id.0, subject.as_str(), version.get()), ())?;
-        let mut referenced_by = txn.open_table(REFERENCED_BY)?;
+        tables.versions.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+        tables.id_uses.insert((id.0, subject.as_str(), version.get()), ())?;
         for reference in &stored.references {
-            referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
+            tables.referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
         }
         Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
     }
