@@ -2,8 +2,8 @@
 //!
 //! Each writer hands the committer thread a job and waits. The thread takes every job queued so far, runs them
 //! in order inside one write transaction (on its tables, opened once for the batch), commits once (durably), and
-//! only then lets each job answer its caller. A job that fails validation writes nothing, so it does not disturb the others in its batch; a
-//! failed commit fails every job in the batch. No caller is answered before the commit that holds its write.
+//! only then lets each job answer its caller. A job that fails validation writes nothing, so it does not disturb
+//! the others in its batch; a failed commit fails every job in the batch. No caller is answered before the commit that holds its write.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -104,25 +104,13 @@ fn run(db: &Database, receiver: &Receiver<Job>, counters: &Counters) {
 fn commit_batch(db: &Database, batch: Vec<Job>) {
     let txn = match db.begin_write() {
         Ok(txn) => txn,
-        Err(e) => {
-            let error = RegistryError::from(e);
-            // The jobs never ran; each answers with the error.
-            for job in batch {
-                fail_unrun(job, &error);
-            }
-            return;
-        }
+        Err(e) => return fail_unrun(batch, &RegistryError::from(e)),
     };
     let size = batch.len();
     let completions: Vec<Completion> = match WriteTables::open(&txn) {
+        // The tables close at the end of this arm, before the commit.
         Ok(mut tables) => batch.into_iter().map(|job| job(&mut tables)).collect(),
-        Err(e) => {
-            let error = RegistryError::from(e);
-            for job in batch {
-                fail_unrun(job, &error);
-            }
-            return;
-        }
+        Err(e) => return fail_unrun(batch, &RegistryError::from(e)),
     };
     let started = Instant::now();
     let outcome = txn.commit().map_err(RegistryError::from);
@@ -134,11 +122,11 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
     }
 }
 
-/// A job that cannot run still owes its caller an answer; run it against nothing is impossible, so it is
-/// dropped, which drops its reply channel and wakes the caller with a storage error.
-fn fail_unrun(job: Job, error: &RegistryError) {
-    tracing::error!(%error, "cannot open a write transaction or its tables");
-    drop(job);
+/// Jobs that cannot run still owe their callers an answer; running them against nothing is impossible, so they
+/// are dropped, which drops their reply channels and wakes each caller with a storage error.
+fn fail_unrun(batch: Vec<Job>, error: &RegistryError) {
+    tracing::error!(%error, jobs = batch.len(), "cannot open a write transaction or its tables");
+    drop(batch);
 }
 
 /// A one-shot answer from the committer to one caller, which either blocks for it ([`Answer::wait`]) or polls
