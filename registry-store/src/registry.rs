@@ -1458,14 +1458,7 @@ fn subject_versions(
     table: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
     subject: &Subject,
 ) -> Result<Vec<(Version, VersionRecord)>> {
-    let name = subject.as_str();
-    let mut out = Vec::new();
-    for entry in table.range((name, 0u32)..=(name, u32::MAX))? {
-        let (key, value) = entry?;
-        let version = Version::new(key.value().1).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
-        out.push((version, decode(value.value())?));
-    }
-    Ok(out)
+    subject_rows(table, subject)?.collect()
 }
 
 /// A subject's newest live version, read from its last version back.
@@ -1473,16 +1466,26 @@ fn newest_live_version(
     table: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
     subject: &Subject,
 ) -> Result<Option<(Version, SchemaId)>> {
-    let name = subject.as_str();
-    for entry in table.range((name, 0u32)..=(name, u32::MAX))?.rev() {
-        let (key, value) = entry?;
-        let record: VersionRecord = decode(value.value())?;
+    for row in subject_rows(table, subject)?.rev() {
+        let (version, record) = row?;
         if !record.deleted {
-            let version = Version::new(key.value().1).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
             return Ok(Some((version, record.id)));
         }
     }
     Ok(None)
+}
+
+/// A subject's versions in ascending order, each decoded as it is read (either end first).
+fn subject_rows(
+    table: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    subject: &Subject,
+) -> Result<impl DoubleEndedIterator<Item = Result<(Version, VersionRecord)>>> {
+    let name = subject.as_str();
+    Ok(table.range((name, 0u32)..=(name, u32::MAX))?.map(|entry| {
+        let (key, value) = entry?;
+        let version = Version::new(key.value().1).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+        Ok((version, decode(value.value())?))
+    }))
 }
 
 fn load_schema(table: &impl ReadableTable<u32, &'static [u8]>, id: SchemaId) -> Result<Option<StoredSchema>> {
