@@ -637,11 +637,7 @@ mod tests {
     }
 
     fn parsed(subject: &SubjectSpec, step: u32) -> ParsedSchema {
-        let schema_type = match subject.format {
-            Format::Json => SchemaType::Json,
-            Format::Avro => SchemaType::Avro,
-            Format::Protobuf => SchemaType::Protobuf,
-        };
+        let schema_type: SchemaType = subject.format.schema_type().parse().expect("a schema type the registry knows");
         let schema = UnparsedSchema::new(schema_type, subject.schema_text(step));
         registry_core::parse(&schema, &NoReferences, &Default::default())
             .unwrap_or_else(|e| panic!("{} version {}: {e}", subject.name, step + 1))
