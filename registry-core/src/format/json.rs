@@ -89,9 +89,79 @@ pub(crate) fn parse(
         documents.push((name.to_string(), document));
     }
     if check {
-        compile(&value, draft, &documents)?;
+        check_schema(&value, draft, &documents)?;
     }
     Ok(JsonSchema { value, draft, references: documents })
+}
+
+/// Checks a schema as compiling it would, without building the validator when nothing in it needs one.
+///
+/// Compiling checks three things: the schema against its draft's meta-schema; its resources' identifiers
+/// (`$id`, anchors), as the reference registry indexes them; and what only the keyword compilers see: that
+/// `$ref`s resolve, that patterns are regexes, content keywords a draft's meta-schema does not cover, embedded
+/// resources under a `$schema` of their own. A schema with none of the keys [`needs_compile`] looks for can fail
+/// only the first two, so those run alone, with jsonschema's own meta-schema validator and registry: the same
+/// verdict and message (the tests below compare both ways on every corpus schema and on generated ones) for
+/// less than half the CPU of a whole parse. Any other schema, and one with references, is compiled.
+fn check_schema(value: &Value, draft: Draft, documents: &[(String, Value)]) -> Result<(), SchemaError> {
+    if !documents.is_empty() || needs_compile(value) {
+        return compile(value, draft, documents).map(drop);
+    }
+    // An empty object or a boolean is a valid schema of every draft, as jsonschema has it.
+    if value.as_object().is_none_or(|object| !object.is_empty()) && !value.is_boolean() {
+        meta_validator(draft).validate(value).map_err(invalid_schema)?;
+    }
+    jsonschema::Registry::new()
+        .draft(draft)
+        .add(BASE_URI, draft.create_resource_ref(value))
+        .and_then(|builder| builder.prepare())
+        .map(drop)
+        .map_err(|e| invalid_schema(e.into()))
+}
+
+/// Whether a schema holds a key that only compiling it checks: a reference (`$ref`, `$dynamicRef`,
+/// `$recursiveRef`), a pattern (`pattern`, `patternProperties`), a content keyword (`contentMediaType`,
+/// `contentEncoding`: draft 6 compiles them, its meta-schema does not know them), or a `$schema` below the root
+/// (an embedded resource with a dialect of its own). Keys are matched wherever they are, a property named `pattern`
+/// included: a false alarm only costs a compile.
+fn needs_compile(value: &Value) -> bool {
+    fn below(value: &Value) -> bool {
+        match value {
+            Value::Object(object) => {
+                object.iter().any(|(key, child)| key == "$schema" || compiled_key(key) || below(child))
+            }
+            Value::Array(items) => items.iter().any(below),
+            _ => false,
+        }
+    }
+    match value {
+        Value::Object(object) => object.iter().any(|(key, child)| compiled_key(key) || below(child)),
+        _ => false,
+    }
+}
+
+fn compiled_key(key: &str) -> bool {
+    matches!(
+        key,
+        "$ref"
+            | "$dynamicRef"
+            | "$recursiveRef"
+            | "pattern"
+            | "patternProperties"
+            | "contentMediaType"
+            | "contentEncoding"
+    )
+}
+
+/// jsonschema's validator for `draft`'s meta-schema, the one compiling a schema of that draft checks it with.
+fn meta_validator(draft: Draft) -> jsonschema::meta::MetaValidator<'static> {
+    match draft {
+        Draft::Draft4 => jsonschema::draft4::meta::validator(),
+        Draft::Draft6 => jsonschema::draft6::meta::validator(),
+        Draft::Draft201909 => jsonschema::draft201909::meta::validator(),
+        Draft::Draft202012 => jsonschema::draft202012::meta::validator(),
+        _ => jsonschema::draft7::meta::validator(),
+    }
 }
 
 fn detect_draft(value: &Value) -> Result<Draft, SchemaError> {
@@ -171,5 +241,259 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    /// The two ways of checking a schema, each as the verdict and the message a client would see.
+    fn both(value: &Value) -> Option<(Result<(), String>, Result<(), String>)> {
+        let draft = detect_draft(value).ok()?;
+        let spelled = |result: Result<(), SchemaError>| result.map_err(|e| e.to_string());
+        Some((spelled(check_schema(value, draft, &[])), spelled(compile(value, draft, &[]).map(drop))))
+    }
+
+    fn read(path: &Path) -> Option<Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Every JSON Schema without references in this crate's test data, and in the reference registry's examples
+    /// when they are there.
+    fn corpus() -> Vec<Value> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut found = Vec::new();
+        let mut collect = |value: &Value, keys: &[&str]| {
+            if let Value::Object(case) = value
+                && !case.keys().any(|key| key.contains("references"))
+            {
+                for key in keys {
+                    match case.get(*key) {
+                        // Schema text, as the format tests spell bad JSON and key order.
+                        Some(Value::String(text)) => found.extend(serde_json::from_str::<Value>(text).ok()),
+                        Some(schema) => found.push(schema.clone()),
+                        None => {}
+                    }
+                }
+            }
+        };
+        let formats = read(&root.join("tests/formats/json.json")).expect("the JSON format cases");
+        for case in ["valid", "invalid"].iter().flat_map(|list| formats[list].as_array().expect("a case list")) {
+            collect(case, &["schema"]);
+        }
+        let compat = read(&root.join("tests/compat/json.json")).expect("the JSON compatibility corpus");
+        for case in compat["cases"].as_array().expect("cases") {
+            collect(case, &["writer", "reader"]);
+        }
+        let validate = read(&root.join("tests/validate/json.json")).expect("the JSON validation cases");
+        for case in validate["cases"].as_array().into_iter().flatten() {
+            collect(case, &["schema"]);
+        }
+        if let Some(Value::Array(cases)) =
+            read(&root.join("../../shared/conformance/confluent-json-diff-examples.json"))
+        {
+            for case in &cases {
+                collect(case, &["original_schema", "update_schema"]);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn checking_without_compiling_agrees_with_compiling_on_every_corpus_schema() {
+        let schemas = corpus();
+        assert!(schemas.len() >= 200, "only {} schemas", schemas.len());
+        let (mut skipped_compile, mut only_compile_rejects) = (0, 0);
+        for value in &schemas {
+            let Some((checked, compiled)) = both(value) else { continue };
+            assert_eq!(checked, compiled, "{value:#}");
+            if !needs_compile(value) {
+                skipped_compile += 1;
+            } else if compiled.is_err() && meta_validator(detect_draft(value).expect("a draft")).is_valid(value) {
+                only_compile_rejects += 1;
+            }
+        }
+        // Both paths are exercised, and the corpus holds schemas that only a compile rejects (a `$ref` that
+        // does not resolve, say), which is what the gate sends to compiling.
+        assert!(skipped_compile >= 100, "only {skipped_compile} schemas were checked without compiling");
+        assert!(only_compile_rejects >= 2, "only {only_compile_rejects} schemas fail the compile alone");
+    }
+
+    /// Values a keyword might hold, well-typed or not.
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-2i64..4).prop_map(Value::from),
+            prop::sample::select(vec![0.0, 1.0, 1.5, -0.5, 2.5e3, 1e30, -1e30, 1e-30, 1.8446744073709552e19])
+                .prop_map(Value::from),
+            Just(Value::from(u64::MAX)),
+            prop::sample::select(vec![
+                "string",
+                "object",
+                "array",
+                "integer",
+                "number",
+                "boolean",
+                "null",
+                "strin",
+                "x",
+                "date-time",
+                "uuid",
+                "email",
+                "regex",
+                "no-such-format",
+                "application/json",
+                "base64",
+                "^[a-z]+$",
+                "([a-z]",
+                "#/definitions/a",
+                "#/$defs/a",
+                "#a",
+                "https://example.com/a.json",
+                "a.json",
+                "urn:x:y",
+                "http://[bad",
+                "not a uri {",
+                "#/definitions/missing",
+                "foo bar",
+                "",
+                "http://example.com/a#frag",
+                "#foo",
+                "a#/b",
+                "../up.json",
+                "urn:uuid:x#y",
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    const KEYWORDS: &[&str] = &[
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "additionalItems",
+        "prefixItems",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "format",
+        "contentMediaType",
+        "contentEncoding",
+        "contentSchema",
+        "$id",
+        "id",
+        "$anchor",
+        "$dynamicAnchor",
+        "$recursiveAnchor",
+        "definitions",
+        "$defs",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependencies",
+        "dependentRequired",
+        "dependentSchemas",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "$comment",
+        "$vocabulary",
+        "x-custom",
+        "$ref",
+        "$dynamicRef",
+        "$recursiveRef",
+        "pattern",
+        "patternProperties",
+        "$schema",
+    ];
+
+    /// A schema-like value: keywords from every draft with values of any shape, subschemas nested in them.
+    fn schema() -> impl Strategy<Value = Value> {
+        let leaf_schema = prop_oneof![any::<bool>().prop_map(Value::Bool), object(leaf().boxed())];
+        leaf_schema.prop_recursive(3, 24, 5, |inner| {
+            let value = prop_oneof![
+                3 => leaf(),
+                3 => inner.clone(),
+                1 => prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                1 => prop::collection::vec(leaf(), 0..3).prop_map(Value::Array),
+                2 => prop::collection::btree_map(prop::sample::select(vec!["a", "b", "id", "pattern"]), inner, 0..3)
+                    .prop_map(|map| Value::Object(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ];
+            object(value.boxed())
+        })
+    }
+
+    fn object(values: BoxedStrategy<Value>) -> impl Strategy<Value = Value> {
+        prop::collection::vec((prop::sample::select(KEYWORDS), values), 0..5)
+            .prop_map(|members| Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn checking_without_compiling_agrees_with_compiling(
+            body in schema(),
+            dialect in prop::sample::select(vec![
+                None,
+                Some("http://json-schema.org/draft-04/schema#"),
+                Some("http://json-schema.org/draft-06/schema#"),
+                Some("http://json-schema.org/draft-07/schema#"),
+                Some("https://json-schema.org/draft/2019-09/schema"),
+                Some("https://json-schema.org/draft/2020-12/schema"),
+            ]),
+        ) {
+            let value = match (body, dialect) {
+                (Value::Object(mut members), Some(uri)) => {
+                    members.insert("$schema".into(), json!(uri));
+                    Value::Object(members)
+                }
+                (Value::Object(members), None) => {
+                    let mut members: Map<String, Value> = members;
+                    // `$schema` at the root is what picks the draft; a generated one that names none is not
+                    // what this compares.
+                    members.remove("$schema");
+                    Value::Object(members)
+                }
+                (other, _) => other,
+            };
+            if let Some((checked, compiled)) = both(&value) {
+                prop_assert_eq!(checked, compiled, "{:#}", value);
+            }
+        }
     }
 }
