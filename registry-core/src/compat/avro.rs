@@ -37,11 +37,10 @@ enum ResolutionView<'s> {
 
 impl<'s> ResolutionView<'s> {
     fn of(schema: &'s AvroSchema) -> Self {
-        let lossy = std::iter::once(schema.root()).chain(schema.referenced()).any(|s| holds_fixed_logical_type(s, 0));
-        if !lossy {
+        let Some(json) = schema.lossy_json() else {
             return ResolutionView::Parsed(schema);
-        }
-        let mut json = schema.json().clone();
+        };
+        let mut json = json.clone();
         strip_fixed_logical_types(&mut json, 0);
         let reparsed = if schema.referenced().is_empty() {
             Schema::parse(&json).ok()
@@ -75,21 +74,6 @@ impl<'s> ResolutionView<'s> {
                 names
             }
         }
-    }
-}
-
-/// Whether a schema holds a type `apache-avro` may have folded from a fixed (`uuid`, `duration`).
-fn holds_fixed_logical_type(schema: &Schema, depth: usize) -> bool {
-    if depth > MAX_DEPTH {
-        return false;
-    }
-    match schema {
-        Schema::Uuid | Schema::Duration => true,
-        Schema::Record(r) => r.fields.iter().any(|f| holds_fixed_logical_type(&f.schema, depth + 1)),
-        Schema::Array(a) => holds_fixed_logical_type(&a.items, depth + 1),
-        Schema::Map(m) => holds_fixed_logical_type(&m.types, depth + 1),
-        Schema::Union(u) => u.variants().iter().any(|v| holds_fixed_logical_type(v, depth + 1)),
-        _ => false,
     }
 }
 

@@ -14,7 +14,9 @@ use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 pub struct AvroSchema {
     root: Schema,
     referenced: Vec<Schema>,
-    json: serde_json::Value,
+    /// The JSON document, kept only when `root` lost what resolution needs ([`holds_fixed_logical_type`]): a
+    /// parsed schema lives in a cache bounded by memory, and the document would be a third of it.
+    json: Option<serde_json::Value>,
 }
 
 impl AvroSchema {
@@ -28,9 +30,10 @@ impl AvroSchema {
         &self.referenced
     }
 
-    /// The schema's JSON document, as parsed.
-    pub(crate) fn json(&self) -> &serde_json::Value {
-        &self.json
+    /// The schema's JSON document, as parsed, when `apache-avro`'s parse lost something resolution reads: a
+    /// `fixed` it folded into `uuid` or `duration`. `None` for every other schema.
+    pub(crate) fn lossy_json(&self) -> Option<&serde_json::Value> {
+        self.json.as_ref()
     }
 
     /// Every named type visible to this schema, by full name: its own and its references'.
@@ -41,19 +44,23 @@ impl AvroSchema {
         }
         names
     }
-
-    /// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact
-    /// form is seldom longer), so it is written without growing.
-    pub(crate) fn canonical_form(&self, text_len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text_len);
-        canonical_json(&self.json, &mut out);
-        out.shrink_to_fit();
-        out
-    }
 }
 
-/// Parses `text` as Avro, with the named types of `references` in scope.
-pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limits) -> Result<AvroSchema, SchemaError> {
+/// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact form
+/// is seldom longer), so it is written without growing.
+fn canonical_form(json: &serde_json::Value, text_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text_len);
+    canonical_json(json, &mut out);
+    out.shrink_to_fit();
+    out
+}
+
+/// Parses `text` as Avro, with the named types of `references` in scope; returns it with its canonical form.
+pub(crate) fn parse(
+    text: &str,
+    references: &[ResolvedReference],
+    limits: &Limits,
+) -> Result<(AvroSchema, Vec<u8>), SchemaError> {
     let json = parse_json(text, SchemaType::Avro, limits)?;
     check_names(&json, false, 0, limits)?;
     for reference in references {
@@ -69,7 +76,25 @@ pub(crate) fn parse(text: &str, references: &[ResolvedReference], limits: &Limit
         Schema::parse_str_with_list(text, texts).map_err(invalid)?
     };
     check_defined_once(std::iter::once(&root).chain(&referenced), limits)?;
-    Ok(AvroSchema { root, referenced, json })
+    let canonical = canonical_form(&json, text.len());
+    let lossy = std::iter::once(&root).chain(&referenced).any(|s| holds_fixed_logical_type(s, 0, limits));
+    Ok((AvroSchema { root, referenced, json: lossy.then_some(json) }, canonical))
+}
+
+/// Whether a schema holds a type `apache-avro` may have folded from a fixed (`uuid`, `duration`).
+fn holds_fixed_logical_type(schema: &Schema, depth: usize, limits: &Limits) -> bool {
+    if depth > limits.max_depth {
+        return false;
+    }
+    let holds = |schema| holds_fixed_logical_type(schema, depth + 1, limits);
+    match schema {
+        Schema::Uuid | Schema::Duration => true,
+        Schema::Record(r) => r.fields.iter().any(|f| holds(&f.schema)),
+        Schema::Array(a) => holds(&a.items),
+        Schema::Map(m) => holds(&m.types),
+        Schema::Union(u) => u.variants().iter().any(holds),
+        _ => false,
+    }
 }
 
 /// Refuses a full name defined twice: `apache-avro` lets a later definition silently replace an earlier one.

@@ -58,9 +58,9 @@ impl ParsedSchema {
         let canonical = self.canonical.len();
         match self.schema_type {
             SchemaType::Json => canonical.saturating_mul(11).saturating_add(2 << 10),
-            SchemaType::Avro => canonical.saturating_mul(14).saturating_add(1 << 10),
+            SchemaType::Avro => canonical.saturating_mul(8).saturating_add(3 << 9),
             // The canonical form is the compact descriptor; the pool built from it is far larger.
-            SchemaType::Protobuf => canonical.saturating_mul(140).saturating_add(4 << 10),
+            SchemaType::Protobuf => canonical.saturating_mul(120).saturating_add(6 << 10),
         }
     }
 
@@ -108,8 +108,7 @@ fn parse_with(
     }
     let (kind, canonical) = match schema.schema_type {
         SchemaType::Avro => {
-            let parsed = avro::parse(&schema.text, &resolved, limits)?;
-            let canonical = parsed.canonical_form(schema.text.len());
+            let (parsed, canonical) = avro::parse(&schema.text, &resolved, limits)?;
             (FormatSchema::Avro(Box::new(parsed)), canonical)
         }
         SchemaType::Json => {
@@ -118,8 +117,7 @@ fn parse_with(
             (FormatSchema::Json(parsed), canonical)
         }
         SchemaType::Protobuf => {
-            let parsed = protobuf::parse(&schema.text, &resolved, limits)?;
-            let canonical = parsed.canonical_form();
+            let (parsed, canonical) = protobuf::parse(&schema.text, &resolved, limits)?;
             (FormatSchema::Protobuf(Box::new(parsed)), canonical)
         }
     };

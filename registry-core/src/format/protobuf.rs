@@ -22,7 +22,6 @@ const ROOT_FILE: &str = "schema-registry-root.proto";
 #[derive(Debug, Clone)]
 pub struct ProtobufSchema {
     file: FileDescriptor,
-    normalized: FileDescriptorProto,
 }
 
 impl ProtobufSchema {
@@ -35,23 +34,16 @@ impl ProtobufSchema {
     pub fn pool(&self) -> &DescriptorPool {
         self.file.parent_pool()
     }
-
-    /// The descriptor with source info, file name and default JSON names removed.
-    pub fn normalized_descriptor(&self) -> &FileDescriptorProto {
-        &self.normalized
-    }
-
-    pub(crate) fn canonical_form(&self) -> Vec<u8> {
-        self.normalized.encode_to_vec()
-    }
 }
 
-/// Parses `text` (`.proto` source or a base64 `FileDescriptorProto`) with `references` importable by name.
+/// Parses `text` (`.proto` source or a base64 `FileDescriptorProto`) with `references` importable by name;
+/// returns it with its canonical form: the descriptor without source info, file name or default JSON names,
+/// encoded.
 pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],
     limits: &Limits,
-) -> Result<ProtobufSchema, SchemaError> {
+) -> Result<(ProtobufSchema, Vec<u8>), SchemaError> {
     let mut files = HashMap::with_capacity(references.len() + 1);
     for reference in references {
         let file = load_file(&reference.name, &reference.schema.text, limits)
@@ -75,8 +67,8 @@ pub(crate) fn parse(
     let file = pool
         .get_file_by_name(&root_name)
         .ok_or_else(|| SchemaError::invalid(SchemaType::Protobuf, "the compiled file is missing from its own pool"))?;
-    let normalized = normalize(file.file_descriptor_proto());
-    Ok(ProtobufSchema { file, normalized })
+    let canonical = normalize(file.file_descriptor_proto()).encode_to_vec();
+    Ok((ProtobufSchema { file }, canonical))
 }
 
 /// Reads one file: a base64 descriptor when the text is one, `.proto` source otherwise.
