@@ -40,8 +40,8 @@ pub struct Cli {
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_CAPACITY")]
     pub cache_capacity: Option<u64>,
     /// Memory, in MiB, for the caches bounded in bytes: pre-rendered `GET /schemas/ids` answers 1/5, and the
-    /// registry's caches the other 4/5 (of which schema records 1/8, parsed schemas 1/4, compiled validators
-    /// 1/2, the store's page cache 1/8) [default: 80].
+    /// registry's caches the other 4/5 (of which schema records 1/8, parsed schemas 3/8, compiled validators
+    /// 1/4, the store's page cache 1/4) [default: 80].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub cache_mib: Option<u64>,
     /// A command other than serving.

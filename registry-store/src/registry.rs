@@ -35,11 +35,11 @@ pub struct RegistryOptions {
     pub cache_capacity: u64,
     /// Bytes of schema records kept in memory by id (default 8 MiB).
     pub schema_cache_bytes: u64,
-    /// Estimated bytes of parsed schemas kept by id, for compatibility checks (default 16 MiB).
+    /// Estimated bytes of parsed schemas kept by id, for compatibility checks (default 24 MiB).
     pub parsed_cache_bytes: u64,
-    /// Estimated bytes of the compiled data validators kept (default 32 MiB).
+    /// Estimated bytes of the compiled data validators kept (default 16 MiB).
     pub validator_cache_bytes: u64,
-    /// redb's own page cache, in bytes (default 8 MiB); the operating system's page cache serves beyond it.
+    /// redb's own page cache, in bytes (default 16 MiB); the operating system's page cache serves beyond it.
     pub store_cache_bytes: u64,
 }
 
@@ -61,15 +61,15 @@ impl Default for RegistryOptions {
 pub const DEFAULT_CACHE_BUDGET: u64 = 64 << 20;
 
 impl RegistryOptions {
-    /// Splits `bytes` over the byte-bounded caches: an eighth to schema records, a quarter to parsed schemas,
-    /// half to compiled validators (the largest entries, and the ones validation traffic needs) and an
-    /// eighth to redb's page cache.
+    /// Splits `bytes` over the byte-bounded caches: an eighth to schema records, three eighths to parsed
+    /// schemas (every compatibility check and registration reads the newest versions' trees), a quarter to
+    /// compiled validators and a quarter to redb's page cache (the committer's and readers' B-tree pages).
     pub fn with_cache_budget(self, bytes: u64) -> Self {
         Self {
             schema_cache_bytes: bytes / 8,
-            parsed_cache_bytes: bytes / 4,
-            validator_cache_bytes: bytes / 2,
-            store_cache_bytes: bytes / 8,
+            parsed_cache_bytes: bytes / 8 * 3,
+            validator_cache_bytes: bytes / 4,
+            store_cache_bytes: bytes / 4,
             ..self
         }
     }
@@ -483,7 +483,7 @@ impl Registry {
                 };
                 // What a new version makes stale is dropped here, on the committer, before anyone is answered:
                 // a caller that stops waiting (a dropped future) must not leave a stale cache behind.
-                if let Ok((_, Some(_))) = &outcome {
+                if let Ok((_, true)) = &outcome {
                     shared.bump_epoch();
                     shared.caches.latest.invalidate(&subject);
                 }
@@ -1122,7 +1122,7 @@ impl Shared {
         }
     }
 
-    /// The body of a registration inside its write transaction. Returns the stored record when it wrote.
+    /// The body of a registration inside its write transaction. Returns whether it wrote a new version.
     fn register_in(
         &self,
         tables: &mut WriteTables<'_>,
@@ -1130,7 +1130,7 @@ impl Shared {
         schema: &UnparsedSchema,
         parsed: &ParsedSchema,
         admission: Admission,
-    ) -> Result<(Registered, Option<Arc<StoredSchema>>)> {
+    ) -> Result<(Registered, bool)> {
         let Admission { mode, options, precheck } = admission;
         let fingerprint = parsed.fingerprint();
         let versions = subject_versions(&tables.versions, subject)?;
@@ -1143,7 +1143,7 @@ impl Shared {
                 && options.version.is_none_or(|v| v == *version)
             {
                 let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
-                return Ok((registered, None));
+                return Ok((registered, false));
             }
         }
 
@@ -1234,30 +1234,29 @@ impl Shared {
         // so it cannot disturb the other jobs of its group commit.
         let next_id = tables.meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1).max(u64::from(id.0) + 1);
         tables.meta.insert(META_NEXT_ID, next_id)?;
-        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is reused.
-        let stored = match load_schema(&tables.schemas, id)? {
-            Some(existing) => Arc::new(existing),
-            None => {
-                let stored = StoredSchema {
-                    id,
-                    schema_type: schema.schema_type,
-                    text: schema.text.clone(),
-                    references: schema.references.clone(),
-                    fingerprint,
-                };
-                tables.schemas.insert(id.0, encode(&stored)?.as_slice())?;
-                Arc::new(stored)
-            }
-        };
+        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept; an id
+        // allocated just now has none.
+        let allocated = known_id.is_none() && options.id.is_none();
+        if allocated || tables.schemas.get(id.0)?.is_none() {
+            let stored = StoredSchema {
+                id,
+                schema_type: schema.schema_type,
+                text: schema.text.clone(),
+                references: schema.references.clone(),
+                fingerprint,
+            };
+            tables.schemas.insert(id.0, encode(&stored)?.as_slice())?;
+        }
         tables.fingerprints.insert(fingerprint.0.as_slice(), id.0)?;
         tables.id_bindings.insert(id.0, fingerprint.0.as_slice())?;
         let record = VersionRecord { id, deleted: false, semver };
         tables.versions.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
         tables.id_uses.insert((id.0, subject.as_str(), version.get()), ())?;
-        for reference in &stored.references {
+        // The references are part of the fingerprint, so a kept record names the same ones.
+        for reference in &schema.references {
             tables.referenced_by.insert((reference.subject.as_str(), reference.version.get(), id.0), ())?;
         }
-        Ok((Registered { id, version, semver, deduplicated: false }, Some(stored)))
+        Ok((Registered { id, version, semver, deduplicated: false }, true))
     }
 
     /// Checks `candidate` at `level` against `live` versions (newest first). A version's tree parsed here goes
@@ -1313,8 +1312,8 @@ impl Shared {
     }
 }
 
-/// What a registration job answers: the registration, and the stored record when it wrote a new version.
-type Committed = Result<(Registered, Option<Arc<StoredSchema>>)>;
+/// What a registration job answers: the registration, and whether it wrote a new version.
+type Committed = Result<(Registered, bool)>;
 
 /// A registration under way ([`Registry::begin_register`]): answered already, or waiting for its group commit.
 /// [`Registration::wait`] blocks for the answer; as a `Future` it resolves to the same answer without blocking.
@@ -1380,17 +1379,17 @@ fn answered_twice() -> RegistryError {
 fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Registered> {
     let outcome = outcome.ok_or_else(|| RegistryError::Storage("the write transaction could not be opened".into()))?;
     let finish = finish.ok_or_else(answered_twice)?;
-    let (registered, stored) = outcome?;
+    let (registered, wrote) = outcome?;
     let Finish { shared, key, parsed, superseded } = finish;
     let epoch = shared.epoch();
-    if let Some(stored) = stored {
+    if wrote {
         // A new version was written and its commit is durable; the committer has already dropped what it made
-        // stale. These fills only spare later reads a trip to the store.
+        // stale. The new version's tree is what the subject's next check reads. Its record does not go into the
+        // schema cache: a bulk load would only push out what reads use there, and the first read by id fetches it.
         if let Some(superseded) = superseded.filter(|id| *id != registered.id) {
             shared.caches.parsed.invalidate(&superseded);
         }
         shared.caches.parsed.insert(registered.id, parsed);
-        shared.fill(epoch, &shared.caches.schemas, registered.id, stored);
     }
     let value = (registered.version, registered.id, registered.semver);
     shared.fill(epoch, &shared.caches.subject_fingerprints, key, value);

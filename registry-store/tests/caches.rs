@@ -1,4 +1,5 @@
-//! The caches: registering an existing schema parses nothing and writes nothing; the memo of parsed texts is
+//! The caches: registering an existing schema parses nothing and writes nothing; a new schema's record is cached
+//! by reads, not by its registration; the memo of parsed texts is
 //! never stale; byte-bounded caches stay within their bounds; the count of removals moves exactly when an id
 //! stops being found, the count of retractions with every delete and setting change and never with a registration.
 
@@ -23,6 +24,23 @@ fn registering_an_existing_schema_parses_once_and_commits_nothing() {
     assert_eq!(stats.text_fingerprints.hits, 10, "each repeat is answered from the text memo: {stats:?}");
     assert_eq!(stats.subject_fingerprints.hits, 10, "{stats:?}");
     assert_eq!(registry.commit_stats().commits, commits, "no write transaction for an existing schema");
+}
+
+#[test]
+fn a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration() {
+    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    let ids: Vec<_> = (0..20)
+        .map(|i| registry.register(&Subject::new(&format!("s{i}")).unwrap(), &avro(&format!("R{i}"))).unwrap().id)
+        .collect();
+    for id in &ids {
+        assert_eq!(registry.schema_by_id(*id).unwrap().id, *id);
+    }
+    let stats = registry.stats();
+    assert_eq!((stats.schemas.hits, stats.schemas.misses), (0, 20), "the first read of each goes to the store");
+    for id in &ids {
+        registry.schema_by_id(*id).unwrap();
+    }
+    assert_eq!(registry.stats().schemas.hits, 20, "and fills the cache for the next");
 }
 
 #[test]
