@@ -71,9 +71,8 @@ pub fn draft_for(meta_schema: &str) -> Option<Draft> {
     }
 }
 
-/// Parses `text` as a JSON Schema with `references` resolvable by name. With `check`, the schema is compiled
-/// (that is how it is checked against its draft, its patterns and its `$ref`s) and the result dropped; without,
-/// for a schema already accepted, it is not compiled at all.
+/// Parses `text` as a JSON Schema with `references` resolvable by name. With `check`, the schema is checked as
+/// compiling it would check it ([`check_schema`]); without, for a schema already accepted, it is not checked.
 pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],

@@ -85,8 +85,8 @@ pub fn parse(
 }
 
 /// Parses a schema the registry already accepted (to check compatibility against it, or to validate data):
-/// the same result as [`parse`], without the checks that only new input needs (a JSON Schema is not compiled;
-/// `JsonSchema::compile_validator` compiles it when data is to be validated).
+/// the same result as [`parse`], without the checks that only new input needs (a JSON Schema is not checked
+/// against its draft; `JsonSchema::compile_validator` compiles it when data is to be validated).
 pub fn parse_stored(
     schema: &UnparsedSchema,
     resolver: &dyn ReferenceResolver,
