@@ -28,7 +28,13 @@ pub(crate) struct ConfigRecord {
 }
 
 pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RegistryError> {
-    let mut out = vec![FORMAT_VERSION];
+    encode_sized(record, 32)
+}
+
+/// [`encode`] into a buffer made for about `size` bytes, so a large record is written without regrowing it.
+pub(crate) fn encode_sized<T: Serialize>(record: &T, size: usize) -> Result<Vec<u8>, RegistryError> {
+    let mut out = Vec::with_capacity(size);
+    out.push(FORMAT_VERSION);
     postcard::to_io(record, &mut out).map_err(|e| RegistryError::Storage(format!("cannot encode a record: {e}")))?;
     Ok(out)
 }

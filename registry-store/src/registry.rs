@@ -18,7 +18,7 @@ use registry_core::{
 
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches};
-use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode};
+use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode, encode_sized};
 use crate::commit::{Answer, CommitStats, Committer};
 use crate::records::{Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
 use crate::tables::*;
@@ -1245,7 +1245,9 @@ impl Shared {
                 references: schema.references.clone(),
                 fingerprint,
             };
-            tables.schemas.insert(id.0, encode(&stored)?.as_slice())?;
+            // The text and a few dozen bytes of id, type, fingerprint and references.
+            let size = stored.text.len() + 64 + 64 * stored.references.len();
+            tables.schemas.insert(id.0, encode_sized(&stored, size)?.as_slice())?;
         }
         tables.fingerprints.insert(fingerprint.0.as_slice(), id.0)?;
         tables.id_bindings.insert(id.0, fingerprint.0.as_slice())?;

@@ -3,6 +3,7 @@
 //! Canonical form: the encoded descriptor with source info, file name and default JSON names removed, so
 //! the same schema sent as text or as a descriptor has one identity.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -60,7 +61,8 @@ pub(crate) fn parse(
     };
     files.insert(root_name.clone(), root);
 
-    let mut compiler = protox::Compiler::with_file_resolver(Files { files, google: GoogleFileResolver::new() });
+    let mut compiler =
+        protox::Compiler::with_file_resolver(Files { files: RefCell::new(files), google: GoogleFileResolver::new() });
     compiler.include_source_info(false);
     compiler.open_file(&root_name).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))?;
     let pool = compiler.descriptor_pool();
@@ -137,15 +139,17 @@ fn clear_default_json_names(message: &mut prost_types::DescriptorProto) {
     }
 }
 
+/// The schema's files by name, each handed over (not copied) the one time the compiler opens it: protox opens
+/// a file once and keeps what it compiled from it.
 struct Files {
-    files: HashMap<String, File>,
+    files: RefCell<HashMap<String, File>>,
     google: GoogleFileResolver,
 }
 
 impl FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        match self.files.get(name) {
-            Some(file) => Ok(file.clone()),
+        match self.files.borrow_mut().remove(name) {
+            Some(file) => Ok(file),
             None => self.google.open_file(name),
         }
     }
