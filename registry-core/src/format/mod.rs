@@ -3,6 +3,7 @@
 //! One file per format owns that format's parsing and canonical form; this module owns what they share.
 
 pub mod avro;
+pub mod avro_names;
 pub mod json;
 pub mod proto_text;
 pub mod protobuf;
