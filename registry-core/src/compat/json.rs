@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::{Violation, ViolationKind};
-use crate::format::json::{BASE_URI, JsonSchema};
+use crate::format::holds_key;
+use crate::format::json::{BASE_URI, JsonSchema, is_reference_key};
 
 /// Deepest nesting of schema comparisons before the walk stops and reports.
 const MAX_DEPTH: usize = 64;
@@ -1172,13 +1173,7 @@ fn facets(value: &Value) -> Vec<Facet> {
 /// Whether `value` holds a reference anywhere (`$ref`, `$dynamicRef`, `$recursiveRef`): what it means then
 /// depends on the document around it.
 fn refers(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .any(|(key, value)| matches!(key.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef") || refers(value)),
-        Value::Array(items) => items.iter().any(refers),
-        _ => false,
-    }
+    holds_key(value, &is_reference_key)
 }
 
 /// The types a `type` keyword names, each once.

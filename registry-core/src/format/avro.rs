@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use apache_avro::Schema;
 use apache_avro::schema::Name;
 
-use super::{canonical_json, parse_json};
+use super::{canonical_form, parse_json};
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
 /// A parsed Avro schema and the named types its references define.
@@ -44,15 +44,6 @@ impl AvroSchema {
         }
         names
     }
-}
-
-/// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact form
-/// is seldom longer), so it is written without growing.
-fn canonical_form(json: &serde_json::Value, text_len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text_len);
-    canonical_json(json, &mut out);
-    out.shrink_to_fit();
-    out
 }
 
 /// Parses `text` as Avro, with the named types of `references` in scope; returns it with its canonical form.

@@ -4,7 +4,7 @@
 use jsonschema::{Draft, Resource};
 use serde_json::Value;
 
-use super::{by_name, canonical_json, parse_json};
+use super::{by_name, holds_key, parse_json};
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
 /// The base URI relative `$ref`s and reference names resolve against.
@@ -45,15 +45,6 @@ impl JsonSchema {
     /// registry keeps validators in their own cache.
     pub fn compile_validator(&self) -> Result<jsonschema::Validator, SchemaError> {
         compile(&self.value, self.draft, &self.references)
-    }
-
-    /// The canonical form; `text_len`, the length of the text it was parsed from, sizes the buffer (the compact
-    /// form is seldom longer), so it is written without growing.
-    pub(crate) fn canonical_form(&self, text_len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(text_len);
-        canonical_json(&self.value, &mut out);
-        out.shrink_to_fit();
-        out
     }
 }
 
@@ -106,8 +97,9 @@ fn check_schema(value: &Value, draft: Draft, documents: &[(String, Value)]) -> R
     if !documents.is_empty() || needs_compile(value) {
         return compile(value, draft, documents).map(drop);
     }
-    // An empty object or a boolean is a valid schema of every draft, as jsonschema has it.
-    if value.as_object().is_none_or(|object| !object.is_empty()) && !value.is_boolean() {
+    // An empty object or a boolean (the only other schema `detect_draft` lets through) is a valid schema of every
+    // draft, as jsonschema has it.
+    if value.as_object().is_some_and(|object| !object.is_empty()) {
         meta_validator(draft).validate(value).map_err(invalid_schema)?;
     }
     jsonschema::Registry::new()
@@ -124,32 +116,18 @@ fn check_schema(value: &Value, draft: Draft, documents: &[(String, Value)]) -> R
 /// (an embedded resource with a dialect of its own). Keys are matched wherever they are, a property named `pattern`
 /// included: a false alarm only costs a compile.
 fn needs_compile(value: &Value) -> bool {
-    fn below(value: &Value) -> bool {
-        match value {
-            Value::Object(object) => {
-                object.iter().any(|(key, child)| key == "$schema" || compiled_key(key) || below(child))
-            }
-            Value::Array(items) => items.iter().any(below),
-            _ => false,
-        }
-    }
-    match value {
-        Value::Object(object) => object.iter().any(|(key, child)| compiled_key(key) || below(child)),
-        _ => false,
-    }
+    let below = |key: &str| key == "$schema" || compiled_key(key);
+    value.as_object().is_some_and(|root| root.iter().any(|(key, child)| compiled_key(key) || holds_key(child, &below)))
 }
 
 fn compiled_key(key: &str) -> bool {
-    matches!(
-        key,
-        "$ref"
-            | "$dynamicRef"
-            | "$recursiveRef"
-            | "pattern"
-            | "patternProperties"
-            | "contentMediaType"
-            | "contentEncoding"
-    )
+    is_reference_key(key) || matches!(key, "pattern" | "patternProperties" | "contentMediaType" | "contentEncoding")
+}
+
+/// The keywords that refer to another (sub)schema: `$ref`, and the dynamic and recursive references of 2019-09
+/// and 2020-12.
+pub(crate) fn is_reference_key(key: &str) -> bool {
+    matches!(key, "$ref" | "$dynamicRef" | "$recursiveRef")
 }
 
 /// jsonschema's validator for `draft`'s meta-schema, the one compiling a schema of that draft checks it with.

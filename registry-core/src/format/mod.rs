@@ -114,7 +114,7 @@ fn parse_with(
         }
         SchemaType::Json => {
             let parsed = json::parse(&schema.text, &resolved, limits, check)?;
-            let canonical = parsed.canonical_form(schema.text.len());
+            let canonical = canonical_form(parsed.value(), schema.text.len());
             (FormatSchema::Json(parsed), canonical)
         }
         SchemaType::Protobuf => {
@@ -194,8 +194,28 @@ pub(crate) fn check_depth(text: &str, syntax: Syntax, limits: &Limits) -> Result
     Ok(())
 }
 
+/// The canonical form of a JSON document (a JSON Schema, an Avro schema): [`canonical_json`] into a buffer sized
+/// from `text_len`, the length of the text it was parsed from (the compact form is seldom longer), so it is
+/// written without growing.
+pub(crate) fn canonical_form(value: &serde_json::Value, text_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text_len);
+    canonical_json(value, &mut out);
+    out.shrink_to_fit();
+    out
+}
+
+/// Whether `value` holds, at any depth, an object with a key `wanted` accepts.
+pub(crate) fn holds_key(value: &serde_json::Value, wanted: &impl Fn(&str) -> bool) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => map.iter().any(|(key, child)| wanted(key) || holds_key(child, wanted)),
+        Value::Array(items) => items.iter().any(|item| holds_key(item, wanted)),
+        _ => false,
+    }
+}
+
 /// Writes `value` as compact JSON with object keys sorted, so key order and whitespace never change identity.
-pub(crate) fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
+fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
