@@ -75,7 +75,7 @@ impl From<RegistryError> for ApiError {
             E::CompatibilityUnavailable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CannotValidate(_) => (StatusCode::UNPROCESSABLE_ENTITY, 422),
             E::SemVerNotIncreasing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
-            E::OperationNotPermitted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
+            e if e.is_not_permitted() => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
             E::Storage(_) | E::Corrupt(_) | E::UnsupportedFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, 50001),

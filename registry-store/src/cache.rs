@@ -1,5 +1,10 @@
-//! The moka caches and their hit/miss counters. Caches hold immutable records, or are updated in the code
-//! path that commits; redb stays the source of truth.
+//! The moka caches, their hit/miss counters, and the one place that keeps them coherent with the store.
+//!
+//! Caches hold immutable records, or answers that a write can make stale. Every write that commits calls one
+//! of [`Caches::after_register`], [`Caches::after_delete`] or [`Caches::after_config`] before its caller is
+//! answered: each bumps the epoch and drops what that kind of write makes stale. A read that fills a cache
+//! re-checks the epoch after inserting ([`Caches::fill`]) and takes its entry back if a write landed meanwhile,
+//! so a cache never keeps what a committed write made stale. The store stays the source of truth.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -8,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use moka::sync::Cache;
 use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, ValidateOptions, Validator, Version};
 
-use crate::records::{SemVer, StoredSchema};
+use crate::codec::ConfigRecord;
+use crate::records::{Registered, SemVer, StoredSchema};
 
 /// Hits and misses of one cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -125,6 +131,22 @@ pub(crate) struct Caches {
     pub subject_fingerprints: Counted<(Subject, Fingerprint), (Version, SchemaId, SemVer)>,
     pub latest: Counted<Subject, Latest>,
     pub validators: Validators,
+    /// scope key -> its settings (compatibility level and mode).
+    pub config: Cache<String, ConfigRecord>,
+    /// Bumped after every commit that changes what a read can see.
+    epoch: AtomicU64,
+    /// Bumped each time a permanent delete removes an id's last use (the only way an id stops being found).
+    removals: AtomicU64,
+    /// Bumped by every delete and every settings change (what can take back an answer `register` gave).
+    retractions: AtomicU64,
+}
+
+/// A schema id a delete touched: the fingerprint it is bound to, and whether no version uses it any more.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Touched {
+    pub id: SchemaId,
+    pub fingerprint: Option<Fingerprint>,
+    pub orphaned: bool,
 }
 
 impl Caches {
@@ -137,7 +159,108 @@ impl Caches {
             subject_fingerprints: Counted::new(capacity),
             latest: Counted::new(capacity),
             validators: Validators::new(options.validator_cache_bytes),
+            config: Cache::new(capacity),
+            epoch: AtomicU64::new(0),
+            removals: AtomicU64::new(0),
+            retractions: AtomicU64::new(0),
         }
+    }
+
+    /// The count of commits that changed what a read can see; read it before a store read whose answer fills a
+    /// cache, and hand it to [`Caches::fill`].
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// How many times an id has stopped being found.
+    pub(crate) fn removals(&self) -> u64 {
+        self.removals.load(Ordering::Acquire)
+    }
+
+    /// How many deletes and settings changes there have been.
+    pub(crate) fn retractions(&self) -> u64 {
+        self.retractions.load(Ordering::Acquire)
+    }
+
+    /// Inserts an entry read at `epoch`, and takes it back if a write has committed since.
+    pub(crate) fn fill<K, V>(&self, epoch: u64, cache: &Counted<K, V>, key: K, value: V)
+    where
+        K: Hash + Eq + Send + Sync + Clone + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        cache.insert(key.clone(), value);
+        if self.epoch() != epoch {
+            cache.invalidate(&key);
+        }
+    }
+
+    /// The settings of `scope` read at `epoch`, kept unless a write has committed since.
+    pub(crate) fn fill_config(&self, epoch: u64, scope: &str, record: ConfigRecord) {
+        self.config.insert(scope.to_string(), record);
+        if self.epoch() != epoch {
+            self.config.invalidate(scope);
+        }
+    }
+
+    /// A new version of `subject` has committed: its latest version changed. Called before anyone is answered,
+    /// so a caller that stops waiting cannot leave a stale entry behind.
+    pub(crate) fn after_register(&self, subject: &Subject) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.latest.invalidate(subject);
+    }
+
+    /// What a committed registration teaches the caches, on the caller's side: the (subject, fingerprint) fast
+    /// path, and when it wrote a new version, that version's tree (which the subject's next check reads) in place
+    /// of the one it `superseded`. Its record does not go into the record cache: a bulk load would only push out
+    /// what reads use there, and the first read by id fetches it.
+    pub(crate) fn after_registered(
+        &self,
+        epoch: u64,
+        key: (Subject, Fingerprint),
+        registered: &Registered,
+        wrote: Option<(Arc<ParsedSchema>, Option<SchemaId>)>,
+    ) {
+        if let Some((parsed, superseded)) = wrote {
+            if let Some(superseded) = superseded.filter(|id| *id != registered.id) {
+                self.parsed.invalidate(&superseded);
+            }
+            self.parsed.insert(registered.id, parsed);
+        }
+        self.fill(epoch, &self.subject_fingerprints, key, (registered.version, registered.id, registered.semver));
+    }
+
+    /// Versions of `subject` were deleted, soft or permanently, touching `touched`; with `settings_gone`, the
+    /// subject's own settings went too (a permanent delete of the whole subject).
+    pub(crate) fn after_delete(&self, subject: &Subject, touched: &[Touched], settings_gone: bool) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.latest.invalidate(subject);
+        if settings_gone {
+            self.config.invalidate(subject.as_str());
+        }
+        for touched in touched {
+            match touched.fingerprint {
+                Some(fingerprint) => self.subject_fingerprints.invalidate(&(subject.clone(), fingerprint)),
+                // Without the fingerprint the key cannot be named: drop the whole fast-path cache.
+                None => self.subject_fingerprints.invalidate_all(),
+            }
+            if touched.orphaned {
+                self.schemas.invalidate(&touched.id);
+                self.validators.invalidate_id(touched.id);
+            }
+        }
+        // After the caches: whoever reads the new count and then asks for an id sees it gone.
+        if touched.iter().any(|touched| touched.orphaned) {
+            self.removals.fetch_add(1, Ordering::AcqRel);
+        }
+        self.retractions.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The settings of `scope` changed.
+    pub(crate) fn after_config(&self, scope: &str) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.config.invalidate(scope);
+        // After the cache: whoever reads the new count and then asks sees the new setting.
+        self.retractions.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn stats(&self) -> CacheStats {

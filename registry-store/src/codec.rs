@@ -6,6 +6,7 @@ use registry_core::SchemaId;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::RegistryError;
+use crate::error::StorageError;
 use crate::records::{Mode, SemVer};
 use registry_core::compat::CompatibilityLevel;
 
@@ -35,7 +36,7 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RegistryError>
 pub(crate) fn encode_sized<T: Serialize>(record: &T, size: usize) -> Result<Vec<u8>, RegistryError> {
     let mut out = Vec::with_capacity(size);
     out.push(FORMAT_VERSION);
-    postcard::to_io(record, &mut out).map_err(|e| RegistryError::Storage(format!("cannot encode a record: {e}")))?;
+    postcard::to_io(record, &mut out).map_err(|e| RegistryError::Storage(StorageError::new("postcard", e)))?;
     Ok(out)
 }
 

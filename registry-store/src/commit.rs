@@ -1,28 +1,36 @@
-//! Group commit: concurrent writers batched into one durable redb commit.
+//! Group commit: concurrent registrations batched into one durable commit.
 //!
-//! Each writer hands the committer thread a job and waits. The thread takes every job queued so far, runs them
-//! in order inside one write transaction (on its tables, opened once for the batch), commits once (durably), and
-//! only then lets each job answer its caller. A job that fails validation writes nothing, so it does not disturb
-//! the others in its batch; a failed commit fails every job in the batch. No caller is answered before the commit that holds its write.
+//! Each registration hands the committer thread a job and waits. The thread takes every job queued so far, runs
+//! them in order inside one write transaction of the store, commits once (durably), drops what the new versions
+//! made stale from the caches, and only then answers each caller. A job that is refused writes nothing, so it does
+//! not disturb the others in its batch; a failed commit fails every job in the batch. No caller is answered before
+//! the commit that holds its write.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
-use redb::Database;
+use registry_core::Subject;
 
 use crate::RegistryError;
-use crate::tables::WriteTables;
+use crate::cache::Caches;
+use crate::records::Registered;
+use crate::store::{Store, Transaction};
 
-/// What a job leaves to do once its batch's commit is decided: answer its caller (with the commit's error,
-/// if the commit failed).
-pub(crate) type Completion = Box<dyn FnOnce(Option<&RegistryError>) + Send>;
+/// What a registration job answers: the registration, and whether it wrote a new version.
+pub(crate) type Committed = Result<(Registered, bool), RegistryError>;
 
-/// A write to run inside a shared transaction, on its tables.
-pub(crate) type Job = Box<dyn FnOnce(&mut WriteTables<'_>) -> Completion + Send>;
+/// A registration to run inside a shared transaction.
+pub(crate) type Run = Box<dyn FnOnce(&mut dyn Transaction) -> Committed + Send>;
+
+/// A queued registration: its subject (which the store serializes), its work, and its caller's answer.
+struct Job {
+    subject: Subject,
+    run: Run,
+    reply: Replier<Committed>,
+}
 
 /// Most jobs in one batch: bounds the latency a single commit adds to the first job in it.
 const MAX_BATCH: usize = 256;
@@ -50,13 +58,14 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    pub(crate) fn start(db: Arc<Database>) -> Self {
+    /// Starts the committer over `store`, keeping `caches` coherent with what it commits.
+    pub(crate) fn start(store: Arc<dyn Store>, caches: Arc<Caches>) -> Self {
         let (sender, receiver) = channel::<Job>();
         let counters = Arc::new(Counters::default());
         let thread_counters = counters.clone();
         let thread = std::thread::Builder::new()
             .name("registry-commit".into())
-            .spawn(move || run(&db, &receiver, &thread_counters))
+            .spawn(move || run(&*store, &caches, &receiver, &thread_counters))
             .expect("the committer thread starts");
         Self { sender: Some(sender), thread: Some(thread), counters }
     }
@@ -69,16 +78,19 @@ impl Committer {
         }
     }
 
-    /// Queues a job. Fails only if the committer has stopped.
-    pub(crate) fn submit(&self, job: Job) -> Result<(), RegistryError> {
-        let sender = self.sender.as_ref().ok_or_else(|| RegistryError::Storage("the registry is closing".into()))?;
-        sender.send(job).map_err(|_| RegistryError::Storage("the committer has stopped".into()))
+    /// Queues a registration of `subject`; the answer comes once its batch's commit is decided. Fails only if
+    /// the committer has stopped.
+    pub(crate) fn submit(&self, subject: Subject, run: Run) -> Result<Answer<Committed>, RegistryError> {
+        let sender = self.sender.as_ref().ok_or(RegistryError::Closing)?;
+        let (reply, answer) = answer();
+        sender.send(Job { subject, run, reply }).map_err(|_| RegistryError::Closing)?;
+        Ok(answer)
     }
 }
 
 impl Drop for Committer {
     fn drop(&mut self) {
-        // Closing the queue ends the thread's loop once queued jobs are done; joining releases the database.
+        // Closing the queue ends the thread's loop once queued jobs are done; joining releases the store.
         drop(self.sender.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -86,7 +98,7 @@ impl Drop for Committer {
     }
 }
 
-fn run(db: &Database, receiver: &Receiver<Job>, counters: &Counters) {
+fn run(store: &dyn Store, caches: &Caches, receiver: &Receiver<Job>, counters: &Counters) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -97,36 +109,46 @@ fn run(db: &Database, receiver: &Receiver<Job>, counters: &Counters) {
         }
         counters.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         counters.commits.fetch_add(1, Ordering::Relaxed);
-        commit_batch(db, batch);
+        commit_batch(store, caches, batch);
     }
 }
 
-fn commit_batch(db: &Database, batch: Vec<Job>) {
-    let txn = match db.begin_write() {
-        Ok(txn) => txn,
-        Err(e) => return fail_unrun(batch, &RegistryError::from(e)),
-    };
+fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
     let size = batch.len();
-    let completions: Vec<Completion> = match WriteTables::open(&txn) {
-        // The tables close at the end of this arm, before the commit.
-        Ok(mut tables) => batch.into_iter().map(|job| job(&mut tables)).collect(),
-        Err(e) => return fail_unrun(batch, &RegistryError::from(e)),
-    };
-    let started = Instant::now();
-    let outcome = txn.commit().map_err(RegistryError::from);
-    metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
-    metrics::histogram!("registry_store_commit_batch_size").record(size as f64);
-    let error = outcome.err();
-    for completion in completions {
-        completion(error.as_ref());
+    let (mut runs, mut answers) = (Vec::with_capacity(size), Vec::with_capacity(size));
+    for Job { subject, run, reply } in batch {
+        runs.push(run);
+        answers.push((subject, reply));
     }
-}
-
-/// Jobs that cannot run still owe their callers an answer; running them against nothing is impossible, so they
-/// are dropped, which drops their reply channels and wakes each caller with a storage error.
-fn fail_unrun(batch: Vec<Job>, error: &RegistryError) {
-    tracing::error!(%error, jobs = batch.len(), "cannot open a write transaction or its tables");
-    drop(batch);
+    let mut subjects: Vec<&Subject> = answers.iter().map(|(subject, _)| subject).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let mut outcomes = Vec::with_capacity(size);
+    let written = store.write(
+        &subjects,
+        Box::new(|txn| {
+            outcomes.extend(runs.into_iter().map(|run| run(txn)));
+            Ok(())
+        }),
+    );
+    metrics::histogram!("registry_store_commit_batch_size").record(size as f64);
+    if let Err(error) = &written {
+        tracing::error!(%error, jobs = size, "a group commit failed");
+    }
+    let mut outcomes = outcomes.into_iter();
+    for (subject, reply) in answers {
+        let outcome = match &written {
+            Err(error) => Err(error.clone()),
+            // The work ran to the end (the store committed it), so every job has its outcome.
+            Ok(()) => outcomes.next().unwrap_or(Err(RegistryError::Closing)),
+        };
+        // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
+        // that stops waiting (a dropped future) must not leave a stale cache behind.
+        if let Ok((_, true)) = &outcome {
+            caches.after_register(&subject);
+        }
+        reply.send(outcome);
+    }
 }
 
 /// A one-shot answer from the committer to one caller, which either blocks for it ([`Answer::wait`]) or polls

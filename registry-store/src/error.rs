@@ -1,5 +1,7 @@
 //! `RegistryError`: every way a registry operation can fail, with Confluent's wording where it has one.
 
+use std::sync::Arc;
+
 use registry_core::compat::{CompatError, CompatReport};
 use registry_core::{SchemaError, SchemaId, Subject, ValidateError, Version};
 
@@ -69,9 +71,43 @@ pub enum RegistryError {
     /// Compatibility could not be checked.
     #[error("{0}")]
     CompatibilityUnavailable(#[from] CompatError),
-    /// The operation is refused in the current mode or state.
-    #[error("{0}")]
-    OperationNotPermitted(String),
+    /// The subject (or the whole registry) is in READONLY mode: it takes no writes.
+    #[error("Subject '{0}' is in read-only mode")]
+    ReadOnly(Subject),
+    /// An id or version was given for a registration outside IMPORT mode.
+    #[error("Subject '{0}' is not in import mode: an id or version can be given only in IMPORT mode")]
+    NotImportMode(Subject),
+    /// IMPORT mode was asked where schemas already exist, without `force`.
+    #[error("Cannot import since found existing subjects; set force=true to switch to IMPORT anyway")]
+    ImportNotEmpty,
+    /// An import gave an id other than the one this schema already has.
+    #[error("Overwrite new schema with id {given} is not permitted: this schema is already registered with id {known}")]
+    IdMismatch {
+        /// The id given.
+        given: SchemaId,
+        /// The id the schema has.
+        known: SchemaId,
+    },
+    /// An import gave an id that is bound to a different schema.
+    #[error("Overwrite new schema with id {0} is not permitted: id {0} is already bound to a different schema")]
+    IdTaken(SchemaId),
+    /// An import gave a version the subject already has.
+    #[error("Version {version} already exists in subject '{subject}'")]
+    VersionExists {
+        /// The subject.
+        subject: Subject,
+        /// The version given.
+        version: Version,
+    },
+    /// The subject's versions have reached the largest version number.
+    #[error("Subject '{0}' has no version numbers left")]
+    VersionsExhausted(Subject),
+    /// Every schema id has been handed out.
+    #[error("schema ids are exhausted")]
+    IdsExhausted,
+    /// The registry is shutting down and takes no more writes.
+    #[error("the registry is closing")]
+    Closing,
     /// Another schema references this version.
     #[error("One or more references exist to the schema {{subject={subject},version={version}}}: referenced by ids {}", list_ids(.referrers))]
     ReferenceExists {
@@ -94,7 +130,7 @@ pub enum RegistryError {
     },
     /// The store failed.
     #[error("Error in the backend data store: {0}")]
-    Storage(String),
+    Storage(#[from] StorageError),
     /// A record on disk cannot be read.
     #[error("Corrupt data in the store: {0}")]
     Corrupt(String),
@@ -119,21 +155,60 @@ fn list_ids(ids: &[SchemaId]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-macro_rules! storage_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for RegistryError {
-            fn from(e: $t) -> Self {
-                RegistryError::Storage(e.to_string())
-            }
-        }
-    )*};
+impl RegistryError {
+    /// Whether this is a refusal by the registry's rules (a mode, an import's id or version), which the
+    /// reference registry answers as "operation not permitted".
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::ReadOnly(_)
+                | RegistryError::NotImportMode(_)
+                | RegistryError::ImportNotEmpty
+                | RegistryError::IdMismatch { .. }
+                | RegistryError::IdTaken(_)
+                | RegistryError::VersionExists { .. }
+                | RegistryError::VersionsExhausted(_)
+        )
+    }
 }
 
-storage_error!(
-    redb::Error,
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError,
-    redb::DatabaseError
-);
+/// A failure of the store underneath: what was being done, and the store's own error as its source.
+#[derive(Debug, Clone)]
+pub struct StorageError {
+    store: &'static str,
+    source: Arc<dyn std::error::Error + Send + Sync>,
+}
+
+impl StorageError {
+    /// A failure of `store` (e.g. "redb"), keeping `source`.
+    pub fn new(store: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { store, source: Arc::new(source) }
+    }
+
+    /// A failure described only by a message.
+    pub fn message(store: &'static str, message: impl Into<String>) -> Self {
+        Self::new(store, Message(message.into()))
+    }
+
+    /// Which store failed.
+    pub fn store(&self) -> &'static str {
+        self.store
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.store, self.source)
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// An error that is only a message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);

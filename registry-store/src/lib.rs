@@ -27,11 +27,11 @@ mod commit;
 mod error;
 mod records;
 mod registry;
-mod tables;
+mod store;
 
 pub use cache::{CacheCounters, CacheStats};
 pub use commit::CommitStats;
-pub use error::RegistryError;
+pub use error::{RegistryError, StorageError};
 pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
 };

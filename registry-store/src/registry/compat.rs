@@ -1,0 +1,119 @@
+//! Compatibility: checks asked for by a caller, and the one check (`Shared::check_against`) that they and a
+//! registration's precheck and commit all run.
+
+use std::sync::Arc;
+
+use registry_core::compat::{self, CompatReport, CompatibilityLevel};
+use registry_core::{ParsedSchema, SchemaId, Subject, UnparsedSchema, Version, VersionSelector};
+
+use super::config::effective_in;
+use super::register::live_versions;
+use super::{Registry, Shared};
+use crate::RegistryError;
+use crate::store::{Resolver, Result, Snapshot};
+
+impl Registry {
+    /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
+    /// against the versions the subject's level names. A subject with no live versions is compatible with
+    /// `None` and `Latest`; a numbered version of it is `VersionNotFound`.
+    pub fn check_compatibility(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        against: Option<VersionSelector>,
+    ) -> Result<CompatReport> {
+        let parsed = self.parse(schema)?;
+        let snapshot = self.snapshot()?;
+        let level = effective_in(&*snapshot, subject)?.level;
+        let live = live_versions(&snapshot.subject_versions(subject)?);
+        let shared = &self.inner.shared;
+        let Some(selector) = against else {
+            return shared.check_against(&parsed, level, &live, &*snapshot, true);
+        };
+        // As the reference registry: `latest` of a subject with no live version checks against nothing
+        // (compatible once the schema parses); a numbered version there is simply not found.
+        let one = match selector {
+            VersionSelector::Latest => match live.first() {
+                Some(newest) => *newest,
+                None => return Ok(CompatReport { level, violations: Vec::new() }),
+            },
+            VersionSelector::Number(v) => *live
+                .iter()
+                .find(|(lv, _)| *lv == v)
+                .ok_or_else(|| RegistryError::VersionNotFound { subject: subject.clone(), version: v })?,
+        };
+        // One version: the level's directions, without transitivity.
+        let single = match level {
+            CompatibilityLevel::BackwardTransitive => CompatibilityLevel::Backward,
+            CompatibilityLevel::ForwardTransitive => CompatibilityLevel::Forward,
+            CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
+            other => other,
+        };
+        shared.check_against(&parsed, single, &[one], &*snapshot, true)
+    }
+
+    /// Checks `schema` against `subject`'s live versions at an explicit `level`, ignoring the subject's own.
+    pub fn check_compatibility_at(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        level: CompatibilityLevel,
+    ) -> Result<CompatReport> {
+        let parsed = self.parse(schema)?;
+        let snapshot = self.snapshot()?;
+        let live = live_versions(&snapshot.subject_versions(subject)?);
+        self.inner.shared.check_against(&parsed, level, &live, &*snapshot, true)
+    }
+}
+
+impl Shared {
+    /// Checks `candidate` at `level` against `live` versions (newest first). A version's tree parsed here goes
+    /// into the parsed cache only with `keep`: a registration at a level that is not transitive is about to
+    /// supersede the one version it checks, and caching that tree would evict one a later check reads.
+    pub(super) fn check_against(
+        &self,
+        candidate: &ParsedSchema,
+        level: CompatibilityLevel,
+        live: &[(Version, SchemaId)],
+        snapshot: &dyn Snapshot,
+        keep: bool,
+    ) -> Result<CompatReport> {
+        let wanted = match level {
+            CompatibilityLevel::None => &[][..],
+            level if level.is_transitive() => live,
+            _ => &live[..live.len().min(1)],
+        };
+        let mut previous = Vec::with_capacity(wanted.len());
+        for (version, id) in wanted {
+            let parsed = match self.caches.parsed.get(id) {
+                Some(parsed) => parsed,
+                None => {
+                    let stored = snapshot.schema(*id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
+                    let limits = &self.options.limits;
+                    let parsed =
+                        Arc::new(registry_core::parse_stored(&stored.to_unparsed(), &Resolver(snapshot), limits)?);
+                    if keep {
+                        self.caches.parsed.insert(*id, parsed.clone());
+                    }
+                    parsed
+                }
+            };
+            previous.push((*version, parsed));
+        }
+        let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
+        Ok(compat::check(level, candidate, &previous)?)
+    }
+
+    /// Whether `candidate` can read data written with `version` (BACKWARD against it alone): what decides a
+    /// minor rather than a major semver bump. A check that cannot run counts as no.
+    pub(super) fn reads_data_of(
+        &self,
+        candidate: &ParsedSchema,
+        version: (Version, SchemaId),
+        snapshot: &dyn Snapshot,
+        keep: bool,
+    ) -> bool {
+        self.check_against(candidate, CompatibilityLevel::Backward, &[version], snapshot, keep)
+            .is_ok_and(|report| report.is_compatible())
+    }
+}

@@ -1,0 +1,173 @@
+//! Compatibility levels and modes, per subject and global, and the two rules every operation shares: what
+//! applies to a subject (its own setting, else the global one, else the default) and what a mode admits.
+
+use registry_core::Subject;
+use registry_core::compat::CompatibilityLevel;
+
+use super::options::GLOBAL_SCOPE;
+use super::{RegisterOptions, Registry, Scope};
+use crate::RegistryError;
+use crate::codec::ConfigRecord;
+use crate::records::Mode;
+use crate::store::{Result, Snapshot, transact};
+
+/// The settings that apply to a subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Effective {
+    /// Its compatibility level.
+    pub level: CompatibilityLevel,
+    /// Its mode.
+    pub mode: Mode,
+}
+
+/// The rule: a subject's own setting, else the global one (read only when needed), else the default
+/// (BACKWARD, READWRITE).
+fn resolve(own: ConfigRecord, global: impl FnOnce() -> Result<ConfigRecord>) -> Result<Effective> {
+    let global = if own.compatibility.is_some() && own.mode.is_some() { ConfigRecord::default() } else { global()? };
+    Ok(Effective {
+        level: own.compatibility.or(global.compatibility).unwrap_or_default(),
+        mode: own.mode.or(global.mode).unwrap_or_default(),
+    })
+}
+
+/// The settings that apply to `subject` in a snapshot or transaction.
+pub(super) fn effective_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<Effective> {
+    resolve(snapshot.config(subject.as_str())?, || snapshot.config(GLOBAL_SCOPE))
+}
+
+/// What a mode admits of a registration: READONLY takes none, and an explicit id or version needs IMPORT.
+pub(super) fn admit(subject: &Subject, mode: Mode, options: &RegisterOptions) -> Result<()> {
+    admit_write(subject, mode)?;
+    if options.is_explicit() && mode != Mode::Import {
+        return Err(RegistryError::NotImportMode(subject.clone()));
+    }
+    Ok(())
+}
+
+/// What a mode admits of any write to a subject: READONLY takes none.
+pub(super) fn admit_write(subject: &Subject, mode: Mode) -> Result<()> {
+    if mode == Mode::Readonly {
+        return Err(RegistryError::ReadOnly(subject.clone()));
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// The compatibility level set at `scope`, if any.
+    pub fn config(&self, scope: Scope<'_>) -> Result<Option<CompatibilityLevel>> {
+        Ok(self.config_record(scope.key())?.compatibility)
+    }
+
+    /// The level that applies to `subject`: its own, else the global one, else BACKWARD.
+    pub fn effective_config(&self, subject: &Subject) -> Result<CompatibilityLevel> {
+        Ok(self.effective(subject)?.level)
+    }
+
+    /// The global level, else BACKWARD.
+    pub fn effective_config_global(&self) -> Result<CompatibilityLevel> {
+        Ok(self.config(Scope::Global)?.unwrap_or_default())
+    }
+
+    /// Sets the compatibility level at `scope`.
+    pub fn set_config(&self, scope: Scope<'_>, level: CompatibilityLevel) -> Result<()> {
+        self.update_config(scope, |_, record| {
+            record.compatibility = Some(level);
+            Ok(())
+        })
+    }
+
+    /// Removes the level set at `scope`, returning it; the global level falls back to BACKWARD.
+    pub fn delete_config(&self, scope: Scope<'_>) -> Result<CompatibilityLevel> {
+        self.update_config(scope, |_, record| match (record.compatibility.take(), scope) {
+            (Some(level), _) => Ok(level),
+            (None, Scope::Global) => Ok(CompatibilityLevel::default()),
+            (None, Scope::Subject(subject)) => Err(RegistryError::SubjectLevelNotConfigured(subject.clone())),
+        })
+    }
+
+    /// The mode set at `scope`, if any.
+    pub fn mode(&self, scope: Scope<'_>) -> Result<Option<Mode>> {
+        Ok(self.config_record(scope.key())?.mode)
+    }
+
+    /// The mode that applies to `subject`: its own, else the global one, else READWRITE.
+    pub fn effective_mode(&self, subject: &Subject) -> Result<Mode> {
+        Ok(self.effective(subject)?.mode)
+    }
+
+    /// The global mode, else READWRITE.
+    pub fn effective_mode_global(&self) -> Result<Mode> {
+        Ok(self.mode(Scope::Global)?.unwrap_or_default())
+    }
+
+    /// Sets the mode at `scope`. IMPORT is refused where schemas already exist, unless `force`.
+    pub fn set_mode(&self, scope: Scope<'_>, mode: Mode, force: bool) -> Result<()> {
+        self.update_config(scope, |snapshot, record| {
+            if mode == Mode::Import && !force {
+                let non_empty = match scope {
+                    Scope::Global => {
+                        let mut any = false;
+                        snapshot.scan_versions("", &mut |_| {
+                            any = true;
+                            Ok(false)
+                        })?;
+                        any
+                    }
+                    Scope::Subject(subject) => !snapshot.subject_versions(subject)?.is_empty(),
+                };
+                if non_empty {
+                    return Err(RegistryError::ImportNotEmpty);
+                }
+            }
+            record.mode = Some(mode);
+            Ok(())
+        })
+    }
+
+    /// Removes the mode set at `scope`, returning it; the global mode falls back to READWRITE.
+    pub fn delete_mode(&self, scope: Scope<'_>) -> Result<Mode> {
+        self.update_config(scope, |_, record| match (record.mode.take(), scope) {
+            (Some(mode), _) => Ok(mode),
+            (None, Scope::Global) => Ok(Mode::default()),
+            (None, Scope::Subject(subject)) => Err(RegistryError::SubjectModeNotConfigured(subject.clone())),
+        })
+    }
+
+    /// The settings that apply to `subject`, from the cache.
+    fn effective(&self, subject: &Subject) -> Result<Effective> {
+        resolve(self.config_record(subject.as_str())?, || self.config_record(GLOBAL_SCOPE))
+    }
+
+    /// The settings of one scope, from the cache, else from a snapshot.
+    fn config_record(&self, scope: &str) -> Result<ConfigRecord> {
+        let caches = self.caches();
+        if let Some(record) = caches.config.get(scope) {
+            return Ok(record);
+        }
+        let epoch = caches.epoch();
+        let record = self.snapshot()?.config(scope)?;
+        caches.fill_config(epoch, scope, record);
+        Ok(record)
+    }
+
+    /// Changes the settings of `scope` in one transaction; `change` sees the transaction's reads.
+    fn update_config<T>(
+        &self,
+        scope: Scope<'_>,
+        change: impl FnOnce(&dyn Snapshot, &mut ConfigRecord) -> Result<T>,
+    ) -> Result<T> {
+        let key = scope.key();
+        let subjects: &[&Subject] = match &scope {
+            Scope::Global => &[],
+            Scope::Subject(subject) => std::slice::from_ref(subject),
+        };
+        let answer = transact(&*self.inner.store, subjects, |txn| {
+            let mut record = txn.config(key)?;
+            let answer = change(&*txn, &mut record)?;
+            txn.put_config(key, record)?;
+            Ok(answer)
+        })?;
+        self.caches().after_config(key);
+        Ok(answer)
+    }
+}

@@ -1,0 +1,134 @@
+//! Deletes, of one version or a whole subject, soft first and then permanent, under one shared rule: a version
+//! another schema references is never deleted.
+
+use registry_core::{SchemaId, Subject, Version, VersionSelector};
+
+use super::config::{admit_write, effective_in};
+use super::{Deletion, Registry};
+use crate::RegistryError;
+use crate::cache::Touched;
+use crate::codec::VersionRecord;
+use crate::store::{Result, Snapshot, Transaction, transact};
+
+impl Registry {
+    /// Deletes one version: soft first, then permanently. Returns the version deleted.
+    pub fn delete_version(&self, subject: &Subject, selector: VersionSelector, how: Deletion) -> Result<Version> {
+        let (version, touched) = transact(&*self.inner.store, &[subject], |txn| {
+            admit_write(subject, effective_in(&*txn, subject)?.mode)?;
+            let versions = txn.subject_versions(subject)?;
+            if versions.is_empty() {
+                return Err(RegistryError::SubjectNotFound(subject.clone()));
+            }
+            let found = match (selector, how) {
+                (VersionSelector::Latest, Deletion::Soft) => versions.iter().rev().find(|(_, r)| !r.deleted),
+                (VersionSelector::Latest, Deletion::Permanent) => versions.last(),
+                (VersionSelector::Number(v), _) => versions.iter().find(|(version, _)| *version == v),
+            };
+            let Some(&(version, record)) = found else {
+                return Err(match selector {
+                    VersionSelector::Number(version) => {
+                        RegistryError::VersionNotFound { subject: subject.clone(), version }
+                    }
+                    VersionSelector::Latest => RegistryError::SubjectNotFound(subject.clone()),
+                });
+            };
+            refuse_if_referenced(&*txn, subject, [version])?;
+            match how {
+                Deletion::Soft if record.deleted => {
+                    Err(RegistryError::VersionSoftDeleted { subject: subject.clone(), version })
+                }
+                Deletion::Permanent if !record.deleted => {
+                    Err(RegistryError::VersionNotSoftDeleted { subject: subject.clone(), version })
+                }
+                _ => Ok((version, delete_one(txn, subject, version, record, how)?)),
+            }
+        })?;
+        self.caches().after_delete(subject, &[touched], false);
+        Ok(version)
+    }
+
+    /// Deletes every version of a subject: soft first, then permanently (which also drops its config and
+    /// mode). Returns the versions deleted.
+    pub fn delete_subject(&self, subject: &Subject, how: Deletion) -> Result<Vec<Version>> {
+        let (deleted, touched) = transact(&*self.inner.store, &[subject], |txn| {
+            admit_write(subject, effective_in(&*txn, subject)?.mode)?;
+            let versions = txn.subject_versions(subject)?;
+            if versions.is_empty() {
+                return Err(RegistryError::SubjectNotFound(subject.clone()));
+            }
+            let any_live = versions.iter().any(|(_, r)| !r.deleted);
+            match how {
+                Deletion::Soft if !any_live => return Err(RegistryError::SubjectSoftDeleted(subject.clone())),
+                Deletion::Permanent if any_live => return Err(RegistryError::SubjectNotSoftDeleted(subject.clone())),
+                _ => {}
+            }
+            refuse_if_referenced(&*txn, subject, versions.iter().map(|(version, _)| *version))?;
+            let mut deleted = Vec::new();
+            let mut touched = Vec::new();
+            // A soft delete leaves the versions already soft-deleted as they are.
+            for (version, record) in versions.into_iter().filter(|(_, r)| how == Deletion::Permanent || !r.deleted) {
+                touched.push(delete_one(txn, subject, version, record, how)?);
+                deleted.push(version);
+            }
+            if how == Deletion::Permanent {
+                txn.put_config(subject.as_str(), Default::default())?;
+            }
+            Ok((deleted, touched))
+        })?;
+        self.caches().after_delete(subject, &touched, how == Deletion::Permanent);
+        Ok(deleted)
+    }
+}
+
+/// The rule both deletes share: no version that another schema references is deleted, softly or for good.
+fn refuse_if_referenced(
+    snapshot: &dyn Snapshot,
+    subject: &Subject,
+    versions: impl IntoIterator<Item = Version>,
+) -> Result<()> {
+    for version in versions {
+        let referrers = snapshot.referrers(subject, version)?;
+        if !referrers.is_empty() {
+            return Err(RegistryError::ReferenceExists { subject: subject.clone(), version, referrers });
+        }
+    }
+    Ok(())
+}
+
+/// Deletes one version, soft (flagged) or permanently (removed, with its use of its id).
+fn delete_one(
+    txn: &mut dyn Transaction,
+    subject: &Subject,
+    version: Version,
+    record: VersionRecord,
+    how: Deletion,
+) -> Result<Touched> {
+    let orphaned = match how {
+        Deletion::Soft => {
+            txn.put_version(subject, version, VersionRecord { deleted: true, ..record })?;
+            false
+        }
+        Deletion::Permanent => {
+            txn.remove_version(subject, version)?;
+            drop_use(txn, record.id, subject, version)?
+        }
+    };
+    Ok(Touched { id: record.id, fingerprint: txn.fingerprint_of(record.id)?, orphaned })
+}
+
+/// Drops one use of `id`; when none is left, drops its record and the references it holds. Returns whether it is
+/// orphaned.
+fn drop_use(txn: &mut dyn Transaction, id: SchemaId, subject: &Subject, version: Version) -> Result<bool> {
+    txn.remove_use(id, subject, version)?;
+    if !txn.uses(id)?.is_empty() {
+        return Ok(false);
+    }
+    if let Some(stored) = txn.schema(id)? {
+        for reference in &stored.references {
+            txn.remove_referrer(reference, id)?;
+        }
+    }
+    // The record goes; the id stays bound to its fingerprint, so it is never reused.
+    txn.remove_schema(id)?;
+    Ok(true)
+}

@@ -1,0 +1,134 @@
+//! The public `Registry` and its operations, with Confluent Schema Registry semantics, split by kind:
+//! `register` (the group-committed write and its rules), `read` (lookups, listings, validation), `compat`
+//! (compatibility checks), `delete`, and `config` (compatibility levels and modes).
+//!
+//! The rules here run over the storage boundary (`crate::store`): a read snapshot, a write transaction, id
+//! allocation. Writes return after a durable commit. Reads run on snapshots behind moka caches, which the code
+//! path that commits keeps coherent (`crate::cache`).
+
+mod compat;
+mod config;
+mod delete;
+mod options;
+mod read;
+mod register;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use registry_core::SchemaId;
+
+pub use options::{Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope};
+pub use register::Registration;
+
+use crate::RegistryError;
+use crate::cache::{CacheStats, Caches};
+use crate::commit::{CommitStats, Committer};
+use crate::records::StoredSchema;
+use crate::store::redb::RedbStore;
+use crate::store::{Result, Snapshot, Store};
+
+/// The embeddable schema registry. Cheap to clone; clones share one store and one set of caches.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Dropped first: joins the committer thread, which holds the store too.
+    committer: Committer,
+    store: Arc<dyn Store>,
+    shared: Arc<Shared>,
+}
+
+/// What a write job inside the committer needs: the caches and the options, never the `Registry` itself (a
+/// job holding the last `Registry` would make the committer join itself).
+struct Shared {
+    caches: Arc<Caches>,
+    options: RegistryOptions,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("options", &self.inner.shared.options).finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens the registry file at `path`, creating it (and nothing else) if it does not exist.
+    pub fn open(path: impl AsRef<Path>, options: RegistryOptions) -> Result<Self> {
+        let store = RedbStore::open(path.as_ref(), options.store_cache_bytes)?;
+        Ok(Self::on(Arc::new(store), options))
+    }
+
+    /// A registry held in memory only: for tests and short-lived embedding.
+    pub fn in_memory(options: RegistryOptions) -> Result<Self> {
+        Ok(Self::on(Arc::new(RedbStore::in_memory()?), options))
+    }
+
+    /// The registry over `store`.
+    fn on(store: Arc<dyn Store>, options: RegistryOptions) -> Self {
+        let caches = Arc::new(Caches::new(&options));
+        Self {
+            inner: Arc::new(Inner {
+                committer: Committer::start(store.clone(), caches.clone()),
+                store,
+                shared: Arc::new(Shared { caches, options }),
+            }),
+        }
+    }
+
+    /// The options the registry runs with.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.inner.shared.options
+    }
+
+    /// How many group commits have run and how many registrations they held.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.committer.stats()
+    }
+
+    /// Hits and misses of every cache.
+    pub fn stats(&self) -> CacheStats {
+        self.inner.shared.caches.stats()
+    }
+
+    /// Whether the store answers: one read of its metadata.
+    pub fn health(&self) -> Result<()> {
+        self.inner.store.health()
+    }
+
+    /// How many times an id has stopped being found (a permanent delete removed its last use). An answer about
+    /// an id that was found, remembered with this count, still holds while the count is unchanged: a layer
+    /// above can cache "id N is served" without asking again.
+    pub fn removals(&self) -> u64 {
+        self.caches().removals()
+    }
+
+    /// How many changes could have taken back an answer `register` gave: every delete (soft or permanent, of a
+    /// version or a subject) and every config or mode change. New registrations do not move it. A registration
+    /// answered, remembered with this count, is still the answer to the same request while the count stands: a
+    /// layer above can answer a repeated registration without parsing it again.
+    pub fn retractions(&self) -> u64 {
+        self.caches().retractions()
+    }
+
+    fn caches(&self) -> &Caches {
+        &self.inner.shared.caches
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        self.inner.store.snapshot()
+    }
+
+    /// The record of `id`, which a version in `snapshot` uses: from the cache, else from the snapshot.
+    fn schema_in(&self, snapshot: &dyn Snapshot, id: SchemaId) -> Result<Arc<StoredSchema>> {
+        if let Some(schema) = self.caches().schemas.get(&id) {
+            return Ok(schema);
+        }
+        let schema = snapshot.schema(id)?.ok_or_else(|| {
+            RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
+        })?;
+        Ok(Arc::new(schema))
+    }
+}

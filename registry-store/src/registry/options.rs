@@ -1,0 +1,136 @@
+//! How a registry is set up, and the small types its operations take.
+
+use registry_core::{Limits, SchemaId, Subject, Version};
+
+use crate::records::SemVer;
+
+/// How a registry is set up.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Bounds on schemas (size, nesting, references).
+    pub limits: Limits,
+    /// Entries in each small-entry cache (text -> fingerprint, (subject, fingerprint) -> version, subject ->
+    /// latest version), about 250 bytes each (default 20,000).
+    pub cache_capacity: u64,
+    /// Bytes of schema records kept in memory by id (default 8 MiB).
+    pub schema_cache_bytes: u64,
+    /// Estimated bytes of parsed schemas kept by id, for compatibility checks (default 24 MiB).
+    pub parsed_cache_bytes: u64,
+    /// Estimated bytes of the compiled data validators kept (default 16 MiB).
+    pub validator_cache_bytes: u64,
+    /// redb's own page cache, in bytes (default 16 MiB); the operating system's page cache serves beyond it.
+    pub store_cache_bytes: u64,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache_capacity: 20_000,
+            schema_cache_bytes: 0,
+            parsed_cache_bytes: 0,
+            validator_cache_bytes: 0,
+            store_cache_bytes: 0,
+        }
+        .with_cache_budget(DEFAULT_CACHE_BUDGET)
+    }
+}
+
+/// The default memory budget of the byte-bounded caches: 64 MiB.
+pub const DEFAULT_CACHE_BUDGET: u64 = 64 << 20;
+
+impl RegistryOptions {
+    /// Splits `bytes` over the byte-bounded caches: an eighth to schema records, three eighths to parsed
+    /// schemas (every compatibility check and registration reads the newest versions' trees), a quarter to
+    /// compiled validators and a quarter to redb's page cache (the committer's and readers' B-tree pages).
+    pub fn with_cache_budget(self, bytes: u64) -> Self {
+        Self {
+            schema_cache_bytes: bytes / 8,
+            parsed_cache_bytes: bytes / 8 * 3,
+            validator_cache_bytes: bytes / 4,
+            store_cache_bytes: bytes / 4,
+            ..self
+        }
+    }
+}
+
+/// Which versions a read admits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Deleted {
+    /// Live versions only (the default).
+    #[default]
+    Exclude,
+    /// Live and soft-deleted versions.
+    Include,
+    /// Soft-deleted versions only.
+    Only,
+}
+
+impl Deleted {
+    /// Whether a version with this deleted flag is admitted.
+    pub(crate) fn admits(self, deleted: bool) -> bool {
+        match self {
+            Deleted::Exclude => !deleted,
+            Deleted::Include => true,
+            Deleted::Only => deleted,
+        }
+    }
+}
+
+/// How much a registry holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Subjects with at least one live version.
+    pub subjects: u64,
+    /// Schema ids used by at least one version.
+    pub schemas: u64,
+}
+
+/// Soft or permanent delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Hide the version; it can still be read with `Deleted::Include`, and deleted permanently later.
+    Soft,
+    /// Remove a soft-deleted version for good. Its schema id is never reused.
+    Permanent,
+}
+
+/// Where a config or mode applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The whole registry.
+    Global,
+    /// One subject.
+    Subject(&'a Subject),
+}
+
+/// The key of the global scope in the store's settings (a subject's name is never empty).
+pub(crate) const GLOBAL_SCOPE: &str = "";
+
+impl Scope<'_> {
+    /// The scope's key in the store's settings.
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            Scope::Global => GLOBAL_SCOPE,
+            Scope::Subject(subject) => subject.as_str(),
+        }
+    }
+}
+
+/// Options of a registration beyond the schema itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// The id to register under (IMPORT mode only).
+    pub id: Option<SchemaId>,
+    /// The version to register as (IMPORT mode only).
+    pub version: Option<Version>,
+    /// The semantic version to give it; must be greater than the subject's latest. Computed when absent.
+    pub semver: Option<SemVer>,
+}
+
+impl RegisterOptions {
+    /// Whether an id or a version is given, which only IMPORT mode accepts.
+    pub(crate) fn is_explicit(&self) -> bool {
+        self.id.is_some() || self.version.is_some()
+    }
+}

@@ -1,0 +1,331 @@
+//! Reads: parsing against the registry, lookups by id, subject and version, listings, and data validation.
+
+use std::sync::Arc;
+
+use registry_core::{
+    Fingerprint, NoReferences, ParsedSchema, SchemaId, Subject, UnparsedSchema, ValidateOptions, ValidationReport,
+    Validator, Version, VersionSelector,
+};
+
+use super::{Counts, Deleted, Registry};
+use crate::RegistryError;
+use crate::records::{SchemaVersion, StoredSchema, SubjectVersion, VersionInfo};
+use crate::store::{Resolver, Result};
+
+impl Registry {
+    // ----- parsing -----
+
+    /// Parses and checks `schema`, resolving its references against this registry.
+    pub fn parse(&self, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
+        self.parse_keyed(schema, text_key(schema))
+    }
+
+    /// `parse` with the text memo's key already computed (`None` for a schema with references).
+    pub(super) fn parse_keyed(&self, schema: &UnparsedSchema, key: Option<[u8; 32]>) -> Result<Arc<ParsedSchema>> {
+        let limits = &self.inner.shared.options.limits;
+        let parsed = if schema.references.is_empty() {
+            registry_core::parse(schema, &NoReferences, limits)?
+        } else {
+            let snapshot = self.snapshot()?;
+            registry_core::parse(schema, &Resolver(&*snapshot), limits)?
+        };
+        if let Some(key) = key {
+            self.caches().text_fingerprints.insert(key, parsed.fingerprint());
+        }
+        Ok(Arc::new(parsed))
+    }
+
+    /// The fingerprint of a schema seen before, without parsing it again, and else its parse.
+    pub(super) fn fingerprint_or_parse(&self, schema: &UnparsedSchema) -> Result<Identified> {
+        let key = text_key(schema);
+        match key.and_then(|key| self.caches().text_fingerprints.get(&key)) {
+            Some(fingerprint) => Ok(Identified::Seen(fingerprint)),
+            None => Ok(Identified::Parsed(self.parse_keyed(schema, key)?)),
+        }
+    }
+
+    /// The parsed form of a registered schema, cached by id.
+    pub fn parsed_by_id(&self, id: SchemaId) -> Result<Arc<ParsedSchema>> {
+        if let Some(parsed) = self.caches().parsed.get(&id) {
+            return Ok(parsed);
+        }
+        let schema = self.schema_by_id(id)?;
+        let snapshot = self.snapshot()?;
+        // Accepted when it was registered: parsed without the checks new input needs.
+        let limits = &self.inner.shared.options.limits;
+        let parsed = Arc::new(registry_core::parse_stored(&schema.to_unparsed(), &Resolver(&*snapshot), limits)?);
+        self.caches().parsed.insert(id, parsed.clone());
+        Ok(parsed)
+    }
+
+    // ----- data validation -----
+
+    /// Checks `data` against schema `id` with the default options: every error, each with its path in the data.
+    pub fn validate(&self, id: SchemaId, data: &serde_json::Value) -> Result<ValidationReport> {
+        self.validate_with(id, data, &ValidateOptions::default())
+    }
+
+    /// Checks `data` against schema `id` with `options` (the Protobuf message, the error and depth bounds).
+    pub fn validate_with(
+        &self,
+        id: SchemaId,
+        data: &serde_json::Value,
+        options: &ValidateOptions,
+    ) -> Result<ValidationReport> {
+        Ok(self.validator(id, options)?.validate(data))
+    }
+
+    /// Checks each of `items` against schema `id`: one report per item, in order.
+    pub fn validate_batch(&self, id: SchemaId, items: &[serde_json::Value]) -> Result<Vec<ValidationReport>> {
+        self.validate_batch_with(id, items, &ValidateOptions::default())
+    }
+
+    /// [`Registry::validate_batch`] with `options`.
+    pub fn validate_batch_with(
+        &self,
+        id: SchemaId,
+        items: &[serde_json::Value],
+        options: &ValidateOptions,
+    ) -> Result<Vec<ValidationReport>> {
+        let validator = self.validator(id, options)?;
+        Ok(items.iter().map(|item| validator.validate(item)).collect())
+    }
+
+    /// Checks a binary Avro datum (no header or schema id prefix) against Avro schema `id`.
+    pub fn validate_avro_binary(
+        &self,
+        id: SchemaId,
+        datum: &[u8],
+        options: &ValidateOptions,
+    ) -> Result<ValidationReport> {
+        Ok(self.validator(id, options)?.validate_avro_binary(datum)?)
+    }
+
+    /// The compiled validator for schema `id`, cached by (id, options) and compiled once however many callers
+    /// ask for it at the same time.
+    pub fn validator(&self, id: SchemaId, options: &ValidateOptions) -> Result<Arc<Validator>> {
+        self.caches()
+            .validators
+            .get_or_compile((id, options.clone()), || {
+                // The schema record, not only the parsed cache: a permanently deleted id must not validate.
+                self.schema_by_id(id)?;
+                let parsed = self.parsed_by_id(id)?;
+                Ok::<_, RegistryError>(Validator::compile(&parsed, options)?)
+            })
+            .map_err(|e| (*e).clone())
+    }
+
+    // ----- reads -----
+
+    /// The schema registered under `subject` that equals `schema`, if any.
+    pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
+        let fingerprint = match self.fingerprint_or_parse(schema)? {
+            Identified::Seen(fingerprint) => fingerprint,
+            Identified::Parsed(parsed) => parsed.fingerprint(),
+        };
+        let snapshot = self.snapshot()?;
+        let versions = snapshot.subject_versions(subject)?;
+        if !versions.iter().any(|(_, r)| deleted.admits(r.deleted)) {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        let id = snapshot.id_of(&fingerprint)?;
+        let found = id.and_then(|id| versions.iter().rev().find(|(_, r)| r.id == id && deleted.admits(r.deleted)));
+        let Some((version, record)) = found else {
+            return Err(RegistryError::SchemaNotInSubject(subject.clone()));
+        };
+        let schema = self.schema_in(&*snapshot, record.id)?;
+        Ok(SchemaVersion {
+            subject: subject.clone(),
+            version: *version,
+            semver: record.semver,
+            deleted: record.deleted,
+            schema,
+        })
+    }
+
+    /// The schema with this global id.
+    ///
+    /// Concurrent misses for one id are coalesced into one store read.
+    pub fn schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
+        let caches = self.caches();
+        let epoch = caches.epoch();
+        let (schema, fresh) =
+            caches.schemas.get_or_try_insert_with(id, || self.read_schema_by_id(id)).map_err(|e| (*e).clone())?;
+        // As `Caches::fill`: a write that committed while this read ran may have made the entry stale.
+        if fresh && caches.epoch() != epoch {
+            caches.schemas.invalidate(&id);
+        }
+        Ok(schema)
+    }
+
+    /// One store read of a schema by id; ids with no version left have no record, so they are not found.
+    fn read_schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>> {
+        let schema = self.snapshot()?.schema(id)?.ok_or(RegistryError::SchemaNotFound(id))?;
+        Ok(Arc::new(schema))
+    }
+
+    /// The subjects that use this id.
+    pub fn subjects_for_id(&self, id: SchemaId, deleted: Deleted) -> Result<Vec<Subject>> {
+        let mut subjects: Vec<Subject> = self.versions_for_id(id, deleted)?.into_iter().map(|sv| sv.subject).collect();
+        subjects.dedup();
+        Ok(subjects)
+    }
+
+    /// The (subject, version) pairs that use this id.
+    pub fn versions_for_id(&self, id: SchemaId, deleted: Deleted) -> Result<Vec<SubjectVersion>> {
+        let snapshot = self.snapshot()?;
+        let uses = snapshot.uses(id)?;
+        if uses.is_empty() {
+            return Err(RegistryError::SchemaNotFound(id));
+        }
+        let mut out = Vec::with_capacity(uses.len());
+        for (subject, version) in uses {
+            let Some(record) = snapshot.version(&subject, version)? else { continue };
+            if deleted.admits(record.deleted) {
+                out.push(SubjectVersion { subject, version, semver: record.semver, deleted: record.deleted });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One version of a subject.
+    pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
+        let caches = self.caches();
+        let latest_live = selector == VersionSelector::Latest && deleted == Deleted::Exclude;
+        if latest_live && let Some(Some((version, id, semver))) = caches.latest.get(subject) {
+            let schema = self.schema_by_id(id)?;
+            return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
+        }
+        let epoch = caches.epoch();
+        let snapshot = self.snapshot()?;
+        let versions = snapshot.subject_versions(subject)?;
+        let admitted = || versions.iter().filter(|(_, r)| deleted.admits(r.deleted));
+        let found = match selector {
+            VersionSelector::Latest => admitted().next_back(),
+            VersionSelector::Number(v) => admitted().find(|(version, _)| *version == v),
+        };
+        let Some(&(version, record)) = found else {
+            return Err(match selector {
+                _ if admitted().next().is_none() => RegistryError::SubjectNotFound(subject.clone()),
+                VersionSelector::Number(version) => {
+                    RegistryError::VersionNotFound { subject: subject.clone(), version }
+                }
+                VersionSelector::Latest => RegistryError::SubjectNotFound(subject.clone()),
+            });
+        };
+        let schema = self.schema_in(&*snapshot, record.id)?;
+        if latest_live {
+            caches.fill(epoch, &caches.latest, subject.clone(), Some((version, record.id, record.semver)));
+        }
+        Ok(SchemaVersion { subject: subject.clone(), version, semver: record.semver, deleted: record.deleted, schema })
+    }
+
+    /// The subjects whose name starts with `prefix`, sorted. With `Deleted::Only`, those that have versions
+    /// but none live.
+    pub fn subjects(&self, prefix: &str, deleted: Deleted) -> Result<Vec<Subject>> {
+        let snapshot = self.snapshot()?;
+        let mut out: Vec<Subject> = Vec::new();
+        let mut current: Option<(String, bool, bool)> = None; // (subject, any live, any deleted)
+        let flush = |entry: Option<(String, bool, bool)>, out: &mut Vec<Subject>| {
+            if let Some((name, live, soft)) = entry {
+                let admitted = match deleted {
+                    Deleted::Exclude => live,
+                    Deleted::Include => live || soft,
+                    Deleted::Only => soft && !live,
+                };
+                if admitted && let Ok(subject) = Subject::new(&name) {
+                    out.push(subject);
+                }
+            }
+        };
+        snapshot.scan_versions(prefix, &mut |(name, _, record)| {
+            match &mut current {
+                Some((current_name, live, soft)) if current_name == name => {
+                    *live |= !record.deleted;
+                    *soft |= record.deleted;
+                }
+                _ => {
+                    flush(current.take(), &mut out);
+                    current = Some((name.to_string(), !record.deleted, record.deleted));
+                }
+            }
+            Ok(true)
+        })?;
+        flush(current, &mut out);
+        Ok(out)
+    }
+
+    /// The version numbers of a subject, ascending.
+    pub fn versions(&self, subject: &Subject, deleted: Deleted) -> Result<Vec<Version>> {
+        Ok(self.version_list(subject, deleted)?.into_iter().map(|info| info.version).collect())
+    }
+
+    /// A subject's versions with their semantic versions, ids and deleted flags, ascending.
+    pub fn version_list(&self, subject: &Subject, deleted: Deleted) -> Result<Vec<VersionInfo>> {
+        let versions: Vec<VersionInfo> = self
+            .snapshot()?
+            .subject_versions(subject)?
+            .into_iter()
+            .filter(|(_, r)| deleted.admits(r.deleted))
+            .map(|(version, r)| VersionInfo { version, semver: r.semver, id: r.id, deleted: r.deleted })
+            .collect();
+        if versions.is_empty() {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        Ok(versions)
+    }
+
+    /// How many subjects have a live version, and how many schema ids are in use.
+    pub fn counts(&self) -> Result<Counts> {
+        let subjects = self.subjects("", Deleted::Exclude)?.len() as u64;
+        let schemas = self.snapshot()?.schema_count()?;
+        Ok(Counts { subjects, schemas })
+    }
+
+    /// Every version (of subjects starting with `prefix`) with its schema; with `latest_only`, one per subject.
+    pub fn schemas(&self, prefix: &str, deleted: Deleted, latest_only: bool) -> Result<Vec<SchemaVersion>> {
+        let snapshot = self.snapshot()?;
+        let mut out: Vec<SchemaVersion> = Vec::new();
+        snapshot.scan_versions(prefix, &mut |(name, version, record)| {
+            if !deleted.admits(record.deleted) {
+                return Ok(true);
+            }
+            let (Ok(subject), Ok(version)) = (Subject::new(name), Version::new(version)) else { return Ok(true) };
+            if latest_only && out.last().is_some_and(|last| last.subject == subject) {
+                out.pop();
+            }
+            let schema = self.schema_in(&*snapshot, record.id)?;
+            out.push(SchemaVersion { subject, version, semver: record.semver, deleted: record.deleted, schema });
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Ids of the schemas that reference this version of `subject`.
+    pub fn referenced_by(&self, subject: &Subject, version: VersionSelector) -> Result<Vec<SchemaId>> {
+        let version = self.version(subject, version, Deleted::Include)?.version;
+        self.snapshot()?.referrers(subject, version)
+    }
+}
+
+/// A schema's identity, from the text memo when its text was seen before, else from parsing it now.
+pub(super) enum Identified {
+    /// Seen before: its fingerprint, with no parse.
+    Seen(Fingerprint),
+    /// Parsed now (and recorded in the memo).
+    Parsed(Arc<ParsedSchema>),
+}
+
+/// The memo key of a schema without references: SHA-256 over its format and text. `None` for a schema with
+/// references, whose parse depends on what they resolve to.
+pub(super) fn text_key(schema: &UnparsedSchema) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    if !schema.references.is_empty() {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(schema.schema_type.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(schema.text.as_bytes());
+    Some(hasher.finalize().into())
+}

@@ -1,0 +1,374 @@
+//! Registration: the fast paths answered from memory, the precheck on the caller's thread, and the rule that
+//! runs inside the group commit (`Shared::register_in`): dedup, id choice, version numbering, the
+//! compatibility check at commit, and the semver bump.
+
+use std::sync::Arc;
+
+use registry_core::compat::{CompatReport, CompatibilityLevel};
+use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, UnparsedSchema, Version};
+
+use super::config::{self, Effective};
+use super::read::{Identified, text_key};
+use super::{RegisterOptions, Registry, Shared};
+use crate::RegistryError;
+use crate::cache::Caches;
+use crate::codec::VersionRecord;
+use crate::commit::{Answer, Committed};
+use crate::records::{Mode, Registered, SemVer, StoredSchema};
+use crate::store::{Result, Transaction};
+
+impl Registry {
+    /// Registers `schema` under `subject`: the existing version if the subject already has it, else a new
+    /// version after the subject's compatibility check. The same schema has the same id in every subject.
+    pub fn register(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Registered> {
+        self.register_with(subject, schema, RegisterOptions::default())
+    }
+
+    /// `register` with an explicit id and version (IMPORT mode).
+    pub fn register_with(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        options: RegisterOptions,
+    ) -> Result<Registered> {
+        self.begin_register(subject, schema, options)?.wait()
+    }
+
+    /// [`Registry::register_with`] in two halves, for a caller that must not hold a thread while a commit is
+    /// made (an async server): the mode, the parse and the compatibility checks run now, on this thread, and the
+    /// returned [`Registration`] is answered once the group commit holding it is durable, through
+    /// [`Registration::wait`] or as a `Future` (no particular async runtime). A registration the caches can
+    /// answer comes back answered already.
+    pub fn begin_register(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        options: RegisterOptions,
+    ) -> Result<Registration> {
+        let mode = self.effective_mode(subject)?;
+        config::admit(subject, mode, &options)?;
+        let explicit = options.is_explicit();
+        // The fast path: a text seen before, already in this subject. No parse, no transaction.
+        let known = self.fingerprint_or_parse(schema)?;
+        if !explicit
+            && let Identified::Seen(fingerprint) = known
+            && let Some(registered) = self.cached_registration(subject, fingerprint)
+        {
+            return Ok(Registration::answered(registered));
+        }
+        let parsed = match known {
+            Identified::Parsed(parsed) => parsed,
+            Identified::Seen(_) => self.parse_keyed(schema, None)?,
+        };
+        let fingerprint = parsed.fingerprint();
+        if !explicit && let Some(registered) = self.cached_registration(subject, fingerprint) {
+            return Ok(Registration::answered(registered));
+        }
+
+        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
+        // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
+        // supersedes: that version's tree gives up its room in the parsed cache to the new one.
+        let superseded =
+            precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
+        let answer = self.submit_registration(subject, schema, &parsed, Admission { options, precheck })?;
+        let finish = Finish {
+            caches: self.inner.shared.caches.clone(),
+            key: (subject.clone(), fingerprint),
+            parsed,
+            superseded,
+        };
+        Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
+    }
+
+    /// The answer `register` would give if it can be given from memory alone: the same text already registered
+    /// in this subject, in a mode that accepts registrations. `None` means `register` must do real work (parse,
+    /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
+    pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
+        if self.effective_mode(subject)? == Mode::Readonly {
+            return Ok(None);
+        }
+        let fingerprint = text_key(schema).and_then(|key| self.caches().text_fingerprints.get(&key));
+        Ok(fingerprint.and_then(|fingerprint| self.cached_registration(subject, fingerprint)))
+    }
+
+    /// The subject's live version holding `fingerprint`, from the cache.
+    fn cached_registration(&self, subject: &Subject, fingerprint: Fingerprint) -> Option<Registered> {
+        let (version, id, semver) = self.caches().subject_fingerprints.get(&(subject.clone(), fingerprint))?;
+        Some(Registered { id, version, semver, deduplicated: true })
+    }
+
+    /// The compatibility checks of a registration, run before it joins the group commit, against a read
+    /// snapshot of the subject: the commit reuses them when the subject's live versions and level are still
+    /// those, so parsing earlier versions and comparing runs on the caller's thread, in parallel, rather than
+    /// on the one committer thread every registration waits for.
+    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema) -> Result<Precheck> {
+        let snapshot = self.snapshot()?;
+        let level = config::effective_in(&*snapshot, subject)?.level;
+        // A level that is not transitive checks the newest live version alone: read back from the end to it.
+        let live = if level.is_transitive() {
+            live_versions(&snapshot.subject_versions(subject)?)
+        } else {
+            snapshot.newest_live_version(subject)?.into_iter().collect()
+        };
+        let shared = &self.inner.shared;
+        // At a level that is not transitive the newest version is the only one checked, and the candidate
+        // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
+        let keep = level.is_transitive();
+        let report = shared.check_against(parsed, level, &live, &*snapshot, keep)?;
+        let backward_with_newest = match live.first() {
+            Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &*snapshot, keep)),
+            _ => None,
+        };
+        Ok(Precheck { level, live, report, backward_with_newest })
+    }
+
+    /// Queues a registration for the committer's next batch; the answer comes once that batch's commit is decided.
+    fn submit_registration(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        parsed: &Arc<ParsedSchema>,
+        admission: Admission,
+    ) -> Result<Answer<Committed>> {
+        let shared = self.inner.shared.clone();
+        let (job_subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
+        self.inner.committer.submit(
+            subject.clone(),
+            Box::new(move |txn| shared.register_in(txn, &job_subject, &schema, &parsed, admission)),
+        )
+    }
+}
+
+impl Shared {
+    /// The body of a registration inside its write transaction. Returns whether it wrote a new version.
+    fn register_in(
+        &self,
+        txn: &mut dyn Transaction,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        parsed: &ParsedSchema,
+        admission: Admission,
+    ) -> Committed {
+        let Admission { options, precheck } = admission;
+        // The mode and level as this transaction sees them: a change committed since the caller's checks counts.
+        let Effective { level, mode } = config::effective_in(&*txn, subject)?;
+        config::admit(subject, mode, &options)?;
+        let fingerprint = parsed.fingerprint();
+        let versions = txn.subject_versions(subject)?;
+        let known_id = txn.id_of(&fingerprint)?;
+
+        if let Some(known) = known_id {
+            let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
+            if let Some((version, record)) = existing
+                && options.id.is_none_or(|given| given == known)
+                && options.version.is_none_or(|v| v == *version)
+            {
+                let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
+                return Ok((registered, false));
+            }
+        }
+
+        let id = match (options.id, known_id) {
+            (Some(given), Some(known)) if given != known => {
+                return Err(RegistryError::IdMismatch { given, known });
+            }
+            (Some(given), _) => {
+                if txn.fingerprint_of(given)?.is_some_and(|bound| bound != fingerprint) {
+                    return Err(RegistryError::IdTaken(given));
+                }
+                IdChoice::Given(given)
+            }
+            (None, Some(known)) => IdChoice::Known(known),
+            (None, None) => IdChoice::Allocate,
+        };
+        let version = match options.version {
+            Some(given) => {
+                if versions.iter().any(|(v, _)| *v == given) {
+                    return Err(RegistryError::VersionExists { subject: subject.clone(), version: given });
+                }
+                given
+            }
+            None => match versions.last() {
+                None => Version::FIRST,
+                Some((latest, _)) => latest.next().ok_or_else(|| RegistryError::VersionsExhausted(subject.clone()))?,
+            },
+        };
+
+        let live = live_versions(&versions);
+        // The checks made before the transaction still hold when the subject is as they saw it: ids never change
+        // meaning, so the same live (version, id) list at the same level gives the same verdict.
+        let (checked_report, checked_backward) = precheck
+            .filter(|p| p.level == level && p.saw(&live))
+            .map_or((None, None), |p| (Some(p.report), p.backward_with_newest));
+        if mode != Mode::Import {
+            let report = match checked_report {
+                Some(report) => report,
+                None => self.check_against(parsed, level, &live, &*txn, level.is_transitive())?,
+            };
+            if !report.is_compatible() {
+                return Err(RegistryError::Incompatible { subject: subject.clone(), report });
+            }
+        }
+        let latest_semver = versions.iter().map(|(_, r)| r.semver).max();
+        let semver = match (options.semver, latest_semver) {
+            (Some(given), Some(latest)) if given <= latest => {
+                return Err(RegistryError::SemVerNotIncreasing { subject: subject.clone(), given, latest });
+            }
+            (Some(given), _) => given,
+            (None, None) => SemVer::FIRST,
+            (None, Some(latest)) => {
+                // Backward compatible with the latest live version: a minor bump; otherwise a major one.
+                let checked = level.checks_backward() && mode != Mode::Import;
+                let backward = checked
+                    || live.first().is_none_or(|newest| {
+                        checked_backward
+                            .unwrap_or_else(|| self.reads_data_of(parsed, *newest, &*txn, level.is_transitive()))
+                    });
+                if backward { latest.bump_minor() } else { latest.bump_major() }
+            }
+        };
+
+        // Every check has passed: from here on the job writes. A job that fails before this line wrote nothing,
+        // so it cannot disturb the other jobs of its group commit.
+        let (id, fresh) = match id {
+            IdChoice::Given(id) => {
+                txn.reserve_id(id)?;
+                (id, false)
+            }
+            IdChoice::Known(id) => (id, false),
+            IdChoice::Allocate => (txn.allocate_id()?, true),
+        };
+        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept; an id
+        // allocated just now has none.
+        if fresh || txn.schema(id)?.is_none() {
+            let stored = StoredSchema {
+                id,
+                schema_type: schema.schema_type,
+                text: schema.text.clone(),
+                references: schema.references.clone(),
+                fingerprint,
+            };
+            txn.put_schema(&stored)?;
+        }
+        txn.bind(&fingerprint, id)?;
+        txn.put_version(subject, version, VersionRecord { id, deleted: false, semver })?;
+        txn.add_use(id, subject, version)?;
+        // The references are part of the fingerprint, so a kept record names the same ones.
+        for reference in &schema.references {
+            txn.add_referrer(reference, id)?;
+        }
+        Ok((Registered { id, version, semver, deduplicated: false }, true))
+    }
+}
+
+/// Where a new version's id comes from.
+enum IdChoice {
+    /// Given by an import.
+    Given(SchemaId),
+    /// The id this schema was registered with before, in any subject.
+    Known(SchemaId),
+    /// A new one.
+    Allocate,
+}
+
+/// A registration under way ([`Registry::begin_register`]): answered already, or waiting for its group commit.
+/// [`Registration::wait`] blocks for the answer; as a `Future` it resolves to the same answer without blocking.
+#[must_use = "a registration is only known to have landed once it is waited for"]
+pub struct Registration {
+    step: Step,
+}
+
+enum Step {
+    Answered(Option<Registered>),
+    Committing { answer: Answer<Committed>, finish: Option<Finish> },
+}
+
+/// What a committed registration leaves to do on the caller's side: teach the caches what it made.
+struct Finish {
+    caches: Arc<Caches>,
+    key: (Subject, Fingerprint),
+    parsed: Arc<ParsedSchema>,
+    /// The subject's newest live version before this one, when its level checks only the newest.
+    superseded: Option<SchemaId>,
+}
+
+impl Registration {
+    fn answered(registered: Registered) -> Self {
+        Self { step: Step::Answered(Some(registered)) }
+    }
+
+    /// Blocks until the registration's commit is durable (or it failed) and returns the outcome.
+    pub fn wait(mut self) -> Result<Registered> {
+        match &mut self.step {
+            Step::Answered(registered) => registered.take().ok_or_else(answered_twice),
+            Step::Committing { answer, finish } => settle(finish.take(), answer.wait()),
+        }
+    }
+}
+
+impl std::future::Future for Registration {
+    type Output = Result<Registered>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().step {
+            Step::Answered(registered) => std::task::Poll::Ready(registered.take().ok_or_else(answered_twice)),
+            Step::Committing { answer, finish } => answer.poll(cx).map(|outcome| settle(finish.take(), outcome)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match &self.step {
+            Step::Answered(_) => "answered",
+            Step::Committing { .. } => "committing",
+        };
+        f.debug_struct("Registration").field("step", &step).finish()
+    }
+}
+
+fn answered_twice() -> RegistryError {
+    crate::error::StorageError::message("registry", "a registration's answer was taken twice").into()
+}
+
+/// The caller's answer to a registration whose job has answered (`None`: the committer stopped before it ran).
+fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Registered> {
+    let (registered, wrote) = outcome.ok_or(RegistryError::Closing)??;
+    let Finish { caches, key, parsed, superseded } = finish.ok_or_else(answered_twice)?;
+    // The committer has already dropped what the new version made stale, before answering.
+    let epoch = caches.epoch();
+    caches.after_registered(epoch, key, &registered, wrote.then_some((parsed, superseded)));
+    Ok(registered)
+}
+
+/// How a registration is to be admitted: the caller's options, and the checks made ahead.
+struct Admission {
+    options: RegisterOptions,
+    precheck: Option<Precheck>,
+}
+
+/// A registration's compatibility checks, made against a read snapshot before the write transaction.
+struct Precheck {
+    /// The subject's level in the snapshot.
+    level: CompatibilityLevel,
+    /// Its live versions, newest first, in the snapshot: all of them at a transitive level, else the newest.
+    live: Vec<(Version, SchemaId)>,
+    /// The candidate against the versions `level` names.
+    report: CompatReport,
+    /// Whether the candidate can read the newest live version's data, when `level` does not already say so
+    /// (it decides the semver bump).
+    backward_with_newest: Option<bool>,
+}
+
+impl Precheck {
+    /// Whether the checks still hold for a subject whose live versions (newest first) are `live` at the same
+    /// level: the versions they read are the ones the level would read now.
+    fn saw(&self, live: &[(Version, SchemaId)]) -> bool {
+        if self.level.is_transitive() { self.live == live } else { self.live.first() == live.first() }
+    }
+}
+
+/// A subject's live versions, newest first, from its versions in ascending order.
+pub(super) fn live_versions(versions: &[(Version, VersionRecord)]) -> Vec<(Version, SchemaId)> {
+    versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect()
+}

@@ -1,0 +1,125 @@
+//! The storage boundary: the few operations the registry's rules need from a store, and nothing of how a
+//! store keeps them. The rules (`crate::registry`) see a read [`Snapshot`], a write [`Transaction`] and the
+//! [`Store`] that hands them out; redb is the first implementation (`redb`), and no `redb::` name appears above
+//! this module.
+//!
+//! A snapshot is consistent: every read through one sees the store as of one moment. A transaction sees its
+//! own writes, and its writes land together, durably, or not at all. A store serializes transactions that name
+//! the same subject ([`Store::write`]'s `subjects`), so a rule that reads a subject's versions and then appends
+//! one cannot race another writer of that subject.
+
+pub(crate) mod redb;
+
+use registry_core::Version;
+use registry_core::{Fingerprint, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject, UnparsedSchema};
+
+use crate::RegistryError;
+use crate::codec::{ConfigRecord, VersionRecord};
+use crate::records::StoredSchema;
+
+pub(crate) type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// One row of the versions listing: a subject's name, a version number and its record.
+pub(crate) type VersionRow<'a> = (&'a str, u32, VersionRecord);
+
+/// Reads, all as of one moment.
+pub(crate) trait Snapshot {
+    /// A subject's versions (live and soft-deleted), ascending.
+    fn subject_versions(&self, subject: &Subject) -> Result<Vec<(Version, VersionRecord)>>;
+    /// A subject's newest live version and its id, reading back from the newest.
+    fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>>;
+    /// One version of a subject.
+    fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>>;
+    /// Calls `visit` with every version of every subject whose name starts with `prefix`, in (subject, version)
+    /// order, until it returns `false`.
+    fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()>;
+    /// The schema record of an id some version uses.
+    fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>>;
+    /// How many schema records there are (ids some version uses).
+    fn schema_count(&self) -> Result<u64>;
+    /// The id a fingerprint was ever bound to (bindings outlive permanent deletes).
+    fn id_of(&self, fingerprint: &Fingerprint) -> Result<Option<SchemaId>>;
+    /// The fingerprint an id was ever bound to.
+    fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>>;
+    /// Where an id is used: (subject, version) pairs, live or soft-deleted.
+    fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>>;
+    /// The ids of the schemas that reference one version of a subject.
+    fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>>;
+    /// The settings of one scope ([`crate::Scope`]'s key); the default record when none are set.
+    fn config(&self, scope: &str) -> Result<ConfigRecord>;
+}
+
+/// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
+pub(crate) trait Transaction: Snapshot {
+    /// Writes (or overwrites) one version of a subject.
+    fn put_version(&mut self, subject: &Subject, version: Version, record: VersionRecord) -> Result<()>;
+    /// Removes one version of a subject.
+    fn remove_version(&mut self, subject: &Subject, version: Version) -> Result<()>;
+    /// Writes a schema record under its id.
+    fn put_schema(&mut self, schema: &StoredSchema) -> Result<()>;
+    /// Removes a schema record; its id stays bound to its fingerprint.
+    fn remove_schema(&mut self, id: SchemaId) -> Result<()>;
+    /// Binds an id and a fingerprint to each other, for good.
+    fn bind(&mut self, fingerprint: &Fingerprint, id: SchemaId) -> Result<()>;
+    /// Records that (subject, version) uses `id`.
+    fn add_use(&mut self, id: SchemaId, subject: &Subject, version: Version) -> Result<()>;
+    /// Forgets that (subject, version) uses `id`.
+    fn remove_use(&mut self, id: SchemaId, subject: &Subject, version: Version) -> Result<()>;
+    /// Records that schema `referrer` references `reference`'s version.
+    fn add_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()>;
+    /// Forgets that schema `referrer` references `reference`'s version.
+    fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()>;
+    /// Writes the settings of one scope; the default record removes them.
+    fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()>;
+    /// A new id, never handed out before (not even by a transaction that did not commit to the end).
+    fn allocate_id(&mut self) -> Result<SchemaId>;
+    /// Makes sure `allocate_id` never hands out `id` (an id given explicitly, in IMPORT mode).
+    fn reserve_id(&mut self, id: SchemaId) -> Result<()>;
+}
+
+/// The work of one write transaction: the store commits if it returns `Ok`, and aborts otherwise.
+pub(crate) type Work<'a> = Box<dyn FnOnce(&mut dyn Transaction) -> Result<()> + 'a>;
+
+/// A store: snapshots for reads, transactions for writes.
+pub(crate) trait Store: Send + Sync {
+    /// A consistent read snapshot.
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>>;
+    /// Runs `work` in one write transaction, serialized against every other writer of `subjects`, and commits
+    /// it durably when `work` returns `Ok` (returning the commit's error if that fails); aborts it otherwise,
+    /// returning `work`'s error. If the transaction cannot begin, `work` is dropped unrun.
+    fn write(&self, subjects: &[&Subject], work: Work<'_>) -> Result<()>;
+    /// Whether the store answers: one read of its metadata.
+    fn health(&self) -> Result<()>;
+}
+
+/// Resolves a schema's references against a snapshot (or a transaction, through its reads).
+pub(crate) struct Resolver<'a>(pub &'a dyn Snapshot);
+
+impl ReferenceResolver for Resolver<'_> {
+    fn resolve(&self, reference: &SchemaReference) -> Result<UnparsedSchema, ResolveError> {
+        let other = |e: RegistryError| ResolveError::Other(e.to_string());
+        let not_found = || ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
+        let record = self.0.version(&reference.subject, reference.version).map_err(other)?.ok_or_else(not_found)?;
+        let stored = self.0.schema(record.id).map_err(other)?.ok_or_else(not_found)?;
+        Ok(stored.to_unparsed())
+    }
+}
+
+/// Runs `work` in one write transaction ([`Store::write`]) and returns what it made.
+pub(crate) fn transact<T>(
+    store: &dyn Store,
+    subjects: &[&Subject],
+    work: impl FnOnce(&mut dyn Transaction) -> Result<T>,
+) -> Result<T> {
+    let mut made = None;
+    store.write(
+        subjects,
+        Box::new(|txn| {
+            made = Some(work(txn)?);
+            Ok(())
+        }),
+    )?;
+    made.ok_or_else(|| {
+        crate::error::StorageError::message("store", "a transaction committed without running its work").into()
+    })
+}

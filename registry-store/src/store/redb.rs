@@ -1,0 +1,478 @@
+//! The embedded store: one redb file (or memory), its tables, and the [`Store`] operations over them.
+//! Keys are chosen so that each read is a point lookup or one range scan.
+
+use std::cell::OnceCell;
+use std::path::Path;
+use std::time::Instant;
+
+use redb::{
+    Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, TableError, Value, WriteTransaction,
+};
+use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
+
+use super::{Result, Snapshot, Store, Transaction, VersionRow, Work};
+use crate::RegistryError;
+use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode, encode_sized};
+use crate::error::StorageError;
+use crate::records::StoredSchema;
+
+/// id -> encoded `StoredSchema`. Holds exactly the ids with at least one version (live or soft-deleted), so a
+/// read by id is one lookup here.
+const SCHEMAS: TableDefinition<u32, &[u8]> = TableDefinition::new("schemas");
+/// id -> fingerprint. Never shrinks: an id stays bound to its schema after a hard delete, and is never reused.
+const ID_BINDINGS: TableDefinition<u32, &[u8]> = TableDefinition::new("id_bindings");
+/// fingerprint -> id. Never shrinks: a schema registered again after a hard delete gets its old id back.
+const FINGERPRINTS: TableDefinition<&[u8], u32> = TableDefinition::new("fingerprints");
+/// (subject, version) -> encoded `VersionRecord`.
+const VERSIONS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("versions");
+/// (id, subject, version) -> (): where each id is used.
+const ID_USES: TableDefinition<(u32, &str, u32), ()> = TableDefinition::new("id_uses");
+/// (referenced subject, referenced version, referrer id) -> ().
+const REFERENCED_BY: TableDefinition<(&str, u32, u32), ()> = TableDefinition::new("referenced_by");
+/// scope ("" for global, else the subject) -> encoded `ConfigRecord`.
+const CONFIG: TableDefinition<&str, &[u8]> = TableDefinition::new("config");
+/// Counters and the on-disk format version.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// `META` key: the on-disk format version of the file.
+const META_FORMAT_VERSION: &str = "format_version";
+/// `META` key: the next schema id to allocate.
+const META_NEXT_ID: &str = "next_id";
+
+/// The registry in one redb database.
+pub(crate) struct RedbStore {
+    db: Database,
+}
+
+impl RedbStore {
+    /// Opens the file at `path`, creating it (and nothing else) if it does not exist, with `cache_bytes` of
+    /// redb page cache.
+    pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
+        Self::init(Database::builder().set_cache_size(cache_bytes as usize).create(path)?)
+    }
+
+    /// A store held in memory only.
+    pub(crate) fn in_memory() -> Result<Self> {
+        Self::init(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+    }
+
+    /// Refuses a file of a newer format; gives a new one its format version and every table, so read
+    /// transactions never meet a missing one.
+    fn init(db: Database) -> Result<Self> {
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let format = meta.get(META_FORMAT_VERSION)?.map(|v| v.value());
+            match format {
+                Some(found) if found > u64::from(FORMAT_VERSION) => {
+                    return Err(RegistryError::UnsupportedFormat { found, supported: u64::from(FORMAT_VERSION) });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert(META_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
+                    meta.insert(META_NEXT_ID, 1)?;
+                }
+            }
+        }
+        drop(WriteTables::open(&txn)?);
+        txn.commit()?;
+        Ok(Self { db })
+    }
+}
+
+impl Store for RedbStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        Ok(Box::new(ReadTables::new(self.db.begin_read()?)))
+    }
+
+    /// redb has one writer at a time, so every transaction is serialized against every other: `subjects` needs
+    /// no lock of its own.
+    fn write(&self, _subjects: &[&Subject], work: Work<'_>) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        // The tables close at the end of this block, before the commit or abort.
+        let outcome = WriteTables::open(&txn).map_err(RegistryError::from).and_then(|mut tables| work(&mut tables));
+        match outcome {
+            Ok(()) => {
+                let started = Instant::now();
+                txn.commit()?;
+                metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
+                Ok(())
+            }
+            Err(e) => {
+                txn.abort()?;
+                Err(e)
+            }
+        }
+    }
+
+    fn health(&self) -> Result<()> {
+        let txn = self.db.begin_read()?;
+        txn.open_table(META)?.get(META_FORMAT_VERSION)?;
+        Ok(())
+    }
+}
+
+/// The tables a snapshot reads, each opened on its first use.
+struct ReadTables {
+    txn: ReadTransaction,
+    versions: OnceCell<ReadOnlyTable<(&'static str, u32), &'static [u8]>>,
+    schemas: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
+    fingerprints: OnceCell<ReadOnlyTable<&'static [u8], u32>>,
+    id_bindings: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
+    id_uses: OnceCell<ReadOnlyTable<(u32, &'static str, u32), ()>>,
+    referenced_by: OnceCell<ReadOnlyTable<(&'static str, u32, u32), ()>>,
+    config: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
+}
+
+impl ReadTables {
+    fn new(txn: ReadTransaction) -> Self {
+        Self {
+            txn,
+            versions: OnceCell::new(),
+            schemas: OnceCell::new(),
+            fingerprints: OnceCell::new(),
+            id_bindings: OnceCell::new(),
+            id_uses: OnceCell::new(),
+            referenced_by: OnceCell::new(),
+            config: OnceCell::new(),
+        }
+    }
+
+    /// The table in `cell`, opened now if this is its first use.
+    fn open<'s, K: Key + 'static, V: Value + 'static>(
+        &'s self,
+        cell: &'s OnceCell<ReadOnlyTable<K, V>>,
+        definition: TableDefinition<K, V>,
+    ) -> Result<&'s ReadOnlyTable<K, V>> {
+        if let Some(table) = cell.get() {
+            return Ok(table);
+        }
+        let table = self.txn.open_table(definition)?;
+        Ok(cell.get_or_init(|| table))
+    }
+}
+
+/// The tables a registration reads and writes, opened once per write transaction: each job of a group commit
+/// uses them in turn, and they are closed (their roots written back) once, before the commit.
+struct WriteTables<'txn> {
+    schemas: Table<'txn, u32, &'static [u8]>,
+    id_bindings: Table<'txn, u32, &'static [u8]>,
+    fingerprints: Table<'txn, &'static [u8], u32>,
+    versions: Table<'txn, (&'static str, u32), &'static [u8]>,
+    id_uses: Table<'txn, (u32, &'static str, u32), ()>,
+    referenced_by: Table<'txn, (&'static str, u32, u32), ()>,
+    config: Table<'txn, &'static str, &'static [u8]>,
+    meta: Table<'txn, &'static str, u64>,
+}
+
+impl<'txn> WriteTables<'txn> {
+    /// Opens (creating, in a new file) every table of `txn`.
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, TableError> {
+        Ok(Self {
+            schemas: txn.open_table(SCHEMAS)?,
+            id_bindings: txn.open_table(ID_BINDINGS)?,
+            fingerprints: txn.open_table(FINGERPRINTS)?,
+            versions: txn.open_table(VERSIONS)?,
+            id_uses: txn.open_table(ID_USES)?,
+            referenced_by: txn.open_table(REFERENCED_BY)?,
+            config: txn.open_table(CONFIG)?,
+            meta: txn.open_table(META)?,
+        })
+    }
+
+    fn next_id(&self) -> Result<u64> {
+        Ok(self.meta.get(META_NEXT_ID)?.map(|g| g.value()).unwrap_or(1))
+    }
+}
+
+/// The tables a [`Snapshot`] reads, read-only (a snapshot's) or writable (a transaction's): the reads are
+/// written once, over this.
+trait Tables {
+    type Versions: ReadableTable<(&'static str, u32), &'static [u8]>;
+    type Schemas: ReadableTable<u32, &'static [u8]> + ReadableTableMetadata;
+    type Fingerprints: ReadableTable<&'static [u8], u32>;
+    type Bindings: ReadableTable<u32, &'static [u8]>;
+    type Uses: ReadableTable<(u32, &'static str, u32), ()>;
+    type Referrers: ReadableTable<(&'static str, u32, u32), ()>;
+    type Config: ReadableTable<&'static str, &'static [u8]>;
+    fn versions_table(&self) -> Result<&Self::Versions>;
+    fn schemas_table(&self) -> Result<&Self::Schemas>;
+    fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
+    fn bindings_table(&self) -> Result<&Self::Bindings>;
+    fn uses_table(&self) -> Result<&Self::Uses>;
+    fn referrers_table(&self) -> Result<&Self::Referrers>;
+    fn config_table(&self) -> Result<&Self::Config>;
+}
+
+impl Tables for ReadTables {
+    type Versions = ReadOnlyTable<(&'static str, u32), &'static [u8]>;
+    type Schemas = ReadOnlyTable<u32, &'static [u8]>;
+    type Fingerprints = ReadOnlyTable<&'static [u8], u32>;
+    type Bindings = ReadOnlyTable<u32, &'static [u8]>;
+    type Uses = ReadOnlyTable<(u32, &'static str, u32), ()>;
+    type Referrers = ReadOnlyTable<(&'static str, u32, u32), ()>;
+    type Config = ReadOnlyTable<&'static str, &'static [u8]>;
+    fn versions_table(&self) -> Result<&Self::Versions> {
+        self.open(&self.versions, VERSIONS)
+    }
+    fn schemas_table(&self) -> Result<&Self::Schemas> {
+        self.open(&self.schemas, SCHEMAS)
+    }
+    fn fingerprints_table(&self) -> Result<&Self::Fingerprints> {
+        self.open(&self.fingerprints, FINGERPRINTS)
+    }
+    fn bindings_table(&self) -> Result<&Self::Bindings> {
+        self.open(&self.id_bindings, ID_BINDINGS)
+    }
+    fn uses_table(&self) -> Result<&Self::Uses> {
+        self.open(&self.id_uses, ID_USES)
+    }
+    fn referrers_table(&self) -> Result<&Self::Referrers> {
+        self.open(&self.referenced_by, REFERENCED_BY)
+    }
+    fn config_table(&self) -> Result<&Self::Config> {
+        self.open(&self.config, CONFIG)
+    }
+}
+
+impl<'txn> Tables for WriteTables<'txn> {
+    type Versions = Table<'txn, (&'static str, u32), &'static [u8]>;
+    type Schemas = Table<'txn, u32, &'static [u8]>;
+    type Fingerprints = Table<'txn, &'static [u8], u32>;
+    type Bindings = Table<'txn, u32, &'static [u8]>;
+    type Uses = Table<'txn, (u32, &'static str, u32), ()>;
+    type Referrers = Table<'txn, (&'static str, u32, u32), ()>;
+    type Config = Table<'txn, &'static str, &'static [u8]>;
+    fn versions_table(&self) -> Result<&Self::Versions> {
+        Ok(&self.versions)
+    }
+    fn schemas_table(&self) -> Result<&Self::Schemas> {
+        Ok(&self.schemas)
+    }
+    fn fingerprints_table(&self) -> Result<&Self::Fingerprints> {
+        Ok(&self.fingerprints)
+    }
+    fn bindings_table(&self) -> Result<&Self::Bindings> {
+        Ok(&self.id_bindings)
+    }
+    fn uses_table(&self) -> Result<&Self::Uses> {
+        Ok(&self.id_uses)
+    }
+    fn referrers_table(&self) -> Result<&Self::Referrers> {
+        Ok(&self.referenced_by)
+    }
+    fn config_table(&self) -> Result<&Self::Config> {
+        Ok(&self.config)
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Corrupt(e.to_string())
+}
+
+/// A subject's versions in ascending order, each decoded as it is read (either end first).
+fn subject_rows<'t>(
+    table: &'t impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    subject: &Subject,
+) -> Result<impl DoubleEndedIterator<Item = Result<(Version, VersionRecord)>> + 't> {
+    let name = subject.as_str();
+    Ok(table.range((name, 0u32)..=(name, u32::MAX))?.map(|entry| {
+        let (key, value) = entry?;
+        let version = Version::new(key.value().1).map_err(corrupt)?;
+        Ok((version, decode(value.value())?))
+    }))
+}
+
+impl<T: Tables> Snapshot for T {
+    fn subject_versions(&self, subject: &Subject) -> Result<Vec<(Version, VersionRecord)>> {
+        subject_rows(self.versions_table()?, subject)?.collect()
+    }
+
+    fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
+        for row in subject_rows(self.versions_table()?, subject)?.rev() {
+            let (version, record) = row?;
+            if !record.deleted {
+                return Ok(Some((version, record.id)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>> {
+        self.versions_table()?.get((subject.as_str(), version.get()))?.map(|bytes| decode(bytes.value())).transpose()
+    }
+
+    fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
+        for entry in self.versions_table()?.range((prefix, 0u32)..)? {
+            let (key, value) = entry?;
+            let (name, version) = key.value();
+            if !name.starts_with(prefix) || !visit((name, version, decode(value.value())?))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
+        self.schemas_table()?.get(id.0)?.map(|bytes| decode(bytes.value())).transpose()
+    }
+
+    fn schema_count(&self) -> Result<u64> {
+        Ok(self.schemas_table()?.len()?)
+    }
+
+    fn id_of(&self, fingerprint: &Fingerprint) -> Result<Option<SchemaId>> {
+        Ok(self.fingerprints_table()?.get(fingerprint.0.as_slice())?.map(|g| SchemaId(g.value())))
+    }
+
+    fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>> {
+        let Some(bytes) = self.bindings_table()?.get(id.0)? else { return Ok(None) };
+        let bytes: [u8; 32] =
+            bytes.value().try_into().map_err(|_| corrupt(format!("id {id} is bound to a short fingerprint")))?;
+        Ok(Some(Fingerprint(bytes)))
+    }
+
+    fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
+        let mut out = Vec::new();
+        for entry in self.uses_table()?.range((id.0, "", 0u32)..=(id.0, "\u{10FFFF}", u32::MAX))? {
+            let (key, _) = entry?;
+            let (_, subject, version) = key.value();
+            out.push((Subject::new(subject).map_err(corrupt)?, Version::new(version).map_err(corrupt)?));
+        }
+        Ok(out)
+    }
+
+    fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>> {
+        let (name, v) = (subject.as_str(), version.get());
+        let mut out = Vec::new();
+        for entry in self.referrers_table()?.range((name, v, 0u32)..=(name, v, u32::MAX))? {
+            out.push(SchemaId(entry?.0.value().2));
+        }
+        Ok(out)
+    }
+
+    fn config(&self, scope: &str) -> Result<ConfigRecord> {
+        self.config_table()?.get(scope)?.map(|bytes| decode(bytes.value())).transpose().map(Option::unwrap_or_default)
+    }
+}
+
+impl Transaction for WriteTables<'_> {
+    fn put_version(&mut self, subject: &Subject, version: Version, record: VersionRecord) -> Result<()> {
+        self.versions.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+        Ok(())
+    }
+
+    fn remove_version(&mut self, subject: &Subject, version: Version) -> Result<()> {
+        self.versions.remove((subject.as_str(), version.get()))?;
+        Ok(())
+    }
+
+    fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
+        // The text and a few dozen bytes of id, type, fingerprint and references.
+        let size = schema.text.len() + 64 + 64 * schema.references.len();
+        self.schemas.insert(schema.id.0, encode_sized(schema, size)?.as_slice())?;
+        Ok(())
+    }
+
+    fn remove_schema(&mut self, id: SchemaId) -> Result<()> {
+        self.schemas.remove(id.0)?;
+        Ok(())
+    }
+
+    fn bind(&mut self, fingerprint: &Fingerprint, id: SchemaId) -> Result<()> {
+        self.fingerprints.insert(fingerprint.0.as_slice(), id.0)?;
+        self.id_bindings.insert(id.0, fingerprint.0.as_slice())?;
+        Ok(())
+    }
+
+    fn add_use(&mut self, id: SchemaId, subject: &Subject, version: Version) -> Result<()> {
+        self.id_uses.insert((id.0, subject.as_str(), version.get()), ())?;
+        Ok(())
+    }
+
+    fn remove_use(&mut self, id: SchemaId, subject: &Subject, version: Version) -> Result<()> {
+        self.id_uses.remove((id.0, subject.as_str(), version.get()))?;
+        Ok(())
+    }
+
+    fn add_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
+        self.referenced_by.insert((reference.subject.as_str(), reference.version.get(), referrer.0), ())?;
+        Ok(())
+    }
+
+    fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
+        self.referenced_by.remove((reference.subject.as_str(), reference.version.get(), referrer.0))?;
+        Ok(())
+    }
+
+    fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()> {
+        if record == ConfigRecord::default() {
+            self.config.remove(scope)?;
+        } else {
+            self.config.insert(scope, encode(&record)?.as_slice())?;
+        }
+        Ok(())
+    }
+
+    fn allocate_id(&mut self) -> Result<SchemaId> {
+        let next = self.next_id()?;
+        let id = u32::try_from(next).map_err(|_| RegistryError::IdsExhausted)?;
+        self.meta.insert(META_NEXT_ID, next + 1)?;
+        Ok(SchemaId(id))
+    }
+
+    fn reserve_id(&mut self, id: SchemaId) -> Result<()> {
+        let next = self.next_id()?.max(u64::from(id.0) + 1);
+        self.meta.insert(META_NEXT_ID, next)?;
+        Ok(())
+    }
+}
+
+macro_rules! storage_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for RegistryError {
+            fn from(e: $t) -> Self {
+                RegistryError::Storage(StorageError::new("redb", e))
+            }
+        }
+    )*};
+}
+
+storage_error!(
+    redb::Error,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    redb::DatabaseError
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_live_version_skips_deleted_ones_and_other_subjects() {
+        let store = RedbStore::in_memory().expect("an in-memory store");
+        let subject = |name: &str| Subject::new(name).expect("a subject name");
+        let version = |v: u32| Version::new(v).expect("a version");
+        // (subject, version, deleted): "a" ends with two soft-deleted versions; "ab" sorts right after "a".
+        let rows =
+            [("a", 1, false), ("a", 2, false), ("a", 3, true), ("a", 4, true), ("ab", 1, false), ("b", 1, false)];
+        let work: Work<'_> = Box::new(|txn| {
+            for (name, v, deleted) in rows {
+                let record = VersionRecord { id: SchemaId(v * 10), deleted, semver: crate::SemVer::FIRST };
+                txn.put_version(&subject(name), version(v), record)?;
+            }
+            Ok(())
+        });
+        store.write(&[], work).expect("commits");
+        let snapshot = store.snapshot().expect("a snapshot");
+        let newest = snapshot.newest_live_version(&subject("a")).expect("reads");
+        assert_eq!(newest, Some((version(2), SchemaId(20))));
+        let live = snapshot.subject_versions(&subject("a")).expect("reads");
+        assert_eq!(live.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)), newest);
+        assert_eq!(snapshot.newest_live_version(&subject("c")).expect("reads"), None);
+    }
+}
