@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Needs only the Rust toolchain and Python 3: whatever else a test needs
-# (the Python client and pytest, in .venv), this script installs itself.
+# (the Python client and pytest, in .venv; PostgreSQL, from Debian's packages), this script installs itself,
+# starts, and stops again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "PostgreSQL for the shared-store tests (a throwaway server on a loopback port)"
+PG_DIR=$(mktemp -d /tmp/registry-pg.XXXXXX)
+trap './scripts/postgres.sh stop "$PG_DIR" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"' EXIT
+REGISTRY_TEST_POSTGRES=$(./scripts/postgres.sh start "$PG_DIR")
+export REGISTRY_TEST_POSTGRES
+echo "PostgreSQL at $REGISTRY_TEST_POSTGRES"
 
 step "formatting"
 cargo fmt --all -- --check

@@ -1,17 +1,19 @@
 //! The moka caches, their hit/miss counters, and the one place that keeps them coherent with the store.
 //!
-//! Caches hold immutable records, or answers that a write can make stale. Every write that commits calls one
-//! of [`Caches::after_register`], [`Caches::after_delete`] or [`Caches::after_config`] before its caller is
-//! answered: each bumps the epoch and drops what that kind of write makes stale. A read that fills a cache
+//! Caches hold immutable records, or answers that a write can make stale. Every write that commits hands its
+//! [`Change`] to [`Caches::apply`] before its caller is answered (and a store shared by several instances hands
+//! it to the others too): it bumps the epoch and drops what that kind of change makes stale. A read that fills a cache
 //! re-checks the epoch after inserting ([`Caches::fill`]) and takes its entry back if a write landed meanwhile,
 //! so a cache never keeps what a committed write made stale. The store stays the source of truth.
 
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use moka::sync::Cache;
 use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, ValidateOptions, Validator, Version};
+
+use serde::{Deserialize, Serialize};
 
 use crate::codec::ConfigRecord;
 use crate::records::{Registered, SemVer, StoredSchema};
@@ -49,6 +51,8 @@ pub struct CacheStats {
 pub(crate) struct Counted<K, V> {
     cache: Cache<K, V>,
     off: bool,
+    /// For a cache of answers a write elsewhere can make stale: while set, it is off too.
+    blind: Option<Arc<AtomicBool>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -59,17 +63,34 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn new(capacity: u64) -> Self {
-        Self { cache: Cache::new(capacity), off: capacity == 0, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self::built(Cache::new(capacity), capacity == 0, None)
     }
 
     /// A cache bounded by the total weight of its entries (about their bytes), not by their count.
     fn weighted(max_bytes: u64, weigher: fn(&K, &V) -> u32) -> Self {
-        let cache = Cache::builder().max_capacity(max_bytes).weigher(weigher).build();
-        Self { cache, off: max_bytes == 0, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self::built(Cache::builder().max_capacity(max_bytes).weigher(weigher).build(), max_bytes == 0, None)
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let found = if self.off { None } else { self.cache.get(key) };
+    /// A cache of `capacity` entries that is off while `blind` is set.
+    fn gated(capacity: u64, blind: &Arc<AtomicBool>) -> Self {
+        Self::built(Cache::new(capacity), capacity == 0, Some(blind.clone()))
+    }
+
+    fn built(cache: Cache<K, V>, off: bool, blind: Option<Arc<AtomicBool>>) -> Self {
+        Self { cache, off, blind, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
+
+    /// Whether lookups miss and inserts keep nothing, now.
+    fn is_off(&self) -> bool {
+        self.off || self.blind.as_ref().is_some_and(|blind| blind.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let found = if self.is_off() { None } else { self.cache.get(key) };
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         found
@@ -83,7 +104,7 @@ where
         F: FnOnce() -> Result<V, E>,
         E: Send + Sync + 'static,
     {
-        if self.off {
+        if self.is_off() {
             // No cache, so nothing to coalesce into: each caller reads for itself.
             self.misses.fetch_add(1, Ordering::Relaxed);
             return init().map(|value| (value, true)).map_err(std::sync::Arc::new);
@@ -100,12 +121,16 @@ where
     }
 
     pub(crate) fn insert(&self, key: K, value: V) {
-        if !self.off {
+        if !self.is_off() {
             self.cache.insert(key, value);
         }
     }
 
-    pub(crate) fn invalidate(&self, key: &K) {
+    pub(crate) fn invalidate<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.cache.invalidate(key);
     }
 
@@ -132,7 +157,11 @@ pub(crate) struct Caches {
     pub latest: Counted<Subject, Latest>,
     pub validators: Validators,
     /// scope key -> its settings (compatibility level and mode).
-    pub config: Cache<String, ConfigRecord>,
+    pub config: Counted<String, ConfigRecord>,
+    /// Set while this instance may miss another's changes (its notice channel is down): the caches of answers
+    /// a write elsewhere can make stale (latest versions, the (subject, fingerprint) fast path, settings) are
+    /// off, and every read of them goes to the store.
+    blind: Arc<AtomicBool>,
     /// Bumped after every commit that changes what a read can see.
     epoch: AtomicU64,
     /// Bumped each time a permanent delete removes an id's last use (the only way an id stops being found).
@@ -142,24 +171,53 @@ pub(crate) struct Caches {
 }
 
 /// A schema id a delete touched: the fingerprint it is bound to, and whether no version uses it any more.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Touched {
     pub id: SchemaId,
     pub fingerprint: Option<Fingerprint>,
     pub orphaned: bool,
 }
 
+/// A committed change, as the caches need to know it: what it made stale. A store shared by several instances
+/// carries it to the others ([`crate::store::Transaction::publish`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Change {
+    /// A new version of a subject.
+    Registered {
+        /// The subject.
+        subject: Subject,
+    },
+    /// Versions of a subject deleted, soft or permanently.
+    Deleted {
+        /// The subject.
+        subject: Subject,
+        /// The ids the deleted versions used.
+        touched: Vec<Touched>,
+        /// Whether the subject's own settings went too.
+        settings_gone: bool,
+    },
+    /// The settings of a scope changed.
+    Config {
+        /// The scope's key.
+        scope: String,
+    },
+    /// Something changed that cannot be named (a notice too large to carry, or one that did not arrive).
+    Unknown,
+}
+
 impl Caches {
     pub(crate) fn new(options: &crate::RegistryOptions) -> Self {
         let capacity = options.cache_capacity;
+        let blind = Arc::new(AtomicBool::new(false));
         Self {
             schemas: Counted::weighted(options.schema_cache_bytes, |_, schema| weight(schema.text.len())),
             parsed: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
             text_fingerprints: Counted::new(capacity),
-            subject_fingerprints: Counted::new(capacity),
-            latest: Counted::new(capacity),
+            subject_fingerprints: Counted::gated(capacity, &blind),
+            latest: Counted::gated(capacity, &blind),
             validators: Validators::new(options.validator_cache_bytes),
-            config: Cache::new(capacity),
+            config: Counted::gated(capacity, &blind),
+            blind,
             epoch: AtomicU64::new(0),
             removals: AtomicU64::new(0),
             retractions: AtomicU64::new(0),
@@ -194,17 +252,52 @@ impl Caches {
         }
     }
 
-    /// The settings of `scope` read at `epoch`, kept unless a write has committed since.
-    pub(crate) fn fill_config(&self, epoch: u64, scope: &str, record: ConfigRecord) {
-        self.config.insert(scope.to_string(), record);
-        if self.epoch() != epoch {
-            self.config.invalidate(scope);
+    /// What a committed change made stale, dropped: the one entry point for a change made here (after its
+    /// commit) and for one made by another instance sharing the store (when its notice arrives).
+    pub(crate) fn apply(&self, change: &Change) {
+        match change {
+            Change::Registered { subject } => self.after_register(subject),
+            Change::Deleted { subject, touched, settings_gone } => self.after_delete(subject, touched, *settings_gone),
+            Change::Config { scope } => self.after_config(scope),
+            Change::Unknown => self.forget(),
+        }
+    }
+
+    /// Drops every answer a write can make stale, and counts a removal and a retraction, for a change that
+    /// cannot be named. Ids keep their meaning, so parsed trees, the text memo and validators stay.
+    pub(crate) fn forget(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.latest.invalidate_all();
+        self.subject_fingerprints.invalidate_all();
+        self.config.invalidate_all();
+        self.schemas.invalidate_all();
+        self.validators.invalidate_all();
+        self.removals.fetch_add(1, Ordering::AcqRel);
+        self.retractions.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Turns the caches of answers another instance's write can make stale off (`true`: this instance may be
+    /// missing changes from now on) or back on (`false`: it hears every change again).
+    ///
+    /// Going blind drops those answers; records by id stay, since ids never change meaning, so reads by id are
+    /// still answered while the store is out of reach. Coming back drops everything, records by id included:
+    /// a permanent delete may have been missed meanwhile.
+    pub(crate) fn set_blind(&self, blind: bool) {
+        let was = self.blind.swap(blind, Ordering::AcqRel);
+        if !blind {
+            self.forget();
+        } else if !was {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            self.latest.invalidate_all();
+            self.subject_fingerprints.invalidate_all();
+            self.config.invalidate_all();
+            self.retractions.fetch_add(1, Ordering::AcqRel);
         }
     }
 
     /// A new version of `subject` has committed: its latest version changed. Called before anyone is answered,
     /// so a caller that stops waiting cannot leave a stale entry behind.
-    pub(crate) fn after_register(&self, subject: &Subject) {
+    fn after_register(&self, subject: &Subject) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.latest.invalidate(subject);
     }
@@ -231,7 +324,7 @@ impl Caches {
 
     /// Versions of `subject` were deleted, soft or permanently, touching `touched`; with `settings_gone`, the
     /// subject's own settings went too (a permanent delete of the whole subject).
-    pub(crate) fn after_delete(&self, subject: &Subject, touched: &[Touched], settings_gone: bool) {
+    fn after_delete(&self, subject: &Subject, touched: &[Touched], settings_gone: bool) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.latest.invalidate(subject);
         if settings_gone {
@@ -256,7 +349,7 @@ impl Caches {
     }
 
     /// The settings of `scope` changed.
-    pub(crate) fn after_config(&self, scope: &str) {
+    fn after_config(&self, scope: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.config.invalidate(scope);
         // After the cache: whoever reads the new count and then asks sees the new setting.
@@ -329,6 +422,11 @@ impl Validators {
             self.compiles.fetch_add(1, Ordering::Relaxed);
             compile().map(Arc::new)
         })
+    }
+
+    /// Drops every validator.
+    pub(crate) fn invalidate_all(&self) {
+        self.cache.invalidate_all();
     }
 
     /// Drops every validator of schema `id`.

@@ -12,12 +12,12 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
-use registry_core::Subject;
+use registry_core::{Fingerprint, Subject};
 
 use crate::RegistryError;
-use crate::cache::Caches;
+use crate::cache::{Caches, Change};
 use crate::records::Registered;
-use crate::store::{Store, Transaction};
+use crate::store::{Lock, Store, Transaction};
 
 /// What a registration job answers: the registration, and whether it wrote a new version.
 pub(crate) type Committed = Result<(Registered, bool), RegistryError>;
@@ -25,9 +25,11 @@ pub(crate) type Committed = Result<(Registered, bool), RegistryError>;
 /// A registration to run inside a shared transaction.
 pub(crate) type Run = Box<dyn FnOnce(&mut dyn Transaction) -> Committed + Send>;
 
-/// A queued registration: its subject (which the store serializes), its work, and its caller's answer.
+/// A queued registration: its subject and fingerprint (which the store serializes), its work, and its caller's
+/// answer.
 struct Job {
     subject: Subject,
+    fingerprint: Fingerprint,
     run: Run,
     reply: Replier<Committed>,
 }
@@ -80,10 +82,15 @@ impl Committer {
 
     /// Queues a registration of `subject`; the answer comes once its batch's commit is decided. Fails only if
     /// the committer has stopped.
-    pub(crate) fn submit(&self, subject: Subject, run: Run) -> Result<Answer<Committed>, RegistryError> {
+    pub(crate) fn submit(
+        &self,
+        subject: Subject,
+        fingerprint: Fingerprint,
+        run: Run,
+    ) -> Result<Answer<Committed>, RegistryError> {
         let sender = self.sender.as_ref().ok_or(RegistryError::Closing)?;
         let (reply, answer) = answer();
-        sender.send(Job { subject, run, reply }).map_err(|_| RegistryError::Closing)?;
+        sender.send(Job { subject, fingerprint, run, reply }).map_err(|_| RegistryError::Closing)?;
         Ok(answer)
     }
 }
@@ -115,19 +122,28 @@ fn run(store: &dyn Store, caches: &Caches, receiver: &Receiver<Job>, counters: &
 
 fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
     let size = batch.len();
-    let (mut runs, mut answers) = (Vec::with_capacity(size), Vec::with_capacity(size));
-    for Job { subject, run, reply } in batch {
+    let (mut runs, mut answers, mut fingerprints) =
+        (Vec::with_capacity(size), Vec::with_capacity(size), Vec::with_capacity(size));
+    for Job { subject, fingerprint, run, reply } in batch {
         runs.push(run);
         answers.push((subject, reply));
+        fingerprints.push(fingerprint);
     }
-    let mut subjects: Vec<&Subject> = answers.iter().map(|(subject, _)| subject).collect();
-    subjects.sort_unstable();
-    subjects.dedup();
+    let subjects = answers.iter().map(|(subject, _)| Lock::Subject(subject));
+    let mut locks: Vec<Lock<'_>> = subjects.chain(fingerprints.iter().map(Lock::Fingerprint)).collect();
+    locks.sort_unstable();
+    locks.dedup();
     let mut outcomes = Vec::with_capacity(size);
     let written = store.write(
-        &subjects,
+        &locks,
         Box::new(|txn| {
-            outcomes.extend(runs.into_iter().map(|run| run(txn)));
+            for (run, (subject, _)) in runs.into_iter().zip(&answers) {
+                let outcome = run(txn);
+                if let Ok((_, true)) = &outcome {
+                    txn.publish(&Change::Registered { subject: subject.clone() })?;
+                }
+                outcomes.push(outcome);
+            }
             Ok(())
         }),
     );
@@ -145,7 +161,7 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
         // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
         // that stops waiting (a dropped future) must not leave a stale cache behind.
         if let Ok((_, true)) = &outcome {
-            caches.after_register(&subject);
+            caches.apply(&Change::Registered { subject });
         }
         reply.send(outcome);
     }

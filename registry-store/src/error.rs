@@ -134,6 +134,9 @@ pub enum RegistryError {
     /// A record on disk cannot be read.
     #[error("Corrupt data in the store: {0}")]
     Corrupt(String),
+    /// The store's address or settings cannot be used.
+    #[error("cannot use the store: {0}")]
+    InvalidStore(String),
     /// The file was written by a newer release.
     #[error(
         "the store was written in on-disk format {found}; this build reads formats up to {supported}: upgrade the registry"
@@ -176,13 +179,25 @@ impl RegistryError {
 #[derive(Debug, Clone)]
 pub struct StorageError {
     store: &'static str,
+    unavailable: bool,
     source: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl StorageError {
     /// A failure of `store` (e.g. "redb"), keeping `source`.
     pub fn new(store: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { store, source: Arc::new(source) }
+        Self { store, unavailable: false, source: Arc::new(source) }
+    }
+
+    /// `store` cannot be reached now (a database down or refusing connections): the operation may succeed
+    /// once it is back, and nothing was written.
+    pub fn unavailable(store: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { store, unavailable: true, source: Arc::new(source) }
+    }
+
+    /// Whether the store could not be reached, rather than failing on its own.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 
     /// A failure described only by a message.

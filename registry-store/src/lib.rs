@@ -37,5 +37,6 @@ pub use records::{
 };
 pub use registry::{
     Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry, RegistryOptions, Scope,
+    StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;

@@ -6,6 +6,9 @@
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, Registry, RegistryOptions, Scope};
+use support::Backend;
+
+mod support;
 
 fn avro(name: &str) -> UnparsedSchema {
     UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
@@ -13,7 +16,11 @@ fn avro(name: &str) -> UnparsedSchema {
 
 #[test]
 fn registering_an_existing_schema_parses_once_and_commits_nothing() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends().into_iter().for_each(registering_an_existing_schema_parses_once_and_commits_nothing_on);
+}
+
+fn registering_an_existing_schema_parses_once_and_commits_nothing_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
     let subject = Subject::new("s").unwrap();
     registry.register(&subject, &avro("A")).unwrap();
     let commits = registry.commit_stats().commits;
@@ -28,7 +35,13 @@ fn registering_an_existing_schema_parses_once_and_commits_nothing() {
 
 #[test]
 fn a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends()
+        .into_iter()
+        .for_each(a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration_on);
+}
+
+fn a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
     let ids: Vec<_> = (0..20)
         .map(|i| registry.register(&Subject::new(&format!("s{i}")).unwrap(), &avro(&format!("R{i}"))).unwrap().id)
         .collect();
@@ -45,7 +58,11 @@ fn a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration() {
 
 #[test]
 fn the_parse_memo_survives_deletes_without_serving_stale_versions() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends().into_iter().for_each(the_parse_memo_survives_deletes_without_serving_stale_versions_on);
+}
+
+fn the_parse_memo_survives_deletes_without_serving_stale_versions_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let subject = Subject::new("s").unwrap();
     let first = registry.register(&subject, &avro("A")).unwrap();
@@ -67,12 +84,18 @@ fn avro_fields(fields: usize) -> UnparsedSchema {
 
 #[test]
 fn a_new_version_takes_its_predecessors_parsed_room_unless_the_level_is_transitive() {
+    support::backends()
+        .into_iter()
+        .for_each(a_new_version_takes_its_predecessors_parsed_room_unless_the_level_is_transitive_on);
+}
+
+fn a_new_version_takes_its_predecessors_parsed_room_unless_the_level_is_transitive_on(backend: Backend) {
     for (level, predecessor_kept) in [
         (CompatibilityLevel::Backward, false),
         (CompatibilityLevel::None, false),
         (CompatibilityLevel::BackwardTransitive, true),
     ] {
-        let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+        let registry = backend.registry(RegistryOptions::default());
         registry.set_config(Scope::Global, level).unwrap();
         let subject = Subject::new("s").unwrap();
         let first = registry.register(&subject, &avro_fields(1)).unwrap().id;
@@ -118,8 +141,12 @@ fn a_registrations_check_caches_the_tree_it_parses_only_at_a_transitive_level() 
 }
 #[test]
 fn a_tiny_schema_cache_still_answers_every_read() {
+    support::backends().into_iter().for_each(a_tiny_schema_cache_still_answers_every_read_on);
+}
+
+fn a_tiny_schema_cache_still_answers_every_read_on(backend: Backend) {
     let options = RegistryOptions { schema_cache_bytes: 300, parsed_cache_bytes: 300, ..RegistryOptions::default() };
-    let registry = Registry::in_memory(options).unwrap();
+    let registry = backend.registry(options);
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let ids: Vec<_> = (0..400)
         .map(|i| registry.register(&Subject::new(&format!("s{i}")).unwrap(), &avro(&format!("R{i}"))).unwrap().id)
@@ -132,6 +159,10 @@ fn a_tiny_schema_cache_still_answers_every_read() {
 
 #[test]
 fn caches_sized_zero_are_off_and_every_answer_still_comes() {
+    support::backends().into_iter().for_each(caches_sized_zero_are_off_and_every_answer_still_comes_on);
+}
+
+fn caches_sized_zero_are_off_and_every_answer_still_comes_on(backend: Backend) {
     let options = RegistryOptions {
         cache_capacity: 0,
         schema_cache_bytes: 0,
@@ -139,7 +170,7 @@ fn caches_sized_zero_are_off_and_every_answer_still_comes() {
         validator_cache_bytes: 0,
         ..RegistryOptions::default()
     };
-    let registry = Registry::in_memory(options).unwrap();
+    let registry = backend.registry(options);
     let subject = Subject::new("s").unwrap();
     let first = registry.register(&subject, &avro("A")).unwrap();
     for _ in 0..3 {
@@ -160,7 +191,11 @@ fn caches_sized_zero_are_off_and_every_answer_still_comes() {
 
 #[test]
 fn registered_already_answers_only_what_register_would_answer_from_memory() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends().into_iter().for_each(registered_already_answers_only_what_register_would_answer_from_memory_on);
+}
+
+fn registered_already_answers_only_what_register_would_answer_from_memory_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
     let subject = Subject::new("s").unwrap();
     assert_eq!(registry.registered_already(&subject, &avro("A")).unwrap(), None, "never seen");
     let registered = registry.register(&subject, &avro("A")).unwrap();
@@ -176,34 +211,47 @@ fn registered_already_answers_only_what_register_would_answer_from_memory() {
 
 #[test]
 fn removals_count_only_the_deletes_that_make_an_id_disappear() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends().into_iter().for_each(removals_count_only_the_deletes_that_make_an_id_disappear_on);
+}
+
+fn removals_count_only_the_deletes_that_make_an_id_disappear_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
+    // A shared store's instance counts one when it starts hearing other instances' changes.
+    let start = registry.removals();
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let (a, b) = (Subject::new("a").unwrap(), Subject::new("b").unwrap());
     let shared = registry.register(&a, &avro("Shared")).unwrap().id;
     registry.register(&b, &avro("Shared")).unwrap();
-    assert_eq!(registry.removals(), 0);
+    assert_eq!(registry.removals(), start);
 
     // Soft deletes hide versions, not ids.
     registry.delete_subject(&a, Deletion::Soft).unwrap();
-    assert_eq!(registry.removals(), 0);
+    assert_eq!(registry.removals(), start);
     // The id is still used by `b`: it is still found.
     registry.delete_subject(&a, Deletion::Permanent).unwrap();
-    assert_eq!(registry.removals(), 0);
+    assert_eq!(registry.removals(), start);
     assert!(registry.schema_by_id(shared).is_ok());
 
     // Its last use goes: now it disappears, and the count moves.
     registry.delete_version(&b, VersionSelector::Latest, Deletion::Soft).unwrap();
     registry.delete_version(&b, VersionSelector::Latest, Deletion::Permanent).unwrap();
-    assert_eq!(registry.removals(), 1);
+    assert_eq!(registry.removals(), start + 1);
     assert!(registry.schema_by_id(shared).is_err());
 }
 
 #[test]
 fn retractions_move_with_every_delete_and_setting_change_and_never_with_a_registration() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends()
+        .into_iter()
+        .for_each(retractions_move_with_every_delete_and_setting_change_and_never_with_a_registration_on);
+}
+
+fn retractions_move_with_every_delete_and_setting_change_and_never_with_a_registration_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
+    let before = registry.retractions();
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let start = registry.retractions();
-    assert_eq!(start, 1, "the config change counts");
+    assert_eq!(start, before + 1, "the config change counts");
     let subject = Subject::new("s").unwrap();
     registry.register(&subject, &avro("A")).unwrap();
     registry.register(&subject, &avro("B")).unwrap();
@@ -263,7 +311,11 @@ fn retractions_move_with_every_delete_and_setting_change_and_never_with_a_regist
 /// and must not leave the subject's cached latest version stale behind it.
 #[test]
 fn a_registration_nobody_waits_for_still_leaves_no_stale_latest_version() {
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    support::backends().into_iter().for_each(a_registration_nobody_waits_for_still_leaves_no_stale_latest_version_on);
+}
+
+fn a_registration_nobody_waits_for_still_leaves_no_stale_latest_version_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let subject = Subject::new("s").unwrap();
     registry.register(&subject, &avro("A")).unwrap();

@@ -10,6 +10,8 @@ use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{Deleted, Registry, RegistryOptions, Scope};
 
+mod support;
+
 const THREADS: usize = 16;
 const PER_THREAD: usize = 40;
 const SUBJECTS: usize = 4;
@@ -24,13 +26,19 @@ fn schema(i: usize) -> UnparsedSchema {
 
 #[test]
 fn concurrent_registrations_keep_versions_dense_and_ids_shared() {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Registry::open(dir.path().join("registry.redb"), RegistryOptions::default()).unwrap();
+    for backend in support::backends() {
+        // Two instances on PostgreSQL, as two servers sharing it; one registry on the embedded store.
+        registrations_keep_versions_dense_and_ids_shared(&backend.instances(2, RegistryOptions::default()));
+    }
+}
+
+fn registrations_keep_versions_dense_and_ids_shared(instances: &[Registry]) {
+    let registry = &instances[0];
     registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
     let acks = Arc::new(std::sync::Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
         for t in 0..THREADS {
-            let registry = registry.clone();
+            let registry = instances[t % instances.len()].clone();
             let acks = acks.clone();
             scope.spawn(move || {
                 for i in 0..PER_THREAD {
@@ -51,8 +59,11 @@ fn concurrent_registrations_keep_versions_dense_and_ids_shared() {
     for (subject, k, registered) in acks.iter() {
         let id = *id_of_schema.entry(*k).or_insert(registered.id);
         assert_eq!(id, registered.id, "schema {k} got two ids");
-        let read = registry.version(subject, VersionSelector::Number(registered.version), Deleted::Exclude).unwrap();
-        assert_eq!(read.schema.id, registered.id, "acknowledged {subject} v{} does not read back", registered.version);
+        for registry in instances {
+            let read =
+                registry.version(subject, VersionSelector::Number(registered.version), Deleted::Exclude).unwrap();
+            assert_eq!(read.schema.id, registered.id, "acknowledged {subject} v{} reads back", registered.version);
+        }
     }
     let distinct_ids: BTreeSet<_> = id_of_schema.values().collect();
     assert_eq!(distinct_ids.len(), id_of_schema.len(), "two schemas share an id");
@@ -113,16 +124,27 @@ fn racing_registrations_are_checked_against_what_committed_first() {
     let retyped = avro(
         r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"b","type":"string","default":""}]}"#,
     );
-    let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+    for backend in support::backends() {
+        racing_registrations_are_checked_again(
+            &backend.instances(2, RegistryOptions::default()),
+            [&widened, &retyped],
+            &v1,
+        );
+    }
+}
+
+fn racing_registrations_are_checked_again(instances: &[Registry], racers: [&UnparsedSchema; 2], v1: &UnparsedSchema) {
+    let registry = &instances[0];
     registry.set_config(Scope::Global, CompatibilityLevel::Backward).unwrap();
     for round in 0..40 {
         let subject = Subject::new(&format!("race-{round}")).unwrap();
-        registry.register(&subject, &v1).unwrap();
+        registry.register(&subject, v1).unwrap();
         let barrier = std::sync::Barrier::new(2);
         let outcomes: Vec<bool> = std::thread::scope(|scope| {
-            let racers: Vec<_> = [&widened, &retyped]
+            let racers: Vec<_> = racers
                 .into_iter()
-                .map(|candidate| {
+                .zip(instances.iter().cycle())
+                .map(|(candidate, registry)| {
                     let (registry, subject, barrier) = (registry.clone(), subject.clone(), &barrier);
                     scope.spawn(move || {
                         barrier.wait();

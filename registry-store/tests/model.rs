@@ -7,6 +7,9 @@ use proptest::prelude::*;
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, Version, VersionSelector};
 use registry_store::{Deleted, Deletion, Registry, RegistryError, RegistryOptions, Scope};
+use support::Backend;
+
+mod support;
 
 const SUBJECTS: usize = 3;
 const SCHEMAS: usize = 5;
@@ -167,30 +170,47 @@ fn apply(registry: &Registry, op: &Op) -> Answer {
     result.unwrap_or_else(|e| Answer::Error(error_name(e)))
 }
 
+/// Runs `ops` on a new registry on `backend` and on the model, and compares every answer.
+fn agrees(backend: Backend, ops: &[Op]) -> Result<(), TestCaseError> {
+    let registry = backend.registry(RegistryOptions::default());
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let mut model = Model::default();
+    for op in ops {
+        let expected = model.apply(op);
+        let actual = apply(&registry, op);
+        prop_assert_eq!(&actual, &expected, "after {:?}", op);
+        for s in 0..SUBJECTS {
+            let live: Vec<u32> = registry
+                .versions(&subject(s), Deleted::Exclude)
+                .map(|vs| vs.iter().map(|v| v.get()).collect())
+                .unwrap_or_default();
+            prop_assert_eq!(live, model.live_versions(s));
+        }
+    }
+    for (schema, id) in &model.ids {
+        let used = model.subjects.values().flat_map(|v| v.values()).any(|(s, _)| s == schema);
+        let found = registry.schema_by_id(SchemaId(*id));
+        prop_assert_eq!(found.is_ok(), used, "schema {} id {}", schema, id);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn registry_agrees_with_model(ops in proptest::collection::vec(op(), 1..60)) {
-        let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
-        registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
-        let mut model = Model::default();
-        for op in &ops {
-            let expected = model.apply(op);
-            let actual = apply(&registry, op);
-            prop_assert_eq!(&actual, &expected, "after {:?}", op);
-            for s in 0..SUBJECTS {
-                let live: Vec<u32> = registry
-                    .versions(&subject(s), Deleted::Exclude)
-                    .map(|vs| vs.iter().map(|v| v.get()).collect())
-                    .unwrap_or_default();
-                prop_assert_eq!(live, model.live_versions(s));
-            }
-        }
-        for (schema, id) in &model.ids {
-            let used = model.subjects.values().flat_map(|v| v.values()).any(|(s, _)| s == schema);
-            let found = registry.schema_by_id(SchemaId(*id));
-            prop_assert_eq!(found.is_ok(), used, "schema {} id {}", schema, id);
-        }
+    fn the_embedded_store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        agrees(Backend::Redb, &ops)?;
+    }
+}
+
+#[cfg(feature = "postgres")]
+proptest! {
+    // Each case is a new schema in the test database: fewer cases, each as long.
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_postgres_store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..60)) {
+        agrees(Backend::Postgres, &ops)?;
     }
 }

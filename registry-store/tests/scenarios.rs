@@ -8,6 +8,8 @@ use registry_core::{SchemaId, SchemaReference, SchemaType, Subject, UnparsedSche
 use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, RegistryError, RegistryOptions, Scope};
 use serde_json::{Value, json};
 
+mod support;
+
 fn error_name(e: &RegistryError) -> &'static str {
     match e {
         RegistryError::SubjectNotFound(_) => "SubjectNotFound",
@@ -190,13 +192,19 @@ fn scenarios() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
     let mut files: Vec<_> = std::fs::read_dir(&dir).expect("scenario dir").map(|e| e.expect("entry").path()).collect();
     files.sort();
+    for backend in support::backends() {
+        run_scenarios(backend, &files);
+    }
+}
+
+fn run_scenarios(backend: support::Backend, files: &[std::path::PathBuf]) {
     let mut steps_run = 0;
     let mut failures = Vec::new();
-    for file in &files {
+    for file in files {
         let scenarios: Value = serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
         for scenario in scenarios.as_array().expect("a file holds an array of scenarios") {
             let name = scenario["name"].as_str().expect("name");
-            let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+            let registry = backend.registry(RegistryOptions::default());
             for (i, step) in scenario["steps"].as_array().expect("steps").iter().enumerate() {
                 let op = step["op"].as_str().expect("op");
                 let outcome = run_step(&registry, op, step);
@@ -211,7 +219,7 @@ fn scenarios() {
                         Ok(v) => v.to_string(),
                         Err(e) => format!("{} ({e})", error_name(e)),
                     };
-                    failures.push(format!("{}: '{name}' step {i} ({op}): got {got}", file.display()));
+                    failures.push(format!("{backend:?} {}: '{name}' step {i} ({op}): got {got}", file.display()));
                 }
             }
         }

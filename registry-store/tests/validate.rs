@@ -5,10 +5,13 @@ use std::sync::Barrier;
 
 use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, ValidateOptions};
 use registry_store::{Deletion, Registry, RegistryError, RegistryOptions};
+use support::Backend;
+
+mod support;
 use serde_json::json;
 
-fn registry() -> Registry {
-    Registry::in_memory(RegistryOptions::default()).expect("registry")
+fn registry(backend: Backend) -> Registry {
+    backend.registry(RegistryOptions::default())
 }
 
 fn register(registry: &Registry, subject: &str, schema_type: SchemaType, text: &str) -> SchemaId {
@@ -21,7 +24,11 @@ const ORDER_JSON: &str = r#"{"type":"object","required":["id"],"additionalProper
 
 #[test]
 fn a_thousand_concurrent_callers_compile_one_validator() {
-    let registry = registry();
+    support::backends().into_iter().for_each(a_thousand_concurrent_callers_compile_one_validator_on);
+}
+
+fn a_thousand_concurrent_callers_compile_one_validator_on(backend: Backend) {
+    let registry = registry(backend);
     let id = register(&registry, "orders-value", SchemaType::Json, ORDER_JSON);
     let before = registry.stats();
     const CALLERS: usize = 1000;
@@ -52,7 +59,11 @@ fn a_thousand_concurrent_callers_compile_one_validator() {
 
 #[test]
 fn validate_and_validate_batch_report_every_error() {
-    let registry = registry();
+    support::backends().into_iter().for_each(validate_and_validate_batch_report_every_error_on);
+}
+
+fn validate_and_validate_batch_report_every_error_on(backend: Backend) {
+    let registry = registry(backend);
     let id = register(&registry, "orders-value", SchemaType::Json, ORDER_JSON);
     let report = registry.validate(id, &json!({"id": "o-1", "qty": 2})).expect("validate");
     assert!(report.valid && report.errors.is_empty());
@@ -70,7 +81,11 @@ fn validate_and_validate_batch_report_every_error() {
 
 #[test]
 fn unknown_id_is_schema_not_found() {
-    let registry = registry();
+    support::backends().into_iter().for_each(unknown_id_is_schema_not_found_on);
+}
+
+fn unknown_id_is_schema_not_found_on(backend: Backend) {
+    let registry = registry(backend);
     let unknown = SchemaId(42);
     assert!(matches!(registry.validate(unknown, &json!({})), Err(RegistryError::SchemaNotFound(id)) if id == unknown));
     assert!(matches!(registry.validate_batch(unknown, &[json!(1)]), Err(RegistryError::SchemaNotFound(_))));
@@ -81,7 +96,11 @@ fn unknown_id_is_schema_not_found() {
 
 #[test]
 fn permanently_deleted_id_no_longer_validates() {
-    let registry = registry();
+    support::backends().into_iter().for_each(permanently_deleted_id_no_longer_validates_on);
+}
+
+fn permanently_deleted_id_no_longer_validates_on(backend: Backend) {
+    let registry = registry(backend);
     let id = register(&registry, "gone-value", SchemaType::Json, ORDER_JSON);
     assert!(registry.validate(id, &json!({"id": "a"})).expect("validate").valid);
     let subject = Subject::new("gone-value").expect("subject");
@@ -92,7 +111,11 @@ fn permanently_deleted_id_no_longer_validates() {
 
 #[test]
 fn protobuf_message_option_and_avro_binary() {
-    let registry = registry();
+    support::backends().into_iter().for_each(protobuf_message_option_and_avro_binary_on);
+}
+
+fn protobuf_message_option_and_avro_binary_on(backend: Backend) {
+    let registry = registry(backend);
     let proto = "syntax = \"proto3\";\npackage shop;\nmessage Order { string id = 1; Line line = 2; }\nmessage Line { int32 qty = 1; }\n";
     let id = register(&registry, "orders-proto", SchemaType::Protobuf, proto);
     let report = registry.validate(id, &json!({"id": "o", "line": {"qty": "many"}})).expect("validate");

@@ -7,9 +7,10 @@ use registry_core::compat::CompatibilityLevel;
 use super::options::GLOBAL_SCOPE;
 use super::{RegisterOptions, Registry, Scope};
 use crate::RegistryError;
+use crate::cache::Change;
 use crate::codec::ConfigRecord;
 use crate::records::Mode;
-use crate::store::{Result, Snapshot, transact};
+use crate::store::{Lock, Result, Snapshot};
 
 /// The settings that apply to a subject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +147,7 @@ impl Registry {
         }
         let epoch = caches.epoch();
         let record = self.snapshot()?.config(scope)?;
-        caches.fill_config(epoch, scope, record);
+        caches.fill(epoch, &caches.config, scope.to_string(), record);
         Ok(record)
     }
 
@@ -157,17 +158,15 @@ impl Registry {
         change: impl FnOnce(&dyn Snapshot, &mut ConfigRecord) -> Result<T>,
     ) -> Result<T> {
         let key = scope.key();
-        let subjects: &[&Subject] = match &scope {
-            Scope::Global => &[],
-            Scope::Subject(subject) => std::slice::from_ref(subject),
+        let locks = match scope {
+            Scope::Global => vec![],
+            Scope::Subject(subject) => vec![Lock::Subject(subject)],
         };
-        let answer = transact(&*self.inner.store, subjects, |txn| {
+        self.write(&locks, |txn| {
             let mut record = txn.config(key)?;
             let answer = change(&*txn, &mut record)?;
             txn.put_config(key, record)?;
-            Ok(answer)
-        })?;
-        self.caches().after_config(key);
-        Ok(answer)
+            Ok((answer, Change::Config { scope: key.to_string() }))
+        })
     }
 }

@@ -6,14 +6,14 @@ use registry_core::{SchemaId, Subject, Version, VersionSelector};
 use super::config::{admit_write, effective_in};
 use super::{Deletion, Registry};
 use crate::RegistryError;
-use crate::cache::Touched;
+use crate::cache::{Change, Touched};
 use crate::codec::VersionRecord;
-use crate::store::{Result, Snapshot, Transaction, transact};
+use crate::store::{Lock, Result, Snapshot, Transaction};
 
 impl Registry {
     /// Deletes one version: soft first, then permanently. Returns the version deleted.
     pub fn delete_version(&self, subject: &Subject, selector: VersionSelector, how: Deletion) -> Result<Version> {
-        let (version, touched) = transact(&*self.inner.store, &[subject], |txn| {
+        self.write(&[Lock::Subject(subject)], |txn| {
             admit_write(subject, effective_in(&*txn, subject)?.mode)?;
             let versions = txn.subject_versions(subject)?;
             if versions.is_empty() {
@@ -40,17 +40,18 @@ impl Registry {
                 Deletion::Permanent if !record.deleted => {
                     Err(RegistryError::VersionNotSoftDeleted { subject: subject.clone(), version })
                 }
-                _ => Ok((version, delete_one(txn, subject, version, record, how)?)),
+                _ => {
+                    let touched = vec![delete_one(txn, subject, version, record, how)?];
+                    Ok((version, Change::Deleted { subject: subject.clone(), touched, settings_gone: false }))
+                }
             }
-        })?;
-        self.caches().after_delete(subject, &[touched], false);
-        Ok(version)
+        })
     }
 
     /// Deletes every version of a subject: soft first, then permanently (which also drops its config and
     /// mode). Returns the versions deleted.
     pub fn delete_subject(&self, subject: &Subject, how: Deletion) -> Result<Vec<Version>> {
-        let (deleted, touched) = transact(&*self.inner.store, &[subject], |txn| {
+        self.write(&[Lock::Subject(subject)], |txn| {
             admit_write(subject, effective_in(&*txn, subject)?.mode)?;
             let versions = txn.subject_versions(subject)?;
             if versions.is_empty() {
@@ -70,13 +71,12 @@ impl Registry {
                 touched.push(delete_one(txn, subject, version, record, how)?);
                 deleted.push(version);
             }
-            if how == Deletion::Permanent {
+            let settings_gone = how == Deletion::Permanent;
+            if settings_gone {
                 txn.put_config(subject.as_str(), Default::default())?;
             }
-            Ok((deleted, touched))
-        })?;
-        self.caches().after_delete(subject, &touched, how == Deletion::Permanent);
-        Ok(deleted)
+            Ok((deleted, Change::Deleted { subject: subject.clone(), touched, settings_gone }))
+        })
     }
 }
 

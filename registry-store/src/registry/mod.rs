@@ -18,15 +18,17 @@ use std::sync::Arc;
 
 use registry_core::SchemaId;
 
-pub use options::{Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope};
+pub use options::{
+    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope, StoreOptions,
+};
 pub use register::Registration;
 
 use crate::RegistryError;
-use crate::cache::{CacheStats, Caches};
+use crate::cache::{CacheStats, Caches, Change};
 use crate::commit::{CommitStats, Committer};
 use crate::records::StoredSchema;
 use crate::store::redb::RedbStore;
-use crate::store::{Result, Snapshot, Store};
+use crate::store::{Lock, Result, Snapshot, Store, Transaction, transact};
 
 /// The embeddable schema registry. Cheap to clone; clones share one store and one set of caches.
 #[derive(Clone)]
@@ -58,17 +60,27 @@ impl Registry {
     /// Opens the registry file at `path`, creating it (and nothing else) if it does not exist.
     pub fn open(path: impl AsRef<Path>, options: RegistryOptions) -> Result<Self> {
         let store = RedbStore::open(path.as_ref(), options.store_cache_bytes)?;
-        Ok(Self::on(Arc::new(store), options))
+        Ok(Self::on(Arc::new(store), Arc::new(Caches::new(&options)), options))
     }
 
     /// A registry held in memory only: for tests and short-lived embedding.
     pub fn in_memory(options: RegistryOptions) -> Result<Self> {
-        Ok(Self::on(Arc::new(RedbStore::in_memory()?), options))
+        Ok(Self::on(Arc::new(RedbStore::in_memory()?), Arc::new(Caches::new(&options)), options))
     }
 
-    /// The registry over `store`.
-    fn on(store: Arc<dyn Store>, options: RegistryOptions) -> Self {
+    /// The registry in a PostgreSQL database that other instances may share: `url` is a `postgres://` URL (or
+    /// a `key=value` connection string). The same API and semantics as [`Registry::open`]; the tables are
+    /// created, or migrated, in the first schema of the connection's `search_path`. A database written by a
+    /// newer release is refused with [`RegistryError::UnsupportedFormat`].
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str, options: RegistryOptions) -> Result<Self> {
         let caches = Arc::new(Caches::new(&options));
+        let store = crate::store::postgres::PgStore::connect(url, &options.store, caches.clone())?;
+        Ok(Self::on(Arc::new(store), caches, options))
+    }
+
+    /// The registry over `store`, with `caches` (which a shared store keeps coherent with other instances).
+    fn on(store: Arc<dyn Store>, caches: Arc<Caches>, options: RegistryOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 committer: Committer::start(store.clone(), caches.clone()),
@@ -119,6 +131,23 @@ impl Registry {
 
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         self.inner.store.snapshot()
+    }
+
+    /// Runs `work` in one write transaction holding `locks`. The change it reports is published to the other
+    /// instances sharing the store inside the transaction, and applied to this instance's caches after the
+    /// commit, before anyone is answered.
+    fn write<T>(
+        &self,
+        locks: &[Lock<'_>],
+        work: impl FnOnce(&mut dyn Transaction) -> Result<(T, Change)>,
+    ) -> Result<T> {
+        let (answer, change) = transact(&*self.inner.store, locks, |txn| {
+            let (answer, change) = work(txn)?;
+            txn.publish(&change)?;
+            Ok((answer, change))
+        })?;
+        self.caches().apply(&change);
+        Ok(answer)
     }
 
     /// The record of `id`, which a version in `snapshot` uses: from the cache, else from the snapshot.

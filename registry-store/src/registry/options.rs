@@ -1,5 +1,7 @@
 //! How a registry is set up, and the small types its operations take.
 
+use std::time::Duration;
+
 use registry_core::{Limits, SchemaId, Subject, Version};
 
 use crate::records::SemVer;
@@ -20,6 +22,35 @@ pub struct RegistryOptions {
     pub validator_cache_bytes: u64,
     /// redb's own page cache, in bytes (default 16 MiB); the operating system's page cache serves beyond it.
     pub store_cache_bytes: u64,
+    /// How to reach a shared store (PostgreSQL); the embedded store ignores it.
+    pub store: StoreOptions,
+}
+
+/// How the registry reaches a shared store (PostgreSQL, through `Registry::connect`).
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Connections in the pool (default 16).
+    pub pool_size: usize,
+    /// How long `connect` keeps trying a database that does not answer yet, logging each try (default: one try).
+    pub connect_wait: Duration,
+    /// The password, when it is not in the URL (read from a file or the environment by the caller). Never logged.
+    pub password: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { pool_size: 16, connect_wait: Duration::ZERO, password: None }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("pool_size", &self.pool_size)
+            .field("connect_wait", &self.connect_wait)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 impl Default for RegistryOptions {
@@ -31,6 +62,7 @@ impl Default for RegistryOptions {
             parsed_cache_bytes: 0,
             validator_cache_bytes: 0,
             store_cache_bytes: 0,
+            store: StoreOptions::default(),
         }
         .with_cache_budget(DEFAULT_CACHE_BUDGET)
     }

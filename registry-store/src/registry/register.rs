@@ -134,6 +134,7 @@ impl Registry {
         let (job_subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
         self.inner.committer.submit(
             subject.clone(),
+            parsed.fingerprint(),
             Box::new(move |txn| shared.register_in(txn, &job_subject, &schema, &parsed, admission)),
         )
     }

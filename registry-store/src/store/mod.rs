@@ -5,15 +5,18 @@
 //!
 //! A snapshot is consistent: every read through one sees the store as of one moment. A transaction sees its
 //! own writes, and its writes land together, durably, or not at all. A store serializes transactions that name
-//! the same subject ([`Store::write`]'s `subjects`), so a rule that reads a subject's versions and then appends
-//! one cannot race another writer of that subject.
+//! the same subject or fingerprint ([`Store::write`]'s `locks`), so a rule that reads a subject's versions and
+//! then appends one cannot race another writer of that subject.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod redb;
 
 use registry_core::Version;
 use registry_core::{Fingerprint, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject, UnparsedSchema};
 
 use crate::RegistryError;
+use crate::cache::Change;
 use crate::codec::{ConfigRecord, VersionRecord};
 use crate::records::StoredSchema;
 
@@ -75,6 +78,22 @@ pub(crate) trait Transaction: Snapshot {
     fn allocate_id(&mut self) -> Result<SchemaId>;
     /// Makes sure `allocate_id` never hands out `id` (an id given explicitly, in IMPORT mode).
     fn reserve_id(&mut self, id: SchemaId) -> Result<()>;
+    /// Tells every other instance sharing this store of `change`, once (and only if) this transaction commits.
+    /// A store only one instance uses has no one to tell.
+    fn publish(&mut self, change: &Change) -> Result<()> {
+        let _ = change;
+        Ok(())
+    }
+}
+
+/// What a write transaction serializes against: other writers of a subject, or other transactions that look
+/// up and bind a fingerprint (so two cannot both find it unbound and bind it to two ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Lock<'a> {
+    /// A subject's versions.
+    Subject(&'a Subject),
+    /// A schema's fingerprint.
+    Fingerprint(&'a Fingerprint),
 }
 
 /// The work of one write transaction: the store commits if it returns `Ok`, and aborts otherwise.
@@ -84,10 +103,10 @@ pub(crate) type Work<'a> = Box<dyn FnOnce(&mut dyn Transaction) -> Result<()> + 
 pub(crate) trait Store: Send + Sync {
     /// A consistent read snapshot.
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>>;
-    /// Runs `work` in one write transaction, serialized against every other writer of `subjects`, and commits
-    /// it durably when `work` returns `Ok` (returning the commit's error if that fails); aborts it otherwise,
-    /// returning `work`'s error. If the transaction cannot begin, `work` is dropped unrun.
-    fn write(&self, subjects: &[&Subject], work: Work<'_>) -> Result<()>;
+    /// Runs `work` in one write transaction, serialized against every other transaction holding one of
+    /// `locks`, and commits it durably when `work` returns `Ok` (returning the commit's error if that fails);
+    /// aborts it otherwise, returning `work`'s error. If the transaction cannot begin, `work` is dropped unrun.
+    fn write(&self, locks: &[Lock<'_>], work: Work<'_>) -> Result<()>;
     /// Whether the store answers: one read of its metadata.
     fn health(&self) -> Result<()>;
 }
@@ -108,12 +127,12 @@ impl ReferenceResolver for Resolver<'_> {
 /// Runs `work` in one write transaction ([`Store::write`]) and returns what it made.
 pub(crate) fn transact<T>(
     store: &dyn Store,
-    subjects: &[&Subject],
+    locks: &[Lock<'_>],
     work: impl FnOnce(&mut dyn Transaction) -> Result<T>,
 ) -> Result<T> {
     let mut made = None;
     store.write(
-        subjects,
+        locks,
         Box::new(|txn| {
             made = Some(work(txn)?);
             Ok(())

@@ -11,7 +11,7 @@ use redb::{
 };
 use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
 
-use super::{Result, Snapshot, Store, Transaction, VersionRow, Work};
+use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
 use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode, encode_sized};
 use crate::error::StorageError;
@@ -86,9 +86,9 @@ impl Store for RedbStore {
         Ok(Box::new(ReadTables::new(self.db.begin_read()?)))
     }
 
-    /// redb has one writer at a time, so every transaction is serialized against every other: `subjects` needs
-    /// no lock of its own.
-    fn write(&self, _subjects: &[&Subject], work: Work<'_>) -> Result<()> {
+    /// redb has one writer at a time, so every transaction is serialized against every other: `locks` need no
+    /// lock of their own.
+    fn write(&self, _locks: &[Lock<'_>], work: Work<'_>) -> Result<()> {
         let txn = self.db.begin_write()?;
         // The tables close at the end of this block, before the commit or abort.
         let outcome = WriteTables::open(&txn).map_err(RegistryError::from).and_then(|mut tables| work(&mut tables));

@@ -1,0 +1,742 @@
+//! The shared store: one PostgreSQL database that several registry instances use at once.
+//!
+//! Each instance keeps a pool of connections and its own tokio runtime: the registry's rules are synchronous, so
+//! each statement is handed to that runtime and its answer waited for. A snapshot is a `REPEATABLE READ READ ONLY`
+//! transaction; a write transaction (a whole group commit) first takes a transaction-level advisory lock per
+//! subject and per fingerprint it names, in one order, so writers of a subject serialize across instances and
+//! two instances cannot bind one schema to two ids. Ids come from a counter row that the allocating transaction
+//! holds until it commits. Every committed change is announced with `NOTIFY` on a channel of the schema
+//! (namespace) the tables live in; each instance listens on its own connection and drops what another's change
+//! made stale. While that connection is down the caches of answers another instance can change are off.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime as PoolRuntime};
+use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
+
+use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
+use crate::RegistryError;
+use crate::cache::{Caches, Change};
+use crate::codec::{ConfigRecord, VersionRecord};
+use crate::error::StorageError;
+use crate::records::StoredSchema;
+use crate::registry::StoreOptions;
+
+const STORE: &str = "postgres";
+
+/// The schema migrations, in order: each runs once, in a transaction, and is recorded in `registry_migrations`.
+/// A database that records a version past the last one here was written by a newer release and is refused.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE registry_meta (key text PRIMARY KEY, value bigint NOT NULL);
+    INSERT INTO registry_meta (key, value) VALUES ('next_id', 1);
+    CREATE TABLE registry_schemas (
+        id bigint PRIMARY KEY,
+        schema_type text NOT NULL,
+        schema text NOT NULL,
+        refs text NOT NULL,
+        fingerprint bytea NOT NULL
+    );
+    CREATE TABLE registry_ids (id bigint PRIMARY KEY, fingerprint bytea NOT NULL UNIQUE);
+    CREATE TABLE registry_versions (
+        subject text COLLATE "C" NOT NULL,
+        version bigint NOT NULL,
+        id bigint NOT NULL,
+        deleted boolean NOT NULL,
+        semver text NOT NULL,
+        PRIMARY KEY (subject, version)
+    );
+    CREATE INDEX registry_versions_by_id ON registry_versions (id);
+    CREATE TABLE registry_references (
+        subject text COLLATE "C" NOT NULL,
+        version bigint NOT NULL,
+        referrer bigint NOT NULL,
+        PRIMARY KEY (subject, version, referrer)
+    );
+    CREATE TABLE registry_config (scope text COLLATE "C" PRIMARY KEY, compatibility text, mode text);
+    "#,
+)];
+
+/// The advisory lock key that serializes migrations across instances starting at once.
+const MIGRATION_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
+
+/// A statement's parameters, owned, so the statement can run on the store's runtime.
+type Params = Vec<Box<dyn ToSql + Send + Sync>>;
+
+/// The registry in one PostgreSQL database (in the schema its connection's `search_path` names first).
+pub(crate) struct PgStore {
+    /// Shut down in the background when the store is dropped (possibly on an async worker).
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    pool: Pool,
+    /// host:port/database, for messages: never the password.
+    target: String,
+    /// The schema the tables live in: it names the notice channel and prefixes every lock key.
+    namespace: String,
+    /// Tells this instance's own notices from others'.
+    origin: u64,
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What a committed transaction announces: who made it, and the changes.
+#[derive(Serialize, Deserialize)]
+struct Notice {
+    origin: u64,
+    changes: Vec<Change>,
+}
+
+/// The largest notice sent as is (PostgreSQL's limit is 8000 bytes); a larger one says `Change::Unknown`.
+const MAX_NOTICE: usize = 7_900;
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a key=value string), waiting up to
+    /// `options.connect_wait` for it to answer, applies the migrations it lacks, and starts listening for
+    /// other instances' changes, which `caches` then drops.
+    pub(crate) fn connect(url: &str, options: &StoreOptions, caches: Arc<Caches>) -> Result<Self> {
+        let mut config: Config = url.parse().map_err(|e| RegistryError::InvalidStore(format!("{e}")))?;
+        if let Some(password) = &options.password {
+            config.password(password.as_bytes());
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let target = describe(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("registry-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StorageError::new(STORE, e))?;
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let timeout = Some(Duration::from_secs(5));
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(PoolRuntime::Tokio1)
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            .build()
+            .map_err(|e| RegistryError::InvalidStore(e.to_string()))?;
+        let mut store = Self {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+            pool,
+            target,
+            namespace: String::new(),
+            origin: origin(),
+            listener: None,
+        };
+        store.wait_for_database(options.connect_wait)?;
+        store.namespace = store.migrate()?;
+        // Until the first LISTEN holds, this instance could miss a change: its caches start off.
+        caches.set_blind(true);
+        let (ready, heard) = std::sync::mpsc::sync_channel(1);
+        let channel = store.channel();
+        store.listener = Some(store.handle.spawn(listen(config, channel, store.origin, caches, ready)));
+        if heard.recv_timeout(Duration::from_secs(5)).is_err() {
+            tracing::warn!(target = %store.target, "not yet listening for other instances' changes: caches stay off until then");
+        }
+        Ok(store)
+    }
+
+    /// Tries to reach the database until it answers or `wait` has passed, logging each failed try.
+    fn wait_for_database(&self, wait: Duration) -> Result<()> {
+        let started = Instant::now();
+        for attempt in 1.. {
+            match self.connection() {
+                Ok(_) => return Ok(()),
+                Err(e) if started.elapsed() < wait => {
+                    tracing::warn!(target = %self.target, attempt, error = %e, "waiting for PostgreSQL");
+                    std::thread::sleep(Duration::from_secs(1).min(wait.saturating_sub(started.elapsed())));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the attempts never run out")
+    }
+
+    /// Applies the migrations the database lacks, one instance at a time, and returns the schema the tables are in.
+    fn migrate(&self) -> Result<String> {
+        let conn = self.connection()?;
+        conn.batch("BEGIN")?;
+        let outcome = (|| {
+            conn.query("SELECT pg_advisory_xact_lock($1)", vec![Box::new(MIGRATION_LOCK)])?;
+            conn.batch(
+                "CREATE TABLE IF NOT EXISTS registry_migrations \
+                 (version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            )?;
+            let rows = conn.query("SELECT coalesce(max(version), 0) FROM registry_migrations", vec![])?;
+            let found: i64 = get(&rows[0], 0)?;
+            let supported = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+            if found > supported {
+                return Err(RegistryError::UnsupportedFormat { found: found as u64, supported: supported as u64 });
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
+                tracing::info!(target = %self.target, version, "applying a schema migration");
+                conn.batch(sql)?;
+                conn.execute("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)])?;
+            }
+            get(&conn.query("SELECT current_schema()::text", vec![])?[0], 0)
+        })();
+        match outcome {
+            Ok(namespace) => {
+                conn.batch("COMMIT")?;
+                Ok(namespace)
+            }
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The notice channel: one per schema, so registries in different schemas of one database stay apart.
+    fn channel(&self) -> String {
+        format!("registry_changes:{}", self.namespace)
+    }
+
+    /// A pooled connection.
+    fn connection(&self) -> Result<Conn<'_>> {
+        let pool = self.pool.clone();
+        let client = self.block(async move { pool.get().await.map_err(pool_error) })?;
+        Ok(Conn { store: self, client: Arc::new(client), begin: Cell::new(None), failed: Default::default() })
+    }
+
+    /// Runs `future` on the store's runtime and waits for it, from any thread (an async worker included).
+    fn block<T: Send + 'static>(&self, future: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        self.handle.spawn(async move {
+            let _ = sender.send(future.await);
+        });
+        receiver.recv().unwrap_or_else(|_| Err(unavailable("the registry's database runtime has stopped")))
+    }
+
+    /// The advisory lock key of `lock`, in this store's namespace.
+    fn lock_key(&self, lock: &Lock<'_>) -> i64 {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.namespace.as_bytes());
+        match lock {
+            Lock::Subject(subject) => {
+                hasher.update(b"\0subject\0");
+                hasher.update(subject.as_str().as_bytes());
+            }
+            Lock::Fingerprint(fingerprint) => {
+                hasher.update(b"\0fingerprint\0");
+                hasher.update(fingerprint.0);
+            }
+        }
+        let digest = hasher.finalize();
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(key)
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Store for PgStore {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        let conn = self.connection()?;
+        conn.begin.set(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+        Ok(Box::new(PgTransaction { conn, snapshot: true, changes: Vec::new() }))
+    }
+
+    fn write(&self, locks: &[Lock<'_>], work: Work<'_>) -> Result<()> {
+        let conn = self.connection()?;
+        conn.batch("BEGIN")?;
+        let mut txn = PgTransaction { conn, snapshot: false, changes: Vec::new() };
+        let outcome = (|| {
+            if !locks.is_empty() {
+                let mut keys: Vec<i64> = locks.iter().map(|lock| self.lock_key(lock)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                txn.conn
+                    .query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)])?;
+            }
+            work(&mut txn)?;
+            if let Some(failure) = txn.conn.failure() {
+                return Err(failure);
+            }
+            if !txn.changes.is_empty() {
+                let notice = notice(self.origin, std::mem::take(&mut txn.changes))?;
+                txn.conn.query("SELECT pg_notify($1, $2)", vec![Box::new(self.channel()), Box::new(notice)])?;
+            }
+            Ok(())
+        })();
+        match outcome {
+            Ok(()) => {
+                let started = Instant::now();
+                txn.conn.batch("COMMIT")?;
+                metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
+                Ok(())
+            }
+            Err(e) => {
+                let _ = txn.conn.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn health(&self) -> Result<()> {
+        self.connection()?.query("SELECT 1", vec![]).map(drop)
+    }
+}
+
+/// One pooled connection, and the statement that must run before its next query (a snapshot's `BEGIN`, sent
+/// with its first query).
+struct Conn<'s> {
+    store: &'s PgStore,
+    client: Arc<Object>,
+    begin: Cell<Option<&'static str>>,
+    /// The first statement that failed: PostgreSQL has aborted the transaction, so it must not be committed
+    /// (its `COMMIT` would quietly roll back), whatever its work made of the error.
+    failed: std::cell::RefCell<Option<RegistryError>>,
+}
+
+impl Conn<'_> {
+    /// Runs one statement (prepared once per connection) and returns its rows.
+    fn query(&self, sql: &'static str, params: Params) -> Result<Vec<Row>> {
+        let (client, begin) = (self.client.clone(), self.begin.take());
+        self.noted(self.store.block(async move {
+            if let Some(begin) = begin {
+                client.batch_execute(begin).await.map_err(pg_error)?;
+            }
+            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            client.query(&statement, &params).await.map_err(pg_error)
+        }))
+    }
+
+    /// Passes `outcome` on, remembering the first failure.
+    fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+        if let Err(e) = &outcome {
+            self.failed.borrow_mut().get_or_insert_with(|| e.clone());
+        }
+        outcome
+    }
+
+    /// The first statement's failure, if one failed.
+    fn failure(&self) -> Option<RegistryError> {
+        self.failed.borrow().clone()
+    }
+
+    /// Runs one statement and returns how many rows it changed.
+    fn execute(&self, sql: &'static str, params: Params) -> Result<u64> {
+        let client = self.client.clone();
+        self.noted(self.store.block(async move {
+            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            client.execute(&statement, &params).await.map_err(pg_error)
+        }))
+    }
+
+    /// Runs statements with no parameters (transaction control, migrations).
+    fn batch(&self, sql: &str) -> Result<()> {
+        let (client, sql) = (self.client.clone(), sql.to_string());
+        self.store.block(async move { client.batch_execute(&sql).await.map_err(pg_error) })
+    }
+}
+
+/// A transaction: a read snapshot (read-only, repeatable read, rolled back when dropped), or a write transaction
+/// with the changes it will announce when it commits.
+struct PgTransaction<'s> {
+    conn: Conn<'s>,
+    snapshot: bool,
+    changes: Vec<Change>,
+}
+
+impl Drop for PgTransaction<'_> {
+    fn drop(&mut self) {
+        // A snapshot that ran a query has begun a transaction; a write transaction ends itself.
+        if self.snapshot && self.conn.begin.get().is_none() {
+            let client = self.conn.client.clone();
+            self.conn.store.handle.spawn(async move {
+                let _ = client.batch_execute("ROLLBACK").await;
+            });
+        }
+    }
+}
+
+impl PgTransaction<'_> {
+    fn conn(&self) -> &Conn<'_> {
+        &self.conn
+    }
+}
+
+impl Snapshot for PgTransaction<'_> {
+    fn subject_versions(&self, subject: &Subject) -> Result<Vec<(Version, VersionRecord)>> {
+        let sql = "SELECT version, id, deleted, semver FROM registry_versions WHERE subject = $1 ORDER BY version";
+        let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
+        rows.iter().map(|row| Ok((version(get(row, 0)?)?, version_record(row, 1)?))).collect()
+    }
+
+    fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
+        let sql = "SELECT version, id FROM registry_versions WHERE subject = $1 AND NOT deleted \
+                   ORDER BY version DESC LIMIT 1";
+        let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
+        rows.first().map(|row| Ok((version(get(row, 0)?)?, id(get(row, 1)?)?))).transpose()
+    }
+
+    fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>> {
+        let sql = "SELECT id, deleted, semver FROM registry_versions WHERE subject = $1 AND version = $2";
+        let rows = self.conn().query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
+        rows.first().map(|row| version_record(row, 0)).transpose()
+    }
+
+    fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
+        let sql = "SELECT subject, version, id, deleted, semver FROM registry_versions \
+                   WHERE subject >= $1 AND starts_with(subject, $1) ORDER BY subject, version";
+        for row in self.conn().query(sql, vec![text(prefix)])? {
+            let name: &str = get(&row, 0)?;
+            let number = u32::try_from(get::<i64>(&row, 1)?).map_err(corrupt)?;
+            if !visit((name, number, version_record(&row, 2)?))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
+        let sql = "SELECT schema_type, schema, refs, fingerprint FROM registry_schemas WHERE id = $1";
+        let rows = self.conn().query(sql, vec![Box::new(i64::from(id.0))])?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let references: Vec<SchemaReference> = serde_json::from_str(get(row, 2)?).map_err(corrupt)?;
+        Ok(Some(StoredSchema {
+            id,
+            schema_type: get::<&str>(row, 0)?.parse().map_err(corrupt)?,
+            text: get(row, 1)?,
+            references,
+            fingerprint: fingerprint(get(row, 3)?)?,
+        }))
+    }
+
+    fn schema_count(&self) -> Result<u64> {
+        let rows = self.conn().query("SELECT count(*) FROM registry_schemas", vec![])?;
+        u64::try_from(get::<i64>(&rows[0], 0)?).map_err(corrupt)
+    }
+
+    fn id_of(&self, fingerprint: &Fingerprint) -> Result<Option<SchemaId>> {
+        let rows = self.conn().query("SELECT id FROM registry_ids WHERE fingerprint = $1", vec![bytes(fingerprint)])?;
+        rows.first().map(|row| id(get(row, 0)?)).transpose()
+    }
+
+    fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>> {
+        let rows =
+            self.conn().query("SELECT fingerprint FROM registry_ids WHERE id = $1", vec![Box::new(i64::from(id.0))])?;
+        rows.first().map(|row| fingerprint(get(row, 0)?)).transpose()
+    }
+
+    fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
+        let sql = "SELECT subject, version FROM registry_versions WHERE id = $1 ORDER BY subject, version";
+        let rows = self.conn().query(sql, vec![Box::new(i64::from(id.0))])?;
+        rows.iter().map(|row| Ok((Subject::new(get(row, 0)?).map_err(corrupt)?, version(get(row, 1)?)?))).collect()
+    }
+
+    fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>> {
+        let sql = "SELECT referrer FROM registry_references WHERE subject = $1 AND version = $2 ORDER BY referrer";
+        let rows = self.conn().query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
+        rows.iter().map(|row| id(get(row, 0)?)).collect()
+    }
+
+    fn config(&self, scope: &str) -> Result<ConfigRecord> {
+        let rows =
+            self.conn().query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
+        let Some(row) = rows.first() else { return Ok(ConfigRecord::default()) };
+        Ok(ConfigRecord {
+            compatibility: get::<Option<&str>>(row, 0)?.map(str::parse).transpose().map_err(corrupt)?,
+            mode: get::<Option<&str>>(row, 1)?.map(str::parse).transpose().map_err(corrupt)?,
+        })
+    }
+}
+
+impl Transaction for PgTransaction<'_> {
+    fn put_version(&mut self, subject: &Subject, version: Version, record: VersionRecord) -> Result<()> {
+        let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (subject, version) DO UPDATE \
+                   SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver";
+        let params: Params = vec![
+            text(subject.as_str()),
+            Box::new(i64::from(version.get())),
+            Box::new(i64::from(record.id.0)),
+            Box::new(record.deleted),
+            Box::new(record.semver.to_string()),
+        ];
+        self.conn.execute(sql, params).map(drop)
+    }
+
+    fn remove_version(&mut self, subject: &Subject, version: Version) -> Result<()> {
+        let sql = "DELETE FROM registry_versions WHERE subject = $1 AND version = $2";
+        self.conn.execute(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))]).map(drop)
+    }
+
+    fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
+        let sql = "INSERT INTO registry_schemas (id, schema_type, schema, refs, fingerprint) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (id) DO UPDATE SET schema_type = excluded.schema_type, schema = excluded.schema, \
+                   refs = excluded.refs, fingerprint = excluded.fingerprint";
+        let references = serde_json::to_string(&schema.references).map_err(|e| StorageError::new(STORE, e))?;
+        let params: Params = vec![
+            Box::new(i64::from(schema.id.0)),
+            text(schema.schema_type.as_str()),
+            Box::new(schema.text.clone()),
+            Box::new(references),
+            bytes(&schema.fingerprint),
+        ];
+        self.conn.execute(sql, params).map(drop)
+    }
+
+    fn remove_schema(&mut self, id: SchemaId) -> Result<()> {
+        self.conn.execute("DELETE FROM registry_schemas WHERE id = $1", vec![Box::new(i64::from(id.0))]).map(drop)
+    }
+
+    fn bind(&mut self, fingerprint: &Fingerprint, id: SchemaId) -> Result<()> {
+        // A fingerprint bound to another id is a broken invariant, so only the id's conflict is expected.
+        let sql = "INSERT INTO registry_ids (id, fingerprint) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+        self.conn.execute(sql, vec![Box::new(i64::from(id.0)), bytes(fingerprint)]).map(drop)
+    }
+
+    /// Uses are the versions table's rows, found through its index on ids: nothing to record.
+    fn add_use(&mut self, _id: SchemaId, _subject: &Subject, _version: Version) -> Result<()> {
+        Ok(())
+    }
+
+    fn remove_use(&mut self, _id: SchemaId, _subject: &Subject, _version: Version) -> Result<()> {
+        Ok(())
+    }
+
+    fn add_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
+        let sql = "INSERT INTO registry_references (subject, version, referrer) VALUES ($1, $2, $3) \
+                   ON CONFLICT DO NOTHING";
+        self.conn.execute(sql, referrer_params(reference, referrer)).map(drop)
+    }
+
+    fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
+        let sql = "DELETE FROM registry_references WHERE subject = $1 AND version = $2 AND referrer = $3";
+        self.conn.execute(sql, referrer_params(reference, referrer)).map(drop)
+    }
+
+    fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()> {
+        if record == ConfigRecord::default() {
+            return self.conn.execute("DELETE FROM registry_config WHERE scope = $1", vec![text(scope)]).map(drop);
+        }
+        let sql = "INSERT INTO registry_config (scope, compatibility, mode) VALUES ($1, $2, $3) \
+                   ON CONFLICT (scope) DO UPDATE SET compatibility = excluded.compatibility, mode = excluded.mode";
+        let params: Params = vec![
+            text(scope),
+            Box::new(record.compatibility.map(|level| level.as_str().to_string())),
+            Box::new(record.mode.map(|mode| mode.as_str().to_string())),
+        ];
+        self.conn.execute(sql, params).map(drop)
+    }
+
+    fn allocate_id(&mut self) -> Result<SchemaId> {
+        let sql = "UPDATE registry_meta SET value = value + 1 WHERE key = 'next_id' RETURNING value - 1";
+        let rows = self.conn.query(sql, vec![])?;
+        let row = rows.first().ok_or_else(|| corrupt("registry_meta has no next_id row"))?;
+        u32::try_from(get::<i64>(row, 0)?).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)
+    }
+
+    fn reserve_id(&mut self, id: SchemaId) -> Result<()> {
+        let sql = "UPDATE registry_meta SET value = greatest(value, $1::bigint + 1) WHERE key = 'next_id'";
+        self.conn.execute(sql, vec![Box::new(i64::from(id.0))]).map(drop)
+    }
+
+    fn publish(&mut self, change: &Change) -> Result<()> {
+        self.changes.push(change.clone());
+        Ok(())
+    }
+}
+
+/// An id read back from the database (a `bigint`; the registry's are `u32`).
+fn id(value: i64) -> Result<SchemaId> {
+    u32::try_from(value).map(SchemaId).map_err(corrupt)
+}
+
+fn version(value: i64) -> Result<Version> {
+    Version::new(u32::try_from(value).map_err(corrupt)?).map_err(corrupt)
+}
+
+fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
+    Ok(Fingerprint(bytes.try_into().map_err(|_| corrupt("a fingerprint is not 32 bytes"))?))
+}
+
+/// A version record from the row's columns `from..from + 3` (id, deleted, semver).
+fn version_record(row: &Row, from: usize) -> Result<VersionRecord> {
+    Ok(VersionRecord {
+        id: id(get(row, from)?)?,
+        deleted: get(row, from + 1)?,
+        semver: get::<&str>(row, from + 2)?.parse().map_err(corrupt)?,
+    })
+}
+
+fn get<'r, T: tokio_postgres::types::FromSql<'r>>(row: &'r Row, column: usize) -> Result<T> {
+    row.try_get(column).map_err(corrupt)
+}
+
+fn text(value: &str) -> Box<dyn ToSql + Send + Sync> {
+    Box::new(value.to_string())
+}
+
+fn bytes(fingerprint: &Fingerprint) -> Box<dyn ToSql + Send + Sync> {
+    Box::new(fingerprint.0.to_vec())
+}
+
+fn referrer_params(reference: &SchemaReference, referrer: SchemaId) -> Params {
+    vec![
+        text(reference.subject.as_str()),
+        Box::new(i64::from(reference.version.get())),
+        Box::new(i64::from(referrer.0)),
+    ]
+}
+
+fn corrupt(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Corrupt(e.to_string())
+}
+
+/// An error that is only a message, for `unavailable`.
+#[derive(Debug)]
+struct Down(&'static str);
+
+impl std::fmt::Display for Down {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Down {}
+
+fn unavailable(message: &'static str) -> RegistryError {
+    StorageError::unavailable(STORE, Down(message)).into()
+}
+
+/// A driver error: "unavailable" when the database could not be reached or went away (the operation may
+/// succeed once it is back), a plain storage error otherwise.
+fn pg_error(e: tokio_postgres::Error) -> RegistryError {
+    let unreachable = e.is_closed()
+        || std::error::Error::source(&e).is_some_and(|source| source.is::<std::io::Error>())
+        || e.code().is_some_and(|code| {
+            code.code().starts_with("08")
+                || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
+                || *code == SqlState::TOO_MANY_CONNECTIONS
+        });
+    if unreachable { StorageError::unavailable(STORE, e).into() } else { StorageError::new(STORE, e).into() }
+}
+
+fn pool_error(e: PoolError) -> RegistryError {
+    match e {
+        PoolError::Backend(e) => pg_error(e),
+        other => StorageError::unavailable(STORE, other).into(),
+    }
+}
+
+/// The notice a transaction's `changes` make, as JSON: `Change::Unknown` when the list is too long to send.
+fn notice(origin: u64, changes: Vec<Change>) -> Result<String> {
+    let encode =
+        |notice: &Notice| serde_json::to_string(notice).map_err(|e| RegistryError::from(StorageError::new(STORE, e)));
+    let full = encode(&Notice { origin, changes })?;
+    if full.len() <= MAX_NOTICE { Ok(full) } else { encode(&Notice { origin, changes: vec![Change::Unknown] }) }
+}
+
+/// host:port/database of a connection's settings, without any password.
+fn describe(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+/// A number telling this process's notices from other instances'.
+fn origin() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one((std::process::id(), Instant::now()))
+}
+
+/// Listens for other instances' notices on a connection of its own, for as long as the store lives: each one
+/// drops from `caches` what its changes made stale. While the connection is down, the caches of answers
+/// another instance can change are off (`Caches::set_blind`); once it is back, every cache is dropped, since
+/// changes may have been missed meanwhile. `ready` hears of the first time it listens.
+async fn listen(
+    config: Config,
+    channel: String,
+    origin: u64,
+    caches: Arc<Caches>,
+    ready: std::sync::mpsc::SyncSender<()>,
+) {
+    let mut delay = Duration::from_millis(100);
+    let mut listened = false;
+    loop {
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let (sender, mut notices) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    match message {
+                        Ok(AsyncMessage::Notification(notice)) => {
+                            if sender.send(notice.payload().to_string()).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+            let quoted = format!("\"{}\"", channel.replace('"', "\"\""));
+            if client.batch_execute(&format!("LISTEN {quoted}")).await.is_ok() {
+                caches.set_blind(false);
+                if !listened {
+                    listened = true;
+                    let _ = ready.try_send(());
+                } else {
+                    tracing::info!(channel, "listening for other instances' changes again: caches are back on");
+                }
+                delay = Duration::from_millis(100);
+                while let Some(payload) = notices.recv().await {
+                    hear(&caches, origin, &payload);
+                }
+            }
+            driver.abort();
+        }
+        if listened {
+            tracing::warn!(
+                channel,
+                "lost the connection that hears other instances' changes: caches are off until it is back"
+            );
+        }
+        caches.set_blind(true);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Applies another instance's notice to the caches; one that cannot be read drops them all.
+fn hear(caches: &Caches, origin: u64, payload: &str) {
+    match serde_json::from_str::<Notice>(payload) {
+        Ok(notice) if notice.origin == origin => {}
+        Ok(notice) => notice.changes.iter().for_each(|change| caches.apply(change)),
+        Err(e) => {
+            tracing::warn!(error = %e, "a change notice cannot be read: dropping every cache");
+            caches.apply(&Change::Unknown);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Several instances over one PostgreSQL: each hears the others' changes and drops what they made stale, a
+//! cut notice connection never leaves an instance answering from a stale cache, and a database written by a
+//! newer release is refused.
+
+#![cfg(feature = "postgres")]
+
+use std::time::{Duration, Instant};
+
+use registry_core::compat::CompatibilityLevel;
+use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
+
+mod support;
+
+fn avro(field: &str) -> UnparsedSchema {
+    let text = format!(r#"{{"type":"record","name":"R","fields":[{{"name":"{field}","type":"int","default":0}}]}}"#);
+    UnparsedSchema::new(SchemaType::Avro, text)
+}
+
+/// How long an instance may take to see another's change: the bound `docs/scaling.md` promises.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// Polls `seen` until it holds or `BOUND` passes; returns whether it held.
+fn within_bound(mut seen: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < BOUND {
+        if seen() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    seen()
+}
+
+fn two() -> (Registry, Registry) {
+    let url = support::postgres::fresh_namespace();
+    let connect = || Registry::connect(&url, RegistryOptions::default()).expect("a PostgreSQL registry");
+    (connect(), connect())
+}
+
+#[test]
+fn a_new_version_through_one_instance_is_the_others_latest_within_a_second() {
+    let (a, b) = two();
+    let subject = Subject::new("orders").unwrap();
+    a.register(&subject, &avro("x")).unwrap();
+    // `b` caches the latest version, then `a` supersedes it.
+    assert_eq!(b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get(), 1);
+    assert_eq!(b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get(), 1);
+    a.register(&subject, &avro("y")).unwrap();
+    assert!(
+        within_bound(|| b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get() == 2)
+    );
+}
+
+#[test]
+fn a_setting_changed_through_one_instance_is_enforced_by_the_others() {
+    let (a, b) = two();
+    let subject = Subject::new("payments").unwrap();
+    b.register(&subject, &avro("x")).unwrap();
+    // `b` has the subject's settings and its fast path cached.
+    assert_eq!(b.effective_mode(&subject).unwrap(), Mode::Readwrite);
+    assert!(b.registered_already(&subject, &avro("x")).unwrap().is_some());
+    a.set_mode(Scope::Subject(&subject), Mode::Readonly, false).unwrap();
+    // The write itself re-reads the mode inside its transaction: refused at once.
+    assert!(matches!(b.register(&subject, &avro("y")), Err(RegistryError::ReadOnly(_))));
+    assert!(within_bound(|| b.effective_mode(&subject).unwrap() == Mode::Readonly));
+    assert_eq!(b.registered_already(&subject, &avro("x")).unwrap(), None, "read-only: no answer from memory");
+
+    a.set_mode(Scope::Subject(&subject), Mode::Readwrite, false).unwrap();
+    a.set_config(Scope::Subject(&subject), CompatibilityLevel::Full).unwrap();
+    assert!(within_bound(|| b.effective_config(&subject).unwrap() == CompatibilityLevel::Full));
+}
+
+#[test]
+fn a_permanent_delete_through_one_instance_makes_the_id_disappear_from_the_others() {
+    let (a, b) = two();
+    let subject = Subject::new("gone").unwrap();
+    let id = a.register(&subject, &avro("x")).unwrap().id;
+    assert!(b.schema_by_id(id).is_ok(), "cached by b");
+    let removals = b.removals();
+    a.delete_subject(&subject, Deletion::Soft).unwrap();
+    a.delete_subject(&subject, Deletion::Permanent).unwrap();
+    assert!(within_bound(|| matches!(b.schema_by_id(id), Err(RegistryError::SchemaNotFound(_)))));
+    assert!(b.removals() > removals, "the layer above learns that an id disappeared");
+}
+
+#[test]
+fn a_change_made_while_the_notice_connection_is_cut_is_still_seen() {
+    let url = support::postgres::fresh_namespace();
+    let connect = || Registry::connect(&url, RegistryOptions::default()).expect("a PostgreSQL registry");
+    let (a, b) = (connect(), connect());
+    let subject = Subject::new("cut").unwrap();
+    a.register(&subject, &avro("x")).unwrap();
+    assert_eq!(b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get(), 1);
+    // Cut both instances' listening connections (this test's schema only); they reconnect by themselves.
+    let schema = support::postgres::schema_of(&url);
+    let cut = support::postgres::number(&format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE query = 'LISTEN \"registry_changes:{schema}\"'"
+    ));
+    assert_eq!(cut, 2, "each instance listens on a connection of its own");
+    a.register(&subject, &avro("y")).unwrap();
+    // Whether `b` heard it on a new connection or dropped its caches on reconnecting, it answers the truth.
+    assert!(
+        within_bound(|| b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get() == 2)
+    );
+    // And it hears changes again afterwards.
+    a.register(&subject, &avro("z")).unwrap();
+    assert!(
+        within_bound(|| b.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap().version.get() == 3)
+    );
+}
+
+#[test]
+fn the_same_schema_registered_through_two_instances_at_once_gets_one_id() {
+    let (a, b) = two();
+    a.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    for round in 0..20 {
+        let schema = avro(&format!("f{round}"));
+        let barrier = std::sync::Barrier::new(2);
+        let ids: Vec<_> = std::thread::scope(|scope| {
+            let racers: Vec<_> = [(&a, "left"), (&b, "right")]
+                .into_iter()
+                .map(|(registry, subject)| {
+                    let (schema, barrier) = (&schema, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        registry.register(&Subject::new(&format!("{subject}-{round}")).unwrap(), schema).unwrap().id
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert_eq!(ids[0], ids[1], "round {round}");
+    }
+}
+
+#[test]
+fn a_database_written_by_a_newer_release_is_refused() {
+    let url = support::postgres::fresh_namespace();
+    drop(Registry::connect(&url, RegistryOptions::default()).unwrap());
+    let schema = support::postgres::schema_of(&url);
+    support::postgres::execute(&format!("INSERT INTO {schema}.registry_migrations (version) VALUES (999)"));
+    match Registry::connect(&url, RegistryOptions::default()) {
+        Err(RegistryError::UnsupportedFormat { found: 999, supported }) => assert!(supported < 999),
+        other => panic!("expected UnsupportedFormat, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_address_that_cannot_be_used_is_a_typed_error() {
+    for url in ["postgres://", "not a url at all ="] {
+        let outcome = Registry::connect(url, RegistryOptions::default());
+        assert!(
+            matches!(outcome, Err(RegistryError::InvalidStore(_) | RegistryError::Storage(_))),
+            "{url}: {outcome:?}"
+        );
+    }
+    // Nothing listens there: unavailable, after the one try the default options make.
+    match Registry::connect("postgres://registry@127.0.0.1:1/registry", RegistryOptions::default()) {
+        Err(RegistryError::Storage(e)) => assert!(e.is_unavailable(), "{e}"),
+        other => panic!("expected an unavailable store, got {other:?}"),
+    }
+}
