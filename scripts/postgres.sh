@@ -7,6 +7,8 @@
 #                                   (also written to DIR/url)
 #   scripts/postgres.sh stop DIR    stops the server started in DIR; succeeds if none is running.
 #                                   DIR itself is left for the caller to remove.
+#   scripts/postgres.sh resume DIR  starts the stopped server in DIR again, with its data, on the
+#                                   same port (a database outage and its end, for the tests).
 #
 # DIR holds data/ (the cluster), initdb.log, server.log, the server's unix socket and url. The
 # server runs as the `postgres` system user (PostgreSQL refuses to run as root), so DIR is chowned
@@ -133,11 +135,21 @@ stop() {
     as_pg "$BIN/pg_ctl" -D "$data" -m fast -w -t "$TIMEOUT" stop >&2 || die "pg_ctl stop failed"
 }
 
-usage() { die "usage: $0 start|stop DIR"; }
+resume() {
+    local dir=$1 data=$1/data port
+    [[ -f $dir/url && -f $data/PG_VERSION ]] || die "no server was started in $dir"
+    find_bin || die "$data exists but no PostgreSQL is installed"
+    port=$(sed -E 's#.*:([0-9]+)/.*#\1#' "$dir/url")
+    as_pg "$BIN/pg_ctl" -D "$data" -l "$dir/server.log" -o "-p $port" -w -t "$TIMEOUT" start >&2 \
+        || die "the server in $dir did not start again (its log: $dir/server.log)"
+}
+
+usage() { die "usage: $0 start|stop|resume DIR"; }
 [[ $# == 2 && -n $2 ]] || usage
 dir=$(realpath -m -- "$2") # absolute: the socket dir in postgresql.conf must not depend on cwd
 case $1 in
     start) start "$dir" ;;
     stop) stop "$dir" ;;
+    resume) resume "$dir" ;;
     *) usage ;;
 esac

@@ -36,6 +36,9 @@ cargo build --locked -q -p registry-http -p registry-benches --bin schema-regist
 step "the real-client test: confluent-kafka's Python client against the server"
 ./scripts/client-test.sh
 
+step "the shared-store test: three instances over one PostgreSQL (client test on each, storm, SIGKILL, outage)"
+./scripts/cluster-test.sh
+
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
 

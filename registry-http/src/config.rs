@@ -5,7 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use registry_store::{StoreAddress, StoreOptions};
 use serde::Deserialize;
 
 /// An embeddable schema registry, run as a single-binary sidecar. Speaks the Confluent Schema Registry REST
@@ -19,6 +22,20 @@ pub struct Cli {
     /// Directory holding the registry's data; created if missing [default: ./registry-data].
     #[arg(long, env = "SCHEMA_REGISTRY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the data lives, instead of the data directory: a `postgres://user@host/db` URL (a database that
+    /// several instances share) or the path of a redb file [default: DATA_DIR/registry.redb].
+    #[arg(long, env = "SCHEMA_REGISTRY_STORE")]
+    pub store: Option<String>,
+    /// A file holding the database password, for a URL without one (`SCHEMA_REGISTRY_STORE_PASSWORD` in the
+    /// environment works too). The password is never logged.
+    #[arg(long, env = "SCHEMA_REGISTRY_STORE_PASSWORD_FILE")]
+    pub store_password_file: Option<PathBuf>,
+    /// Connections to the database, per instance [default: 16].
+    #[arg(long, env = "SCHEMA_REGISTRY_STORE_POOL_SIZE", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub store_pool_size: Option<u64>,
+    /// Seconds to wait at start for the database to answer, logging each try [default: 60].
+    #[arg(long, env = "SCHEMA_REGISTRY_STORE_WAIT_SECS")]
+    pub store_wait_secs: Option<u64>,
     /// A TOML file with any of these settings (keys as the flags, with underscores: data_dir = "...").
     #[arg(long, env = "SCHEMA_REGISTRY_CONFIG")]
     pub config: Option<PathBuf>,
@@ -57,6 +74,19 @@ pub enum Command {
         /// The key.
         key: String,
     },
+    /// Copy a whole registry between stores (redb files and PostgreSQL URLs), keeping ids, versions, soft
+    /// deletes, references, compatibility levels and modes.
+    Copy {
+        /// The registry to copy: a redb file or a `postgres://` URL.
+        #[arg(long)]
+        from: String,
+        /// Where to copy it: a redb file (created) or a `postgres://` URL. Must be empty unless `--force`.
+        #[arg(long)]
+        to: String,
+        /// Copy into a store that already holds a registry (ids and versions must not clash).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The settings a TOML file may hold.
@@ -65,6 +95,10 @@ pub enum Command {
 pub struct FileSettings {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
+    store_password_file: Option<PathBuf>,
+    store_pool_size: Option<u64>,
+    store_wait_secs: Option<u64>,
     metrics_addr: Option<SocketAddr>,
     auth_keys: Option<PathBuf>,
     max_body_bytes: Option<usize>,
@@ -80,6 +114,10 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where the data lives.
     pub data_dir: PathBuf,
+    /// The store: the data directory's redb file, another redb file, or a PostgreSQL database.
+    pub store: StoreAddress,
+    /// How to reach a PostgreSQL store.
+    pub store_options: StoreOptions,
     /// A separate metrics listener.
     pub metrics_addr: Option<SocketAddr>,
     /// The keys file, if auth is on.
@@ -113,9 +151,31 @@ impl Cli {
             }
             None => FileSettings::default(),
         };
+        let data_dir = self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./registry-data"));
+        let store = match self.store.clone().or(file.store) {
+            Some(address) => StoreAddress::parse(&address),
+            None => StoreAddress::Embedded(data_dir.join("registry.redb")),
+        };
+        let password_file = self.store_password_file.clone().or(file.store_password_file);
+        let password = match password_file {
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+            None => std::env::var("SCHEMA_REGISTRY_STORE_PASSWORD").ok(),
+        };
+        let store_options = StoreOptions {
+            pool_size: self.store_pool_size.or(file.store_pool_size).map_or(16, |n| n as usize),
+            connect_wait: Duration::from_secs(self.store_wait_secs.or(file.store_wait_secs).unwrap_or(60)),
+            password,
+        };
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8081))),
-            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./registry-data")),
+            data_dir,
+            store,
+            store_options,
             metrics_addr: self.metrics_addr.or(file.metrics_addr),
             auth_keys: self.auth_keys.clone().or(file.auth_keys),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(crate::DEFAULT_MAX_BODY_BYTES),

@@ -77,11 +77,14 @@ impl From<RegistryError> for ApiError {
             E::SemVerNotIncreasing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
             e if e.is_not_permitted() => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
+            E::Storage(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::Storage(_) | E::Corrupt(_) | E::UnsupportedFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "store error");
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %e, "store unavailable");
         }
         ApiError::new(status, code, e.to_string())
     }

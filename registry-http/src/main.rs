@@ -7,7 +7,7 @@ use clap::Parser;
 use registry_core::Limits;
 use registry_http::config::{Cli, Command, split_cache_bytes};
 use registry_http::{AppState, AuthKeys, auth, server};
-use registry_store::{Registry, RegistryOptions};
+use registry_store::{Registry, RegistryOptions, StoreAddress};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(&cli) {
+    let outcome = match &cli.command {
+        Some(Command::Copy { from, to, force }) => copy(&cli, from, to, *force),
+        _ => run(&cli),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -34,19 +38,46 @@ fn main() -> ExitCode {
     }
 }
 
+/// `schema-registry copy`: the whole registry at `from` into the store at `to`.
+fn copy(cli: &Cli, from: &str, to: &str, force: bool) -> Result<(), String> {
+    let settings = cli.settings()?;
+    let (from, to) = (StoreAddress::parse(from), StoreAddress::parse(to));
+    if let StoreAddress::Embedded(path) = &from
+        && !path.is_file()
+    {
+        return Err(format!("there is no registry file at {}", path.display()));
+    }
+    let options = RegistryOptions { store: settings.store_options, ..RegistryOptions::default() };
+    let open = |address: &StoreAddress| {
+        Registry::open_at(address, options.clone()).map_err(|e| format!("cannot open {address}: {e}"))
+    };
+    let (source, target) = (open(&from)?, open(&to)?);
+    let copied = source.copy_into(&target, force).map_err(|e| format!("cannot copy {from} to {to}: {e}"))?;
+    println!(
+        "copied {from} to {to}: {} versions, {} schemas, {} ids, {} settings",
+        copied.versions, copied.schemas, copied.ids, copied.settings
+    );
+    Ok(())
+}
+
 fn run(cli: &Cli) -> Result<(), String> {
     let settings = cli.settings()?;
-    std::fs::create_dir_all(&settings.data_dir)
-        .map_err(|e| format!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
-    let path = settings.data_dir.join("registry.redb");
+    if let StoreAddress::Embedded(path) = &settings.store
+        && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    }
+    let store = &settings.store;
     let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
     let (registry_bytes, rendered_bytes) = split_cache_bytes(settings.cache_bytes);
-    let registry = Registry::open(
-        &path,
-        RegistryOptions { limits, cache_capacity: settings.cache_capacity, ..RegistryOptions::default() }
-            .with_cache_budget(registry_bytes),
-    )
-    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let options = RegistryOptions {
+        limits,
+        cache_capacity: settings.cache_capacity,
+        store: settings.store_options.clone(),
+        ..RegistryOptions::default()
+    };
+    let registry = Registry::open_at(store, options.with_cache_budget(registry_bytes))
+        .map_err(|e| format!("cannot open {store}: {e}"))?;
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
         .with_rendered_cache_bytes(rendered_bytes)
@@ -76,10 +107,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         tracing::info!(
             listen = %local,
-            data = %path.display(),
+            data = %store,
             auth = if state.auth.is_some() { "on" } else { "off" },
-            "schema registry listening on http://{local}, data in {}, auth {}",
-            path.display(),
+            "schema registry listening on http://{local}, data in {store}, auth {}",
             if state.auth.is_some() { "on" } else { "off" }
         );
         axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))

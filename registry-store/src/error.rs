@@ -134,6 +134,9 @@ pub enum RegistryError {
     /// A record on disk cannot be read.
     #[error("Corrupt data in the store: {0}")]
     Corrupt(String),
+    /// A copy's target already holds a registry (and `force` was not given).
+    #[error("the target store is not empty: copy into an empty one, or force it")]
+    TargetNotEmpty,
     /// The store's address or settings cannot be used.
     #[error("cannot use the store: {0}")]
     InvalidStore(String),

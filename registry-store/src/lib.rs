@@ -36,7 +36,7 @@ pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
 };
 pub use registry::{
-    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry, RegistryOptions, Scope,
-    StoreOptions,
+    Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry, RegistryOptions,
+    Scope, StoreAddress, StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;

@@ -8,6 +8,7 @@
 
 mod compat;
 mod config;
+mod copy;
 mod delete;
 mod options;
 mod read;
@@ -18,8 +19,10 @@ use std::sync::Arc;
 
 use registry_core::SchemaId;
 
+pub use copy::Copied;
 pub use options::{
-    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope, StoreOptions,
+    Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope, StoreAddress,
+    StoreOptions,
 };
 pub use register::Registration;
 
@@ -77,6 +80,19 @@ impl Registry {
         let caches = Arc::new(Caches::new(&options));
         let store = crate::store::postgres::PgStore::connect(url, &options.store, caches.clone())?;
         Ok(Self::on(Arc::new(store), caches, options))
+    }
+
+    /// The registry at `address`: an embedded file, or a shared PostgreSQL database.
+    pub fn open_at(address: &StoreAddress, options: RegistryOptions) -> Result<Self> {
+        match address {
+            StoreAddress::Embedded(path) => Self::open(path, options),
+            #[cfg(feature = "postgres")]
+            StoreAddress::Postgres(url) => Self::connect(url, options),
+            #[cfg(not(feature = "postgres"))]
+            StoreAddress::Postgres(_) => Err(RegistryError::InvalidStore(
+                "this build has no PostgreSQL support (registry-store's `postgres` feature)".into(),
+            )),
+        }
     }
 
     /// The registry over `store`, with `caches` (which a shared store keeps coherent with other instances).

@@ -26,6 +26,54 @@ pub struct RegistryOptions {
     pub store: StoreOptions,
 }
 
+/// Where a registry's data lives: an embedded redb file, or a PostgreSQL database that instances share.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreAddress {
+    /// A redb file, created if missing.
+    Embedded(std::path::PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+}
+
+impl StoreAddress {
+    /// A `postgres://` or `postgresql://` URL names a database; anything else is a file path.
+    pub fn parse(address: &str) -> Self {
+        if address.starts_with("postgres://") || address.starts_with("postgresql://") {
+            StoreAddress::Postgres(address.to_string())
+        } else {
+            StoreAddress::Embedded(address.into())
+        }
+    }
+}
+
+/// The address as it may be logged: a URL's password is replaced by `***`.
+impl std::fmt::Display for StoreAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreAddress::Embedded(path) => write!(f, "{}", path.display()),
+            StoreAddress::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                // The user information ends at the last '@' before the path.
+                let authority_end = rest.find('/').unwrap_or(rest.len());
+                match rest[..authority_end].rfind('@') {
+                    Some(at) => {
+                        let user = rest[..at].split(':').next().unwrap_or("");
+                        let hidden = if rest[..at].contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}{}", &rest[at..])
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreAddress({self})")
+    }
+}
+
 /// How the registry reaches a shared store (PostgreSQL, through `Registry::connect`).
 #[derive(Clone)]
 pub struct StoreOptions {

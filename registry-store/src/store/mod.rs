@@ -50,6 +50,10 @@ pub(crate) trait Snapshot {
     fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>>;
     /// The settings of one scope ([`crate::Scope`]'s key); the default record when none are set.
     fn config(&self, scope: &str) -> Result<ConfigRecord>;
+    /// Every scope that has settings, with them, in scope order.
+    fn configs(&self) -> Result<Vec<(String, ConfigRecord)>>;
+    /// Every id ever bound, with its fingerprint, in id order (ids whose versions are all gone included).
+    fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.

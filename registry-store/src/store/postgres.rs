@@ -461,11 +461,27 @@ impl Snapshot for PgTransaction<'_> {
         let rows =
             self.conn().query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
         let Some(row) = rows.first() else { return Ok(ConfigRecord::default()) };
-        Ok(ConfigRecord {
-            compatibility: get::<Option<&str>>(row, 0)?.map(str::parse).transpose().map_err(corrupt)?,
-            mode: get::<Option<&str>>(row, 1)?.map(str::parse).transpose().map_err(corrupt)?,
-        })
+        config_record(row, 0)
     }
+
+    fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
+        let rows =
+            self.conn().query("SELECT scope, compatibility, mode FROM registry_config ORDER BY scope", vec![])?;
+        rows.iter().map(|row| Ok((get(row, 0)?, config_record(row, 1)?))).collect()
+    }
+
+    fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>> {
+        let rows = self.conn().query("SELECT id, fingerprint FROM registry_ids ORDER BY id", vec![])?;
+        rows.iter().map(|row| Ok((id(get(row, 0)?)?, fingerprint(get(row, 1)?)?))).collect()
+    }
+}
+
+/// Settings from the row's columns `from..from + 2` (compatibility, mode).
+fn config_record(row: &Row, from: usize) -> Result<ConfigRecord> {
+    Ok(ConfigRecord {
+        compatibility: get::<Option<&str>>(row, from)?.map(str::parse).transpose().map_err(corrupt)?,
+        mode: get::<Option<&str>>(row, from + 1)?.map(str::parse).transpose().map_err(corrupt)?,
+    })
 }
 
 impl Transaction for PgTransaction<'_> {

@@ -327,10 +327,7 @@ impl<T: Tables> Snapshot for T {
     }
 
     fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>> {
-        let Some(bytes) = self.bindings_table()?.get(id.0)? else { return Ok(None) };
-        let bytes: [u8; 32] =
-            bytes.value().try_into().map_err(|_| corrupt(format!("id {id} is bound to a short fingerprint")))?;
-        Ok(Some(Fingerprint(bytes)))
+        self.bindings_table()?.get(id.0)?.map(|bytes| fingerprint(bytes.value())).transpose()
     }
 
     fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
@@ -355,6 +352,28 @@ impl<T: Tables> Snapshot for T {
     fn config(&self, scope: &str) -> Result<ConfigRecord> {
         self.config_table()?.get(scope)?.map(|bytes| decode(bytes.value())).transpose().map(Option::unwrap_or_default)
     }
+
+    fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
+        let mut out = Vec::new();
+        for entry in self.config_table()?.iter()? {
+            let (key, value) = entry?;
+            out.push((key.value().to_string(), decode(value.value())?));
+        }
+        Ok(out)
+    }
+
+    fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>> {
+        let mut out = Vec::new();
+        for entry in self.bindings_table()?.iter()? {
+            let (id, bytes) = entry?;
+            out.push((SchemaId(id.value()), fingerprint(bytes.value())?));
+        }
+        Ok(out)
+    }
+}
+
+fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
+    Ok(Fingerprint(bytes.try_into().map_err(|_| corrupt("a fingerprint is not 32 bytes"))?))
 }
 
 impl Transaction for WriteTables<'_> {

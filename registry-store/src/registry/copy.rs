@@ -1,0 +1,101 @@
+//! Copying a whole registry into another store, with everything that makes it the same registry: ids (those of
+//! permanently deleted schemas too, so none is ever reused), versions and their semantic versions, soft deletes,
+//! references, and every subject's and the global settings.
+
+use std::collections::BTreeSet;
+
+use registry_core::{SchemaId, Subject, Version};
+
+use super::Registry;
+use crate::RegistryError;
+use crate::cache::Change;
+use crate::codec::VersionRecord;
+use crate::store::Result;
+
+/// What a copy wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// Subject versions, live and soft-deleted.
+    pub versions: u64,
+    /// Schema records (ids some version uses).
+    pub schemas: u64,
+    /// Ids bound to a schema, including those whose versions were all deleted permanently.
+    pub ids: u64,
+    /// Scopes with settings (the global one and subjects).
+    pub settings: u64,
+}
+
+impl Registry {
+    /// Copies everything this registry holds into `target`, in one transaction of the target's store, as of one
+    /// snapshot of this one. A target that already holds anything is refused with
+    /// [`RegistryError::TargetNotEmpty`] unless `force`; even then an id or version the target binds differently is
+    /// refused, and nothing is written.
+    pub fn copy_into(&self, target: &Registry, force: bool) -> Result<Copied> {
+        let source = self.snapshot()?;
+        let bindings = source.bindings()?;
+        let settings = source.configs()?;
+        let mut versions: Vec<(Subject, Version, VersionRecord)> = Vec::new();
+        source.scan_versions("", &mut |(name, version, record)| {
+            let subject = Subject::new(name).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+            let version = Version::new(version).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+            versions.push((subject, version, record));
+            Ok(true)
+        })?;
+        let used: BTreeSet<SchemaId> = versions.iter().map(|(_, _, record)| record.id).collect();
+        let mut schemas = Vec::with_capacity(used.len());
+        for id in &used {
+            schemas.push(source.schema(*id)?.ok_or_else(|| {
+                RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
+            })?);
+        }
+        drop(source);
+
+        let copied = Copied {
+            versions: versions.len() as u64,
+            schemas: schemas.len() as u64,
+            ids: bindings.len() as u64,
+            settings: settings.len() as u64,
+        };
+        target.write(&[], |txn| {
+            if !force {
+                let mut any = !txn.bindings()?.is_empty() || !txn.configs()?.is_empty();
+                txn.scan_versions("", &mut |_| {
+                    any = true;
+                    Ok(false)
+                })?;
+                if any {
+                    return Err(RegistryError::TargetNotEmpty);
+                }
+            }
+            for (id, fingerprint) in &bindings {
+                match (txn.fingerprint_of(*id)?, txn.id_of(fingerprint)?) {
+                    (Some(bound), _) if bound != *fingerprint => return Err(RegistryError::IdTaken(*id)),
+                    (_, Some(known)) if known != *id => {
+                        return Err(RegistryError::IdMismatch { given: *id, known });
+                    }
+                    _ => {}
+                }
+                txn.bind(fingerprint, *id)?;
+                txn.reserve_id(*id)?;
+            }
+            for schema in &schemas {
+                txn.put_schema(schema)?;
+                for reference in &schema.references {
+                    txn.add_referrer(reference, schema.id)?;
+                }
+            }
+            for (subject, version, record) in &versions {
+                if txn.version(subject, *version)?.is_some_and(|existing| existing.id != record.id) {
+                    return Err(RegistryError::VersionExists { subject: subject.clone(), version: *version });
+                }
+                txn.put_version(subject, *version, *record)?;
+                txn.add_use(record.id, subject, *version)?;
+            }
+            for (scope, record) in &settings {
+                txn.put_config(scope, *record)?;
+            }
+            // Whatever the target's instances had cached about it is stale now.
+            Ok((copied, Change::Unknown))
+        })
+    }
+}

@@ -1,0 +1,81 @@
+# Shared by the test scripts (sourced, not run): the Python environment, free ports, and servers that are
+# started, waited for and stopped. Expects to be sourced from the repository root.
+
+ROOT="$(pwd)"
+CLIENT_VERSION="2.16.0"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+HEALTH_TIMEOUT_SECS="${HEALTH_TIMEOUT_SECS:-30}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Creates .venv on first use and installs the pinned client and pytest unless they are already there.
+setup_venv() {
+    step "python environment ($VENV)"
+    if [[ ! -x "$PY" ]]; then
+        python3 -m venv "$VENV"
+    fi
+    if "$PY" - "$CLIENT_VERSION" <<'PYEOF' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+assert version("confluent-kafka") == sys.argv[1]
+import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry  # noqa: F401
+PYEOF
+        echo "confluent-kafka $CLIENT_VERSION and pytest already installed"
+    else
+        "$PY" -m pip install --quiet --disable-pip-version-check \
+            "confluent-kafka[schemaregistry,avro,json,protobuf]==$CLIENT_VERSION" pytest
+    fi
+}
+
+# A TCP port nothing listens on now.
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_healthy URL PID: waits until GET URL/health answers 200; fails if PID exits or the time runs out.
+wait_healthy() {
+    local url=$1 pid=$2 deadline=$((SECONDS + HEALTH_TIMEOUT_SECS))
+    while ((SECONDS < deadline)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "the server (pid $pid) exited before answering /health" >&2
+            return 1
+        fi
+        if "$PY" - "$url/health" <<'PYEOF' 2>/dev/null; then
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PYEOF
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "the server at $url did not answer GET /health within ${HEALTH_TIMEOUT_SECS}s" >&2
+    return 1
+}
+
+# stop_server PID: SIGTERM, then SIGKILL after five seconds.
+stop_server() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# run_pytest OUT ARGS...: pytest with ARGS, its output also in OUT; prints a summary line; returns its status.
+run_pytest() {
+    local out=$1 rc
+    shift
+    set +e
+    "$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    echo
+    echo "summary: $(grep -E '^(=+ )?[0-9]+ (passed|failed|error)|(passed|failed|error).* in [0-9.]+s' "$out" | tail -n 1)"
+    return "$rc"
+}
