@@ -104,9 +104,9 @@ where
 }
 
 /// The largest schema parsed and checked on the async worker itself (a few hundred microseconds at most). A
-/// larger one, one with references (read from the store), or one for a subject whose level checks every earlier
-/// version (a transitive level: as many parses as versions) is parsed and checked on the blocking pool, so it
-/// never stalls the requests sharing that worker.
+/// larger one, one with references (read from the store), one for a subject whose level checks every earlier
+/// version (a transitive level: as many parses as versions), or any on a shared store (its checks read the
+/// database) is parsed and checked on the blocking pool, so it never stalls the requests sharing that worker.
 const INLINE_PARSE_BYTES: usize = 16 << 10;
 
 /// Registers `schema` under `subject`, awaiting its group commit without holding a thread: with a thread parked
@@ -119,6 +119,7 @@ pub(crate) async fn register_schema(
 ) -> ApiResult<Registered> {
     let light = schema.text.len() <= INLINE_PARSE_BYTES
         && schema.references.is_empty()
+        && !registry.is_shared()
         && !registry.effective_config(&subject)?.is_transitive();
     let registration = if light {
         registry.begin_register(&subject, &schema, options)?

@@ -135,7 +135,7 @@ impl Registry {
     }
 
     /// The settings that apply to `subject`, from the cache.
-    fn effective(&self, subject: &Subject) -> Result<Effective> {
+    pub(super) fn effective(&self, subject: &Subject) -> Result<Effective> {
         resolve(self.config_record(subject.as_str())?, || self.config_record(GLOBAL_SCOPE))
     }
 

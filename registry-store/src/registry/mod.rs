@@ -126,6 +126,12 @@ impl Registry {
         self.inner.store.health()
     }
 
+    /// Whether the store is shared with other instances (PostgreSQL): what is not cached is a network round trip
+    /// away, so a server should not run registrations on its async workers.
+    pub fn is_shared(&self) -> bool {
+        self.inner.store.is_shared()
+    }
+
     /// How many times an id has stopped being found (a permanent delete removed its last use). An answer about
     /// an id that was found, remembered with this count, still holds while the count is unchanged: a layer
     /// above can cache "id N is served" without asking again.

@@ -15,7 +15,7 @@ use crate::cache::Caches;
 use crate::codec::VersionRecord;
 use crate::commit::{Answer, Committed};
 use crate::records::{Mode, Registered, SemVer, StoredSchema};
-use crate::store::{Result, Transaction};
+use crate::store::{Lazy, Result, Snapshot, Transaction};
 
 impl Registry {
     /// Registers `schema` under `subject`: the existing version if the subject already has it, else a new
@@ -101,22 +101,29 @@ impl Registry {
     /// snapshot of the subject: the commit reuses them when the subject's live versions and level are still
     /// those, so parsing earlier versions and comparing runs on the caller's thread, in parallel, rather than
     /// on the one committer thread every registration waits for.
+    ///
+    /// The level and the newest live version come from the caches when they hold them, and the store is read only
+    /// for what they miss: the commit checks again against what it sees whenever either has moved.
     fn precheck(&self, subject: &Subject, parsed: &ParsedSchema) -> Result<Precheck> {
-        let snapshot = self.snapshot()?;
-        let level = config::effective_in(&*snapshot, subject)?.level;
-        // A level that is not transitive checks the newest live version alone: read back from the end to it.
+        let snapshot = Lazy::new(&*self.inner.store);
+        let level = self.effective(subject)?.level;
+        // A level that is not transitive checks the newest live version alone: the cached latest, or read back
+        // from the end to it.
         let live = if level.is_transitive() {
             live_versions(&snapshot.subject_versions(subject)?)
         } else {
-            snapshot.newest_live_version(subject)?.into_iter().collect()
+            match self.caches().latest.get(subject) {
+                Some(latest) => latest.map(|(version, id, _)| (version, id)).into_iter().collect(),
+                None => snapshot.newest_live_version(subject)?.into_iter().collect(),
+            }
         };
         let shared = &self.inner.shared;
         // At a level that is not transitive the newest version is the only one checked, and the candidate
         // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
         let keep = level.is_transitive();
-        let report = shared.check_against(parsed, level, &live, &*snapshot, keep)?;
+        let report = shared.check_against(parsed, level, &live, &snapshot, keep)?;
         let backward_with_newest = match live.first() {
-            Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &*snapshot, keep)),
+            Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)),
             _ => None,
         };
         Ok(Precheck { level, live, report, backward_with_newest })

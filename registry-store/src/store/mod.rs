@@ -113,6 +113,74 @@ pub(crate) trait Store: Send + Sync {
     fn write(&self, locks: &[Lock<'_>], work: Work<'_>) -> Result<()>;
     /// Whether the store answers: one read of its metadata.
     fn health(&self) -> Result<()>;
+    /// Whether other processes share the store: each operation that reaches it is a network round trip or more,
+    /// not a local read.
+    fn is_shared(&self) -> bool {
+        false
+    }
+}
+
+/// A snapshot opened on its first read: a caller that may find all it needs in the caches opens none.
+pub(crate) struct Lazy<'s> {
+    store: &'s dyn Store,
+    opened: std::cell::OnceCell<Box<dyn Snapshot + 's>>,
+}
+
+impl<'s> Lazy<'s> {
+    /// A snapshot of `store`, not yet opened.
+    pub(crate) fn new(store: &'s dyn Store) -> Self {
+        Self { store, opened: std::cell::OnceCell::new() }
+    }
+
+    fn get(&self) -> Result<&(dyn Snapshot + 's)> {
+        if let Some(opened) = self.opened.get() {
+            return Ok(&**opened);
+        }
+        let opened = self.store.snapshot()?;
+        Ok(&**self.opened.get_or_init(|| opened))
+    }
+}
+
+impl Snapshot for Lazy<'_> {
+    fn subject_versions(&self, subject: &Subject) -> Result<Vec<(Version, VersionRecord)>> {
+        self.get()?.subject_versions(subject)
+    }
+    fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
+        self.get()?.newest_live_version(subject)
+    }
+    fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>> {
+        self.get()?.version(subject, version)
+    }
+    fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
+        self.get()?.scan_versions(prefix, visit)
+    }
+    fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
+        self.get()?.schema(id)
+    }
+    fn schema_count(&self) -> Result<u64> {
+        self.get()?.schema_count()
+    }
+    fn id_of(&self, fingerprint: &Fingerprint) -> Result<Option<SchemaId>> {
+        self.get()?.id_of(fingerprint)
+    }
+    fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>> {
+        self.get()?.fingerprint_of(id)
+    }
+    fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
+        self.get()?.uses(id)
+    }
+    fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>> {
+        self.get()?.referrers(subject, version)
+    }
+    fn config(&self, scope: &str) -> Result<ConfigRecord> {
+        self.get()?.config(scope)
+    }
+    fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
+        self.get()?.configs()
+    }
+    fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>> {
+        self.get()?.bindings()
+    }
 }
 
 /// Resolves a schema's references against a snapshot (or a transaction, through its reads).

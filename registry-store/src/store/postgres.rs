@@ -9,7 +9,8 @@
 //! (namespace) the tables live in; each instance listens on its own connection and drops what another's change
 //! made stale. While that connection is down the caches of answers another instance can change are off.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -167,7 +168,7 @@ impl PgStore {
     /// Applies the migrations the database lacks, one instance at a time, and returns the schema the tables are in.
     fn migrate(&self) -> Result<String> {
         let conn = self.connection()?;
-        conn.batch("BEGIN")?;
+        conn.begin.set(Some("BEGIN"));
         let outcome = (|| {
             conn.query("SELECT pg_advisory_xact_lock($1)", vec![Box::new(MIGRATION_LOCK)])?;
             conn.batch(
@@ -183,7 +184,7 @@ impl PgStore {
             for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
                 tracing::info!(target = %self.target, version, "applying a schema migration");
                 conn.batch(sql)?;
-                conn.execute("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)])?;
+                conn.queue("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)]);
             }
             get(&conn.query("SELECT current_schema()::text", vec![])?[0], 0)
         })();
@@ -193,6 +194,7 @@ impl PgStore {
                 Ok(namespace)
             }
             Err(e) => {
+                conn.pending.take();
                 let _ = conn.batch("ROLLBACK");
                 Err(e)
             }
@@ -208,16 +210,95 @@ impl PgStore {
     fn connection(&self) -> Result<Conn<'_>> {
         let pool = self.pool.clone();
         let client = self.block(async move { pool.get().await.map_err(pool_error) })?;
-        Ok(Conn { store: self, client: Arc::new(client), begin: Cell::new(None), failed: Default::default() })
+        Ok(Conn {
+            store: self,
+            client: Arc::new(client),
+            begin: Cell::new(None),
+            pending: RefCell::default(),
+            failed: RefCell::default(),
+        })
     }
 
-    /// Runs `future` on the store's runtime and waits for it, from any thread (an async worker included).
+    /// Runs `future` on the store's runtime and waits for it, from any thread. On a worker of a multi-threaded
+    /// tokio runtime (a server calling the registry from a handler) the wait is announced with `block_in_place`,
+    /// so the worker's other tasks move to another thread instead of waiting behind the database.
     fn block<T: Send + 'static>(&self, future: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
         let (sender, receiver) = std::sync::mpsc::sync_channel(1);
         self.handle.spawn(async move {
             let _ = sender.send(future.await);
         });
-        receiver.recv().unwrap_or_else(|_| Err(unavailable("the registry's database runtime has stopped")))
+        let wait = || receiver.recv();
+        let answer = match tokio::runtime::Handle::try_current() {
+            Ok(caller) if caller.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        answer.unwrap_or_else(|_| Err(unavailable("the registry's database runtime has stopped")))
+    }
+
+    /// Takes `locks` (in one order, so two transactions never wait for each other), and in the same round trip
+    /// reads what the locks protect: the versions of the subjects named and the ids of the fingerprints named,
+    /// which no other transaction can change until this one ends, and the settings of those subjects and the
+    /// global ones. The transaction's reads of them are answered from memory from then on.
+    fn lock_and_prefetch(&self, txn: &mut PgTransaction<'_>, locks: &[Lock<'_>]) -> Result<()> {
+        let mut keys: Vec<i64> = locks.iter().map(|lock| self.lock_key(lock)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut subjects = Vec::new();
+        let mut fingerprints = Vec::new();
+        for lock in locks {
+            match lock {
+                Lock::Subject(subject) => subjects.push(subject.as_str().to_string()),
+                Lock::Fingerprint(fingerprint) => fingerprints.push(fingerprint.0.to_vec()),
+            }
+        }
+        let mut scopes = subjects.clone();
+        scopes.push(String::new());
+        let reads: Vec<(&'static str, Params)> = vec![
+            ("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)]),
+            (
+                "SELECT subject, version, id, deleted, semver FROM registry_versions WHERE subject = ANY($1) \
+                 ORDER BY subject, version",
+                vec![Box::new(subjects.clone())],
+            ),
+            (
+                "SELECT scope, compatibility, mode FROM registry_config WHERE scope = ANY($1)",
+                vec![Box::new(scopes.clone())],
+            ),
+            (
+                "SELECT fingerprint, id FROM registry_ids WHERE fingerprint = ANY($1)",
+                vec![Box::new(fingerprints.clone())],
+            ),
+        ];
+        let rows = txn.conn.send(reads, None)?;
+        let [_, versions, settings, ids] =
+            <[Vec<Row>; 4]>::try_from(rows).map_err(|_| corrupt("a prefetch lost a read"))?;
+        let mut known = Prefetched::default();
+        for subject in subjects {
+            known.versions.insert(subject, Vec::new());
+        }
+        for row in &versions {
+            let subject: &str = get(row, 0)?;
+            let entry = known.versions.entry(subject.to_string()).or_default();
+            entry.push((version(get(row, 1)?)?, version_record(row, 2)?));
+        }
+        for fingerprint in &fingerprints {
+            known.ids.insert(fingerprint.clone(), None);
+        }
+        for row in &ids {
+            known.ids.insert(get::<Vec<u8>>(row, 0)?, Some(id(get(row, 1)?)?));
+        }
+        let mut memo = txn.settings.borrow_mut();
+        for scope in scopes {
+            memo.insert(scope, ConfigRecord::default());
+        }
+        for row in &settings {
+            memo.insert(get(row, 0)?, config_record(row, 1)?);
+        }
+        drop(memo);
+        txn.known = Some(known);
+        Ok(())
     }
 
     /// The advisory lock key of `lock`, in this store's namespace.
@@ -257,28 +338,27 @@ impl Store for PgStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         let conn = self.connection()?;
         conn.begin.set(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-        Ok(Box::new(PgTransaction { conn, snapshot: true, changes: Vec::new() }))
+        Ok(Box::new(PgTransaction::new(conn, true)))
     }
 
     fn write(&self, locks: &[Lock<'_>], work: Work<'_>) -> Result<()> {
         let conn = self.connection()?;
-        conn.batch("BEGIN")?;
-        let mut txn = PgTransaction { conn, snapshot: false, changes: Vec::new() };
+        conn.begin.set(Some("BEGIN"));
+        let mut txn = PgTransaction::new(conn, false);
         let outcome = (|| {
             if !locks.is_empty() {
-                let mut keys: Vec<i64> = locks.iter().map(|lock| self.lock_key(lock)).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                txn.conn
-                    .query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)])?;
+                self.lock_and_prefetch(&mut txn, locks)?;
             }
             work(&mut txn)?;
             if let Some(failure) = txn.conn.failure() {
                 return Err(failure);
             }
+            if let Some(Counter { next, dirty: true }) = txn.counter {
+                txn.conn.queue("UPDATE registry_meta SET value = $1 WHERE key = 'next_id'", vec![Box::new(next)]);
+            }
             if !txn.changes.is_empty() {
                 let notice = notice(self.origin, std::mem::take(&mut txn.changes))?;
-                txn.conn.query("SELECT pg_notify($1, $2)", vec![Box::new(self.channel()), Box::new(notice)])?;
+                txn.conn.queue("SELECT pg_notify($1, $2)", vec![Box::new(self.channel()), Box::new(notice)]);
             }
             Ok(())
         })();
@@ -290,6 +370,7 @@ impl Store for PgStore {
                 Ok(())
             }
             Err(e) => {
+                txn.conn.pending.take();
                 let _ = txn.conn.batch("ROLLBACK");
                 Err(e)
             }
@@ -299,35 +380,46 @@ impl Store for PgStore {
     fn health(&self) -> Result<()> {
         self.connection()?.query("SELECT 1", vec![]).map(drop)
     }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
 }
 
-/// One pooled connection, and the statement that must run before its next query (a snapshot's `BEGIN`, sent
-/// with its first query).
+/// One pooled connection. Statements go out pipelined: a transaction's writes wait in `pending` and are sent
+/// with its next read, or with its `COMMIT` (one round trip for all of them); a snapshot's `BEGIN` goes with its
+/// first query.
 struct Conn<'s> {
     store: &'s PgStore,
     client: Arc<Object>,
     begin: Cell<Option<&'static str>>,
+    pending: RefCell<Vec<(&'static str, Params)>>,
     /// The first statement that failed: PostgreSQL has aborted the transaction, so it must not be committed
     /// (its `COMMIT` would quietly roll back), whatever its work made of the error.
-    failed: std::cell::RefCell<Option<RegistryError>>,
+    failed: RefCell<Option<RegistryError>>,
 }
 
 impl Conn<'_> {
-    /// Runs one statement (prepared once per connection) and returns its rows.
+    /// Runs one statement (prepared once per connection), after what is pending, and returns its rows.
     fn query(&self, sql: &'static str, params: Params) -> Result<Vec<Row>> {
-        let (client, begin) = (self.client.clone(), self.begin.take());
-        self.noted(self.store.block(async move {
-            if let Some(begin) = begin {
-                client.batch_execute(begin).await.map_err(pg_error)?;
-            }
-            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-            client.query(&statement, &params).await.map_err(pg_error)
-        }))
+        Ok(self.send(vec![(sql, params)], None)?.pop().unwrap_or_default())
     }
 
-    /// Passes `outcome` on, remembering the first failure.
-    fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+    /// Queues a write, to be sent with the next query or the end of the transaction.
+    fn queue(&self, sql: &'static str, params: Params) {
+        self.pending.borrow_mut().push((sql, params));
+    }
+
+    /// Sends what is pending, then `sql` (statements with no parameters: transaction control, migrations).
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.send(Vec::new(), Some(sql.to_string())).map(drop)
+    }
+
+    /// Sends the pending `BEGIN`, the pending writes, `reads` and `end`, in that order, pipelined; returns each
+    /// read's rows.
+    fn send(&self, reads: Vec<(&'static str, Params)>, end: Option<String>) -> Result<Vec<Vec<Row>>> {
+        let (client, begin, writes) = (self.client.clone(), self.begin.take(), self.pending.take());
+        let outcome = self.store.block(async move { pipeline(&client, begin, writes, reads, end).await });
         if let Err(e) = &outcome {
             self.failed.borrow_mut().get_or_insert_with(|| e.clone());
         }
@@ -338,22 +430,42 @@ impl Conn<'_> {
     fn failure(&self) -> Option<RegistryError> {
         self.failed.borrow().clone()
     }
+}
 
-    /// Runs one statement and returns how many rows it changed.
-    fn execute(&self, sql: &'static str, params: Params) -> Result<u64> {
-        let client = self.client.clone();
-        self.noted(self.store.block(async move {
-            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-            client.execute(&statement, &params).await.map_err(pg_error)
-        }))
+/// Sends `begin`, `writes`, `reads` and `end` on one connection, in order, without waiting between them (one round
+/// trip once the statements are prepared), and returns the rows of each read.
+async fn pipeline(
+    client: &Object,
+    begin: Option<&'static str>,
+    writes: Vec<(&'static str, Params)>,
+    reads: Vec<(&'static str, Params)>,
+    end: Option<String>,
+) -> Result<Vec<Vec<Row>>> {
+    use futures_util::future::{OptionFuture, join4, try_join_all};
+    fn arguments(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
+        params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
     }
-
-    /// Runs statements with no parameters (transaction control, migrations).
-    fn batch(&self, sql: &str) -> Result<()> {
-        let (client, sql) = (self.client.clone(), sql.to_string());
-        self.store.block(async move { client.batch_execute(&sql).await.map_err(pg_error) })
+    // Prepared first, each once per connection (no round trip once cached): a statement that had to be prepared
+    // while the others were under way would be sent out of order.
+    let mut statements = Vec::with_capacity(writes.len() + reads.len());
+    for (sql, _) in writes.iter().chain(&reads) {
+        statements.push(client.prepare_cached(sql).await.map_err(pg_error)?);
     }
+    let (write_statements, read_statements) = statements.split_at(writes.len());
+    let write_arguments: Vec<_> = writes.iter().map(|(_, params)| arguments(params)).collect();
+    let read_arguments: Vec<_> = reads.iter().map(|(_, params)| arguments(params)).collect();
+    // `join4` polls its futures in order, and each sends its statements when first polled: they go out in order.
+    let (begun, written, rows, ended) = join4(
+        OptionFuture::from(begin.map(|begin| client.batch_execute(begin))),
+        try_join_all(write_arguments.iter().zip(write_statements).map(|(args, s)| client.execute(s, args))),
+        try_join_all(read_arguments.iter().zip(read_statements).map(|(args, s)| client.query(s, args))),
+        OptionFuture::from(end.as_deref().map(|end| client.batch_execute(end))),
+    )
+    .await;
+    begun.transpose().map_err(pg_error)?;
+    written.map_err(pg_error)?;
+    ended.transpose().map_err(pg_error)?;
+    rows.map_err(pg_error)
 }
 
 /// A transaction: a read snapshot (read-only, repeatable read, rolled back when dropped), or a write transaction
@@ -362,6 +474,29 @@ struct PgTransaction<'s> {
     conn: Conn<'s>,
     snapshot: bool,
     changes: Vec<Change>,
+    /// The id counter, once this transaction has read it (and holds its row until it ends).
+    counter: Option<Counter>,
+    /// Settings read (or written) in this transaction, by scope: every registration of a group commit reads
+    /// the global ones.
+    settings: RefCell<HashMap<String, ConfigRecord>>,
+    /// What the transaction's locks protect, read when it took them and kept up to date with its own writes.
+    known: Option<Prefetched>,
+}
+
+/// The versions of the subjects, and the ids of the fingerprints, that a write transaction holds the locks of.
+#[derive(Default)]
+struct Prefetched {
+    /// Subject name -> its versions, ascending (empty for a subject with none).
+    versions: HashMap<String, Vec<(Version, VersionRecord)>>,
+    /// Fingerprint bytes -> the id bound to it, if any.
+    ids: HashMap<Vec<u8>, Option<SchemaId>>,
+}
+
+/// The next id to hand out, and whether this transaction moved it.
+#[derive(Clone, Copy)]
+struct Counter {
+    next: i64,
+    dirty: bool,
 }
 
 impl Drop for PgTransaction<'_> {
@@ -376,20 +511,50 @@ impl Drop for PgTransaction<'_> {
     }
 }
 
-impl PgTransaction<'_> {
-    fn conn(&self) -> &Conn<'_> {
+impl<'s> PgTransaction<'s> {
+    fn new(conn: Conn<'s>, snapshot: bool) -> Self {
+        Self { conn, snapshot, changes: Vec::new(), counter: None, settings: RefCell::default(), known: None }
+    }
+
+    /// The versions of a subject this transaction holds the lock of.
+    fn known_versions(&self, subject: &Subject) -> Option<&Vec<(Version, VersionRecord)>> {
+        self.known.as_ref()?.versions.get(subject.as_str())
+    }
+
+    /// The versions of a subject this transaction holds the lock of, to change along with a write.
+    fn known_versions_mut(&mut self, subject: &Subject) -> Option<&mut Vec<(Version, VersionRecord)>> {
+        self.known.as_mut()?.versions.get_mut(subject.as_str())
+    }
+
+    fn conn(&self) -> &Conn<'s> {
         &self.conn
+    }
+
+    /// The id counter, read and locked on first use.
+    fn counter(&mut self) -> Result<&mut Counter> {
+        if self.counter.is_none() {
+            let rows = self.conn.query("SELECT value FROM registry_meta WHERE key = 'next_id' FOR UPDATE", vec![])?;
+            let row = rows.first().ok_or_else(|| corrupt("registry_meta has no next_id row"))?;
+            self.counter = Some(Counter { next: get(row, 0)?, dirty: false });
+        }
+        Ok(self.counter.get_or_insert(Counter { next: 1, dirty: false }))
     }
 }
 
 impl Snapshot for PgTransaction<'_> {
     fn subject_versions(&self, subject: &Subject) -> Result<Vec<(Version, VersionRecord)>> {
+        if let Some(known) = self.known_versions(subject) {
+            return Ok(known.clone());
+        }
         let sql = "SELECT version, id, deleted, semver FROM registry_versions WHERE subject = $1 ORDER BY version";
         let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
         rows.iter().map(|row| Ok((version(get(row, 0)?)?, version_record(row, 1)?))).collect()
     }
 
     fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
+        if let Some(known) = self.known_versions(subject) {
+            return Ok(known.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)));
+        }
         let sql = "SELECT version, id FROM registry_versions WHERE subject = $1 AND NOT deleted \
                    ORDER BY version DESC LIMIT 1";
         let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
@@ -397,6 +562,9 @@ impl Snapshot for PgTransaction<'_> {
     }
 
     fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>> {
+        if let Some(known) = self.known_versions(subject) {
+            return Ok(known.iter().find(|(v, _)| *v == version).map(|(_, r)| *r));
+        }
         let sql = "SELECT id, deleted, semver FROM registry_versions WHERE subject = $1 AND version = $2";
         let rows = self.conn().query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
         rows.first().map(|row| version_record(row, 0)).transpose()
@@ -435,6 +603,9 @@ impl Snapshot for PgTransaction<'_> {
     }
 
     fn id_of(&self, fingerprint: &Fingerprint) -> Result<Option<SchemaId>> {
+        if let Some(known) = self.known.as_ref().and_then(|known| known.ids.get(fingerprint.0.as_slice())) {
+            return Ok(*known);
+        }
         let rows = self.conn().query("SELECT id FROM registry_ids WHERE fingerprint = $1", vec![bytes(fingerprint)])?;
         rows.first().map(|row| id(get(row, 0)?)).transpose()
     }
@@ -458,10 +629,14 @@ impl Snapshot for PgTransaction<'_> {
     }
 
     fn config(&self, scope: &str) -> Result<ConfigRecord> {
+        if let Some(record) = self.settings.borrow().get(scope) {
+            return Ok(*record);
+        }
         let rows =
             self.conn().query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
-        let Some(row) = rows.first() else { return Ok(ConfigRecord::default()) };
-        config_record(row, 0)
+        let record = rows.first().map(|row| config_record(row, 0)).transpose()?.unwrap_or_default();
+        self.settings.borrow_mut().insert(scope.to_string(), record);
+        Ok(record)
     }
 
     fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
@@ -486,6 +661,12 @@ fn config_record(row: &Row, from: usize) -> Result<ConfigRecord> {
 
 impl Transaction for PgTransaction<'_> {
     fn put_version(&mut self, subject: &Subject, version: Version, record: VersionRecord) -> Result<()> {
+        if let Some(known) = self.known_versions_mut(subject) {
+            match known.binary_search_by_key(&version, |(v, _)| *v) {
+                Ok(at) => known[at].1 = record,
+                Err(at) => known.insert(at, (version, record)),
+            }
+        }
         let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver) VALUES ($1, $2, $3, $4, $5) \
                    ON CONFLICT (subject, version) DO UPDATE \
                    SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver";
@@ -496,12 +677,17 @@ impl Transaction for PgTransaction<'_> {
             Box::new(record.deleted),
             Box::new(record.semver.to_string()),
         ];
-        self.conn.execute(sql, params).map(drop)
+        self.conn.queue(sql, params);
+        Ok(())
     }
 
     fn remove_version(&mut self, subject: &Subject, version: Version) -> Result<()> {
+        if let Some(known) = self.known_versions_mut(subject) {
+            known.retain(|(v, _)| *v != version);
+        }
         let sql = "DELETE FROM registry_versions WHERE subject = $1 AND version = $2";
-        self.conn.execute(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))]).map(drop)
+        self.conn.queue(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))]);
+        Ok(())
     }
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
@@ -516,17 +702,23 @@ impl Transaction for PgTransaction<'_> {
             Box::new(references),
             bytes(&schema.fingerprint),
         ];
-        self.conn.execute(sql, params).map(drop)
+        self.conn.queue(sql, params);
+        Ok(())
     }
 
     fn remove_schema(&mut self, id: SchemaId) -> Result<()> {
-        self.conn.execute("DELETE FROM registry_schemas WHERE id = $1", vec![Box::new(i64::from(id.0))]).map(drop)
+        self.conn.queue("DELETE FROM registry_schemas WHERE id = $1", vec![Box::new(i64::from(id.0))]);
+        Ok(())
     }
 
     fn bind(&mut self, fingerprint: &Fingerprint, id: SchemaId) -> Result<()> {
+        if let Some(known) = self.known.as_mut() {
+            known.ids.insert(fingerprint.0.to_vec(), Some(id));
+        }
         // A fingerprint bound to another id is a broken invariant, so only the id's conflict is expected.
         let sql = "INSERT INTO registry_ids (id, fingerprint) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
-        self.conn.execute(sql, vec![Box::new(i64::from(id.0)), bytes(fingerprint)]).map(drop)
+        self.conn.queue(sql, vec![Box::new(i64::from(id.0)), bytes(fingerprint)]);
+        Ok(())
     }
 
     /// Uses are the versions table's rows, found through its index on ids: nothing to record.
@@ -541,17 +733,21 @@ impl Transaction for PgTransaction<'_> {
     fn add_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
         let sql = "INSERT INTO registry_references (subject, version, referrer) VALUES ($1, $2, $3) \
                    ON CONFLICT DO NOTHING";
-        self.conn.execute(sql, referrer_params(reference, referrer)).map(drop)
+        self.conn.queue(sql, referrer_params(reference, referrer));
+        Ok(())
     }
 
     fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()> {
         let sql = "DELETE FROM registry_references WHERE subject = $1 AND version = $2 AND referrer = $3";
-        self.conn.execute(sql, referrer_params(reference, referrer)).map(drop)
+        self.conn.queue(sql, referrer_params(reference, referrer));
+        Ok(())
     }
 
     fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()> {
+        self.settings.borrow_mut().insert(scope.to_string(), record);
         if record == ConfigRecord::default() {
-            return self.conn.execute("DELETE FROM registry_config WHERE scope = $1", vec![text(scope)]).map(drop);
+            self.conn.queue("DELETE FROM registry_config WHERE scope = $1", vec![text(scope)]);
+            return Ok(());
         }
         let sql = "INSERT INTO registry_config (scope, compatibility, mode) VALUES ($1, $2, $3) \
                    ON CONFLICT (scope) DO UPDATE SET compatibility = excluded.compatibility, mode = excluded.mode";
@@ -560,19 +756,23 @@ impl Transaction for PgTransaction<'_> {
             Box::new(record.compatibility.map(|level| level.as_str().to_string())),
             Box::new(record.mode.map(|mode| mode.as_str().to_string())),
         ];
-        self.conn.execute(sql, params).map(drop)
+        self.conn.queue(sql, params);
+        Ok(())
     }
 
     fn allocate_id(&mut self) -> Result<SchemaId> {
-        let sql = "UPDATE registry_meta SET value = value + 1 WHERE key = 'next_id' RETURNING value - 1";
-        let rows = self.conn.query(sql, vec![])?;
-        let row = rows.first().ok_or_else(|| corrupt("registry_meta has no next_id row"))?;
-        u32::try_from(get::<i64>(row, 0)?).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)
+        let counter = self.counter()?;
+        let id = u32::try_from(counter.next).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
+        *counter = Counter { next: counter.next + 1, dirty: true };
+        Ok(id)
     }
 
     fn reserve_id(&mut self, id: SchemaId) -> Result<()> {
-        let sql = "UPDATE registry_meta SET value = greatest(value, $1::bigint + 1) WHERE key = 'next_id'";
-        self.conn.execute(sql, vec![Box::new(i64::from(id.0))]).map(drop)
+        let counter = self.counter()?;
+        if counter.next <= i64::from(id.0) {
+            *counter = Counter { next: i64::from(id.0) + 1, dirty: true };
+        }
+        Ok(())
     }
 
     fn publish(&mut self, change: &Change) -> Result<()> {
