@@ -7,10 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 setup_venv
-
-step "build the server"
-cargo build --locked -p registry-http
-BIN="$ROOT/target/debug/schema-registry"
+build_server
 
 DATA_DIR="$(mktemp -d)"
 LOG="$DATA_DIR/server.log"

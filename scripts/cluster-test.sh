@@ -8,10 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 setup_venv
-
-step "build the server"
-cargo build --locked -p registry-http
-BIN="$ROOT/target/debug/schema-registry"
+build_server
 
 WORK="$(mktemp -d /tmp/registry-cluster.XXXXXX)"
 PG_DIR="$(mktemp -d /tmp/registry-pg.XXXXXX)" # its own: postgres.sh hands it to the postgres user

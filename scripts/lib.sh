@@ -28,6 +28,13 @@ PYEOF
     fi
 }
 
+# Builds the server (debug) and names it in BIN.
+build_server() {
+    step "build the server"
+    cargo build --locked -p registry-http
+    BIN="$ROOT/target/debug/schema-registry"
+}
+
 # A TCP port nothing listens on now.
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -176,6 +176,7 @@ pub(crate) struct Caches {
     /// Set while this instance may miss another's changes (its notice channel is down): the caches of answers
     /// a write elsewhere can make stale (latest versions, the (subject, fingerprint) fast path, settings) are
     /// off, and every read of them goes to the store.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     blind: Arc<AtomicBool>,
     /// Bumped after every commit that changes what a read can see.
     epoch: AtomicU64,
@@ -297,6 +298,7 @@ impl Caches {
     /// Going blind drops those answers; records by id stay, since ids never change meaning, so reads by id are
     /// still answered while the store is out of reach. Coming back drops everything, records by id included:
     /// a permanent delete may have been missed meanwhile.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn set_blind(&self, blind: bool) {
         let was = self.blind.swap(blind, Ordering::AcqRel);
         if !blind {

@@ -214,9 +214,16 @@ impl StorageError {
     }
 }
 
+/// The store, its error, and each error beneath it ("postgres: error connecting to server: Connection refused").
 impl std::fmt::Display for StorageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.store, self.source)
+        write!(f, "{}: {}", self.store, self.source)?;
+        let mut cause = self.source.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 
