@@ -56,4 +56,5 @@ done
 step "the instances together (tests/cluster)"
 REGISTRY_URLS="${URLS[*]}" REGISTRY_PIDS="${PIDS[*]}" REGISTRY_PG_DIR="$PG_DIR" \
     REGISTRY_LOGS="$(ls "$WORK"/server*.log | tr '\n' ' ')" REGISTRY_SECRET="$PASSWORD" \
+    REGISTRY_BIN="$BIN" REGISTRY_STORE="$STORE" REGISTRY_WORK="$WORK" \
     run_pytest "$WORK/cluster.out" -s "$ROOT/tests/cluster"

@@ -71,7 +71,7 @@ stop_server() {
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || true
 }
 
 # run_pytest OUT ARGS...: pytest with ARGS, its output also in OUT; prints a summary line; returns its status.

@@ -202,12 +202,14 @@ impl Observation {
     }
 }
 
-/// `GET /health`: 200 when the store answers, 503 otherwise.
+/// `GET /health`: 200 when the store answers, 503 naming the store and why otherwise.
 pub(crate) async fn health(State(state): State<SharedState>) -> Response {
     match state.registry.health() {
         Ok(()) => Sr(json!({"status": "ok"})).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Sr(json!({"status": "unavailable", "error": e.to_string()})))
-            .into_response(),
+        Err(e) => {
+            let body = json!({"status": "unavailable", "store": state.registry.store_name(), "error": e.to_string()});
+            (StatusCode::SERVICE_UNAVAILABLE, Sr(body)).into_response()
+        }
     }
 }
 

@@ -47,7 +47,12 @@ fn copy(cli: &Cli, from: &str, to: &str, force: bool) -> Result<(), String> {
     {
         return Err(format!("there is no registry file at {}", path.display()));
     }
-    let options = RegistryOptions { store: settings.store_options, ..RegistryOptions::default() };
+    // Unlike a server's start-up, a copy does not wait for a database unless told to.
+    let mut store = settings.store_options;
+    if cli.store_wait_secs.is_none() {
+        store.connect_wait = std::time::Duration::ZERO;
+    }
+    let options = RegistryOptions { store, ..RegistryOptions::default() };
     let open = |address: &StoreAddress| {
         Registry::open_at(address, options.clone()).map_err(|e| format!("cannot open {address}: {e}"))
     };

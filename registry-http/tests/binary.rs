@@ -135,3 +135,63 @@ fn hash_key_prints_the_sha256_the_keys_file_stores() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+/// `schema-registry copy` with `args`: (success, stdout, stderr).
+fn copy(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .arg("copy")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    (output.status.success(), text(output.stdout), text(output.stderr))
+}
+
+#[test]
+fn copy_moves_a_registry_between_stores_and_refuses_what_it_cannot_do() {
+    use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
+    use registry_store::{Deleted, Deletion, Registry, RegistryOptions, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("source.redb"), dir.path().join("target.redb"));
+    let avro = |name: &str| {
+        UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
+    };
+    {
+        let registry = Registry::open(&source, RegistryOptions::default()).unwrap();
+        let (a, b) = (Subject::new("a").unwrap(), Subject::new("b").unwrap());
+        registry.register(&a, &avro("A")).unwrap();
+        registry.register(&b, &avro("B")).unwrap();
+        registry.delete_version(&b, VersionSelector::Latest, Deletion::Soft).unwrap();
+        registry.set_config(Scope::Subject(&a), registry_core::compat::CompatibilityLevel::Full).unwrap();
+    }
+    let (source_arg, target_arg) = (source.to_str().unwrap(), target.to_str().unwrap());
+
+    let (ok, stdout, stderr) = copy(&["--from", source_arg, "--to", target_arg]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), format!("copied {source_arg} to {target_arg}: 2 versions, 2 schemas, 2 ids, 1 settings"));
+    {
+        let copied = Registry::open(&target, RegistryOptions::default()).unwrap();
+        let subjects = copied.subjects("", Deleted::Include).unwrap();
+        assert_eq!(subjects.iter().map(Subject::as_str).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(copied.versions(&Subject::new("b").unwrap(), Deleted::Only).unwrap().len(), 1, "still soft-deleted");
+        assert_eq!(
+            copied.config(Scope::Subject(&Subject::new("a").unwrap())).unwrap().map(|l| l.as_str()),
+            Some("FULL")
+        );
+    }
+
+    let (ok, _, stderr) = copy(&["--from", source_arg, "--to", target_arg]);
+    assert!(!ok && stderr.contains("the target store is not empty"), "{stderr}");
+    let (ok, _, _) = copy(&["--from", source_arg, "--to", target_arg, "--force"]);
+    assert!(ok, "forced over the same registry: the same ids and versions");
+
+    let missing = dir.path().join("missing.redb");
+    let (ok, _, stderr) = copy(&["--from", missing.to_str().unwrap(), "--to", target_arg]);
+    assert!(!ok && stderr.contains("there is no registry file"), "{stderr}");
+    assert!(!missing.exists(), "a missing source is not created");
+
+    let unreachable = "postgres://registry@127.0.0.1:1/registry";
+    let (ok, _, stderr) = copy(&["--from", source_arg, "--to", unreachable]);
+    assert!(!ok && stderr.contains("cannot open postgres://registry@127.0.0.1:1/registry"), "{stderr}");
+}

@@ -46,6 +46,8 @@ fn two() -> (Registry, Registry) {
 #[test]
 fn a_new_version_through_one_instance_is_the_others_latest_within_a_second() {
     let (a, b) = two();
+    assert!(a.store_name().starts_with("PostgreSQL at 127.0.0.1:"), "{}", a.store_name());
+    assert!(!a.store_name().contains("registry:registry"), "no password in {}", a.store_name());
     let subject = Subject::new("orders").unwrap();
     a.register(&subject, &avro("x")).unwrap();
     // `b` caches the latest version, then `a` supersedes it.

@@ -9,10 +9,12 @@ may show). The tests run in file order: the SIGKILL and the outage come last.
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -172,6 +174,67 @@ def test_a_config_change_through_one_is_enforced_by_the_others_a_second_later():
     assert register(third, subject, incompatible)[0] == 200
 
 
+def read(base, path):
+    """(status, body) of a GET, an error body without its request id (which differs between servers)."""
+    status, body = call(base, "GET", path)
+    if isinstance(body, dict):
+        body.pop("request_id", None)
+    return status, body
+
+
+def snapshot_of(base):
+    """Every read of the registry at `base` that a copy must answer alike."""
+    reads = {}
+    subjects = read(base, "/subjects?deleted=true")[1]
+    reads["subjects"] = subjects
+    reads["config"] = read(base, "/config")
+    reads["mode"] = read(base, "/mode")
+    ids = set()
+    for name in subjects:
+        subject = urllib.parse.quote(name, safe="")
+        versions = read(base, f"/subjects/{subject}/versions?deleted=true")[1]
+        reads[f"{subject}/versions"] = versions
+        reads[f"{subject}/live"] = read(base, f"/subjects/{subject}/versions")
+        reads[f"{subject}/config"] = read(base, f"/config/{subject}")
+        reads[f"{subject}/mode"] = read(base, f"/mode/{subject}")
+        for version in versions:
+            status, body = read(base, f"/subjects/{subject}/versions/{version}?deleted=true")
+            reads[f"{subject}/{version}"] = (status, body)
+            assert status == 200, (base, subject, version, body)
+            ids.add(body["id"])
+    for schema_id in range(1, max(ids, default=0) + 2):
+        reads[f"id/{schema_id}"] = read(base, f"/schemas/ids/{schema_id}")
+    return reads
+
+
+def test_copy_to_a_file_answers_every_read_as_the_shared_store_does():
+    copy = os.path.join(os.environ["REGISTRY_WORK"], "copy.redb")
+    env = dict(os.environ, SCHEMA_REGISTRY_STORE_PASSWORD=os.environ["REGISTRY_SECRET"], RUST_LOG="warn")
+    store = os.environ["REGISTRY_STORE"]
+    done = subprocess.run([os.environ["REGISTRY_BIN"], "copy", "--from", store, "--to", copy], env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.startswith(f"copied {store} to {copy}: "), done.stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([os.environ["REGISTRY_BIN"], "--listen", f"127.0.0.1:{port}", "--store", copy], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert within(20, lambda: _healthy(base)) is not None, "the server on the copy did not start"
+        assert snapshot_of(base) == snapshot_of(URLS[0])
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _healthy(base):
+    try:
+        return call(base, "GET", "/health", timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
 def test_no_log_shows_the_store_password():
     secret = os.environ["REGISTRY_SECRET"]
     for path in os.environ["REGISTRY_LOGS"].split():
@@ -214,6 +277,7 @@ def test_a_database_outage_fails_writes_clearly_serves_cached_reads_and_ends_wit
         assert took is not None, "/health still answers 200 with the database down"
         status, body = call(first, "GET", "/health")
         assert body["status"] == "unavailable" and "postgres" in body["error"], body
+        assert body["store"].startswith("PostgreSQL at 127.0.0.1:"), body
         # A read the caches hold is still answered.
         status, body = call(first, "GET", f"/schemas/ids/{known}")
         assert status == 200 and "schema" in body, body

@@ -126,6 +126,12 @@ impl Registry {
         self.inner.store.health()
     }
 
+    /// What the store is, for people (never a password): "redb file ./registry-data/registry.redb",
+    /// "PostgreSQL at db.internal:5432/registry".
+    pub fn store_name(&self) -> String {
+        self.inner.store.describe()
+    }
+
     /// Whether the store is shared with other instances (PostgreSQL): what is not cached is a network round trip
     /// away, so a server should not run registrations on its async workers.
     pub fn is_shared(&self) -> bool {

@@ -113,6 +113,8 @@ pub(crate) trait Store: Send + Sync {
     fn write(&self, locks: &[Lock<'_>], work: Work<'_>) -> Result<()>;
     /// Whether the store answers: one read of its metadata.
     fn health(&self) -> Result<()>;
+    /// What the store is, for people: "redb file ./data/registry.redb", "PostgreSQL at db:5432/registry".
+    fn describe(&self) -> String;
     /// Whether other processes share the store: each operation that reaches it is a network round trip or more,
     /// not a local read.
     fn is_shared(&self) -> bool {

@@ -384,6 +384,10 @@ impl Store for PgStore {
     fn is_shared(&self) -> bool {
         true
     }
+
+    fn describe(&self) -> String {
+        format!("PostgreSQL at {}", self.target)
+    }
 }
 
 /// One pooled connection. Statements go out pipelined: a transaction's writes wait in `pending` and are sent

@@ -43,23 +43,27 @@ const META_NEXT_ID: &str = "next_id";
 /// The registry in one redb database.
 pub(crate) struct RedbStore {
     db: Database,
+    /// What it is, for people.
+    name: String,
 }
 
 impl RedbStore {
     /// Opens the file at `path`, creating it (and nothing else) if it does not exist, with `cache_bytes` of
     /// redb page cache.
     pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
-        Self::init(Database::builder().set_cache_size(cache_bytes as usize).create(path)?)
+        let name = format!("redb file {}", path.display());
+        Self::init(Database::builder().set_cache_size(cache_bytes as usize).create(path)?, name)
     }
 
     /// A store held in memory only.
     pub(crate) fn in_memory() -> Result<Self> {
-        Self::init(Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?)
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::init(db, "redb in memory".to_string())
     }
 
     /// Refuses a file of a newer format; gives a new one its format version and every table, so read
     /// transactions never meet a missing one.
-    fn init(db: Database) -> Result<Self> {
+    fn init(db: Database, name: String) -> Result<Self> {
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -77,7 +81,7 @@ impl RedbStore {
         }
         drop(WriteTables::open(&txn)?);
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self { db, name })
     }
 }
 
@@ -104,6 +108,10 @@ impl Store for RedbStore {
                 Err(e)
             }
         }
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
     }
 
     fn health(&self) -> Result<()> {
