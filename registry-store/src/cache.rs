@@ -251,8 +251,12 @@ impl Caches {
         self.removals.load(Ordering::Acquire)
     }
 
-    /// How many deletes and settings changes there have been.
+    /// How many deletes and settings changes there have been. While blind (another instance's change may be
+    /// missed) the count moves on every read, so no answer remembered with it is trusted later.
     pub(crate) fn retractions(&self) -> u64 {
+        if self.blind.load(Ordering::Acquire) {
+            return self.retractions.fetch_add(1, Ordering::AcqRel) + 1;
+        }
         self.retractions.load(Ordering::Acquire)
     }
 
@@ -461,6 +465,35 @@ impl Validators {
 mod tests {
     use super::*;
     use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema};
+
+    #[test]
+    fn blind_caches_answer_nothing_that_another_instance_could_change_and_trust_no_remembered_answer() {
+        let caches = Caches::new(&crate::RegistryOptions::default());
+        let subject = Subject::new("s").expect("a subject");
+        let record = Arc::new(StoredSchema {
+            id: SchemaId(1),
+            schema_type: registry_core::SchemaType::Avro,
+            text: "\"int\"".into(),
+            references: Vec::new(),
+            fingerprint: Fingerprint([7; 32]),
+        });
+        caches.latest.insert(subject.clone(), None);
+        caches.schemas.insert(SchemaId(1), record.clone());
+        caches.set_blind(true);
+        assert_eq!(caches.latest.get(&subject), None, "dropped, and off");
+        caches.latest.insert(subject.clone(), None);
+        assert_eq!(caches.latest.get(&subject), None, "nothing is kept while blind");
+        assert!(caches.schemas.get(&SchemaId(1)).is_some(), "records by id stay: ids never change meaning");
+        assert_ne!(caches.retractions(), caches.retractions(), "no remembered answer holds while blind");
+        caches.set_blind(false);
+        assert!(
+            caches.schemas.get(&SchemaId(1)).is_none(),
+            "back: everything is dropped, a delete may have been missed"
+        );
+        caches.latest.insert(subject.clone(), None);
+        assert_eq!(caches.latest.get(&subject), Some(None), "and the caches are on again");
+        assert_eq!(caches.retractions(), caches.retractions());
+    }
 
     #[test]
     fn validators_are_bounded_by_weight_not_count() {

@@ -53,9 +53,10 @@ impl std::fmt::Display for StoreAddress {
             StoreAddress::Embedded(path) => write!(f, "{}", path.display()),
             StoreAddress::Postgres(url) => {
                 let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                // The user information ends at the last '@' before the path.
-                let authority_end = rest.find('/').unwrap_or(rest.len());
-                match rest[..authority_end].rfind('@') {
+                // The user information ends at the last '@' before the query: a password may hold a '/' or an
+                // '@' written as is, a host never does (a stray '@' in the path only hides more).
+                let query = rest.find('?').unwrap_or(rest.len());
+                match rest[..query].rfind('@') {
                     Some(at) => {
                         let user = rest[..at].split(':').next().unwrap_or("");
                         let hidden = if rest[..at].contains(':') { ":***" } else { "" };
