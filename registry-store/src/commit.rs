@@ -16,6 +16,7 @@ use registry_core::{Fingerprint, Subject};
 
 use crate::RegistryError;
 use crate::cache::{Caches, Change};
+use crate::error::StorageError;
 use crate::records::Registered;
 use crate::store::{Lock, Store, Transaction};
 
@@ -29,6 +30,8 @@ pub(crate) type Run = Box<dyn FnOnce(&mut dyn Transaction) -> Committed + Send>;
 /// answer.
 struct Job {
     subject: Subject,
+    /// The subjects of the versions its schema references: a delete of them must wait for it.
+    referenced: Vec<Subject>,
     fingerprint: Fingerprint,
     run: Run,
     reply: Replier<Committed>,
@@ -85,12 +88,13 @@ impl Committer {
     pub(crate) fn submit(
         &self,
         subject: Subject,
+        referenced: Vec<Subject>,
         fingerprint: Fingerprint,
         run: Run,
     ) -> Result<Answer<Committed>, RegistryError> {
         let sender = self.sender.as_ref().ok_or(RegistryError::Closing)?;
         let (reply, answer) = answer();
-        sender.send(Job { subject, fingerprint, run, reply }).map_err(|_| RegistryError::Closing)?;
+        sender.send(Job { subject, referenced, fingerprint, run, reply }).map_err(|_| RegistryError::Closing)?;
         Ok(answer)
     }
 }
@@ -122,47 +126,57 @@ fn run(store: &dyn Store, caches: &Caches, receiver: &Receiver<Job>, counters: &
 
 fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
     let size = batch.len();
-    let (mut runs, mut answers, mut fingerprints) =
-        (Vec::with_capacity(size), Vec::with_capacity(size), Vec::with_capacity(size));
-    for Job { subject, fingerprint, run, reply } in batch {
+    let (mut runs, mut answers, mut fingerprints, mut referenced) =
+        (Vec::with_capacity(size), Vec::with_capacity(size), Vec::with_capacity(size), Vec::new());
+    for Job { subject, referenced: subjects, fingerprint, run, reply } in batch {
         runs.push(run);
         answers.push((subject, reply));
         fingerprints.push(fingerprint);
+        referenced.extend(subjects);
     }
-    let subjects = answers.iter().map(|(subject, _)| Lock::Subject(subject));
+    let subjects = answers.iter().map(|(subject, _)| subject).chain(&referenced).map(Lock::Subject);
     let mut locks: Vec<Lock<'_>> = subjects.chain(fingerprints.iter().map(Lock::Fingerprint)).collect();
     locks.sort_unstable();
     locks.dedup();
     let mut outcomes = Vec::with_capacity(size);
-    let written = store.write(
-        &locks,
-        Box::new(|txn| {
-            for (run, (subject, _)) in runs.into_iter().zip(&answers) {
-                let outcome = run(txn);
-                if let Ok((_, true)) = &outcome {
-                    txn.publish(&Change::Registered { subject: subject.clone() })?;
+    let write = || {
+        store.write(
+            &locks,
+            Box::new(|txn| {
+                for (run, (subject, _)) in runs.into_iter().zip(&answers) {
+                    let outcome = run(txn);
+                    if let Ok((_, true)) = &outcome {
+                        txn.publish(&Change::Registered { subject: subject.clone() })?;
+                    }
+                    outcomes.push(outcome);
                 }
-                outcomes.push(outcome);
-            }
-            Ok(())
-        }),
-    );
+                Ok(())
+            }),
+        )
+    };
+    // A panic in a job (a bug) rolls its batch back and fails its callers; the committer goes on.
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)).unwrap_or_else(|_| {
+        Err(StorageError::message("registry", "a registration panicked: its group commit was rolled back").into())
+    });
     metrics::histogram!("registry_store_commit_batch_size").record(size as f64);
     if let Err(error) = &written {
         tracing::error!(%error, jobs = size, "a group commit failed");
     }
+    // A commit whose outcome is unknown may have landed: what its new versions would make stale is dropped.
+    let landed = written.as_ref().map_or_else(RegistryError::is_outcome_unknown, |()| true);
     let mut outcomes = outcomes.into_iter();
     for (subject, reply) in answers {
+        let ran = outcomes.next();
+        // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
+        // that stops waiting (a dropped future) must not leave a stale cache behind.
+        if landed && let Some(Ok((_, true))) = &ran {
+            caches.apply(&Change::Registered { subject });
+        }
         let outcome = match &written {
             Err(error) => Err(error.clone()),
             // The work ran to the end (the store committed it), so every job has its outcome.
-            Ok(()) => outcomes.next().unwrap_or(Err(RegistryError::Closing)),
+            Ok(()) => ran.unwrap_or(Err(RegistryError::Closing)),
         };
-        // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
-        // that stops waiting (a dropped future) must not leave a stale cache behind.
-        if let Ok((_, true)) = &outcome {
-            caches.apply(&Change::Registered { subject });
-        }
         reply.send(outcome);
     }
 }

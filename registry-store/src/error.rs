@@ -162,6 +162,11 @@ fn list_ids(ids: &[SchemaId]) -> String {
 }
 
 impl RegistryError {
+    /// Whether a write failed at its commit, which may have landed all the same.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, RegistryError::Storage(e) if e.is_outcome_unknown())
+    }
+
     /// Whether this is a refusal by the registry's rules (a mode, an import's id or version), which the
     /// reference registry answers as "operation not permitted".
     pub fn is_not_permitted(&self) -> bool {
@@ -183,24 +188,36 @@ impl RegistryError {
 pub struct StorageError {
     store: &'static str,
     unavailable: bool,
+    outcome_unknown: bool,
     source: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl StorageError {
     /// A failure of `store` (e.g. "redb"), keeping `source`.
     pub fn new(store: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { store, unavailable: false, source: Arc::new(source) }
+        Self { store, unavailable: false, outcome_unknown: false, source: Arc::new(source) }
     }
 
     /// `store` cannot be reached now (a database down or refusing connections): the operation may succeed
     /// once it is back, and nothing was written.
     pub fn unavailable(store: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { store, unavailable: true, source: Arc::new(source) }
+        Self { store, unavailable: true, outcome_unknown: false, source: Arc::new(source) }
     }
 
     /// Whether the store could not be reached, rather than failing on its own.
     pub fn is_unavailable(&self) -> bool {
         self.unavailable
+    }
+
+    /// The same failure, of a commit that was sent and whose outcome is unknown.
+    pub fn outcome_unknown(self) -> Self {
+        Self { outcome_unknown: true, ..self }
+    }
+
+    /// Whether the write failed at its commit, which may have landed all the same (registering again is safe:
+    /// it answers the same id and version).
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.outcome_unknown
     }
 
     /// A failure described only by a message.
@@ -222,6 +239,9 @@ impl std::fmt::Display for StorageError {
         while let Some(error) = cause {
             write!(f, ": {error}")?;
             cause = error.source();
+        }
+        if self.outcome_unknown {
+            f.write_str(" (during the commit: the write may have landed)")?;
         }
         Ok(())
     }

@@ -167,3 +167,72 @@ fn an_address_that_cannot_be_used_is_a_typed_error() {
         other => panic!("expected an unavailable store, got {other:?}"),
     }
 }
+
+/// Runs `left` and `right` at the same moment on two threads and returns both outcomes.
+fn race<A: Send, B: Send>(left: impl FnOnce() -> A + Send, right: impl FnOnce() -> B + Send) -> (A, B) {
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        let left = scope.spawn(|| {
+            barrier.wait();
+            left()
+        });
+        let right = scope.spawn(|| {
+            barrier.wait();
+            right()
+        });
+        (left.join().unwrap(), right.join().unwrap())
+    })
+}
+
+#[test]
+fn a_permanent_delete_racing_a_registration_of_the_same_schema_never_loses_its_record() {
+    let (a, b) = two();
+    a.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    for round in 0..20 {
+        let (old, new) =
+            (Subject::new(&format!("old-{round}")).unwrap(), Subject::new(&format!("new-{round}")).unwrap());
+        let schema = avro(&format!("shared{round}"));
+        let id = a.register(&old, &schema).unwrap().id;
+        a.delete_subject(&old, Deletion::Soft).unwrap();
+        let (deleted, registered) = race(|| a.delete_subject(&old, Deletion::Permanent), || b.register(&new, &schema));
+        deleted.unwrap();
+        assert_eq!(registered.unwrap().id, id, "round {round}: the schema keeps its id");
+        for registry in [&a, &b] {
+            let read = registry.version(&new, VersionSelector::Latest, Deleted::Exclude);
+            assert_eq!(read.map(|v| v.schema.id).ok(), Some(id), "round {round}: the new version reads back");
+            assert!(registry.schema_by_id(id).is_ok(), "round {round}: the id is still served");
+        }
+    }
+}
+
+#[test]
+fn a_referenced_version_is_never_deleted_by_a_delete_racing_the_reference() {
+    let (a, b) = two();
+    a.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    for round in 0..20 {
+        let base = Subject::new(&format!("base-{round}")).unwrap();
+        a.register(&base, &avro(&format!("b{round}"))).unwrap();
+        a.delete_subject(&base, Deletion::Soft).unwrap();
+        let referring = UnparsedSchema {
+            schema_type: SchemaType::Avro,
+            text: r#"{"type":"record","name":"Holder","fields":[{"name":"r","type":"R"}]}"#.into(),
+            references: vec![registry_core::SchemaReference {
+                name: "R".into(),
+                subject: base.clone(),
+                version: registry_core::Version::new(1).unwrap(),
+            }],
+        };
+        let holder = Subject::new(&format!("holder-{round}")).unwrap();
+        let (deleted, registered) =
+            race(|| a.delete_subject(&base, Deletion::Permanent), || b.register(&holder, &referring));
+        match (&deleted, &registered) {
+            // The delete first: the registration finds the version gone, in its parse or in its transaction.
+            (Ok(_), Err(RegistryError::InvalidSchema(_))) => {}
+            (Err(RegistryError::ReferenceExists { .. }), Ok(_)) => {
+                let found = b.version(&holder, VersionSelector::Latest, Deleted::Exclude).unwrap();
+                assert!(b.parsed_by_id(found.schema.id).is_ok(), "round {round}: the reference still resolves");
+            }
+            other => panic!("round {round}: the delete and the reference both went through or both failed: {other:?}"),
+        }
+    }
+}

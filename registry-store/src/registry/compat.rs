@@ -90,8 +90,10 @@ impl Shared {
                 None => {
                     let stored = snapshot.schema(*id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
                     let limits = &self.options.limits;
+                    let resolver = Resolver::new(snapshot);
                     let parsed =
-                        Arc::new(registry_core::parse_stored(&stored.to_unparsed(), &Resolver(snapshot), limits)?);
+                        resolver.outcome(registry_core::parse_stored(&stored.to_unparsed(), &resolver, limits));
+                    let parsed = Arc::new(parsed?);
                     if keep {
                         self.caches.parsed.insert(*id, parsed.clone());
                     }
@@ -105,15 +107,19 @@ impl Shared {
     }
 
     /// Whether `candidate` can read data written with `version` (BACKWARD against it alone): what decides a
-    /// minor rather than a major semver bump. A check that cannot run counts as no.
+    /// minor rather than a major semver bump. A check that cannot run counts as no; a store that cannot be read
+    /// is its own error, never a verdict.
     pub(super) fn reads_data_of(
         &self,
         candidate: &ParsedSchema,
         version: (Version, SchemaId),
         snapshot: &dyn Snapshot,
         keep: bool,
-    ) -> bool {
-        self.check_against(candidate, CompatibilityLevel::Backward, &[version], snapshot, keep)
-            .is_ok_and(|report| report.is_compatible())
+    ) -> Result<bool> {
+        match self.check_against(candidate, CompatibilityLevel::Backward, &[version], snapshot, keep) {
+            Ok(report) => Ok(report.is_compatible()),
+            Err(e @ RegistryError::Storage(_)) => Err(e),
+            Err(_) => Ok(false),
+        }
     }
 }

@@ -120,10 +120,13 @@ fn delete_one(
 /// orphaned.
 fn drop_use(txn: &mut dyn Transaction, id: SchemaId, subject: &Subject, version: Version) -> Result<bool> {
     txn.remove_use(id, subject, version)?;
+    // Held before the uses are counted: a registration reusing the record either committed its use first, and is
+    // counted, or waits for this transaction and finds the record gone.
+    let exists = txn.hold_schema(id)?;
     if !txn.uses(id)?.is_empty() {
         return Ok(false);
     }
-    if let Some(stored) = txn.schema(id)? {
+    if exists && let Some(stored) = txn.schema(id)? {
         for reference in &stored.references {
             txn.remove_referrer(reference, id)?;
         }

@@ -169,13 +169,19 @@ impl Registry {
         locks: &[Lock<'_>],
         work: impl FnOnce(&mut dyn Transaction) -> Result<(T, Change)>,
     ) -> Result<T> {
-        let (answer, change) = transact(&*self.inner.store, locks, |txn| {
+        let mut made = None;
+        let outcome = transact(&*self.inner.store, locks, |txn| {
             let (answer, change) = work(txn)?;
             txn.publish(&change)?;
-            Ok((answer, change))
-        })?;
-        self.caches().apply(&change);
-        Ok(answer)
+            made = Some(change);
+            Ok(answer)
+        });
+        // A commit whose outcome is unknown may have landed: what it would have made stale is dropped all the same.
+        let landed = outcome.is_ok() || outcome.as_ref().is_err_and(RegistryError::is_outcome_unknown);
+        if landed && let Some(change) = made {
+            self.caches().apply(&change);
+        }
+        outcome
     }
 
     /// The record of `id`, which a version in `snapshot` uses: from the cache, else from the snapshot.

@@ -27,7 +27,8 @@ impl Registry {
             registry_core::parse(schema, &NoReferences, limits)?
         } else {
             let snapshot = self.snapshot()?;
-            registry_core::parse(schema, &Resolver(&*snapshot), limits)?
+            let resolver = Resolver::new(&*snapshot);
+            resolver.outcome(registry_core::parse(schema, &resolver, limits))?
         };
         if let Some(key) = key {
             self.caches().text_fingerprints.insert(key, parsed.fingerprint());
@@ -53,7 +54,9 @@ impl Registry {
         let snapshot = self.snapshot()?;
         // Accepted when it was registered: parsed without the checks new input needs.
         let limits = &self.inner.shared.options.limits;
-        let parsed = Arc::new(registry_core::parse_stored(&schema.to_unparsed(), &Resolver(&*snapshot), limits)?);
+        let resolver = Resolver::new(&*snapshot);
+        let parsed =
+            Arc::new(resolver.outcome(registry_core::parse_stored(&schema.to_unparsed(), &resolver, limits))?);
         self.caches().parsed.insert(id, parsed.clone());
         Ok(parsed)
     }

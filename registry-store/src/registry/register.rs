@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use registry_core::compat::{CompatReport, CompatibilityLevel};
-use registry_core::{Fingerprint, ParsedSchema, SchemaId, Subject, UnparsedSchema, Version};
+use registry_core::{Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version};
 
 use super::config::{self, Effective};
 use super::read::{Identified, text_key};
@@ -123,7 +123,7 @@ impl Registry {
         let keep = level.is_transitive();
         let report = shared.check_against(parsed, level, &live, &snapshot, keep)?;
         let backward_with_newest = match live.first() {
-            Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)),
+            Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)?),
             _ => None,
         };
         Ok(Precheck { level, live, report, backward_with_newest })
@@ -139,8 +139,10 @@ impl Registry {
     ) -> Result<Answer<Committed>> {
         let shared = self.inner.shared.clone();
         let (job_subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
+        let referenced = schema.references.iter().map(|reference| reference.subject.clone()).collect();
         self.inner.committer.submit(
             subject.clone(),
+            referenced,
             parsed.fingerprint(),
             Box::new(move |txn| shared.register_in(txn, &job_subject, &schema, &parsed, admission)),
         )
@@ -181,6 +183,8 @@ impl Shared {
                 return Err(RegistryError::IdMismatch { given, known });
             }
             (Some(given), _) => {
+                // Held first: another transaction allocating `given` right now would otherwise bind it unseen.
+                txn.hold_ids()?;
                 if txn.fingerprint_of(given)?.is_some_and(|bound| bound != fingerprint) {
                     return Err(RegistryError::IdTaken(given));
                 }
@@ -202,6 +206,15 @@ impl Shared {
             },
         };
 
+        // The references resolved when the schema was parsed, before this transaction: the versions they name must
+        // still be there (the transaction holds their subjects' locks, so a delete cannot race it).
+        for reference in &schema.references {
+            if txn.version(&reference.subject, reference.version)?.is_none() {
+                let source = ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
+                let name = reference.name.clone();
+                return Err(RegistryError::InvalidSchema(SchemaError::ReferenceNotResolved { name, source }));
+            }
+        }
         let live = live_versions(&versions);
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level gives the same verdict.
@@ -228,10 +241,11 @@ impl Shared {
                 // Backward compatible with the latest live version: a minor bump; otherwise a major one.
                 let checked = level.checks_backward() && mode != Mode::Import;
                 let backward = checked
-                    || live.first().is_none_or(|newest| {
-                        checked_backward
-                            .unwrap_or_else(|| self.reads_data_of(parsed, *newest, &*txn, level.is_transitive()))
-                    });
+                    || match (live.first(), checked_backward) {
+                        (None, _) => true,
+                        (Some(_), Some(backward)) => backward,
+                        (Some(newest), None) => self.reads_data_of(parsed, *newest, &*txn, level.is_transitive())?,
+                    };
                 if backward { latest.bump_minor() } else { latest.bump_major() }
             }
         };
@@ -246,9 +260,9 @@ impl Shared {
             IdChoice::Known(id) => (id, false),
             IdChoice::Allocate => (txn.allocate_id()?, true),
         };
-        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept; an id
-        // allocated just now has none.
-        if fresh || txn.schema(id)?.is_none() {
+        // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept, and held
+        // so that a delete cannot take it away before this commits; an id allocated just now has none.
+        if fresh || !txn.hold_schema(id)? {
             let stored = StoredSchema {
                 id,
                 schema_type: schema.schema_type,

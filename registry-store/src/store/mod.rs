@@ -78,6 +78,13 @@ pub(crate) trait Transaction: Snapshot {
     fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()>;
     /// Writes the settings of one scope; the default record removes them.
     fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()>;
+    /// Whether `id`'s schema record exists; either way no other transaction writes or removes it until this one
+    /// ends. A registration that reuses a record and a delete that decides it is no longer used both hold it
+    /// first, so whichever comes second sees what the first did.
+    fn hold_schema(&mut self, id: SchemaId) -> Result<bool>;
+    /// Serializes against every other transaction that allocates or reserves ids, until this one ends: the id
+    /// bindings it reads from then on are final (an import checking that its id is free).
+    fn hold_ids(&mut self) -> Result<()>;
     /// A new id, never handed out before (not even by a transaction that did not commit to the end).
     fn allocate_id(&mut self) -> Result<SchemaId>;
     /// Makes sure `allocate_id` never hands out `id` (an id given explicitly, in IMPORT mode).
@@ -185,15 +192,40 @@ impl Snapshot for Lazy<'_> {
     }
 }
 
-/// Resolves a schema's references against a snapshot (or a transaction, through its reads).
-pub(crate) struct Resolver<'a>(pub &'a dyn Snapshot);
+/// Resolves a schema's references against a snapshot (or a transaction, through its reads), and keeps the
+/// store's failure, if reading one failed, so that it is answered as itself rather than as an invalid schema.
+pub(crate) struct Resolver<'a> {
+    snapshot: &'a dyn Snapshot,
+    failure: std::cell::RefCell<Option<RegistryError>>,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver reading `snapshot`.
+    pub(crate) fn new(snapshot: &'a dyn Snapshot) -> Self {
+        Self { snapshot, failure: std::cell::RefCell::new(None) }
+    }
+
+    /// The outcome of a parse that resolved through this resolver: the store's failure if it had one.
+    pub(crate) fn outcome<T>(&self, parsed: Result<T, registry_core::SchemaError>) -> Result<T> {
+        match (parsed, self.failure.take()) {
+            (Ok(parsed), _) => Ok(parsed),
+            (Err(_), Some(failure)) => Err(failure),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+}
 
 impl ReferenceResolver for Resolver<'_> {
     fn resolve(&self, reference: &SchemaReference) -> Result<UnparsedSchema, ResolveError> {
-        let other = |e: RegistryError| ResolveError::Other(e.to_string());
+        let other = |e: RegistryError| {
+            let message = e.to_string();
+            self.failure.borrow_mut().get_or_insert(e);
+            ResolveError::Other(message)
+        };
         let not_found = || ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
-        let record = self.0.version(&reference.subject, reference.version).map_err(other)?.ok_or_else(not_found)?;
-        let stored = self.0.schema(record.id).map_err(other)?.ok_or_else(not_found)?;
+        let snapshot = self.snapshot;
+        let record = snapshot.version(&reference.subject, reference.version).map_err(other)?.ok_or_else(not_found)?;
+        let stored = snapshot.schema(record.id).map_err(other)?.ok_or_else(not_found)?;
         Ok(stored.to_unparsed())
     }
 }

@@ -109,6 +109,17 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
+        // A peer that vanished (a host down, a dropped NAT entry) is found within about half a minute, not the
+        // system's two hours: the notice connection goes blind, a waiting statement fails as unavailable.
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(15));
+            config.keepalives_interval(Duration::from_secs(5));
+            config.keepalives_retries(3);
+        }
+        #[cfg(target_os = "linux")]
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(30));
+        }
         let target = describe(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -203,7 +214,14 @@ impl PgStore {
 
     /// The notice channel: one per schema, so registries in different schemas of one database stay apart.
     fn channel(&self) -> String {
-        format!("registry_changes:{}", self.namespace)
+        // A channel name is an identifier: 63 bytes at most. A long schema name is hashed.
+        if self.namespace.len() <= 40 {
+            return format!("registry_changes:{}", self.namespace);
+        }
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.namespace.as_bytes());
+        let hex: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("registry_changes:{hex}")
     }
 
     /// A pooled connection.
@@ -365,11 +383,17 @@ impl Store for PgStore {
         match outcome {
             Ok(()) => {
                 let started = Instant::now();
-                txn.conn.batch("COMMIT")?;
+                txn.ended = true;
+                txn.conn.batch("COMMIT").map_err(|e| match e {
+                    // The connection went away with the COMMIT sent: it may have landed.
+                    RegistryError::Storage(e) if e.is_unavailable() => RegistryError::Storage(e.outcome_unknown()),
+                    other => other,
+                })?;
                 metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
                 Ok(())
             }
             Err(e) => {
+                txn.ended = true;
                 txn.conn.pending.take();
                 let _ = txn.conn.batch("ROLLBACK");
                 Err(e)
@@ -445,7 +469,6 @@ async fn pipeline(
     reads: Vec<(&'static str, Params)>,
     end: Option<String>,
 ) -> Result<Vec<Vec<Row>>> {
-    use futures_util::future::{OptionFuture, join4, try_join_all};
     fn arguments(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
         params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
     }
@@ -455,21 +478,54 @@ async fn pipeline(
     for (sql, _) in writes.iter().chain(&reads) {
         statements.push(client.prepare_cached(sql).await.map_err(pg_error)?);
     }
-    let (write_statements, read_statements) = statements.split_at(writes.len());
     let write_arguments: Vec<_> = writes.iter().map(|(_, params)| arguments(params)).collect();
     let read_arguments: Vec<_> = reads.iter().map(|(_, params)| arguments(params)).collect();
-    // `join4` polls its futures in order, and each sends its statements when first polled: they go out in order.
-    let (begun, written, rows, ended) = join4(
-        OptionFuture::from(begin.map(|begin| client.batch_execute(begin))),
-        try_join_all(write_arguments.iter().zip(write_statements).map(|(args, s)| client.execute(s, args))),
-        try_join_all(read_arguments.iter().zip(read_statements).map(|(args, s)| client.query(s, args))),
-        OptionFuture::from(end.as_deref().map(|end| client.batch_execute(end))),
-    )
+    let (write_statements, read_statements) = statements.split_at(writes.len());
+    let mut steps: Vec<Step<'_>> = Vec::with_capacity(writes.len() + reads.len() + 2);
+    if let Some(begin) = begin {
+        steps.push(Box::pin(async move { client.batch_execute(begin).await.map(|()| None) }));
+    }
+    for (args, statement) in write_arguments.iter().zip(write_statements) {
+        steps.push(Box::pin(async move { client.execute(statement, args).await.map(|_| None) }));
+    }
+    for (args, statement) in read_arguments.iter().zip(read_statements) {
+        steps.push(Box::pin(async move { client.query(statement, args).await.map(Some) }));
+    }
+    if let Some(end) = &end {
+        steps.push(Box::pin(async move { client.batch_execute(end).await.map(|()| None) }));
+    }
+    let mut rows = Vec::with_capacity(reads.len());
+    for outcome in in_order(steps).await {
+        if let Some(read) = outcome.map_err(pg_error)? {
+            rows.push(read);
+        }
+    }
+    Ok(rows)
+}
+
+/// One statement under way: its rows if it is a read.
+type Step<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Option<Vec<Row>>, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Runs `steps` to completion and returns their outcomes in order. Every poll polls each unfinished step in order,
+/// and a step sends its statement when first polled, so the statements go out in order, without waiting for each
+/// other's answers (a general-purpose join may poll in another order, or stop early, and send a later `COMMIT` before
+/// an earlier write).
+async fn in_order<T>(mut steps: Vec<std::pin::Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
+    let mut outcomes: Vec<Option<T>> = steps.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (step, outcome) in steps.iter_mut().zip(outcomes.iter_mut()) {
+            if outcome.is_none() {
+                match step.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *outcome = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
     .await;
-    begun.transpose().map_err(pg_error)?;
-    written.map_err(pg_error)?;
-    ended.transpose().map_err(pg_error)?;
-    rows.map_err(pg_error)
+    outcomes.into_iter().flatten().collect()
 }
 
 /// A transaction: a read snapshot (read-only, repeatable read, rolled back when dropped), or a write transaction
@@ -485,6 +541,8 @@ struct PgTransaction<'s> {
     settings: RefCell<HashMap<String, ConfigRecord>>,
     /// What the transaction's locks protect, read when it took them and kept up to date with its own writes.
     known: Option<Prefetched>,
+    /// Whether a write transaction sent its `COMMIT` or `ROLLBACK`.
+    ended: bool,
 }
 
 /// The versions of the subjects, and the ids of the fingerprints, that a write transaction holds the locks of.
@@ -505,8 +563,9 @@ struct Counter {
 
 impl Drop for PgTransaction<'_> {
     fn drop(&mut self) {
-        // A snapshot that ran a query has begun a transaction; a write transaction ends itself.
-        if self.snapshot && self.conn.begin.get().is_none() {
+        // A snapshot that ran a query has begun a transaction, and so has a write transaction that did not reach
+        // its end (a panic in its work): neither goes back to the pool with its transaction open.
+        if (self.snapshot || !self.ended) && self.conn.begin.get().is_none() {
             let client = self.conn.client.clone();
             self.conn.store.handle.spawn(async move {
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -517,7 +576,15 @@ impl Drop for PgTransaction<'_> {
 
 impl<'s> PgTransaction<'s> {
     fn new(conn: Conn<'s>, snapshot: bool) -> Self {
-        Self { conn, snapshot, changes: Vec::new(), counter: None, settings: RefCell::default(), known: None }
+        Self {
+            conn,
+            snapshot,
+            changes: Vec::new(),
+            counter: None,
+            settings: RefCell::default(),
+            known: None,
+            ended: false,
+        }
     }
 
     /// The versions of a subject this transaction holds the lock of.
@@ -764,6 +831,16 @@ impl Transaction for PgTransaction<'_> {
         Ok(())
     }
 
+    fn hold_schema(&mut self, id: SchemaId) -> Result<bool> {
+        let sql = "SELECT 1 FROM registry_schemas WHERE id = $1 FOR UPDATE";
+        Ok(!self.conn.query(sql, vec![Box::new(i64::from(id.0))])?.is_empty())
+    }
+
+    /// The id counter's row lock: every allocation and reservation takes it.
+    fn hold_ids(&mut self) -> Result<()> {
+        self.counter().map(drop)
+    }
+
     fn allocate_id(&mut self) -> Result<SchemaId> {
         let counter = self.counter()?;
         let id = u32::try_from(counter.next).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
@@ -779,8 +856,11 @@ impl Transaction for PgTransaction<'_> {
         Ok(())
     }
 
+    /// Each change once: a group commit of many versions of one subject announces it once.
     fn publish(&mut self, change: &Change) -> Result<()> {
-        self.changes.push(change.clone());
+        if !self.changes.contains(change) {
+            self.changes.push(change.clone());
+        }
         Ok(())
     }
 }

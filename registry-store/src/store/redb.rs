@@ -442,6 +442,15 @@ impl Transaction for WriteTables<'_> {
         Ok(())
     }
 
+    /// redb has one writer at a time: holding is only looking.
+    fn hold_schema(&mut self, id: SchemaId) -> Result<bool> {
+        Ok(self.schemas.get(id.0)?.is_some())
+    }
+
+    fn hold_ids(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     fn allocate_id(&mut self) -> Result<SchemaId> {
         let next = self.next_id()?;
         let id = u32::try_from(next).map_err(|_| RegistryError::IdsExhausted)?;
