@@ -159,7 +159,7 @@ impl Registry {
     ) -> Result<T> {
         let key = scope.key();
         let locks = match scope {
-            Scope::Global => vec![],
+            Scope::Global => vec![Lock::Global],
             Scope::Subject(subject) => vec![Lock::Subject(subject)],
         };
         self.write(&locks, |txn| {

@@ -10,7 +10,7 @@ use super::Registry;
 use crate::RegistryError;
 use crate::cache::Change;
 use crate::codec::VersionRecord;
-use crate::store::Result;
+use crate::store::{Lock, Result};
 
 /// What a copy wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Registry {
             ids: bindings.len() as u64,
             settings: settings.len() as u64,
         };
-        target.write(&[], |txn| {
+        target.write(&[Lock::Global], |txn| {
             if !force {
                 let mut any = !txn.bindings()?.is_empty() || !txn.configs()?.is_empty();
                 txn.scan_versions("", &mut |_| {

@@ -97,10 +97,14 @@ pub(crate) trait Transaction: Snapshot {
     }
 }
 
-/// What a write transaction serializes against: other writers of a subject, or other transactions that look
-/// up and bind a fingerprint (so two cannot both find it unbound and bind it to two ids).
+/// What a write transaction serializes against: other writers of a subject, other transactions that look up and
+/// bind a fingerprint (so two cannot both find it unbound and bind it to two ids), or every other write (a change
+/// of the global settings, which every write reads, or a whole registry copied in). Every write holds the last
+/// one shared: `Global` holds it alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Lock<'a> {
+    /// Every other write.
+    Global,
     /// A subject's versions.
     Subject(&'a Subject),
     /// A schema's fingerprint.

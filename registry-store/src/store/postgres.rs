@@ -260,7 +260,16 @@ impl PgStore {
     /// which no other transaction can change until this one ends, and the settings of those subjects and the
     /// global ones. The transaction's reads of them are answered from memory from then on.
     fn lock_and_prefetch(&self, txn: &mut PgTransaction<'_>, locks: &[Lock<'_>]) -> Result<()> {
-        let mut keys: Vec<i64> = locks.iter().map(|lock| self.lock_key(lock)).collect();
+        // The global key first, exclusive for a write that holds it alone, shared by every other: then the rest,
+        // sorted.
+        let global = self.lock_key(&Lock::Global);
+        let global_lock = if locks.contains(&Lock::Global) {
+            "SELECT pg_advisory_xact_lock($1)"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared($1)"
+        };
+        let mut keys: Vec<i64> =
+            locks.iter().filter(|lock| **lock != Lock::Global).map(|lock| self.lock_key(lock)).collect();
         keys.sort_unstable();
         keys.dedup();
         let mut subjects = Vec::new();
@@ -269,11 +278,13 @@ impl PgStore {
             match lock {
                 Lock::Subject(subject) => subjects.push(subject.as_str().to_string()),
                 Lock::Fingerprint(fingerprint) => fingerprints.push(fingerprint.0.to_vec()),
+                Lock::Global => {}
             }
         }
         let mut scopes = subjects.clone();
         scopes.push(String::new());
         let reads: Vec<(&'static str, Params)> = vec![
+            (global_lock, vec![Box::new(global)]),
             ("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)]),
             (
                 "SELECT subject, version, id, deleted, semver FROM registry_versions WHERE subject = ANY($1) \
@@ -290,8 +301,8 @@ impl PgStore {
             ),
         ];
         let rows = txn.conn.send(reads, None)?;
-        let [_, versions, settings, ids] =
-            <[Vec<Row>; 4]>::try_from(rows).map_err(|_| corrupt("a prefetch lost a read"))?;
+        let [_, _, versions, settings, ids] =
+            <[Vec<Row>; 5]>::try_from(rows).map_err(|_| corrupt("a prefetch lost a read"))?;
         let mut known = Prefetched::default();
         for subject in subjects {
             known.versions.insert(subject, Vec::new());
@@ -333,6 +344,7 @@ impl PgStore {
                 hasher.update(b"\0fingerprint\0");
                 hasher.update(fingerprint.0);
             }
+            Lock::Global => hasher.update(b"\0global\0"),
         }
         let digest = hasher.finalize();
         let mut key = [0u8; 8];
@@ -364,9 +376,7 @@ impl Store for PgStore {
         conn.begin.set(Some("BEGIN"));
         let mut txn = PgTransaction::new(conn, false);
         let outcome = (|| {
-            if !locks.is_empty() {
-                self.lock_and_prefetch(&mut txn, locks)?;
-            }
+            self.lock_and_prefetch(&mut txn, locks)?;
             work(&mut txn)?;
             if let Some(failure) = txn.conn.failure() {
                 return Err(failure);
