@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
-use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
+use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, RegistryError, RegistryOptions, Scope};
 
 mod support;
 
@@ -234,5 +234,37 @@ fn a_referenced_version_is_never_deleted_by_a_delete_racing_the_reference() {
             }
             other => panic!("round {round}: the delete and the reference both went through or both failed: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn an_import_racing_an_allocation_of_the_same_id_never_binds_two_schemas_to_it() {
+    let (a, b) = two();
+    a.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    for round in 0..20u32 {
+        let imports = Subject::new(&format!("imported-{round}")).unwrap();
+        a.set_mode(Scope::Subject(&imports), Mode::Import, true).unwrap();
+        // The next id to allocate is `contested`: an import of the id just below moves the counter there.
+        let contested = registry_core::SchemaId(1000 * (round + 1));
+        let anchor =
+            RegisterOptions { id: Some(registry_core::SchemaId(contested.0 - 1)), ..RegisterOptions::default() };
+        a.register_with(&imports, &avro(&format!("anchor{round}")), anchor).unwrap();
+        let given = RegisterOptions { id: Some(contested), ..RegisterOptions::default() };
+        let (imported, allocated) = race(
+            || a.register_with(&imports, &avro(&format!("imported{round}")), given),
+            || b.register(&Subject::new(&format!("allocated-{round}")).unwrap(), &avro(&format!("allocated{round}"))),
+        );
+        let allocated = allocated.unwrap();
+        match imported {
+            Ok(imported) => {
+                assert_eq!(imported.id, contested);
+                assert_ne!(allocated.id, contested, "round {round}: the allocation skipped the imported id");
+            }
+            Err(RegistryError::IdTaken(id)) => assert_eq!((id, allocated.id), (contested, contested), "round {round}"),
+            Err(other) => panic!("round {round}: {other}"),
+        }
+        let text = b.schema_by_id(contested).unwrap().text.clone();
+        let holder = if allocated.id == contested { format!("allocated{round}") } else { format!("imported{round}") };
+        assert!(text.contains(&holder), "round {round}: id {contested} holds {text}");
     }
 }
