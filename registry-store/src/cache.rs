@@ -251,6 +251,11 @@ impl Caches {
         self.removals.load(Ordering::Acquire)
     }
 
+    /// How many deletes and settings changes there have been, as it stands (moved by nothing but them).
+    pub(crate) fn retracted(&self) -> u64 {
+        self.retractions.load(Ordering::Acquire)
+    }
+
     /// How many deletes and settings changes there have been. While blind (another instance's change may be
     /// missed) the count moves on every read, so no answer remembered with it is trusted later.
     pub(crate) fn retractions(&self) -> u64 {
@@ -329,7 +334,7 @@ impl Caches {
     /// what reads use there, and the first read by id fetches it.
     pub(crate) fn after_registered(
         &self,
-        epoch: u64,
+        retractions: u64,
         key: (Subject, Fingerprint),
         registered: &Registered,
         wrote: Option<(Arc<ParsedSchema>, Option<SchemaId>)>,
@@ -340,7 +345,11 @@ impl Caches {
             }
             self.parsed.insert(registered.id, parsed);
         }
-        self.fill(epoch, &self.subject_fingerprints, key, (registered.version, registered.id, registered.semver));
+        let value = (registered.version, registered.id, registered.semver);
+        self.subject_fingerprints.insert(key.clone(), value);
+        if self.retracted() != retractions {
+            self.subject_fingerprints.invalidate(&key);
+        }
     }
 
     /// Versions of `subject` were deleted, soft or permanently, touching `touched`; with `settings_gone`, the

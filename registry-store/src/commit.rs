@@ -23,6 +23,10 @@ use crate::store::{Lock, Store, Transaction};
 /// What a registration job answers: the registration, and whether it wrote a new version.
 pub(crate) type Committed = Result<(Registered, bool), RegistryError>;
 
+/// What a caller hears: its registration's outcome, and the count of retractions (`Caches::retractions`) when it
+/// was answered, for the caller to check that nothing it learned was taken back before it remembers it.
+pub(crate) type Heard = (Committed, u64);
+
 /// A registration to run inside a shared transaction.
 pub(crate) type Run = Box<dyn FnOnce(&mut dyn Transaction) -> Committed + Send>;
 
@@ -34,7 +38,7 @@ struct Job {
     referenced: Vec<Subject>,
     fingerprint: Fingerprint,
     run: Run,
-    reply: Replier<Committed>,
+    reply: Replier<Heard>,
 }
 
 /// Most jobs in one batch: bounds the latency a single commit adds to the first job in it.
@@ -91,7 +95,7 @@ impl Committer {
         referenced: Vec<Subject>,
         fingerprint: Fingerprint,
         run: Run,
-    ) -> Result<Answer<Committed>, RegistryError> {
+    ) -> Result<Answer<Heard>, RegistryError> {
         let sender = self.sender.as_ref().ok_or(RegistryError::Closing)?;
         let (reply, answer) = answer();
         sender.send(Job { subject, referenced, fingerprint, run, reply }).map_err(|_| RegistryError::Closing)?;
@@ -177,7 +181,7 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
             // The work ran to the end (the store committed it), so every job has its outcome.
             Ok(()) => ran.unwrap_or(Err(RegistryError::Closing)),
         };
-        reply.send(outcome);
+        reply.send((outcome, caches.retracted()));
     }
 }
 

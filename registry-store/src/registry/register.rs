@@ -13,7 +13,7 @@ use super::{RegisterOptions, Registry, Shared};
 use crate::RegistryError;
 use crate::cache::Caches;
 use crate::codec::VersionRecord;
-use crate::commit::{Answer, Committed};
+use crate::commit::{Answer, Committed, Heard};
 use crate::records::{Mode, Registered, SemVer, StoredSchema};
 use crate::store::{Lazy, Result, Snapshot, Transaction};
 
@@ -136,7 +136,7 @@ impl Registry {
         schema: &UnparsedSchema,
         parsed: &Arc<ParsedSchema>,
         admission: Admission,
-    ) -> Result<Answer<Committed>> {
+    ) -> Result<Answer<Heard>> {
         let shared = self.inner.shared.clone();
         let (job_subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
         let referenced = schema.references.iter().map(|reference| reference.subject.clone()).collect();
@@ -302,7 +302,7 @@ pub struct Registration {
 
 enum Step {
     Answered(Option<Registered>),
-    Committing { answer: Answer<Committed>, finish: Option<Finish> },
+    Committing { answer: Answer<Heard>, finish: Option<Finish> },
 }
 
 /// What a committed registration leaves to do on the caller's side: teach the caches what it made.
@@ -354,12 +354,13 @@ fn answered_twice() -> RegistryError {
 }
 
 /// The caller's answer to a registration whose job has answered (`None`: the committer stopped before it ran).
-fn settle(finish: Option<Finish>, outcome: Option<Committed>) -> Result<Registered> {
-    let (registered, wrote) = outcome.ok_or(RegistryError::Closing)??;
+fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
+    let (outcome, retractions) = heard.ok_or(RegistryError::Closing)?;
+    let (registered, wrote) = outcome?;
     let Finish { caches, key, parsed, superseded } = finish.ok_or_else(answered_twice)?;
-    // The committer has already dropped what the new version made stale, before answering.
-    let epoch = caches.epoch();
-    caches.after_registered(epoch, key, &registered, wrote.then_some((parsed, superseded)));
+    // The committer has already dropped what the new version made stale, before answering; a delete or settings
+    // change since then (this instance's or another's) takes back what is remembered here.
+    caches.after_registered(retractions, key, &registered, wrote.then_some((parsed, superseded)));
     Ok(registered)
 }
 
