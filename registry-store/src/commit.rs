@@ -79,6 +79,11 @@ impl Committer {
         Self { sender: Some(sender), thread: Some(thread), counters }
     }
 
+    /// Whether the committer thread still runs: a registration can commit.
+    pub(crate) fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|thread| !thread.is_finished())
+    }
+
     /// Commits and jobs so far.
     pub(crate) fn stats(&self) -> CommitStats {
         CommitStats {
@@ -148,7 +153,14 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
             &locks,
             Box::new(|txn| {
                 for (run, (subject, _)) in runs.into_iter().zip(&answers) {
-                    let outcome = run(txn);
+                    // A job that panics (a bug) fails alone: jobs check everything before they write, and their
+                    // writes are plain inserts, so one that panics has written nothing of its own.
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(txn))).unwrap_or_else(|_| {
+                            tracing::error!(%subject, "a registration panicked: it fails alone");
+                            Err(StorageError::message("registry", "the registration failed on an internal error")
+                                .into())
+                        });
                     if let Ok((_, true)) = &outcome {
                         txn.publish(&Change::Registered { subject: subject.clone() })?;
                     }
@@ -284,6 +296,49 @@ mod tests {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    fn committer() -> Committer {
+        let store = Arc::new(crate::store::redb::RedbStore::in_memory().expect("a store"));
+        Committer::start(store, Arc::new(Caches::new(&crate::RegistryOptions::default())))
+    }
+
+    fn subject() -> Subject {
+        Subject::new("s").expect("a subject")
+    }
+
+    fn registered() -> Registered {
+        let version = registry_core::Version::FIRST;
+        Registered { id: registry_core::SchemaId(1), version, semver: crate::SemVer::FIRST, deduplicated: true }
+    }
+
+    #[test]
+    fn a_job_that_panics_fails_alone_and_the_committer_goes_on() {
+        let committer = committer();
+        let fingerprint = Fingerprint([1; 32]);
+        let panics = committer
+            .submit(subject(), Vec::new(), fingerprint, Box::new(|_| panic!("a bug in a registration")))
+            .expect("queued");
+        let fine = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false))));
+        let (outcome, _) = panics.wait().expect("answered");
+        assert!(matches!(outcome, Err(RegistryError::Storage(_))), "{outcome:?}");
+        let (outcome, _) = fine.expect("queued").wait().expect("answered");
+        assert_eq!(outcome.expect("the other job is untouched"), (registered(), false));
+        assert!(committer.is_running());
+        let after = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false))));
+        assert!(after.expect("queued").wait().expect("answered").0.is_ok());
+    }
+
+    #[test]
+    fn a_committer_whose_thread_ended_says_so() {
+        let mut committer = committer();
+        assert!(committer.is_running());
+        drop(committer.sender.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while committer.is_running() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!committer.is_running());
     }
 
     #[test]

@@ -225,6 +225,11 @@ impl StorageError {
         Self::new(store, Message(message.into()))
     }
 
+    /// `store` cannot serve now, for the reason `message` gives.
+    pub fn down(store: &'static str, message: impl Into<String>) -> Self {
+        Self::unavailable(store, Message(message.into()))
+    }
+
     /// Which store failed.
     pub fn store(&self) -> &'static str {
         self.store

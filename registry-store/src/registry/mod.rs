@@ -122,7 +122,13 @@ impl Registry {
     }
 
     /// Whether the store answers: one read of its metadata.
+    /// Whether the registry can serve: its committer runs (else no registration can commit) and its store
+    /// answers one read of its metadata.
     pub fn health(&self) -> Result<()> {
+        if !self.inner.committer.is_running() {
+            let why = "the registration committer has stopped: registrations cannot commit";
+            return Err(crate::error::StorageError::down("registry", why).into());
+        }
         self.inner.store.health()
     }
 

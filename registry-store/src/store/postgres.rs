@@ -921,20 +921,8 @@ fn corrupt(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Corrupt(e.to_string())
 }
 
-/// An error that is only a message, for `unavailable`.
-#[derive(Debug)]
-struct Down(&'static str);
-
-impl std::fmt::Display for Down {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for Down {}
-
 fn unavailable(message: &'static str) -> RegistryError {
-    StorageError::unavailable(STORE, Down(message)).into()
+    StorageError::down(STORE, message).into()
 }
 
 /// A driver error: "unavailable" when the database could not be reached or went away (the operation may
