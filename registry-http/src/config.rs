@@ -49,6 +49,9 @@ pub struct Cli {
     /// Largest request body accepted, in bytes [default: 4194304].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Most documents in one validation batch (`items`); a larger batch gets 422 [default: 10000].
+    #[arg(long, env = "SCHEMA_REGISTRY_MAX_VALIDATE_ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_validate_items: Option<u64>,
     /// Largest schema accepted, in bytes [default: 1048576].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_SCHEMA_BYTES")]
     pub max_schema_bytes: Option<usize>,
@@ -102,6 +105,7 @@ pub struct FileSettings {
     metrics_addr: Option<SocketAddr>,
     auth_keys: Option<PathBuf>,
     max_body_bytes: Option<usize>,
+    max_validate_items: Option<u64>,
     max_schema_bytes: Option<usize>,
     cache_capacity: Option<u64>,
     cache_mib: Option<u64>,
@@ -124,6 +128,8 @@ pub struct Settings {
     pub auth_keys: Option<PathBuf>,
     /// Request body limit.
     pub max_body_bytes: usize,
+    /// Documents per validation batch.
+    pub max_validate_items: usize,
     /// Schema size limit.
     pub max_schema_bytes: usize,
     /// Entries per small-entry cache.
@@ -179,6 +185,10 @@ impl Cli {
             metrics_addr: self.metrics_addr.or(file.metrics_addr),
             auth_keys: self.auth_keys.clone().or(file.auth_keys),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(crate::DEFAULT_MAX_BODY_BYTES),
+            max_validate_items: self
+                .max_validate_items
+                .or(file.max_validate_items)
+                .map_or(crate::DEFAULT_MAX_VALIDATE_ITEMS, |n| usize::try_from(n).unwrap_or(usize::MAX)),
             max_schema_bytes: self.max_schema_bytes.or(file.max_schema_bytes).unwrap_or(1 << 20),
             cache_capacity: self
                 .cache_capacity

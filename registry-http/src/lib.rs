@@ -39,6 +39,9 @@ pub struct AppState {
     pub metrics: Option<metrics::Metrics>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Most documents one validation batch (`items`) may hold: each gets a report, so a batch's answer grows
+    /// with it.
+    pub max_validate_items: usize,
     /// Pre-rendered `GET /schemas/ids/{id}` bodies: a schema id never changes meaning, so its answer is built
     /// once. Each is kept with the registry's count of removals when it was rendered, and served without asking
     /// the registry again while that count stands (`Registry::removals`).
@@ -69,6 +72,7 @@ impl AppState {
             auth: None,
             metrics: Some(metrics::Metrics::install()),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_validate_items: DEFAULT_MAX_VALIDATE_ITEMS,
             rendered: rendered_cache(RENDERED_CACHE_BYTES),
             registrations: registration_cache(RegistryOptions::default().cache_capacity),
             answer_counts: Arc::default(),
@@ -104,6 +108,9 @@ fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::b
 
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+
+/// The default limit on the documents of one validation batch.
+pub const DEFAULT_MAX_VALIDATE_ITEMS: usize = 10_000;
 
 /// The whole server's routes: both APIs, health and metrics, with auth, request ids, tracing and the body limit.
 /// A `Router`, to merge or nest into an application's own; [`server`] is the same behind the shortcuts.

@@ -89,6 +89,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         .with_registration_capacity(settings.cache_capacity);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
+    state.max_validate_items = settings.max_validate_items;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

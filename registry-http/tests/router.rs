@@ -36,6 +36,9 @@ fn state_for(scenario: &Value) -> AppState {
     if let Some(limit) = scenario.get("max_body_bytes").and_then(Value::as_u64) {
         state.max_body_bytes = limit as usize;
     }
+    if let Some(limit) = scenario.get("max_validate_items").and_then(Value::as_u64) {
+        state.max_validate_items = limit as usize;
+    }
     if scenario.get("auth").and_then(Value::as_bool) == Some(true) {
         let keys = AuthKeys::default()
             .with_key("reader-key", Role::Reader)

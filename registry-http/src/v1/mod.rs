@@ -244,6 +244,15 @@ async fn validate_by_version(
 
 async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) -> ApiResult<Sr<Value>> {
     let (input, options) = body.input()?;
+    if let ValidateInput::Batch(items) = &input
+        && items.len() > state.max_validate_items
+    {
+        return Err(ApiError::unprocessable(format!(
+            "a validation batch holds at most {} items (--max-validate-items); this one holds {}: split it",
+            state.max_validate_items,
+            items.len()
+        )));
+    }
     let batch = matches!(input, ValidateInput::Batch(_));
     let result = run_blocking(&state.registry, move |r| match input {
         ValidateInput::One(data) => Ok(vec![r.validate_with(id, &data, &options)?]),
