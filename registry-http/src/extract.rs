@@ -165,3 +165,29 @@ pub(crate) fn flag(value: &Option<String>) -> Result<bool, ApiError> {
         Some(v) => Err(ApiError::bad_request(format!("invalid boolean '{v}': use true or false"))),
     }
 }
+
+/// Answers 413 at once to a request whose declared `Content-Length` is past the body limit, before any of its body
+/// is read: a client declaring 100 MB and sending slowly is not waited for.
+pub(crate) async fn refuse_declared_oversize(
+    axum::extract::State(state): axum::extract::State<crate::SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > state.max_body_bytes as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            413,
+            format!(
+                "request body is larger than the server's limit: {length} bytes declared, {} at most",
+                state.max_body_bytes
+            ),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}

@@ -141,5 +141,9 @@ fn router(state: SharedState) -> Router {
     if state.auth.is_some() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize));
     }
-    router.layer(DefaultBodyLimit::max(state.max_body_bytes)).layer(context::ObserveLayer).with_state(state)
+    router
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), extract::refuse_declared_oversize))
+        .layer(context::ObserveLayer)
+        .with_state(state)
 }

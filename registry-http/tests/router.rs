@@ -62,10 +62,13 @@ async fn send(state: &AppState, step: &Value) -> (StatusCode, axum::http::Header
         (None, Some(Value::Number(n))) => Some(vec![b'x'; n.as_u64().expect("size") as usize]),
         _ => None,
     };
-    // As HTTP clients send a body: with its length declared.
+    // As HTTP clients send a body: with its length declared (unless the step declares one of its own).
+    let declares = step.get("headers").and_then(|h| h.get("content-length")).is_some();
     let body = match bytes {
         Some(bytes) => {
-            request = request.header("content-length", bytes.len());
+            if !declares {
+                request = request.header("content-length", bytes.len());
+            }
             Body::from(bytes)
         }
         None => Body::empty(),
