@@ -485,3 +485,29 @@ async fn schemas_parsed_off_the_worker_register_as_small_ones_do() {
         assert_eq!(status, expected, "{subject} ({level}): {body}");
     }
 }
+
+/// Lookups and compatibility checks of large schemas run on the blocking pool and answer as small ones do.
+#[tokio::test]
+async fn large_lookups_and_compatibility_checks_off_the_worker_answer_as_small_ones_do() {
+    let state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
+    let (large, retyped) = (wide_schema(400, "string"), wide_schema(400, "integer"));
+    let body = |schema: &str| serde_json::json!({"schemaType": "JSON", "schema": schema});
+    assert_eq!(post_json(&state, "/subjects/wide/versions", &body(&large)).await.0, StatusCode::OK);
+
+    let (status, found) = post_json(&state, "/subjects/wide", &body(&large)).await;
+    assert_eq!(
+        (status, found["id"].clone(), found["version"].clone()),
+        (StatusCode::OK, Value::from(1), Value::from(1))
+    );
+    let (status, missing) = post_json(&state, "/subjects/wide", &body(&retyped)).await;
+    assert_eq!((status, missing["error_code"].clone()), (StatusCode::NOT_FOUND, Value::from(40403)));
+
+    for path in ["/compatibility/subjects/wide/versions/latest", "/compatibility/subjects/wide/versions"] {
+        let (status, same) = post_json(&state, path, &body(&large)).await;
+        assert_eq!((status, same["is_compatible"].clone()), (StatusCode::OK, Value::Bool(true)), "{path}");
+        let (status, other) = post_json(&state, path, &body(&retyped)).await;
+        assert_eq!((status, other["is_compatible"].clone()), (StatusCode::OK, Value::Bool(false)), "{path}");
+    }
+    let (status, listed) = send_json(&state, "GET", "/schemas", &Value::Null).await;
+    assert_eq!((status, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+}

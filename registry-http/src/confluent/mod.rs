@@ -103,6 +103,22 @@ where
         .map_err(ApiError::from)
 }
 
+/// Runs `f` on this async worker when `light` (a few hundred microseconds at most), else on the blocking pool.
+pub(crate) async fn inline_or_blocking<T, F>(registry: &Registry, light: bool, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&Registry) -> Result<T, registry_store::RegistryError> + Send + 'static,
+    T: Send + 'static,
+{
+    if light { f(registry).map_err(ApiError::from) } else { blocking(registry, f).await }
+}
+
+/// Whether parsing `schema` and checking it against `subject`'s versions (`None`: against one version, or none)
+/// is light enough for an async worker: see [`INLINE_PARSE_BYTES`].
+pub(crate) fn is_light(registry: &Registry, schema: &UnparsedSchema, subject: Option<&Subject>) -> ApiResult<bool> {
+    let small = schema.text.len() <= INLINE_PARSE_BYTES && schema.references.is_empty() && !registry.is_shared();
+    Ok(small && subject.map_or(Ok(true), |subject| registry.effective_config(subject).map(|l| !l.is_transitive()))?)
+}
+
 /// The largest schema parsed and checked on the async worker itself (a few hundred microseconds at most). A
 /// larger one, one with references (read from the store), one for a subject whose level checks every earlier
 /// version (a transitive level: as many parses as versions), or any on a shared store (its checks read the
@@ -117,11 +133,7 @@ pub(crate) async fn register_schema(
     schema: UnparsedSchema,
     options: RegisterOptions,
 ) -> ApiResult<Registered> {
-    let light = schema.text.len() <= INLINE_PARSE_BYTES
-        && schema.references.is_empty()
-        && !registry.is_shared()
-        && !registry.effective_config(&subject)?.is_transitive();
-    let registration = if light {
+    let registration = if is_light(registry, &schema, Some(&subject))? {
         registry.begin_register(&subject, &schema, options)?
     } else {
         // A schema the subject already has is answered from memory, without a trip through the pool.
@@ -203,7 +215,9 @@ async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flag
     let latest_only = flag(&flags.latest_only)?;
     let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
     let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
-    let versions = state.registry.schemas(&prefix, deleted(&flags)?, latest_only)?;
+    // Every version's record: a walk over the whole registry, off the async workers.
+    let deleted = deleted(&flags)?;
+    let versions = blocking(&state.registry, move |r| r.schemas(&prefix, deleted, latest_only)).await?;
     let objects = versions
         .iter()
         .skip(offset)
@@ -374,7 +388,9 @@ async fn lookup(
     // Identity already ignores formatting and key order, so `normalize` needs no extra work.
     flag(&flags.normalize)?;
     let schema = body.to_unparsed()?;
-    let found = state.registry.lookup(&subject, &schema, deleted(&flags)?)?;
+    let deleted = deleted(&flags)?;
+    let light = is_light(&state.registry, &schema, None)?;
+    let found = inline_or_blocking(&state.registry, light, move |r| r.lookup(&subject, &schema, deleted)).await?;
     Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
 }
 
@@ -531,7 +547,10 @@ async fn check_one(
     let subject = subject(&name)?;
     let selector = version(&v)?;
     let schema = body.to_unparsed()?;
-    let report = state.registry.check_compatibility(&subject, &schema, Some(selector));
+    let light = is_light(&state.registry, &schema, None)?;
+    let report =
+        inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, Some(selector)))
+            .await;
     compat_outcome(&report);
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
 }
@@ -543,12 +562,15 @@ async fn check_all(
     JsonBody(body): JsonBody<SchemaRequest>,
 ) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
-    let report = state.registry.check_compatibility(&subject, &body.to_unparsed()?, None);
+    let schema = body.to_unparsed()?;
+    let light = is_light(&state.registry, &schema, Some(&subject))?;
+    let report =
+        inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, None)).await;
     compat_outcome(&report);
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
 }
 
-fn compat_outcome(report: &Result<CompatReport, registry_store::RegistryError>) {
+fn compat_outcome(report: &ApiResult<CompatReport>) {
     let outcome = match report {
         Ok(r) if r.is_compatible() => "compatible",
         Ok(_) => "incompatible",

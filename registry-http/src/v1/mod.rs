@@ -13,7 +13,7 @@ use registry_store::{Deleted, RegisterOptions, SemVer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::confluent::{blocking as run_blocking, register_schema};
+use crate::confluent::{blocking as run_blocking, inline_or_blocking, is_light, register_schema};
 use crate::extract::{JsonBody, Path, Sr, SrStatus};
 use crate::{ApiError, AppState, SharedState, metrics};
 
@@ -136,13 +136,17 @@ async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> Api
 
 async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {
     let (subject, schema) = body.unparsed()?;
-    let report = match body.level.as_deref() {
-        Some(level) => {
-            let level: CompatibilityLevel = level.parse()?;
-            state.registry.check_compatibility_at(&subject, &schema, level)
-        }
-        None => state.registry.check_compatibility(&subject, &schema, None),
+    let level: Option<CompatibilityLevel> = body.level.as_deref().map(str::parse).transpose()?;
+    let transitive = match level {
+        Some(level) => level.is_transitive(),
+        None => state.registry.effective_config(&subject)?.is_transitive(),
     };
+    let light = !transitive && is_light(&state.registry, &schema, None)?;
+    let report = inline_or_blocking(&state.registry, light, move |r| match level {
+        Some(level) => r.check_compatibility_at(&subject, &schema, level),
+        None => r.check_compatibility(&subject, &schema, None),
+    })
+    .await;
     metrics::record_outcome(
         "compatibility_checks",
         match &report {
