@@ -46,6 +46,16 @@ pub struct Cli {
     /// on; without it auth is off. `schema-registry hash-key <KEY>` prints a key's hash.
     #[arg(long, env = "SCHEMA_REGISTRY_AUTH_KEYS")]
     pub auth_keys: Option<PathBuf>,
+    /// Seconds to wait for a request's headers, on a new connection or an idle keep-alive one; then the
+    /// connection is closed [default: 30].
+    #[arg(long, env = "SCHEMA_REGISTRY_HEADER_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a request body may send nothing before the request fails and its connection closes [default: 30].
+    #[arg(long, env = "SCHEMA_REGISTRY_BODY_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: Option<u64>,
+    /// Connections held at once; one more is closed at once [default: 10000].
+    #[arg(long, env = "SCHEMA_REGISTRY_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
     /// Largest request body accepted, in bytes [default: 4194304].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -105,6 +115,9 @@ pub struct FileSettings {
     metrics_addr: Option<SocketAddr>,
     auth_keys: Option<PathBuf>,
     max_body_bytes: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
     max_validate_items: Option<u64>,
     max_schema_bytes: Option<usize>,
     cache_capacity: Option<u64>,
@@ -130,6 +143,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Documents per validation batch.
     pub max_validate_items: usize,
+    /// Timeouts and the connection limit.
+    pub serve: crate::serve::ServeLimits,
     /// Schema size limit.
     pub max_schema_bytes: usize,
     /// Entries per small-entry cache.
@@ -185,6 +200,20 @@ impl Cli {
             metrics_addr: self.metrics_addr.or(file.metrics_addr),
             auth_keys: self.auth_keys.clone().or(file.auth_keys),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(crate::DEFAULT_MAX_BODY_BYTES),
+            serve: {
+                let defaults = crate::serve::ServeLimits::default();
+                let secs = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+                    flag.or(file).map_or(default, Duration::from_secs)
+                };
+                crate::serve::ServeLimits {
+                    header_timeout: secs(self.header_timeout_secs, file.header_timeout_secs, defaults.header_timeout),
+                    body_timeout: secs(self.body_timeout_secs, file.body_timeout_secs, defaults.body_timeout),
+                    max_connections: self
+                        .max_connections
+                        .or(file.max_connections)
+                        .map_or(defaults.max_connections, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                }
+            },
             max_validate_items: self
                 .max_validate_items
                 .or(file.max_validate_items)

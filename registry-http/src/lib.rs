@@ -15,6 +15,7 @@ mod error;
 mod extract;
 mod front;
 pub mod metrics;
+pub mod serve;
 mod v1;
 
 use std::sync::Arc;

@@ -118,8 +118,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             "schema registry listening on http://{local}, data in {store}, auth {}",
             if state.auth.is_some() { "on" } else { "off" }
         );
-        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))
-            .with_graceful_shutdown(shutdown_signal())
+        registry_http::serve::serve(listener, server(state), settings.serve, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))?;
         tracing::info!("shut down cleanly");

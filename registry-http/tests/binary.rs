@@ -28,9 +28,14 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Res
 }
 
 fn start(port: u16, data_dir: &std::path::Path) -> (Child, String) {
+    start_with(port, data_dir, &[])
+}
+
+fn start_with(port: u16, data_dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -194,4 +199,57 @@ fn copy_moves_a_registry_between_stores_and_refuses_what_it_cannot_do() {
     let unreachable = "postgres://registry@127.0.0.1:1/registry";
     let (ok, _, stderr) = copy(&["--from", source_arg, "--to", unreachable]);
     assert!(!ok && stderr.contains("cannot open postgres://registry@127.0.0.1:1/registry"), "{stderr}");
+}
+
+/// How long until the server closes `stream` (a read answers end of file), or what it answered first.
+fn until_closed(mut stream: &TcpStream) -> (Duration, String) {
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return (started.elapsed(), String::from_utf8_lossy(&answer).into_owned()),
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+#[test]
+fn a_stalled_or_surplus_connection_costs_a_socket_until_its_timeout_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let limits = ["--header-timeout-secs", "2", "--body-timeout-secs", "2", "--max-connections", "4"];
+    let (child, _) = start_with(port, &dir.path().join("data"), &limits);
+    let connect = || TcpStream::connect(("127.0.0.1", port)).unwrap();
+
+    // Four connections that send nothing fill the server's slots; a fifth is closed at once.
+    let idle: Vec<TcpStream> = (0..4).map(|_| connect()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (waited, answer) = until_closed(&connect());
+    assert!(waited < Duration::from_secs(1) && answer.is_empty(), "over the limit: closed at once ({waited:?})");
+    // Each idle one is closed at its header timeout, and the server serves again.
+    for stream in &idle {
+        let (waited, _) = until_closed(stream);
+        assert!(waited < Duration::from_secs(6), "an idle connection was held {waited:?}");
+    }
+    assert_eq!(http(port, "GET", "/health", None).unwrap().0, 200);
+
+    // Half a request's headers: closed at the header timeout.
+    let half = connect();
+    (&half).write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n").unwrap();
+    let (waited, answer) = until_closed(&half);
+    assert!(waited < Duration::from_secs(6), "half the headers were waited for {waited:?}");
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // A body that stalls: the request fails with a JSON error at the body timeout.
+    let stalled = connect();
+    let head = "POST /subjects/s/versions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                Content-Length: 100\r\n\r\n{\"schema\":";
+    (&stalled).write_all(head.as_bytes()).unwrap();
+    let (waited, answer) = until_closed(&stalled);
+    assert!(waited < Duration::from_secs(6), "a stalled body was waited for {waited:?}");
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("\"error_code\""), "{answer}");
+
+    assert!(terminate(child).success());
 }

@@ -1,0 +1,146 @@
+//! Serving the app over TCP with the limits a server needs against slow or hostile clients: how long it waits
+//! for a request's headers (an idle keep-alive connection included), how long a request's body may stall, and
+//! how many connections it holds at once. A stalled client costs a socket until its timeout, and nothing else.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::Service;
+
+use crate::Server;
+
+/// How the server bounds what a connection can take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// How long it waits for a request's headers, from the moment it is ready for them: a new connection, or a
+    /// keep-alive connection after its last answer (so this is also the keep-alive idle timeout).
+    pub header_timeout: Duration,
+    /// The longest a request's body may go without sending anything.
+    pub body_timeout: Duration,
+    /// Connections held at once; one past it is closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self { header_timeout: Duration::from_secs(30), body_timeout: Duration::from_secs(30), max_connections: 10_000 }
+    }
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves; then stops accepting, lets each
+/// connection finish the request it is in (up to 30 seconds), and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Server,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted (reset, out of descriptors): the listener is fine.
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            ::metrics::counter!("http_connections_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let body_timeout = limits.body_timeout;
+            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                let mut app = app.clone();
+                let request = request.map(|body| Body::new(TimeoutBody::new(body, body_timeout)));
+                async move { app.call(request).await }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = closed.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    let _ = closing.send(true);
+    // Every connection gives its slot back when it ends.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(30), slots.acquire_many(all)).await;
+    Ok(())
+}
+
+pin_project_lite::pin_project! {
+    /// A request body that fails once it has sent nothing for `timeout`.
+    struct TimeoutBody {
+        #[pin]
+        inner: Incoming,
+        #[pin]
+        stall: tokio::time::Sleep,
+        timeout: Duration,
+    }
+}
+
+impl TimeoutBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self { inner, stall: tokio::time::sleep(timeout), timeout }
+    }
+}
+
+/// The error of a body that stalled.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body sent nothing for {0:?}")]
+struct Stalled(Duration);
+
+impl HttpBody for TimeoutBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let mut this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + *this.timeout;
+                this.stall.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => match this.stall.poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Stalled(*this.timeout).into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
