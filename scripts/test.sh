@@ -39,6 +39,9 @@ step "the real-client test: confluent-kafka's Python client against the server"
 step "the shared-store test: three instances over one PostgreSQL (client test on each, storm, SIGKILL, outage)"
 ./scripts/cluster-test.sh
 
+step "crash consistency: SIGKILL 20 times during a registration and deletion storm"
+./scripts/crash-test.sh
+
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
 
