@@ -184,6 +184,8 @@ pub(crate) struct Caches {
     removals: AtomicU64,
     /// Bumped by every delete and every settings change (what can take back an answer `register` gave).
     retractions: AtomicU64,
+    /// The registry's counts, and the epoch they were counted at.
+    counts: std::sync::Mutex<Option<(u64, crate::Counts)>>,
 }
 
 /// A schema id a delete touched: the fingerprint it is bound to, and whether no version uses it any more.
@@ -237,7 +239,22 @@ impl Caches {
             epoch: AtomicU64::new(0),
             removals: AtomicU64::new(0),
             retractions: AtomicU64::new(0),
+            counts: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The counts kept at `epoch`, if they were counted then and this instance misses no change.
+    pub(crate) fn counts_at(&self, epoch: u64) -> Option<crate::Counts> {
+        if self.blind.load(Ordering::Acquire) {
+            return None;
+        }
+        let kept = *self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.filter(|(at, _)| *at == epoch).map(|(_, counts)| counts)
+    }
+
+    /// Keeps `counts`, counted at `epoch`, for [`Caches::counts_at`].
+    pub(crate) fn keep_counts(&self, epoch: u64, counts: crate::Counts) {
+        *self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((epoch, counts));
     }
 
     /// The count of commits that changed what a read can see; read it before a store read whose answer fills a

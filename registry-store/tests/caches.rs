@@ -327,3 +327,30 @@ fn a_registration_nobody_waits_for_still_leaves_no_stale_latest_version_on(backe
     let latest = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
     assert_eq!((latest.version.get(), latest.schema.text.contains("\"B\"")), (2, true));
 }
+
+#[test]
+fn counts_kept_between_changes_follow_every_change() {
+    support::backends().into_iter().for_each(counts_kept_between_changes_follow_every_change_on);
+}
+
+fn counts_kept_between_changes_follow_every_change_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let counts = |r: &Registry| {
+        let c = r.counts().unwrap();
+        (c.subjects, c.schemas)
+    };
+    assert_eq!(counts(&registry), (0, 0));
+    assert_eq!(counts(&registry), (0, 0), "kept, and the same");
+    let (a, b) = (Subject::new("a").unwrap(), Subject::new("b").unwrap());
+    registry.register(&a, &avro("A")).unwrap();
+    assert_eq!(counts(&registry), (1, 1));
+    registry.register(&b, &avro("A")).unwrap();
+    registry.register(&b, &avro("B")).unwrap();
+    assert_eq!(counts(&registry), (2, 2));
+    registry.delete_subject(&a, Deletion::Soft).unwrap();
+    assert_eq!(counts(&registry), (1, 2), "a soft-deleted subject is not counted; its schema is still used");
+    registry.delete_subject(&b, Deletion::Soft).unwrap();
+    registry.delete_subject(&b, Deletion::Permanent).unwrap();
+    assert_eq!(counts(&registry), (0, 1));
+}

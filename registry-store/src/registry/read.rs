@@ -278,11 +278,19 @@ impl Registry {
         Ok(versions)
     }
 
-    /// How many subjects have a live version, and how many schema ids are in use.
+    /// How many subjects have a live version, and how many schema ids are in use. Counting walks every version,
+    /// so the answer is kept until the next change (a metrics scrape of an idle registry reads nothing).
     pub fn counts(&self) -> Result<Counts> {
+        let caches = self.caches();
+        let epoch = caches.epoch();
+        if let Some(counts) = caches.counts_at(epoch) {
+            return Ok(counts);
+        }
         let subjects = self.subjects("", Deleted::Exclude)?.len() as u64;
         let schemas = self.snapshot()?.schema_count()?;
-        Ok(Counts { subjects, schemas })
+        let counts = Counts { subjects, schemas };
+        caches.keep_counts(epoch, counts);
+        Ok(counts)
     }
 
     /// Every version (of subjects starting with `prefix`) with its schema; with `latest_only`, one per subject.
