@@ -147,9 +147,10 @@ fn presented_key(request: &Request) -> Option<String> {
     None
 }
 
-/// The role a request needs, by method and path.
+/// The role a request needs, by method and path. With auth on only `/health` needs none: `/metrics` on the main
+/// listener needs a reader's key (a scraper without one uses `--metrics-addr`, a listener of its own).
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
-    if path == "/health" || path == "/metrics" {
+    if path == "/health" {
         return None;
     }
     let is_config = path == "/config" || path.starts_with("/config/");
