@@ -253,3 +253,57 @@ fn a_stalled_or_surplus_connection_costs_a_socket_until_its_timeout_and_nothing_
 
     assert!(terminate(child).success());
 }
+
+#[test]
+fn api_keys_never_reach_the_log() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, wrong) = ("s3cret-writer-key-7f3a", "wrong-key-9c1d");
+    let hash = Command::new(env!("CARGO_BIN_EXE_schema-registry")).args(["hash-key", key]).output().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, format!("writer {} ci\n", String::from_utf8(hash.stdout).unwrap().trim())).unwrap();
+    let log = dir.path().join("server.log");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--auth-keys")
+        .arg(&keys)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http(port, "GET", "/health", None).map(|(s, _)| s).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "the server did not answer /health in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let basic = |secret: &str| base64::engine::general_purpose::STANDARD.encode(format!("user:{secret}"));
+    let body = r#"{"schema":"{\"type\":\"string\"}"}"#;
+    for (header, want) in [
+        (format!("X-API-Key: {key}"), 200),
+        (format!("Authorization: Bearer {key}"), 200),
+        (format!("Authorization: Basic {}", basic(key)), 200),
+        (format!("X-API-Key: {wrong}"), 401),
+        (format!("Authorization: Basic {}", basic(wrong)), 401),
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "POST /subjects/s/versions HTTP/1.1\r\nHost: x\r\n{header}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with(&format!("HTTP/1.1 {want}")), "{header}: {answer}");
+    }
+    assert!(terminate(child).success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("request"), "the log has the request lines: {text}");
+    for secret in [key.to_string(), wrong.to_string(), basic(key), basic(wrong)] {
+        assert!(!text.contains(&secret), "the log shows {secret}");
+    }
+}
