@@ -9,23 +9,23 @@ may show). The tests run in file order: the SIGKILL and the outage come last.
 import json
 import os
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from registry_client import call, free_port, record  # noqa: E402
+
 URLS = os.environ.get("REGISTRY_URLS", "").split()
 PIDS = [int(pid) for pid in os.environ.get("REGISTRY_PIDS", "").split()]
 PG_DIR = os.environ.get("REGISTRY_PG_DIR")
 POSTGRES = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "postgres.sh")
-CONTENT = "application/vnd.schemaregistry.v1+json"
 # The bound docs/scaling.md promises for a change through one instance to reach the others.
 BOUND = 1.0
 
@@ -33,19 +33,7 @@ if len(URLS) != 3:
     pytest.fail("REGISTRY_URLS must name three instances (run scripts/cluster-test.sh)", pytrace=False)
 
 
-def call(base, method, path, body=None, timeout=10):
-    """(status, JSON body) of one request; a connection error raises OSError."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": CONTENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
-
-def record(field):
-    return json.dumps({"type": "record", "name": "R", "fields": [{"name": field, "type": "int", "default": 0}]})
 
 
 def register(base, subject, schema):
@@ -214,9 +202,7 @@ def test_copy_to_a_file_answers_every_read_as_the_shared_store_does():
     done = subprocess.run([os.environ["REGISTRY_BIN"], "copy", "--from", store, "--to", copy], env=env,
                           capture_output=True, text=True, check=True)
     assert done.stdout.startswith(f"copied {store} to {copy}: "), done.stdout
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([os.environ["REGISTRY_BIN"], "--listen", f"127.0.0.1:{port}", "--store", copy], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -6,47 +6,33 @@ from several threads (new versions, repeats, soft deletes), kills it with SIGKIL
 again, and checks that every acknowledged write is there and every subject's versions are dense.
 """
 
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from registry_client import call, free_port, record  # noqa: E402
+
 BIN = os.environ.get("REGISTRY_BIN")
 KILLS = int(os.environ.get("REGISTRY_KILLS", "20"))
-CONTENT = "application/vnd.schemaregistry.v1+json"
 SUBJECTS = [f"crash-{i}" for i in range(8)]
 
 if not BIN:
     pytest.fail("REGISTRY_BIN must name the server binary (run scripts/crash-test.sh)", pytrace=False)
 
 
-def call(base, method, path, body=None, timeout=10):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": CONTENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
-
-def record(tag):
-    return json.dumps({"type": "record", "name": "R", "fields": [{"name": tag, "type": "int", "default": 0}]})
 
 
 def start(data_dir):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
                               env=dict(os.environ, RUST_LOG="warn"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -80,8 +80,10 @@ pub(crate) struct PgStore {
     pool: Pool,
     /// host:port/database, for messages: never the password.
     target: String,
-    /// The schema the tables live in: it names the notice channel and prefixes every lock key.
+    /// The schema the tables live in: it prefixes every lock key.
     namespace: String,
+    /// The notice channel, named after the namespace.
+    channel: String,
     /// Tells this instance's own notices from others'.
     origin: u64,
     listener: Option<tokio::task::JoinHandle<()>>,
@@ -144,15 +146,17 @@ impl PgStore {
             pool,
             target,
             namespace: String::new(),
+            channel: String::new(),
             origin: origin(),
             listener: None,
         };
         store.wait_for_database(options.connect_wait)?;
         store.namespace = store.migrate()?;
+        store.channel = channel_of(&store.namespace);
         // Until the first LISTEN holds, this instance could miss a change: its caches start off.
         caches.set_blind(true);
         let (ready, heard) = std::sync::mpsc::sync_channel(1);
-        let channel = store.channel();
+        let channel = store.channel.clone();
         store.listener = Some(store.handle.spawn(listen(config, channel, store.origin, caches, ready)));
         if heard.recv_timeout(Duration::from_secs(5)).is_err() {
             tracing::warn!(target = %store.target, "not yet listening for other instances' changes: caches stay off until then");
@@ -210,18 +214,6 @@ impl PgStore {
                 Err(e)
             }
         }
-    }
-
-    /// The notice channel: one per schema, so registries in different schemas of one database stay apart.
-    fn channel(&self) -> String {
-        // A channel name is an identifier: 63 bytes at most. A long schema name is hashed.
-        if self.namespace.len() <= 40 {
-            return format!("registry_changes:{}", self.namespace);
-        }
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(self.namespace.as_bytes());
-        let hex: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("registry_changes:{hex}")
     }
 
     /// A pooled connection.
@@ -386,7 +378,7 @@ impl Store for PgStore {
             }
             if !txn.changes.is_empty() {
                 let notice = notice(self.origin, std::mem::take(&mut txn.changes))?;
-                txn.conn.queue("SELECT pg_notify($1, $2)", vec![Box::new(self.channel()), Box::new(notice)]);
+                txn.conn.queue("SELECT pg_notify($1, $2)", vec![Box::new(self.channel.clone()), Box::new(notice)]);
             }
             Ok(())
         })();
@@ -607,10 +599,6 @@ impl<'s> PgTransaction<'s> {
         self.known.as_mut()?.versions.get_mut(subject.as_str())
     }
 
-    fn conn(&self) -> &Conn<'s> {
-        &self.conn
-    }
-
     /// The id counter, read and locked on first use.
     fn counter(&mut self) -> Result<&mut Counter> {
         if self.counter.is_none() {
@@ -628,7 +616,7 @@ impl Snapshot for PgTransaction<'_> {
             return Ok(known.clone());
         }
         let sql = "SELECT version, id, deleted, semver FROM registry_versions WHERE subject = $1 ORDER BY version";
-        let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
+        let rows = self.conn.query(sql, vec![text(subject.as_str())])?;
         rows.iter().map(|row| Ok((version(get(row, 0)?)?, version_record(row, 1)?))).collect()
     }
 
@@ -638,7 +626,7 @@ impl Snapshot for PgTransaction<'_> {
         }
         let sql = "SELECT version, id FROM registry_versions WHERE subject = $1 AND NOT deleted \
                    ORDER BY version DESC LIMIT 1";
-        let rows = self.conn().query(sql, vec![text(subject.as_str())])?;
+        let rows = self.conn.query(sql, vec![text(subject.as_str())])?;
         rows.first().map(|row| Ok((version(get(row, 0)?)?, id(get(row, 1)?)?))).transpose()
     }
 
@@ -647,14 +635,14 @@ impl Snapshot for PgTransaction<'_> {
             return Ok(known.iter().find(|(v, _)| *v == version).map(|(_, r)| *r));
         }
         let sql = "SELECT id, deleted, semver FROM registry_versions WHERE subject = $1 AND version = $2";
-        let rows = self.conn().query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
+        let rows = self.conn.query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
         rows.first().map(|row| version_record(row, 0)).transpose()
     }
 
     fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
         let sql = "SELECT subject, version, id, deleted, semver FROM registry_versions \
                    WHERE subject >= $1 AND starts_with(subject, $1) ORDER BY subject, version";
-        for row in self.conn().query(sql, vec![text(prefix)])? {
+        for row in self.conn.query(sql, vec![text(prefix)])? {
             let name: &str = get(&row, 0)?;
             let number = u32::try_from(get::<i64>(&row, 1)?).map_err(corrupt)?;
             if !visit((name, number, version_record(&row, 2)?))? {
@@ -666,7 +654,7 @@ impl Snapshot for PgTransaction<'_> {
 
     fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
         let sql = "SELECT schema_type, schema, refs, fingerprint FROM registry_schemas WHERE id = $1";
-        let rows = self.conn().query(sql, vec![Box::new(i64::from(id.0))])?;
+        let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
         let Some(row) = rows.first() else { return Ok(None) };
         let references: Vec<SchemaReference> = serde_json::from_str(get(row, 2)?).map_err(corrupt)?;
         Ok(Some(StoredSchema {
@@ -679,7 +667,7 @@ impl Snapshot for PgTransaction<'_> {
     }
 
     fn schema_count(&self) -> Result<u64> {
-        let rows = self.conn().query("SELECT count(*) FROM registry_schemas", vec![])?;
+        let rows = self.conn.query("SELECT count(*) FROM registry_schemas", vec![])?;
         u64::try_from(get::<i64>(&rows[0], 0)?).map_err(corrupt)
     }
 
@@ -687,25 +675,25 @@ impl Snapshot for PgTransaction<'_> {
         if let Some(known) = self.known.as_ref().and_then(|known| known.ids.get(fingerprint.0.as_slice())) {
             return Ok(*known);
         }
-        let rows = self.conn().query("SELECT id FROM registry_ids WHERE fingerprint = $1", vec![bytes(fingerprint)])?;
+        let rows = self.conn.query("SELECT id FROM registry_ids WHERE fingerprint = $1", vec![bytes(fingerprint)])?;
         rows.first().map(|row| id(get(row, 0)?)).transpose()
     }
 
     fn fingerprint_of(&self, id: SchemaId) -> Result<Option<Fingerprint>> {
         let rows =
-            self.conn().query("SELECT fingerprint FROM registry_ids WHERE id = $1", vec![Box::new(i64::from(id.0))])?;
+            self.conn.query("SELECT fingerprint FROM registry_ids WHERE id = $1", vec![Box::new(i64::from(id.0))])?;
         rows.first().map(|row| fingerprint(get(row, 0)?)).transpose()
     }
 
     fn uses(&self, id: SchemaId) -> Result<Vec<(Subject, Version)>> {
         let sql = "SELECT subject, version FROM registry_versions WHERE id = $1 ORDER BY subject, version";
-        let rows = self.conn().query(sql, vec![Box::new(i64::from(id.0))])?;
+        let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
         rows.iter().map(|row| Ok((Subject::new(get(row, 0)?).map_err(corrupt)?, version(get(row, 1)?)?))).collect()
     }
 
     fn referrers(&self, subject: &Subject, version: Version) -> Result<Vec<SchemaId>> {
         let sql = "SELECT referrer FROM registry_references WHERE subject = $1 AND version = $2 ORDER BY referrer";
-        let rows = self.conn().query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
+        let rows = self.conn.query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
         rows.iter().map(|row| id(get(row, 0)?)).collect()
     }
 
@@ -714,20 +702,19 @@ impl Snapshot for PgTransaction<'_> {
             return Ok(*record);
         }
         let rows =
-            self.conn().query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
+            self.conn.query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
         let record = rows.first().map(|row| config_record(row, 0)).transpose()?.unwrap_or_default();
         self.settings.borrow_mut().insert(scope.to_string(), record);
         Ok(record)
     }
 
     fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
-        let rows =
-            self.conn().query("SELECT scope, compatibility, mode FROM registry_config ORDER BY scope", vec![])?;
+        let rows = self.conn.query("SELECT scope, compatibility, mode FROM registry_config ORDER BY scope", vec![])?;
         rows.iter().map(|row| Ok((get(row, 0)?, config_record(row, 1)?))).collect()
     }
 
     fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>> {
-        let rows = self.conn().query("SELECT id, fingerprint FROM registry_ids ORDER BY id", vec![])?;
+        let rows = self.conn.query("SELECT id, fingerprint FROM registry_ids ORDER BY id", vec![])?;
         rows.iter().map(|row| Ok((id(get(row, 0)?)?, fingerprint(get(row, 1)?)?))).collect()
     }
 }
@@ -962,6 +949,18 @@ fn describe(config: &Config) -> String {
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
     format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+/// The notice channel of the registry in schema `namespace`: one per schema, so registries in different schemas
+/// of one database stay apart. A channel name is an identifier, 63 bytes at most: a long schema name is hashed.
+fn channel_of(namespace: &str) -> String {
+    if namespace.len() <= 40 {
+        return format!("registry_changes:{namespace}");
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(namespace.as_bytes());
+    let hex: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("registry_changes:{hex}")
 }
 
 /// A number telling this process's notices from other instances'.
