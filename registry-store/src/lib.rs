@@ -29,6 +29,9 @@ mod records;
 mod registry;
 mod store;
 
+#[cfg(feature = "faults")]
+pub use store::faults;
+
 pub use cache::{CacheCounters, CacheStats};
 pub use commit::CommitStats;
 pub use error::{RegistryError, StorageError};

@@ -97,6 +97,16 @@ struct Cli {
     #[arg(long, hide = true)]
     serve_ceiling: bool,
 
+    /// Fail (exit non-zero) if the server's resident memory grows by more than this many percent, in any
+    /// phase, over its level at the end of the warm-up (`--warmup`). Needs the server's pid (--spawn, or
+    /// --server-pid with --url).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    max_rss_growth: Option<f64>,
+
+    /// How long the start of each phase is left out of --max-rss-growth's check: caches and the store fill up.
+    #[arg(long, value_parser = parse_duration, default_value = "15s", value_name = "DURATION")]
+    warmup: Duration,
+
     /// Where to write the JSON report with every figure.
     #[arg(long, default_value = "target/registry-load.json", value_name = "PATH")]
     json_out: PathBuf,
@@ -107,6 +117,13 @@ fn parse_op(text: &str) -> Result<Op, String> {
         let known: Vec<&str> = Op::REGISTRY.iter().map(|op| op.label()).collect();
         format!("{text:?} is not an operation (one of {})", known.join(", "))
     })
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(percent) if percent > 0.0 && percent <= 10_000.0 => Ok(percent / 100.0),
+        _ => Err(format!("{text:?} is not a percentage between 0 and 10000, like 10")),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -159,6 +176,8 @@ fn main() -> ExitCode {
         seed: cli.seed,
         ceiling_threads: cli.ceiling_threads.unwrap_or(cores),
         only: cli.only,
+        max_rss_growth: cli.max_rss_growth,
+        warmup: cli.warmup,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.unwrap_or(cores).max(1))

@@ -82,6 +82,11 @@ pub struct Options {
     pub ceiling_threads: usize,
     /// The operations `max` runs; empty means all.
     pub only: Vec<Op>,
+    /// Fail the run if the server's resident memory grows by more than this fraction (0.1 is 10%) of its level
+    /// at the end of the warm-up, in any phase.
+    pub max_rss_growth: Option<f64>,
+    /// How long the start of each phase is left out of the memory-growth check.
+    pub warmup: Duration,
 }
 
 /// A run's report, and whether the run is to be counted as failed (and why).
@@ -125,6 +130,8 @@ impl Options {
             "seed": self.seed,
             "ceiling_threads": self.ceiling_threads,
             "only": self.only.iter().map(|op| op.label()).collect::<Vec<_>>(),
+            "max_rss_growth": self.max_rss_growth,
+            "warmup_s": self.warmup.as_secs_f64(),
         })
     }
 }
@@ -184,7 +191,45 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
         failures.push(e);
     }
     failures.extend(judge(&report));
+    if let Some(limit) = options.max_rss_growth {
+        failures.extend(judge_memory(&report, options.warmup, limit));
+    }
     Ok(RunOutcome { report, failures })
+}
+
+/// The phases whose server memory grew past `limit` (a fraction) of its level once `warmup` had passed. A phase
+/// too short to have samples after its warm-up is a failure too: the check must not pass by measuring nothing.
+fn judge_memory(report: &RunReport, warmup: Duration, limit: f64) -> Vec<String> {
+    let mut failures = Vec::new();
+    for phase in &report.phases {
+        match rss_growth_after(&phase.rss_samples, warmup.as_secs_f64()) {
+            Some((base, peak)) if (peak as f64) > base as f64 * (1.0 + limit) => failures.push(format!(
+                "phase {}: server memory grew from {:.1} MiB after the warm-up to {:.1} MiB (+{:.1}%, the limit is \
+                 {:.1}%)",
+                phase.spec.name,
+                base as f64 / 1024.0,
+                peak as f64 / 1024.0,
+                (peak as f64 / base as f64 - 1.0) * 100.0,
+                limit * 100.0
+            )),
+            Some(_) => {}
+            None => failures.push(format!(
+                "phase {}: no memory samples after the {:.0} s warm-up (is the server's pid known, and the phase \
+                 longer than its warm-up?)",
+                phase.spec.name,
+                warmup.as_secs_f64()
+            )),
+        }
+    }
+    failures
+}
+
+/// The resident memory (KiB) at the first sample at or after `warmup` seconds, and the largest at or after it.
+pub fn rss_growth_after(samples: &[(f64, u64)], warmup: f64) -> Option<(u64, u64)> {
+    let mut after = samples.iter().filter(|(secs, _)| *secs >= warmup).map(|(_, kb)| *kb);
+    let base = after.next()?;
+    let peak = after.fold(base, u64::max);
+    Some((base, peak))
 }
 
 /// The failures that make a run exit non-zero: never timings, only "nothing worked".
@@ -438,5 +483,21 @@ async fn probe_validate(addr: SocketAddr, workload: &Workload) -> bool {
             true
         }
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rss_growth_after;
+
+    #[test]
+    fn memory_growth_is_measured_from_the_end_of_the_warm_up() {
+        let samples = [(0.0, 10_000), (5.0, 50_000), (10.0, 60_000), (20.0, 64_000), (30.0, 62_000)];
+        // The climb during the warm-up (10 MiB to 60 MiB) does not count; after it, the peak does.
+        assert_eq!(rss_growth_after(&samples, 10.0), Some((60_000, 64_000)));
+        assert_eq!(rss_growth_after(&samples, 0.0), Some((10_000, 64_000)));
+        // A phase with no sample after its warm-up measured nothing.
+        assert_eq!(rss_growth_after(&samples, 31.0), None);
+        assert_eq!(rss_growth_after(&[], 0.0), None);
     }
 }

@@ -82,6 +82,19 @@ impl Registry {
         Ok(Self::on(Arc::new(store), caches, options))
     }
 
+    /// A registry whose storage fails on purpose, as `faults` says: the redb file at `path`, or memory that
+    /// outlives each opening of the database when `None`. For tests and fuzzing.
+    #[cfg(feature = "faults")]
+    pub fn open_with_faults(
+        path: Option<&Path>,
+        faults: &crate::faults::Faults,
+        options: RegistryOptions,
+    ) -> Result<Self> {
+        let medium = path.map_or(crate::faults::Medium::Memory, |path| crate::faults::Medium::File(path.to_path_buf()));
+        let store = RedbStore::faulty(medium, faults, options.store_cache_bytes)?;
+        Ok(Self::on(Arc::new(store), Arc::new(Caches::new(&options)), options))
+    }
+
     /// The registry at `address`: an embedded file, or a shared PostgreSQL database.
     pub fn open_at(address: &StoreAddress, options: RegistryOptions) -> Result<Self> {
         match address {

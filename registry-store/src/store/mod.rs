@@ -8,6 +8,8 @@
 //! the same subject or fingerprint ([`Store::write`]'s `locks`), so a rule that reads a subject's versions and
 //! then appends one cannot race another writer of that subject.
 
+#[cfg(feature = "faults")]
+pub mod faults;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod redb;

@@ -3,7 +3,9 @@
 
 use std::cell::OnceCell;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use redb::{
     Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
@@ -40,11 +42,31 @@ const META_FORMAT_VERSION: &str = "format_version";
 /// `META` key: the next schema id to allocate.
 const META_NEXT_ID: &str = "next_id";
 
+/// Opens the database again, on the same file or storage.
+type Opener = Box<dyn Fn() -> Result<Database> + Send + Sync>;
+
+/// How long a store whose database could not be opened again waits before it tries again.
+const REOPEN_PAUSE: Duration = Duration::from_millis(200);
+
 /// The registry in one redb database.
+///
+/// After an I/O failure of a write (a failing disk, a full one), redb refuses every later operation until the
+/// database is opened again. The store does that by itself: the next operation after the failure closes the
+/// database and opens it again (redb checks and repairs the file as it opens). If that fails, operations fail as
+/// unavailable, and the next try waits [`REOPEN_PAUSE`].
 pub(crate) struct RedbStore {
-    db: Database,
+    slot: RwLock<Slot>,
+    /// Set by a write that failed in the store: the database must be opened again before the next operation.
+    broken: AtomicBool,
+    opener: Opener,
     /// What it is, for people.
     name: String,
+}
+
+/// The open database, if any, and when it last failed to open again.
+struct Slot {
+    db: Option<Database>,
+    failed_at: Option<Instant>,
 }
 
 impl RedbStore {
@@ -52,18 +74,50 @@ impl RedbStore {
     /// redb page cache.
     pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self> {
         let name = format!("redb file {}", path.display());
-        Self::init(Database::builder().set_cache_size(cache_bytes as usize).create(path)?, name)
+        let path = path.to_path_buf();
+        let opener: Opener =
+            Box::new(move || Ok(Database::builder().set_cache_size(cache_bytes as usize).create(&path)?));
+        Self::init(opener, name)
     }
 
     /// A store held in memory only.
     pub(crate) fn in_memory() -> Result<Self> {
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Self::init(db, "redb in memory".to_string())
+        let once = std::sync::Mutex::new(Some(db));
+        // Memory does not fail, so the database is never opened again.
+        let opener: Opener = Box::new(move || {
+            once.lock()
+                .ok()
+                .and_then(|mut db| db.take())
+                .ok_or_else(|| StorageError::message("redb", "a database in memory cannot be opened again").into())
+        });
+        Self::init(opener, "redb in memory".to_string())
     }
 
-    /// Refuses a file of a newer format; gives a new one its format version and every table, so read
-    /// transactions never meet a missing one.
-    fn init(db: Database, name: String) -> Result<Self> {
+    /// A store on `medium` (a file, or memory that outlives each open) whose every storage operation goes
+    /// through `faults` first.
+    #[cfg(feature = "faults")]
+    pub(crate) fn faulty(
+        medium: super::faults::Medium,
+        faults: &super::faults::Faults,
+        cache_bytes: u64,
+    ) -> Result<Self> {
+        let name = match &medium {
+            super::faults::Medium::File(path) => format!("redb file {} (with injected faults)", path.display()),
+            super::faults::Medium::Memory => "redb in memory (with injected faults)".to_string(),
+        };
+        let faults = faults.clone();
+        let opener: Opener = Box::new(move || {
+            let backend = medium.backend(&faults).map_err(|e| StorageError::new("redb", e))?;
+            Ok(Database::builder().set_cache_size(cache_bytes as usize).create_with_backend(backend)?)
+        });
+        Self::init(opener, name)
+    }
+
+    /// Opens the database; refuses a file of a newer format; gives a new one its format version and every
+    /// table, so read transactions never meet a missing one.
+    fn init(opener: Opener, name: String) -> Result<Self> {
+        let db = opener()?;
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -81,33 +135,95 @@ impl RedbStore {
         }
         drop(WriteTables::open(&txn)?);
         txn.commit()?;
-        Ok(Self { db, name })
+        let slot = RwLock::new(Slot { db: Some(db), failed_at: None });
+        Ok(Self { slot, broken: AtomicBool::new(false), opener, name })
+    }
+
+    /// Begins a transaction (or a short read) on the open database, which is opened again first if an operation
+    /// failed since it was last opened. The database is held only while `begin` runs: transactions do not
+    /// borrow it.
+    fn begin<T>(&self, begin: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+        if self.broken.load(Ordering::Acquire) {
+            self.reopen()?;
+        }
+        let slot = self.slot.read().unwrap_or_else(|e| e.into_inner());
+        let Some(db) = &slot.db else {
+            return Err(StorageError::down("redb", "the database failed and could not be opened again yet").into());
+        };
+        self.watch(begin(db))
+    }
+
+    /// Closes the database and opens it again, unless another thread just did (or just tried).
+    fn reopen(&self) -> Result<()> {
+        let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
+        if !self.broken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if slot.failed_at.is_some_and(|at| at.elapsed() < REOPEN_PAUSE) {
+            return Err(StorageError::down("redb", "the database failed and could not be opened again yet").into());
+        }
+        // Closing releases the file (its lock); a write transaction still running holds it until it ends, and
+        // opening again fails until then (the file is locked), so this is tried again later.
+        if let Some(db) = slot.db.take()
+            && let Err(error) = db.close()
+        {
+            tracing::warn!(store = %self.name, %error, "the failed database is closed once its last write ends");
+        }
+        match (self.opener)() {
+            Ok(db) => {
+                slot.db = Some(db);
+                slot.failed_at = None;
+                self.broken.store(false, Ordering::Release);
+                tracing::warn!(store = %self.name, "the database was opened again after a failure; serving again");
+                Ok(())
+            }
+            Err(error) => {
+                slot.failed_at = Some(Instant::now());
+                tracing::error!(store = %self.name, %error, "the database failed and cannot be opened again yet");
+                Err(match error {
+                    RegistryError::Storage(e) => StorageError::unavailable("redb", e).into(),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// Notes that `outcome`, an operation's, failed in the store, which then needs opening again.
+    fn watch<T>(&self, outcome: Result<T>) -> Result<T> {
+        if let Err(RegistryError::Storage(error)) = &outcome {
+            tracing::error!(store = %self.name, %error, "a store operation failed; the database will be opened again");
+            self.broken.store(true, Ordering::Release);
+        }
+        outcome
     }
 }
 
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
-        Ok(Box::new(ReadTables::new(self.db.begin_read()?)))
+        let txn = self.begin(|db| Ok(db.begin_read()?))?;
+        Ok(Box::new(ReadTables::new(txn)))
     }
 
     /// redb has one writer at a time, so every transaction is serialized against every other: `locks` need no
     /// lock of their own.
     fn write(&self, _locks: &[Lock<'_>], work: Work<'_>) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin(|db| Ok(db.begin_write()?))?;
         // The tables close at the end of this block, before the commit or abort.
         let outcome = WriteTables::open(&txn).map_err(RegistryError::from).and_then(|mut tables| work(&mut tables));
-        match outcome {
+        let outcome = match outcome {
             Ok(()) => {
                 let started = Instant::now();
-                txn.commit()?;
+                // A commit that fails part-way may have made it to the disk all the same.
+                let committed = txn.commit().map_err(|e| StorageError::new("redb", e).outcome_unknown().into());
                 metrics::histogram!("registry_store_commit_seconds").record(started.elapsed().as_secs_f64());
-                Ok(())
+                committed
             }
             Err(e) => {
-                txn.abort()?;
+                let _ = self.watch(txn.abort().map_err(RegistryError::from));
                 Err(e)
             }
-        }
+        };
+        self.watch(outcome)
     }
 
     fn describe(&self) -> String {
@@ -115,9 +231,10 @@ impl Store for RedbStore {
     }
 
     fn health(&self) -> Result<()> {
-        let txn = self.db.begin_read()?;
-        txn.open_table(META)?.get(META_FORMAT_VERSION)?;
-        Ok(())
+        self.begin(|db| {
+            db.begin_read()?.open_table(META)?.get(META_FORMAT_VERSION)?;
+            Ok(())
+        })
     }
 }
 
