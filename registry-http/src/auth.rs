@@ -6,6 +6,7 @@
 //! hash of a key.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -44,13 +45,20 @@ impl std::str::FromStr for Role {
 struct Key {
     hash: [u8; 32],
     role: Role,
-    name: String,
+    name: Arc<str>,
 }
 
-/// The set of keys the server accepts.
-#[derive(Clone, Debug, Default)]
+/// The set of keys the server accepts. It can be replaced whole while the server runs ([`AuthKeys::replace`],
+/// on SIGHUP): each request checks against one set, the old or the new.
+#[derive(Debug, Default)]
 pub struct AuthKeys {
-    keys: Vec<Key>,
+    keys: RwLock<Arc<Vec<Key>>>,
+}
+
+impl Clone for AuthKeys {
+    fn clone(&self) -> Self {
+        Self { keys: RwLock::new(self.current()) }
+    }
 }
 
 impl AuthKeys {
@@ -69,12 +77,13 @@ impl AuthKeys {
             let role: Role = role.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
             let hash = decode_hex(hash).ok_or_else(|| format!("line {}: the hash must be 64 hex digits", n + 1))?;
             let name = parts.collect::<Vec<_>>().join(" ");
-            keys.push(Key { hash, role, name: if name.is_empty() { format!("key on line {}", n + 1) } else { name } });
+            let name = if name.is_empty() { format!("key on line {}", n + 1) } else { name };
+            keys.push(Key { hash, role, name: name.into() });
         }
         if keys.is_empty() {
             return Err("the keys file holds no key".into());
         }
-        Ok(Self { keys })
+        Ok(Self { keys: RwLock::new(Arc::new(keys)) })
     }
 
     /// Reads a keys file.
@@ -84,18 +93,39 @@ impl AuthKeys {
     }
 
     /// The keys with this role: for tests and embedding.
-    pub fn with_key(mut self, key: &str, role: Role) -> Self {
-        self.keys.push(Key { hash: hash_key(key), role, name: format!("{role:?}") });
-        self
+    pub fn with_key(self, key: &str, role: Role) -> Self {
+        let mut keys = Vec::clone(&self.current());
+        keys.push(Key { hash: hash_key(key), role, name: format!("{role:?}").into() });
+        Self { keys: RwLock::new(Arc::new(keys)) }
+    }
+
+    /// Replaces every key with those of `other`: requests from now on are checked against them.
+    pub fn replace(&self, other: AuthKeys) {
+        let keys = other.current();
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+    }
+
+    /// How many keys there are.
+    pub fn len(&self) -> usize {
+        self.current().len()
+    }
+
+    /// Whether there are none (a set parsed from a file never is empty).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn current(&self) -> Arc<Vec<Key>> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The role of `key`, checking every entry so the time taken does not depend on which one matches.
-    fn role_of(&self, key: &str) -> Option<(Role, &str)> {
+    fn role_of(&self, key: &str) -> Option<(Role, Arc<str>)> {
         let hash = hash_key(key);
         let mut found = None;
-        for entry in &self.keys {
+        for entry in self.current().iter() {
             if constant_time_eq(&entry.hash, &hash) && found.is_none() {
-                found = Some((entry.role, entry.name.as_str()));
+                found = Some((entry.role, entry.name.clone()));
             }
         }
         found
@@ -171,16 +201,16 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
 }
 
 /// What the auth layer decides for a request.
-enum Verdict<'a> {
+enum Verdict {
     /// Auth is off, the route needs no role, or the key's role suffices.
     Allowed,
     /// No valid key.
     Unauthorized,
     /// A valid key whose role lacks what the route needs.
-    Forbidden { name: &'a str, role: Role, needed: Role },
+    Forbidden { name: Arc<str>, role: Role, needed: Role },
 }
 
-fn verdict<'a>(state: &'a AppState, request: &Request) -> Verdict<'a> {
+fn verdict(state: &AppState, request: &Request) -> Verdict {
     let Some(keys) = &state.auth else { return Verdict::Allowed };
     let Some(needed) = required_role(request.method(), request.uri().path()) else { return Verdict::Allowed };
     match presented_key(request).and_then(|key| keys.role_of(&key)) {
@@ -210,7 +240,7 @@ pub(crate) async fn authorize(State(state): State<SharedState>, request: Request
             response
         }
         Verdict::Forbidden { name, role, needed } => {
-            tracing::info!(key = name, ?role, ?needed, "forbidden");
+            tracing::info!(key = &*name, ?role, ?needed, "forbidden");
             ApiError::new(
                 StatusCode::FORBIDDEN,
                 40301,

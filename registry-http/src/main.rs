@@ -111,6 +111,8 @@ fn run(cli: &Cli) -> Result<(), String> {
             });
             tracing::info!(%addr, "metrics listening");
         }
+        #[cfg(unix)]
+        tokio::spawn(reload_keys_on_hangup(settings.auth_keys.clone(), state.auth.clone()));
         tracing::info!(
             listen = %local,
             data = %store,
@@ -140,6 +142,34 @@ fn bound_malloc_arenas() {
         // SAFETY: mallopt only sets an allocator parameter; it is called before any other thread exists.
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
+}
+
+/// On each SIGHUP, reads the keys file again and, if it is valid, checks every request from then on against its
+/// keys; a file that cannot be read or parsed is logged and the keys in use stay. Without a keys file (auth off)
+/// a SIGHUP is logged and ignored: it never turns auth on or off, and never stops the server.
+#[cfg(unix)]
+async fn reload_keys_on_hangup(path: Option<std::path::PathBuf>, keys: Option<Arc<AuthKeys>>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: the keys file will not be reloaded");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let (Some(path), Some(keys)) = (&path, &keys) else {
+            tracing::warn!("SIGHUP: auth is off (no keys file), so there are no keys to reload");
+            continue;
+        };
+        match AuthKeys::load(path) {
+            Ok(loaded) => {
+                keys.replace(loaded);
+                tracing::info!(file = %path.display(), keys = keys.len(), "SIGHUP: the keys file was reloaded");
+            }
+            Err(error) => tracing::error!(
+                file = %path.display(),
+                %error,
+                "SIGHUP: the keys file cannot be used; the keys loaded before stay in use"
+            ),
         }
     }
 }

@@ -308,3 +308,62 @@ fn api_keys_never_reach_the_log() {
         assert!(!text.contains(&secret), "the log shows {secret}");
     }
 }
+
+/// The status of `GET /subjects` with `key` (over a fresh connection).
+fn status_with_key(port: u16, key: &str) -> u16 {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET /subjects HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn the_keys_file_is_reloaded_on_sighup_and_a_bad_one_keeps_the_keys_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let line = |role: &str, key: &str| format!("{role} {} {key}\n", registry_http::auth::hash_key_hex(key));
+    std::fs::write(&keys, line("reader", "first-key")).unwrap();
+    let port = free_port();
+    let keys_arg = keys.to_str().unwrap();
+    let (child, _) = start_with(port, &dir.path().join("data"), &["--auth-keys", keys_arg]);
+    let hangup = || assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    let until = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "{what}: not within 10 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    assert_eq!((status_with_key(port, "first-key"), status_with_key(port, "second-key")), (200, 401));
+
+    // A new file: the new key works and the old one no longer does, without a restart.
+    std::fs::write(&keys, line("reader", "second-key")).unwrap();
+    hangup();
+    until("the new key accepted", &|| status_with_key(port, "second-key") == 200);
+    assert_eq!(status_with_key(port, "first-key"), 401);
+
+    // A file that cannot be used (no key, then a bad line, then none at all): the keys in use stay.
+    for bad in [Some("# nothing\n"), Some("superuser abc\n"), None] {
+        match bad {
+            Some(text) => std::fs::write(&keys, text).unwrap(),
+            None => std::fs::remove_file(&keys).unwrap(),
+        }
+        hangup();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(status_with_key(port, "second-key"), 200, "after a SIGHUP with {bad:?}");
+        assert_eq!(status_with_key(port, "nothing"), 401);
+    }
+    assert!(terminate(child).success(), "the server still stops cleanly after the SIGHUPs");
+}
+
+#[test]
+fn a_sighup_without_auth_neither_stops_the_server_nor_turns_auth_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (child, _) = start(port, &dir.path().join("data"));
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(http(port, "GET", "/subjects", None).unwrap().0, 200);
+    assert!(terminate(child).success());
+}
