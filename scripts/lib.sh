@@ -19,12 +19,12 @@ setup_venv() {
 import sys
 from importlib.metadata import version
 assert version("confluent-kafka") == sys.argv[1]
-import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry  # noqa: F401
+import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry, cryptography  # noqa: F401
 PYEOF
         echo "confluent-kafka $CLIENT_VERSION and pytest already installed"
     else
         "$PY" -m pip install --quiet --disable-pip-version-check \
-            "confluent-kafka[schemaregistry,avro,json,protobuf]==$CLIENT_VERSION" pytest
+            "confluent-kafka[schemaregistry,avro,json,protobuf]==$CLIENT_VERSION" pytest cryptography
     fi
 }
 
@@ -40,17 +40,19 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_healthy URL PID: waits until GET URL/health answers 200; fails if PID exits or the time runs out.
+# wait_healthy URL PID [CA_FILE]: waits until GET URL/health answers 200 (over TLS trusting CA_FILE, if given);
+# fails if PID exits or the time runs out.
 wait_healthy() {
-    local url=$1 pid=$2 deadline=$((SECONDS + HEALTH_TIMEOUT_SECS))
+    local url=$1 pid=$2 ca=${3:-} deadline=$((SECONDS + HEALTH_TIMEOUT_SECS))
     while ((SECONDS < deadline)); do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "the server (pid $pid) exited before answering /health" >&2
             return 1
         fi
-        if "$PY" - "$url/health" <<'PYEOF' 2>/dev/null; then
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
+        if "$PY" - "$url/health" "$ca" <<'PYEOF' 2>/dev/null; then
+import ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
+with urllib.request.urlopen(sys.argv[1], timeout=1, context=context) as r:
     sys.exit(0 if r.status == 200 else 1)
 PYEOF
             return 0

@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log that cannot be written (its reader gone: a broken pipe) must not fail the request that logs:
+        // reporting it would write to stderr again, and a failed `eprintln!` panics.
+        .log_internal_errors(false)
         .init();
     let outcome = match &cli.command {
         Some(Command::Copy { from, to, force }) => copy(&cli, from, to, *force),
@@ -90,6 +93,8 @@ fn run(cli: &Cli) -> Result<(), String> {
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
     state.max_validate_items = settings.max_validate_items;
+    let tls = settings.tls.as_ref().map(|(cert, key)| registry_http::serve::Tls::load(cert, key)).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -117,10 +122,11 @@ fn run(cli: &Cli) -> Result<(), String> {
             listen = %local,
             data = %store,
             auth = if state.auth.is_some() { "on" } else { "off" },
-            "schema registry listening on http://{local}, data in {store}, auth {}",
+            tls = tls.is_some(),
+            "schema registry listening on {scheme}://{local}, data in {store}, auth {}",
             if state.auth.is_some() { "on" } else { "off" }
         );
-        registry_http::serve::serve(listener, server(state), settings.serve, shutdown_signal())
+        registry_http::serve::serve(listener, server(state), settings.serve, tls, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))?;
         tracing::info!("shut down cleanly");

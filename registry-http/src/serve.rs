@@ -1,8 +1,11 @@
 //! Serving the app over TCP with the limits a server needs against slow or hostile clients: how long it waits
 //! for a request's headers (an idle keep-alive connection included), how long a request's body may stall, and
 //! how many connections it holds at once. A stalled client costs a socket until its timeout, and nothing else.
+//! With [`Tls`], every connection is TLS (rustls with the ring provider), so API keys never cross the network in
+//! clear; a TLS handshake is bounded by the header timeout.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,8 +15,12 @@ use axum::body::{Body, Bytes};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tower::Service;
 
 use crate::Server;
@@ -36,12 +43,54 @@ impl Default for ServeLimits {
     }
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` resolves; then stops accepting, lets each
-/// connection finish the request it is in (up to 30 seconds), and returns.
+/// What the server presents to TLS clients: a certificate chain and its private key.
+#[derive(Clone)]
+pub struct Tls {
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// Reads a PEM certificate chain (the server's certificate first) and a PEM private key (PKCS#8, PKCS#1 or
+    /// SEC1), and checks that they belong together. TLS 1.2 and 1.3, HTTP/1.1.
+    pub fn load(cert: &Path, key: &Path) -> Result<Self, String> {
+        let certs = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read a certificate from {}: {e}", cert.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{} holds no PEM certificate", cert.display()));
+        }
+        let private = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
+        // The ring provider: no C toolchain to build, as the rest of the server. (It has no post-quantum key
+        // exchange, hence the deprecation; X25519 and the NIST curves it has are what clients use today.)
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("cannot set up TLS: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(certs, private)
+            .map_err(|e| {
+                format!("cannot use the certificate {} with the key {}: {e}", cert.display(), key.display())
+            })?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) })
+    }
+}
+
+/// Serves `app` on `listener` within `limits` (over TLS with `tls`) until `shutdown` resolves; then stops
+/// accepting, lets each connection finish the request it is in (up to 30 seconds), and returns.
 pub async fn serve(
     listener: TcpListener,
     app: Server,
     limits: ServeLimits,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -65,26 +114,20 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let app = app.clone();
-        let mut closed = closed.clone();
+        let (app, closed, tls) = (app.clone(), closed.clone(), tls.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            let body_timeout = limits.body_timeout;
-            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                let mut app = app.clone();
-                let request = request.map(|body| Body::new(TimeoutBody::new(body, body_timeout)));
-                async move { app.call(request).await }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = closed.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
+            match tls {
+                None => serve_connection(stream, app, limits, closed).await,
+                // A client that does not finish its handshake in time is closed, as one that sends no headers is.
+                Some(tls) => match tokio::time::timeout(limits.header_timeout, tls.acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, app, limits, closed).await,
+                    Ok(Err(error)) => {
+                        ::metrics::counter!("http_tls_handshake_failures_total").increment(1);
+                        tracing::debug!(%error, "a TLS handshake failed");
+                    }
+                    Err(_) => ::metrics::counter!("http_tls_handshake_failures_total").increment(1),
+                },
             }
         });
     }
@@ -93,6 +136,31 @@ pub async fn serve(
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(Duration::from_secs(30), slots.acquire_many(all)).await;
     Ok(())
+}
+
+/// Serves HTTP/1.1 requests on one connection until the client closes it, a timeout closes it, or the server
+/// shuts down (then the request in progress finishes first).
+async fn serve_connection<S>(stream: S, app: Server, limits: ServeLimits, mut closed: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let body_timeout = limits.body_timeout;
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let mut app = app.clone();
+        let request = request.map(|body| Body::new(TimeoutBody::new(body, body_timeout)));
+        async move { app.call(request).await }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = closed.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 pin_project_lite::pin_project! {

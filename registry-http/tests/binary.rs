@@ -367,3 +367,147 @@ fn a_sighup_without_auth_neither_stops_the_server_nor_turns_auth_on() {
     assert_eq!(http(port, "GET", "/subjects", None).unwrap().0, 200);
     assert!(terminate(child).success());
 }
+
+/// A self-signed certificate for localhost and 127.0.0.1, written as PEM files: (cert path, key path, cert DER).
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("a certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (cert, key, certified.cert.der().to_vec())
+}
+
+/// One request over TLS, trusting only `trusted` (a certificate's DER); returns (status, body).
+fn https(port: u16, trusted: &[u8], request: &str) -> std::io::Result<(u16, String)> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(trusted.to_vec())).map_err(std::io::Error::other)?;
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).map_err(std::io::Error::other)?;
+    let socket = TcpStream::connect(("127.0.0.1", port))?;
+    socket.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    tls.write_all(request.as_bytes())?;
+    tls.flush()?;
+    let mut response = Vec::new();
+    // The server closes without a TLS close_notify at times; what arrived before counts.
+    let _ = tls.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, response.split("\r\n\r\n").nth(1).unwrap_or("").to_string()))
+}
+
+#[test]
+fn over_tls_keys_never_cross_in_clear_and_a_plain_or_silent_client_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, der) = self_signed(dir.path());
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, format!("writer {} ci\n", registry_http::auth::hash_key_hex("tls-key"))).unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--header-timeout-secs", "2", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--auth-keys".as_ref(), keys.as_os_str(), "--tls-cert".as_ref(), cert.as_os_str()])
+        .args(["--tls-key".as_ref(), key.as_os_str()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let startup = log.next().unwrap().unwrap();
+    assert!(startup.contains(&format!("https://127.0.0.1:{port}")), "{startup}");
+    std::thread::spawn(move || for _ in log {});
+    let health = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while https(port, &der, health).map(|(s, _)| s).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "no /health over TLS in time: {:?}", https(port, &der, health));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = r#"{"schema":"{\"type\":\"string\"}"}"#;
+    let register = |auth: &str| {
+        format!(
+            "POST /subjects/s/versions HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, answer) = https(port, &der, &register("Authorization: Bearer tls-key\r\n")).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#""id":1"#), "{answer}");
+    assert_eq!(https(port, &der, &register("")).unwrap().0, 401);
+
+    // Plain HTTP to the TLS port is never served: no HTTP answer, the connection closes.
+    let plain = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    (&plain).write_all(health.as_bytes()).unwrap();
+    let (_, answer) = until_closed(&plain);
+    assert!(!answer.starts_with("HTTP/1.1 200"), "plain HTTP was served: {answer}");
+
+    // A client that connects and never starts its handshake is closed at the header timeout.
+    let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (waited, _) = until_closed(&silent);
+    assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(10), "closed after {waited:?}");
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn tls_settings_that_cannot_work_stop_startup_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = self_signed(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_key, _) = self_signed(other.path());
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let cases: [(&[&std::path::Path], &str); 5] = [
+        (&[&cert], "both a certificate (--tls-cert) and its private key (--tls-key)"),
+        (&[&empty, &key], "holds no PEM certificate"),
+        (&[&missing, &key], "cannot read a certificate from"),
+        (&[&cert, &empty], "cannot read a private key from"),
+        (&[&cert, &other_key], "cannot use the certificate"),
+    ];
+    for (files, expected) in cases {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_schema-registry"));
+        command.args(["--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path().join("data"));
+        command.arg("--tls-cert").arg(files[0]);
+        if let Some(key) = files.get(1) {
+            command.arg("--tls-key").arg(key);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(expected), "{files:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_log_whose_reader_is_gone_does_not_stop_the_server_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    log.next().unwrap().unwrap(); // listening
+    drop(log); // the reader is gone: every later log line meets a broken pipe
+    for _ in 0..3 {
+        let (status, body) = http(port, "GET", "/health", None).expect("an answer, not a closed connection");
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) =
+        http(port, "POST", "/subjects/s/versions", Some(r#"{"schema":"{\"type\":\"string\"}"}"#)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(terminate(child).success());
+}

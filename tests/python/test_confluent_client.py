@@ -42,8 +42,14 @@ def unique(prefix):
 
 
 def new_client():
-    """A client with empty caches, so every read below really goes to the server."""
-    return SchemaRegistryClient({"url": URL, "max.retries": 0})
+    """A client with empty caches, so every read below really goes to the server; over TLS trusting
+    SCHEMA_REGISTRY_CA and with SCHEMA_REGISTRY_BASIC_AUTH's `user:key`, when they are set."""
+    config = {"url": URL, "max.retries": 0}
+    if os.environ.get("SCHEMA_REGISTRY_CA"):
+        config["ssl.ca.location"] = os.environ["SCHEMA_REGISTRY_CA"]
+    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH"):
+        config["basic.auth.user.info"] = os.environ["SCHEMA_REGISTRY_BASIC_AUTH"]
+    return SchemaRegistryClient(config)
 
 
 @pytest.fixture
