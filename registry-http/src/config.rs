@@ -94,6 +94,18 @@ pub enum Command {
         /// The key.
         key: String,
     },
+    /// Write a backup of the registry (the data directory's, or --store's) to a new redb file, as of one
+    /// moment; while a server runs on the data directory, it makes the backup. Restore by starting on it:
+    /// `schema-registry --store FILE`, or copy it to DATA_DIR/registry.redb.
+    Backup {
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Check the registry (the data directory's, or --store's): every record decodes, every fingerprint is its
+    /// schema's, ids are bound both ways, indexes and references resolve. Exits 1 if anything is wrong; while
+    /// a server runs on the data directory, it runs the check.
+    Check,
     /// Copy a whole registry between stores (redb files and PostgreSQL URLs), keeping ids, versions, soft
     /// deletes, references, compatibility levels and modes.
     Copy {

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod control;
 mod confluent;
 mod context;
 mod error;

@@ -7,7 +7,7 @@ use clap::Parser;
 use registry_core::Limits;
 use registry_http::config::{Cli, Command, split_cache_bytes};
 use registry_http::{AppState, AuthKeys, auth, server};
-use registry_store::{Registry, RegistryOptions, StoreAddress};
+use registry_store::{Registry, RegistryError, RegistryOptions, StoreAddress};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         .init();
     let outcome = match &cli.command {
         Some(Command::Copy { from, to, force }) => copy(&cli, from, to, *force),
+        Some(Command::Backup { to }) => backup(&cli, to),
+        Some(Command::Check) => check(&cli),
         _ => run(&cli),
     };
     match outcome {
@@ -68,6 +70,91 @@ fn copy(cli: &Cli, from: &str, to: &str, force: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The registry `backup` and `check` work on, opened here; or, when a server holds its file, that file.
+enum Target {
+    Opened(Registry, String),
+    Served(std::path::PathBuf),
+}
+
+fn open_target(cli: &Cli) -> Result<Target, String> {
+    let settings = cli.settings()?;
+    let store = &settings.store;
+    if let StoreAddress::Embedded(path) = store
+        && !path.is_file()
+    {
+        return Err(format!("there is no registry file at {}", path.display()));
+    }
+    let mut options = settings.store_options.clone();
+    if cli.store_wait_secs.is_none() {
+        options.connect_wait = std::time::Duration::ZERO;
+    }
+    match Registry::open_at(store, RegistryOptions { store: options, ..RegistryOptions::default() }) {
+        Ok(registry) => Ok(Target::Opened(registry, store.to_string())),
+        Err(RegistryError::InUse(_)) if cfg!(unix) && matches!(store, StoreAddress::Embedded(_)) => {
+            let StoreAddress::Embedded(path) = store else { unreachable!("matched above") };
+            Ok(Target::Served(path.clone()))
+        }
+        Err(e) => Err(format!("cannot open {store}: {e}")),
+    }
+}
+
+/// `schema-registry backup`: the registry, as of one moment, into a new redb file.
+fn backup(cli: &Cli, to: &std::path::Path) -> Result<(), String> {
+    if to.exists() {
+        return Err(format!("{} exists already: back up to a new file", to.display()));
+    }
+    let (copied, from, how) = match open_target(cli)? {
+        Target::Opened(registry, store) => {
+            (registry.backup_to(to).map_err(|e| format!("cannot back up {store}: {e}"))?, store, "")
+        }
+        Target::Served(path) => {
+            (served_backup(&path, to)?, path.display().to_string(), " (made by the server running on it)")
+        }
+    };
+    println!(
+        "backed up {from} to {}{how}: {} versions, {} schemas, {} ids, {} settings",
+        to.display(),
+        copied.versions,
+        copied.schemas,
+        copied.ids,
+        copied.settings
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+fn served_backup(path: &std::path::Path, to: &std::path::Path) -> Result<registry_store::Copied, String> {
+    registry_http::control::request_backup(path, to)
+}
+
+#[cfg(not(unix))]
+fn served_backup(path: &std::path::Path, _: &std::path::Path) -> Result<registry_store::Copied, String> {
+    Err(format!("{} is open in another process: stop it first", path.display()))
+}
+
+/// `schema-registry check`: the registry's integrity; an error (exit 1) when anything is wrong.
+fn check(cli: &Cli) -> Result<(), String> {
+    let (text, sound) = match open_target(cli)? {
+        Target::Opened(registry, store) => {
+            let report = registry.check().map_err(|e| format!("cannot check {store}: {e}"))?;
+            (registry_http::control::render_check(&store, &report), report.is_sound())
+        }
+        Target::Served(path) => served_check(&path)?,
+    };
+    print!("{text}");
+    if sound { Ok(()) } else { Err("the registry has problems (listed above)".into()) }
+}
+
+#[cfg(unix)]
+fn served_check(path: &std::path::Path) -> Result<(String, bool), String> {
+    registry_http::control::request_check(path)
+}
+
+#[cfg(not(unix))]
+fn served_check(path: &std::path::Path) -> Result<(String, bool), String> {
+    Err(format!("{} is open in another process: stop it first", path.display()))
+}
+
 fn run(cli: &Cli) -> Result<(), String> {
     let settings = cli.settings()?;
     if let StoreAddress::Embedded(path) = &settings.store
@@ -86,6 +173,13 @@ fn run(cli: &Cli) -> Result<(), String> {
     };
     let registry = Registry::open_at(store, options.with_cache_budget(registry_bytes))
         .map_err(|e| format!("cannot open {store}: {e}"))?;
+    #[cfg(unix)]
+    let _control = match store {
+        StoreAddress::Embedded(path) => registry_http::control::listen(registry.clone(), path, store.to_string())
+            .map_err(|e| tracing::warn!(error = %e, "no control socket: backup and check need the server stopped"))
+            .ok(),
+        StoreAddress::Postgres(_) => None,
+    };
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
         .with_rendered_cache_bytes(rendered_bytes)

@@ -511,3 +511,75 @@ fn a_log_whose_reader_is_gone_does_not_stop_the_server_answering() {
     assert_eq!(status, 200, "{body}");
     assert!(terminate(child).success());
 }
+
+/// Runs the binary with `args`: (success, stdout, stderr).
+fn run_binary(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_schema-registry")).args(args).output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn backup_and_check_work_on_a_stopped_and_on_a_running_server_and_a_backup_starts_as_the_same_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let data_arg = [os("--data-dir"), data.clone().into_os_string()];
+    let with_data = |extra: &[std::ffi::OsString]| {
+        let args: Vec<&std::ffi::OsStr> = data_arg.iter().chain(extra).map(|s| s.as_os_str()).collect();
+        run_binary(&args)
+    };
+    let register = |port: u16, subject: &str, name: &str| {
+        let body = format!(r#"{{"schema":"{{\"type\":\"record\",\"name\":\"{name}\",\"fields\":[]}}"}}"#);
+        http(port, "POST", &format!("/subjects/{subject}/versions"), Some(&body)).unwrap()
+    };
+    let (ok, _, stderr) = with_data(&[os("check")]);
+    assert!(!ok && stderr.contains("there is no registry file at"), "{stderr}");
+
+    // A running server: it makes the backup and runs the check, through its control socket.
+    let port = free_port();
+    let (child, _) = start(port, &data);
+    assert_eq!(http(port, "PUT", "/config", Some(r#"{"compatibility":"NONE"}"#)).unwrap().0, 200);
+    assert_eq!(register(port, "s", "A").0, 200);
+    assert_eq!(register(port, "s", "B").0, 200);
+    let online = dir.path().join("online.redb");
+    let (ok, stdout, stderr) = with_data(&[os("backup"), os("--to"), online.clone().into_os_string()]);
+    assert!(
+        ok && stdout.contains("made by the server running on it") && stdout.contains("2 versions"),
+        "{stdout}{stderr}"
+    );
+    let (ok, stdout, stderr) = with_data(&[os("check")]);
+    assert!(ok && stdout.contains("2 versions") && stdout.contains("no problems found"), "{stdout}{stderr}");
+    assert_eq!(register(port, "s", "C").0, 200, "the server serves on after a backup");
+    let (ok, _, stderr) = with_data(&[os("backup"), os("--to"), online.clone().into_os_string()]);
+    assert!(!ok && stderr.contains("exists already"), "{stderr}");
+    assert!(terminate(child).success());
+    assert!(!data.join("registry.redb.sock").exists(), "the control socket is removed at shutdown");
+
+    // Stopped: the command opens the file itself.
+    let offline = dir.path().join("offline.redb");
+    let (ok, stdout, stderr) = with_data(&[os("backup"), os("--to"), offline.clone().into_os_string()]);
+    assert!(ok && stdout.contains("3 versions") && !stdout.contains("server"), "{stdout}{stderr}");
+
+    // Restore by starting on a backup: it holds what was registered before it was made, and nothing after.
+    for (backup, versions) in [(&online, "[1,2]"), (&offline, "[1,2,3]")] {
+        let port = free_port();
+        let (child, _) = start_with(port, &dir.path().join("unused"), &["--store", backup.to_str().unwrap()]);
+        assert_eq!(http(port, "GET", "/subjects/s/versions", None).unwrap(), (200, versions.to_string()));
+        assert!(terminate(child).success());
+        let (ok, stdout, _) = run_binary(&[os("--store").as_os_str(), backup.as_os_str(), os("check").as_os_str()]);
+        assert!(ok && stdout.contains("no problems found"), "{stdout}");
+    }
+
+    // Damage found: the check lists it and exits non-zero.
+    {
+        let db = redb::Database::open(&offline).unwrap();
+        let txn = db.begin_write().unwrap();
+        let uses: redb::TableDefinition<(u32, &str, u32), ()> = redb::TableDefinition::new("id_uses");
+        txn.open_table(uses).unwrap().remove((1, "s", 1)).unwrap();
+        txn.commit().unwrap();
+    }
+    let (ok, stdout, stderr) = run_binary(&[os("--store").as_os_str(), offline.as_os_str(), os("check").as_os_str()]);
+    assert!(!ok && stdout.contains("1 problems found") && stdout.contains("s version 1"), "{stdout}{stderr}");
+    assert!(stderr.contains("the registry has problems"), "{stderr}");
+}

@@ -140,6 +140,9 @@ pub enum RegistryError {
     /// The store's address or settings cannot be used.
     #[error("cannot use the store: {0}")]
     InvalidStore(String),
+    /// The embedded store's file is open in another process (a running server): one process at a time.
+    #[error("{0} is open in another process (a running server?)")]
+    InUse(String),
     /// The file was written by a newer release.
     #[error(
         "the store was written in on-disk format {found}; this build reads formats up to {supported}: upgrade the registry"

@@ -118,3 +118,14 @@ fn group_committed_registrations_are_all_durable() {
     let ids: std::collections::BTreeSet<_> = acknowledged.iter().map(|(_, id)| *id).collect();
     assert_eq!(ids.len(), THREADS * PER_THREAD, "every new schema got its own id");
 }
+
+#[test]
+fn a_file_open_in_another_registry_is_refused_as_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let first = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
+    assert!(matches!(&err, RegistryError::InUse(file) if file.ends_with("registry.redb")), "{err}");
+    drop(first);
+    Registry::open(&path, RegistryOptions::default()).expect("opens once the other is closed");
+}

@@ -3,6 +3,7 @@
 //! references, and every subject's and the global settings.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use registry_core::{SchemaId, Subject, Version};
 
@@ -26,6 +27,36 @@ pub struct Copied {
 }
 
 impl Registry {
+    /// Writes a backup of this registry, as of one snapshot, to a new redb file at `path`: a registry that
+    /// [`Registry::open`] (or the server's `--store`) starts on. The file appears whole or not at all: it is
+    /// written beside `path` under another name, synced, and renamed. An existing file is refused.
+    pub fn backup_to(&self, path: &Path) -> Result<Copied> {
+        if path.exists() {
+            return Err(RegistryError::InvalidStore(format!(
+                "{} exists already: back up to a new file",
+                path.display()
+            )));
+        }
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(format!(".partial-{}", std::process::id()));
+        let partial = std::path::PathBuf::from(partial);
+        let _ = std::fs::remove_file(&partial);
+        let written = (|| {
+            let target = Registry::open(&partial, super::RegistryOptions::default())?;
+            let copied = self.copy_into(&target, false)?;
+            // Dropping the only handle closes the file; the commit synced it already.
+            drop(target);
+            std::fs::rename(&partial, path)
+                .and_then(|()| sync_parent(path))
+                .map_err(|e| RegistryError::InvalidStore(format!("cannot write {}: {e}", path.display())))?;
+            Ok(copied)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        written
+    }
+
     /// Copies everything this registry holds into `target`, in one transaction of the target's store, as of one
     /// snapshot of this one. A target that already holds anything is refused with
     /// [`RegistryError::TargetNotEmpty`] unless `force`; even then an id or version the target binds differently is
@@ -97,5 +128,13 @@ impl Registry {
             // Whatever the target's instances had cached about it is stale now.
             Ok((copied, Change::Unknown))
         })
+    }
+}
+
+/// Makes a rename in `path`'s directory durable.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
     }
 }

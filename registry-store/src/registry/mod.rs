@@ -6,6 +6,7 @@
 //! allocation. Writes return after a durable commit. Reads run on snapshots behind moka caches, which the code
 //! path that commits keeps coherent (`crate::cache`).
 
+mod check;
 mod compat;
 mod config;
 mod copy;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use registry_core::SchemaId;
 
+pub use check::CheckReport;
 pub use copy::Copied;
 pub use options::{
     Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope, StoreAddress,

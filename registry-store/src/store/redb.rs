@@ -76,7 +76,11 @@ impl RedbStore {
         let name = format!("redb file {}", path.display());
         let path = path.to_path_buf();
         let opener: Opener =
-            Box::new(move || Ok(Database::builder().set_cache_size(cache_bytes as usize).create(&path)?));
+            Box::new(move || match Database::builder().set_cache_size(cache_bytes as usize).create(&path) {
+                Ok(db) => Ok(db),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(RegistryError::InUse(path.display().to_string())),
+                Err(e) => Err(e.into()),
+            });
         Self::init(opener, name)
     }
 
@@ -182,6 +186,10 @@ impl RedbStore {
                 tracing::error!(store = %self.name, %error, "the database failed and cannot be opened again yet");
                 Err(match error {
                     RegistryError::Storage(e) => StorageError::unavailable("redb", e).into(),
+                    // The failed database is still closing (a write transaction of it has not ended yet).
+                    RegistryError::InUse(_) => {
+                        StorageError::down("redb", "the failed database is still closing").into()
+                    }
                     other => other,
                 })
             }
