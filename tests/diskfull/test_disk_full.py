@@ -144,5 +144,8 @@ def test_a_full_disk_refuses_writes_serves_reads_and_recovers_when_space_is_free
             status, versions = call(base, "GET", f"/subjects/full-{s}/versions")
             assert status == 200 and versions == list(range(1, len(versions) + 1)), versions
         assert sum(len(call(base, "GET", f"/subjects/full-{s}/versions")[1]) for s in range(3)) >= len(acked)
+        # And the check agrees, run through the server holding the store.
+        checked = subprocess.run([BIN, "--data-dir", data_dir, "check"], capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0 and "no problems found" in checked.stdout, checked.stdout + checked.stderr
     finally:
         stop(server)
