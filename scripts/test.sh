@@ -42,6 +42,12 @@ step "the shared-store test: three instances over one PostgreSQL (client test on
 step "crash consistency: SIGKILL 20 times during a registration and deletion storm"
 ./scripts/crash-test.sh
 
+step "a full disk: writes refused with a clear error, reads served, writes resumed once space is freed"
+./scripts/disk-full-test.sh
+
+step "soak: 60 s of mixed load; resident memory may grow at most 10% after the warm-up"
+./scripts/soak-test.sh
+
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
 

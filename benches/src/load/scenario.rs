@@ -192,27 +192,35 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
     }
     failures.extend(judge(&report));
     if let Some(limit) = options.max_rss_growth {
-        failures.extend(judge_memory(&report, options.warmup, limit));
+        failures.extend(judge_memory(&mut report, options.warmup, limit));
     }
     Ok(RunOutcome { report, failures })
 }
 
-/// The phases whose server memory grew past `limit` (a fraction) of its level once `warmup` had passed. A phase
-/// too short to have samples after its warm-up is a failure too: the check must not pass by measuring nothing.
-fn judge_memory(report: &RunReport, warmup: Duration, limit: f64) -> Vec<String> {
+/// The phases whose server memory grew past `limit` (a fraction) of its level once `warmup` had passed; each
+/// phase's figures go into the report's notes. A phase too short to have samples after its warm-up is a failure
+/// too: the check must not pass by measuring nothing.
+fn judge_memory(report: &mut RunReport, warmup: Duration, limit: f64) -> Vec<String> {
     let mut failures = Vec::new();
+    let mut notes = Vec::new();
     for phase in &report.phases {
         match rss_growth_after(&phase.rss_samples, warmup.as_secs_f64()) {
-            Some((base, peak)) if (peak as f64) > base as f64 * (1.0 + limit) => failures.push(format!(
-                "phase {}: server memory grew from {:.1} MiB after the warm-up to {:.1} MiB (+{:.1}%, the limit is \
-                 {:.1}%)",
-                phase.spec.name,
-                base as f64 / 1024.0,
-                peak as f64 / 1024.0,
-                (peak as f64 / base as f64 - 1.0) * 100.0,
-                limit * 100.0
-            )),
-            Some(_) => {}
+            Some((base, peak)) => {
+                let growth = format!(
+                    "phase {}: server memory {:.1} MiB after the {:.0} s warm-up, at most {:.1} MiB after it \
+                     (+{:.1}%; the limit is {:.1}%)",
+                    phase.spec.name,
+                    base as f64 / 1024.0,
+                    warmup.as_secs_f64(),
+                    peak as f64 / 1024.0,
+                    (peak as f64 / base as f64 - 1.0) * 100.0,
+                    limit * 100.0
+                );
+                if (peak as f64) > base as f64 * (1.0 + limit) {
+                    failures.push(growth.clone());
+                }
+                notes.push(growth);
+            }
             None => failures.push(format!(
                 "phase {}: no memory samples after the {:.0} s warm-up (is the server's pid known, and the phase \
                  longer than its warm-up?)",
@@ -221,6 +229,7 @@ fn judge_memory(report: &RunReport, warmup: Duration, limit: f64) -> Vec<String>
             )),
         }
     }
+    report.notes.extend(notes);
     failures
 }
 
