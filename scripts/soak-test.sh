@@ -31,10 +31,11 @@ if [[ $PROFILE == release ]]; then
 else
     cargo build --locked -p registry-http -p registry-benches --bin schema-registry --bin registry-load
 fi
-BIN="$ROOT/target/$PROFILE/schema-registry"
-LOAD="$ROOT/target/$PROFILE/registry-load"
-
 WORK="$(mktemp -d)"
+# Copies: a build during a long run must not meet a running binary.
+cp "$ROOT/target/$PROFILE/schema-registry" "$ROOT/target/$PROFILE/registry-load" "$WORK/"
+BIN="$WORK/schema-registry"
+LOAD="$WORK/registry-load"
 SERVER_PID=""
 cleanup() {
     local status=$?
@@ -56,4 +57,4 @@ PY=python3 wait_healthy "http://127.0.0.1:$PORT" "$SERVER_PID"
 
 step "soak for $DURATION at $RATE req/s; memory may grow at most 10% after a $WARMUP warm-up"
 "$LOAD" soak --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --duration "$DURATION" --rate "$RATE" \
-    --warmup "$WARMUP" --max-rss-growth 10 --subjects 300 --json-out "$ROOT/target/soak.json"
+    --warmup "$WARMUP" --max-rss-growth 10 --subjects 300 --json-out "${SOAK_JSON:-$ROOT/target/soak.json}"
