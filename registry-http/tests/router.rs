@@ -511,3 +511,60 @@ async fn large_lookups_and_compatibility_checks_off_the_worker_answer_as_small_o
     let (status, listed) = send_json(&state, "GET", "/schemas", &Value::Null).await;
     assert_eq!((status, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
 }
+
+/// A request's (status, JSON body) through the whole server.
+async fn call_json(service: &registry_http::Server, method: &str, path: &str, body: &str) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/vnd.schemaregistry.v1+json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let response = service.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{status}: not JSON: {bytes:?}")))
+}
+
+/// Failing storage under the server: every failure is a 5xx with a JSON error body (Confluent's 50001 for a store
+/// error, 50003 while the store cannot be opened again), and once the faults stop, it serves again by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_faults_are_answered_as_json_errors_and_the_server_serves_again() {
+    use registry_store::faults::{Faults, Operation};
+    let faults = Faults::new();
+    let options = RegistryOptions { schema_cache_bytes: 0, store_cache_bytes: 0, ..RegistryOptions::default() };
+    let registry = Registry::open_with_faults(None, &faults, options).expect("registry");
+    let service = server(AppState::new(registry));
+    let schema = |n: u32| format!(r#"{{"schema":"{{\"type\":\"record\",\"name\":\"R{n}\",\"fields\":[]}}"}}"#);
+    assert_eq!(call_json(&service, "PUT", "/config", r#"{"compatibility":"NONE"}"#).await.0, StatusCode::OK);
+    assert_eq!(call_json(&service, "POST", "/subjects/s/versions", &schema(0)).await.0, StatusCode::OK);
+
+    let cases = [
+        ("writes fail", Operation::Write, "POST", "/subjects/s/versions"),
+        ("syncs fail", Operation::Sync, "POST", "/subjects/s/versions"),
+        ("reads fail", Operation::Read, "GET", "/subjects/s/versions/1"),
+    ];
+    for (n, (name, operation, method, path)) in cases.into_iter().enumerate() {
+        faults.fail(operation, 0, u64::MAX);
+        let body = if method == "POST" { schema(n as u32 + 1) } else { String::new() };
+        let (status, answer) = call_json(&service, method, path, &body).await;
+        assert!(status.is_server_error(), "{name}: {status} {answer}");
+        let code = answer["error_code"].as_u64().unwrap_or(0);
+        assert!(code == 50001 || code == 50003, "{name}: {answer}");
+        let message = answer["message"].as_str().unwrap_or("");
+        assert!(message.contains("injected") || message.contains("I/O error"), "{name}: {answer}");
+        faults.heal();
+        // Serving again may take the store's reopening: a few tries.
+        let mut served = false;
+        for _ in 0..50 {
+            if call_json(&service, method, path, &body).await.0 == StatusCode::OK {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(served, "{name}: not served again after healing");
+    }
+    let (status, health) = call_json(&service, "GET", "/health", "").await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+}
