@@ -211,7 +211,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             tracing::info!(%addr, "metrics listening");
         }
         #[cfg(unix)]
-        tokio::spawn(reload_keys_on_hangup(settings.auth_keys.clone(), state.auth.clone()));
+        tokio::spawn(reload_on_hangup(settings.auth_keys.clone(), state.auth.clone(), tls.clone()));
         tracing::info!(
             listen = %local,
             data = %store,
@@ -246,16 +246,28 @@ fn bound_malloc_arenas() {
     }
 }
 
-/// On each SIGHUP, reads the keys file again and, if it is valid, checks every request from then on against its
-/// keys; a file that cannot be read or parsed is logged and the keys in use stay. Without a keys file (auth off)
-/// a SIGHUP is logged and ignored: it never turns auth on or off, and never stops the server.
+/// On each SIGHUP, reads the keys file and the TLS certificate and key again: requests from then on are checked
+/// against the new keys, and new handshakes get the new certificate. A file that cannot be used is logged and
+/// what was loaded before stays in use. Without a keys file (auth off) or TLS, there is nothing of it to reload: a
+/// SIGHUP never turns either on or off, and never stops the server.
 #[cfg(unix)]
-async fn reload_keys_on_hangup(path: Option<std::path::PathBuf>, keys: Option<Arc<AuthKeys>>) {
+async fn reload_on_hangup(
+    path: Option<std::path::PathBuf>,
+    keys: Option<Arc<AuthKeys>>,
+    tls: Option<registry_http::serve::Tls>,
+) {
     let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP: the keys file will not be reloaded");
+        tracing::warn!("cannot listen for SIGHUP: the keys file and certificate will not be reloaded");
         return;
     };
     while hangups.recv().await.is_some() {
+        match tls.as_ref().map(registry_http::serve::Tls::reload) {
+            Some(Ok(())) => tracing::info!("SIGHUP: the TLS certificate and key were reloaded"),
+            Some(Err(error)) => {
+                tracing::error!(%error, "SIGHUP: the TLS certificate cannot be used; the one loaded before stays")
+            }
+            None => {}
+        }
         let (Some(path), Some(keys)) = (&path, &keys) else {
             tracing::warn!("SIGHUP: auth is off (no keys file), so there are no keys to reload");
             continue;

@@ -43,15 +43,29 @@ impl Default for ServeLimits {
     }
 }
 
-/// What the server presents to TLS clients: a certificate chain and its private key.
+/// What the server presents to TLS clients: a certificate chain and its private key, read from two PEM files,
+/// and read again by [`Tls::reload`] (on SIGHUP) so a renewed certificate is served without a restart.
 #[derive(Clone)]
 pub struct Tls {
     acceptor: tokio_rustls::TlsAcceptor,
+    current: Arc<Current>,
+    files: Arc<(std::path::PathBuf, std::path::PathBuf)>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+/// The certificate and key every new handshake is given.
+#[derive(Debug)]
+struct Current(std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>);
+
+impl rustls::server::ResolvesServerCert for Current {
+    fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
 }
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tls").finish_non_exhaustive()
+        f.debug_struct("Tls").field("cert", &self.files.0).field("key", &self.files.1).finish_non_exhaustive()
     }
 }
 
@@ -59,29 +73,50 @@ impl Tls {
     /// Reads a PEM certificate chain (the server's certificate first) and a PEM private key (PKCS#8, PKCS#1 or
     /// SEC1), and checks that they belong together. TLS 1.2 and 1.3, HTTP/1.1.
     pub fn load(cert: &Path, key: &Path) -> Result<Self, String> {
-        let certs = CertificateDer::pem_file_iter(cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("cannot read a certificate from {}: {e}", cert.display()))?;
-        if certs.is_empty() {
-            return Err(format!("{} holds no PEM certificate", cert.display()));
-        }
-        let private = PrivateKeyDer::from_pem_file(key)
-            .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
         // The ring provider: no C toolchain to build, as the rest of the server. (It has no post-quantum key
         // exchange, hence the deprecation; X25519 and the NIST curves it has are what clients use today.)
         #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        let current = Arc::new(Current(std::sync::RwLock::new(Arc::new(certified(cert, key, &provider)?))));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot set up TLS: {e}"))?
             .with_no_client_auth()
-            .with_single_cert(certs, private)
-            .map_err(|e| {
-                format!("cannot use the certificate {} with the key {}: {e}", cert.display(), key.display())
-            })?;
+            .with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Self { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) })
+        Ok(Self {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+            current,
+            files: Arc::new((cert.to_path_buf(), key.to_path_buf())),
+            provider,
+        })
     }
+
+    /// Reads the certificate and key files again; new handshakes get them. Files that cannot be used leave the
+    /// certificate in use as it is.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = certified(&self.files.0, &self.files.1, &self.provider)?;
+        *self.current.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+}
+
+/// The certificate chain in `cert` with the private key in `key`, checked to belong together.
+fn certified(
+    cert: &Path,
+    key: &Path,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<rustls::sign::CertifiedKey, String> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read a certificate from {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", cert.display()));
+    }
+    let private = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
+    rustls::sign::CertifiedKey::from_der(certs, private, provider)
+        .map_err(|e| format!("cannot use the certificate {} with the key {}: {e}", cert.display(), key.display()))
 }
 
 /// Serves `app` on `listener` within `limits` (over TLS with `tls`) until `shutdown` resolves; then stops

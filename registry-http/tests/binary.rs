@@ -455,6 +455,24 @@ fn over_tls_keys_never_cross_in_clear_and_a_plain_or_silent_client_gets_nothing(
     let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (waited, _) = until_closed(&silent);
     assert!(waited >= Duration::from_millis(1500) && waited < Duration::from_secs(10), "closed after {waited:?}");
+
+    // A renewed certificate, on SIGHUP: new handshakes get it, without a restart.
+    let renewed = tempfile::tempdir().unwrap();
+    let (new_cert, new_key, new_der) = self_signed(renewed.path());
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while https(port, &new_der, health).map(|(s, _)| s).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "the renewed certificate was not served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(https(port, &der, health).is_err(), "the old certificate is no longer served");
+    // A certificate file that cannot be used, on SIGHUP: the one in use stays.
+    std::fs::write(&cert, "not a certificate\n").unwrap();
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(https(port, &new_der, health).unwrap().0, 200);
     assert!(terminate(child).success());
 }
 
