@@ -31,7 +31,12 @@ fn start(port: u16, data_dir: &std::path::Path) -> (Child, String) {
     start_with(port, data_dir, &[])
 }
 
-fn start_with(port: u16, data_dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+/// The server on `port` and `data_dir` with `extra` flags, logging at info, and its log's lines, unread.
+fn spawn<S: AsRef<std::ffi::OsStr>>(
+    port: u16,
+    data_dir: &std::path::Path,
+    extra: &[S],
+) -> (Child, std::io::Lines<BufReader<std::process::ChildStderr>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
@@ -42,7 +47,11 @@ fn start_with(port: u16, data_dir: &std::path::Path, extra: &[&str]) -> (Child, 
         .spawn()
         .expect("the binary starts");
     let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
+    (child, BufReader::new(stderr).lines())
+}
+
+fn start_with(port: u16, data_dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let (child, mut lines) = spawn(port, data_dir, extra);
     let first = lines.next().expect("a startup line").expect("readable");
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
@@ -412,17 +421,17 @@ fn over_tls_keys_never_cross_in_clear_and_a_plain_or_silent_client_gets_nothing(
     let keys = dir.path().join("keys");
     std::fs::write(&keys, format!("writer {} ci\n", registry_http::auth::hash_key_hex("tls-key"))).unwrap();
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--header-timeout-secs", "2", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--auth-keys".as_ref(), keys.as_os_str(), "--tls-cert".as_ref(), cert.as_os_str()])
-        .args(["--tls-key".as_ref(), key.as_os_str()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let flags = [
+        "--header-timeout-secs".as_ref(),
+        "2".as_ref(),
+        "--auth-keys".as_ref(),
+        keys.as_os_str(),
+        "--tls-cert".as_ref(),
+        cert.as_os_str(),
+        "--tls-key".as_ref(),
+        key.as_os_str(),
+    ];
+    let (child, mut log) = spawn::<&std::ffi::OsStr>(port, &dir.path().join("data"), &flags);
     let startup = log.next().unwrap().unwrap();
     assert!(startup.contains(&format!("https://127.0.0.1:{port}")), "{startup}");
     std::thread::spawn(move || for _ in log {});
@@ -509,15 +518,7 @@ fn tls_settings_that_cannot_work_stop_startup_with_a_clear_error() {
 fn a_log_whose_reader_is_gone_does_not_stop_the_server_answering() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (child, mut log) = spawn::<&str>(port, &dir.path().join("data"), &[]);
     log.next().unwrap().unwrap(); // listening
     drop(log); // the reader is gone: every later log line meets a broken pipe
     for _ in 0..3 {
