@@ -57,4 +57,4 @@ PY=python3 wait_healthy "http://127.0.0.1:$PORT" "$SERVER_PID"
 
 step "soak for $DURATION at $RATE req/s; memory may grow at most 10% after a $WARMUP warm-up"
 "$LOAD" soak --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --duration "$DURATION" --rate "$RATE" \
-    --warmup "$WARMUP" --max-rss-growth 10 --subjects 300 --json-out "${SOAK_JSON:-$ROOT/target/soak.json}"
+    --warmup "$WARMUP" --max-rss-growth 10 --subjects 300 --max-requests 1000000000 --json-out "${SOAK_JSON:-$ROOT/target/soak.json}"
