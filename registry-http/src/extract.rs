@@ -48,14 +48,18 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         accepted_content_type(req.headers())?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 413, "request body is larger than the server's limit")
-            } else {
-                ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unreadable_body)?;
         Ok(BodyBytes(bytes))
+    }
+}
+
+/// A body that cannot be read: 413 past the limit, else 400 (the client went away). The server's registration
+/// shortcut (`front.rs`) answers the same.
+pub(crate) fn unreadable_body(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 413, "request body is larger than the server's limit")
+    } else {
+        ApiError::bad_request(format!("cannot read the request body: {}", e.body_text()))
     }
 }
 

@@ -17,8 +17,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
@@ -26,8 +26,8 @@ use registry_core::Subject;
 use tower::Service;
 
 use crate::context::{Observation, RouteLabel};
-use crate::extract::accepted_content_type;
-use crate::{ApiError, SharedState, auth, confluent};
+use crate::extract::{accepted_content_type, unreadable_body};
+use crate::{SharedState, auth, confluent};
 
 /// The router with the shortcuts in front: what [`crate::server`] returns and the binary serves.
 #[derive(Clone)]
@@ -105,11 +105,14 @@ impl Server {
 async fn register_or_route(state: SharedState, mut router: Router, request: Request) -> Result<Response, Infallible> {
     let observation = Observation::start(&request, RouteLabel::Fixed("/subjects/{subject}/versions"));
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+    // Read as the router's extractor reads it, so that a body neither can take gets the same answer (a 413 past the
+    // limit, which a body longer than its declared length reaches here too).
+    let mut body = Request::new(body);
+    DefaultBodyLimit::max(state.max_body_bytes).apply(&mut body);
+    let bytes = match Bytes::from_request(body, &()).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            let error = ApiError::bad_request(format!("cannot read the request body: {e}"));
-            let mut response = observation.in_scope(|| error.into_response());
+            let mut response = observation.in_scope(|| unreadable_body(e).into_response());
             observation.finish(&mut response);
             return Ok(response);
         }
