@@ -130,15 +130,13 @@ pub fn server(state: AppState) -> Server {
 }
 
 fn router(state: SharedState) -> Router {
-    let mut router = Router::new()
-        .merge(confluent::routes())
-        .merge(v1::routes())
-        .route("/health", get(context::health))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed);
+    let mut router =
+        Router::new().merge(confluent::routes()).merge(v1::routes()).route("/health", get(context::health));
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics::render));
     }
+    // After every route: the 405 fallback reaches only the routes registered before it (a bare 405 otherwise).
+    router = router.fallback(error::not_found).method_not_allowed_fallback(error::method_not_allowed);
     // Without keys there is nothing to check: no auth layer at all, rather than one that passes everything.
     if state.auth.is_some() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize));
