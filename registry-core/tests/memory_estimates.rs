@@ -1,6 +1,7 @@
 //! The memory estimates caches are bounded by ([`ParsedSchema::memory_estimate`], [`Validator::weight`]) stay
-//! within a factor of two of what a counting allocator measures, for each format and 5- to 40-field schemas.
-//! A cache weighed by a far-off estimate would hold many times its budget.
+//! within a factor of two of what a counting allocator measures, for each format, 5- to 40-field schemas and the
+//! widest that fit in 1 MiB. A cache weighed by a far-off estimate would hold many times its budget (the widest
+//! JSON and Avro schemas weighed a third of their memory, and the caches held three times their budget of them).
 //!
 //! One test, run alone in this binary: the allocator counts every thread.
 
@@ -82,6 +83,37 @@ fn schema(schema_type: SchemaType, index: usize, fields: usize) -> UnparsedSchem
     UnparsedSchema::new(schema_type, text)
 }
 
+/// A schema of short fields (`f0`, `f1`, ... of one scalar type) as wide as fits in 1 MiB: the most fields, and
+/// so the most memory, a schema within the default limits can have.
+const WIDEST: usize = usize::MAX;
+
+fn widest(schema_type: SchemaType, index: usize) -> UnparsedSchema {
+    let (head, tail, separator) = match schema_type {
+        SchemaType::Json => (format!(r#"{{"title":"W{index}","type":"object","properties":{{"#), "}}", ","),
+        SchemaType::Avro => (format!(r#"{{"type":"record","name":"W{index}","fields":["#), "]}", ","),
+        SchemaType::Protobuf => (format!("syntax = \"proto3\";\nmessage W{index} {{\n"), "\n}\n", "\n"),
+    };
+    let field = |i: usize| match schema_type {
+        SchemaType::Json => format!(r#""f{i}":{{"type":"integer"}}"#),
+        SchemaType::Avro => format!(r#"{{"name":"f{i}","type":"int"}}"#),
+        // Field numbers 19000 to 19999 are reserved.
+        SchemaType::Protobuf => format!("int32 f{i} = {};", if i < 18_999 { i + 1 } else { i + 1_001 }),
+    };
+    let mut text = head;
+    for i in 0.. {
+        let next = field(i);
+        if text.len() + separator.len() + next.len() + tail.len() > Limits::default().max_schema_bytes {
+            break;
+        }
+        if i > 0 {
+            text.push_str(separator);
+        }
+        text.push_str(&next);
+    }
+    text.push_str(tail);
+    UnparsedSchema::new(schema_type, text)
+}
+
 fn within_factor_two(estimate: usize, measured: usize) -> bool {
     estimate * 2 >= measured && estimate <= measured * 2
 }
@@ -92,8 +124,12 @@ fn cache_weights_track_measured_memory() {
     let options = ValidateOptions::default();
     let mut failures = Vec::new();
     for schema_type in [SchemaType::Json, SchemaType::Avro, SchemaType::Protobuf] {
-        for fields in [5, 10, 20, 40] {
-            let texts: Vec<UnparsedSchema> = (0..40).map(|i| schema(schema_type, i, fields)).collect();
+        for fields in [5, 10, 20, 40, WIDEST] {
+            let texts: Vec<UnparsedSchema> = match fields {
+                WIDEST => vec![widest(schema_type, 0)],
+                fields => (0..40).map(|i| schema(schema_type, i, fields)).collect(),
+            };
+            let fields = if fields == WIDEST { "the widest, of short".to_string() } else { fields.to_string() };
 
             // A new schema, parsed as registration does (a JSON Schema is compiled to check it, then dropped).
             let (parsed_measured, parsed) = live_bytes_each(texts.len(), |i| {

@@ -13,7 +13,7 @@ use registry_core::{
     ValidateOptions, Validator, Version, parse,
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The fewest cases each file must hold, so a truncated file cannot pass quietly.
 const MIN_CASES: usize = 30;
@@ -193,6 +193,22 @@ fn options_that_do_not_apply_are_refused() {
         .expect("parse");
     let validator = Validator::compile(&json, &ValidateOptions::default()).expect("compile");
     assert!(validator.validate_avro_binary(&[0]).is_err());
+}
+
+#[test]
+fn a_batch_reports_errors_in_full_until_its_bound_and_then_one_per_invalid_document() {
+    let text = r#"{"type": "array", "items": {"type": "integer"}}"#;
+    let schema = parse(&UnparsedSchema::new(SchemaType::Json, text), &registry_core::NoReferences, &Limits::default())
+        .expect("parse");
+    let options = ValidateOptions { max_errors: 3, max_batch_errors: 5, ..ValidateOptions::default() };
+    let validator = Validator::compile(&schema, &options).expect("compile");
+    let items = [json!(["a", "b", "c", "d"]), json!(["a", "b", "c"]), json!([1]), json!(["a", "b"]), json!(["a"])];
+    let reports = validator.validate_batch(&items);
+    let errors: Vec<usize> = reports.iter().map(|r| r.errors.len()).collect();
+    assert_eq!(errors, [3, 2, 0, 1, 1], "3 (max_errors), the 2 left of 5, then one per invalid document");
+    let valid: Vec<bool> = reports.iter().map(|r| r.valid).collect();
+    assert_eq!(valid, [false, false, true, false, false], "validity is never lost to the bound");
+    assert_eq!(validator.validate(&items[0]).errors.len(), 3, "one document alone is bounded by max_errors only");
 }
 
 #[test]

@@ -351,10 +351,16 @@ impl<'a> Checker<'a> {
                         ),
                     );
                 }
+                // The writer's fields by name, looked up rather than searched for: a wide record is not quadratic.
+                let writer_fields: HashMap<&str, usize> =
+                    w.fields.iter().enumerate().rev().map(|(i, wf)| (wf.name.as_str(), i)).collect();
                 for (i, field) in r.fields.iter().enumerate() {
-                    let found = w.fields.iter().find(|wf| {
-                        wf.name == field.name || field.aliases.iter().flatten().any(|alias| *alias == wf.name)
-                    });
+                    // The first writer field, in the writer's order, named by the field's name or one of its aliases.
+                    let found = std::iter::once(&field.name)
+                        .chain(field.aliases.iter().flatten())
+                        .filter_map(|name| writer_fields.get(name.as_str()).copied())
+                        .min()
+                        .and_then(|index| w.fields.get(index));
                     match found {
                         Some(wf) => {
                             let field_path = format!("{path}/fields/{i}/type");

@@ -1572,7 +1572,9 @@ impl<'a> Extra<'a> {
 struct ObjectView<'a> {
     loc: Loc<'a>,
     properties: Vec<(&'a str, &'a Value)>,
-    required: Vec<&'a str>,
+    /// `properties` as written, to look a name up in: a wide object is compared in linear time, not quadratic.
+    property_map: Option<&'a Map<String, Value>>,
+    required: HashSet<&'a str>,
     patterns: Vec<(&'a str, &'a Value)>,
     additional: Extra<'a>,
     additional_present: bool,
@@ -1612,7 +1614,8 @@ impl<'a> ObjectView<'a> {
         ObjectView {
             loc,
             properties: entries("properties"),
-            required: loc.get("required").map(strings).unwrap_or_default(),
+            property_map: loc.get("properties").and_then(Value::as_object),
+            required: loc.get("required").map(strings).unwrap_or_default().into_iter().collect(),
             patterns: entries("patternProperties"),
             additional: Extra::of(loc.get("additionalProperties")),
             additional_present: loc.get("additionalProperties").is_some(),
@@ -1623,7 +1626,7 @@ impl<'a> ObjectView<'a> {
     }
 
     fn property(&self, name: &str) -> Option<&'a Value> {
-        self.properties.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.property_map?.get(name)
     }
 
     fn is_required(&self, name: &str) -> bool {

@@ -37,6 +37,8 @@ enum Node {
     Record {
         name: String,
         fields: Vec<Field>,
+        /// The indexes of `fields` in the order of their names: a data key is looked up, not searched for.
+        by_name: Vec<usize>,
     },
     Enum {
         name: String,
@@ -90,7 +92,17 @@ impl AvroValidator {
         let mut schemata = Vec::with_capacity(schema.referenced().len() + 1);
         schemata.push(schema.root().clone());
         schemata.extend(schema.referenced().iter().cloned());
-        let size = builder.nodes.len().saturating_mul(std::mem::size_of::<Node>() + 32);
+        let fields: usize = builder
+            .nodes
+            .iter()
+            .map(|node| if let Node::Record { fields, .. } = node { fields.len() } else { 0 })
+            .sum();
+        // A node, and a record's field with its name and its place in the index by name.
+        let size = builder
+            .nodes
+            .len()
+            .saturating_mul(std::mem::size_of::<Node>() + 32)
+            .saturating_add(fields.saturating_mul(std::mem::size_of::<Field>() + 40));
         Ok(Self { nodes: builder.nodes, root, schemata, size })
     }
 
@@ -212,11 +224,15 @@ impl AvroValidator {
                     path.truncate(len);
                 }
             }
-            Node::Record { name, fields } => {
+            Node::Record { name, fields, by_name } => {
                 let Some(map) = value.as_object() else {
                     return expected(out, path, &format!("record '{name}' (an object)"));
                 };
+                // Checking stops at the error bound: a wide record's every field is not visited for nothing.
                 for field in fields {
+                    if out.full() {
+                        return;
+                    }
                     let len = path.len();
                     push_segment(path, &field.name);
                     match map.get(&field.name) {
@@ -226,7 +242,11 @@ impl AvroValidator {
                     }
                     path.truncate(len);
                 }
-                for key in map.keys().filter(|key| !fields.iter().any(|f| &f.name == *key)) {
+                let name_at = |i: usize| fields.get(i).map_or("", |f| f.name.as_str());
+                for key in map.keys().filter(|key| by_name.binary_search_by(|&i| name_at(i).cmp(key)).is_err()) {
+                    if out.full() {
+                        return;
+                    }
                     let len = path.len();
                     push_segment(path, key);
                     out.push(path, format!("unknown field '{}': record '{name}' has no such field", clip(key)));
@@ -472,7 +492,9 @@ impl Builder<'_> {
                     let node = self.add(&field.schema, depth + 1)?;
                     fields.push(Field { name: field.name.clone(), node, has_default: field.default.is_some() });
                 }
-                self.nodes[index] = Node::Record { name, fields };
+                let mut by_name: Vec<usize> = (0..fields.len()).collect();
+                by_name.sort_unstable_by(|&a, &b| fields[a].name.cmp(&fields[b].name));
+                self.nodes[index] = Node::Record { name, fields, by_name };
                 return Ok(index);
             }
             Schema::Enum(e) => {

@@ -24,6 +24,10 @@ use crate::{SchemaType, format};
 pub struct ValidateOptions {
     /// Most errors reported for one document (default 100); checking stops once this many are found.
     pub max_errors: usize,
+    /// Most errors reported for a whole batch (default 10,000), so that a batch's answer is bounded by its
+    /// count of documents, not by that times `max_errors`: once a batch has reported this many, each further
+    /// invalid document reports its first error only ([`Validator::validate_batch`]).
+    pub max_batch_errors: usize,
     /// Deepest nesting of arrays and objects (or Avro values) accepted in a document (default 128).
     pub max_depth: usize,
     /// Protobuf: the full name of the message the data is an instance of (default: the file's first message).
@@ -32,7 +36,7 @@ pub struct ValidateOptions {
 
 impl Default for ValidateOptions {
     fn default() -> Self {
-        Self { max_errors: 100, max_depth: 128, message: None }
+        Self { max_errors: 100, max_batch_errors: 10_000, max_depth: 128, message: None }
     }
 }
 
@@ -166,7 +170,26 @@ impl Validator {
 
     /// Checks `data` (JSON for JSON Schema, the Avro JSON encoding, the proto3 JSON mapping) against the schema.
     pub fn validate(&self, data: &Value) -> ValidationReport {
-        let mut out = Errors::new(self.options.max_errors);
+        self.validate_up_to(data, self.options.max_errors)
+    }
+
+    /// Checks each of `items`: one report per item, in order, each with up to `max_errors` errors until the
+    /// batch has reported `max_batch_errors`, then one.
+    pub fn validate_batch(&self, items: &[Value]) -> Vec<ValidationReport> {
+        let mut unreported = self.options.max_batch_errors;
+        items
+            .iter()
+            .map(|item| {
+                let report = self.validate_up_to(item, unreported.min(self.options.max_errors));
+                unreported = unreported.saturating_sub(report.errors.len());
+                report
+            })
+            .collect()
+    }
+
+    /// [`Validator::validate`] stopping at `max_errors` (at least one: validity needs one error found).
+    fn validate_up_to(&self, data: &Value, max_errors: usize) -> ValidationReport {
+        let mut out = Errors::new(max_errors);
         if deeper_than(data, self.options.max_depth) {
             out.push("", format!("the data nests deeper than {} levels", self.options.max_depth));
             return out.into_report();
@@ -193,12 +216,15 @@ impl Validator {
 /// What a validator costs to keep, in bytes of memory: calibrated, as [`ParsedSchema::memory_estimate`], against
 /// a counting allocator (`tests/memory_estimates.rs`). Referenced schemas count at the same rate as its own.
 fn estimate_weight(schema: &ParsedSchema, kind: &Kind) -> usize {
-    let own = schema.canonical().len();
     match kind {
-        // A compiled jsonschema validator: its keyword tree, regexes and resolved references.
-        Kind::Json(v) => own.saturating_add(v.references_size()).saturating_mul(14).saturating_add(4 << 10),
-        // Our node table over the schema, with referenced named types.
-        Kind::Avro(v) => own.saturating_mul(5).max(v.size_estimate()).saturating_add(1 << 10),
+        // A compiled jsonschema validator: its keyword tree (a node per member), regexes and resolved references.
+        Kind::Json(v) => format::json_members(schema.canonical())
+            .saturating_mul(360)
+            .saturating_add(v.references_size().saturating_mul(14))
+            .saturating_add(4 << 10),
+        // Our node table over the schema, and the copy of the schema a binary datum is read with (about half
+        // the parsed schema's size, which also holds the text of its docs).
+        Kind::Avro(v) => (schema.memory_estimate() / 2).saturating_add(v.size_estimate()),
         // The descriptor pool it keeps alive (shared with the parsed schema while both are cached).
         Kind::Protobuf(v) => v.pool_size().saturating_mul(20).saturating_add(4 << 10),
     }
