@@ -46,6 +46,9 @@ pub struct CacheStats {
     pub validator_compiles: u64,
 }
 
+/// What an entry weighs, about its bytes.
+type Weigher<K, V> = fn(&K, &V) -> u32;
+
 /// A moka cache that counts its hits and misses. One sized 0 is off: every lookup misses and nothing is kept,
 /// without the cost of inserting entries only to evict them.
 pub(crate) struct Counted<K, V> {
@@ -53,6 +56,8 @@ pub(crate) struct Counted<K, V> {
     off: bool,
     /// For a cache of answers a write elsewhere can make stale: while set, it is off too.
     blind: Option<Arc<AtomicBool>>,
+    /// For a cache bounded by weight: its weigher and capacity (see [`Counted::insert`]).
+    weighed: Option<(Weigher<K, V>, u64)>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -67,8 +72,9 @@ where
     }
 
     /// A cache bounded by the total weight of its entries (about their bytes), not by their count.
-    fn weighted(max_bytes: u64, weigher: fn(&K, &V) -> u32) -> Self {
-        Self::built(Cache::builder().max_capacity(max_bytes).weigher(weigher).build(), max_bytes == 0, None)
+    fn weighted(max_bytes: u64, weigher: Weigher<K, V>) -> Self {
+        let cache = Cache::builder().max_capacity(max_bytes).weigher(weigher).build();
+        Self { weighed: Some((weigher, max_bytes)), ..Self::built(cache, max_bytes == 0, None) }
     }
 
     /// A cache of `capacity` entries that is off while `blind` is set.
@@ -77,7 +83,7 @@ where
     }
 
     fn built(cache: Cache<K, V>, off: bool, blind: Option<Arc<AtomicBool>>) -> Self {
-        Self { cache, off, blind, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        Self { cache, off, blind, weighed: None, hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     /// Whether lookups miss and inserts keep nothing, now.
@@ -120,9 +126,24 @@ where
         Ok((entry.into_value(), fresh))
     }
 
+    /// Keeps `value` unless the cache is off, or it weighs more than the whole cache: moka would refuse such an
+    /// entry at its next maintenance, but hold it until then, and with no cache traffic after, for good (a
+    /// 1 MiB Protobuf schema's parsed form is 40 MiB). A heavy one is made room for at once, for the same reason.
     pub(crate) fn insert(&self, key: K, value: V) {
-        if !self.is_off() {
+        if self.is_off() {
+            return;
+        }
+        let Some((weigh, max)) = self.weighed else {
             self.cache.insert(key, value);
+            return;
+        };
+        let weight = u64::from(weigh(&key, &value));
+        if weight > max {
+            return;
+        }
+        self.cache.insert(key, value);
+        if is_heavy(weight, max) {
+            self.cache.run_pending_tasks();
         }
     }
 
@@ -416,12 +437,19 @@ impl Caches {
     }
 }
 
+/// Whether an entry of `weight` is heavy for a cache of `max`: a write that moka applies at its next maintenance
+/// (the evictions it makes room with, or its own removal) is applied at once, since its memory is not given back
+/// until then, and the next maintenance only comes with later traffic.
+fn is_heavy(weight: u64, max: u64) -> bool {
+    weight > max / 8
+}
+
 /// An entry's weight: its bytes plus a fixed overhead, saturated into moka's `u32`.
 fn weight(bytes: usize) -> u32 {
     u32::try_from(bytes.saturating_add(128)).unwrap_or(u32::MAX)
 }
 
-/// A parsed schema's weight: its estimated memory (its tree, a Protobuf schema's descriptor pool), 8 to 120
+/// A parsed schema's weight: its estimated memory (its tree, a Protobuf schema's descriptor pool), 8 to 48
 /// times its canonical bytes.
 fn parsed_weight(parsed: &Arc<ParsedSchema>) -> u32 {
     weight(parsed.memory_estimate())
@@ -434,6 +462,7 @@ pub(crate) type ValidatorKey = (SchemaId, ValidateOptions);
 /// exhaust memory; concurrent first uses of one key compile it once.
 pub(crate) struct Validators {
     cache: Cache<ValidatorKey, Arc<Validator>>,
+    max_bytes: u64,
     hits: AtomicU64,
     misses: AtomicU64,
     compiles: AtomicU64,
@@ -448,7 +477,7 @@ impl Validators {
             })
             .support_invalidation_closures()
             .build();
-        Self { cache, hits: AtomicU64::new(0), misses: AtomicU64::new(0), compiles: AtomicU64::new(0) }
+        Self { cache, max_bytes, hits: AtomicU64::new(0), misses: AtomicU64::new(0), compiles: AtomicU64::new(0) }
     }
 
     /// The validator for `key`, compiled by `compile` on a miss; callers missing at once share one compile.
@@ -465,10 +494,20 @@ impl Validators {
             return Ok(found);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        self.cache.try_get_with(key, || {
+        let validator = self.cache.try_get_with(key.clone(), || {
             self.compiles.fetch_add(1, Ordering::Relaxed);
             compile().map(Arc::new)
-        })
+        })?;
+        // One heavier than the whole cache is not kept, and one that is heavy is made room for at once (see
+        // `Counted::insert`); its callers still share it.
+        let weight = validator.weight() as u64;
+        if weight > self.max_bytes {
+            self.cache.invalidate(&key);
+        }
+        if is_heavy(weight, self.max_bytes) {
+            self.cache.run_pending_tasks();
+        }
+        Ok(validator)
     }
 
     /// Drops every validator.
@@ -537,5 +576,27 @@ mod tests {
         assert!(validators.cache.weighted_size() <= 10_000, "weighted size {}", validators.cache.weighted_size());
         assert!(validators.cache.entry_count() <= 10_000 / weight);
         assert_eq!(validators.compiles.load(Ordering::Relaxed), 100);
+    }
+
+    #[test]
+    fn an_entry_heavier_than_its_whole_cache_is_not_held_until_a_maintenance_that_may_never_come() {
+        let parsed: Counted<u32, Vec<u8>> = Counted::weighted(1_000, |_, value| value.len() as u32);
+        parsed.insert(1, vec![0; 1_001]);
+        parsed.insert(2, vec![0; 1_000]);
+        assert!(parsed.cache.get(&1).is_none(), "heavier than the cache: not kept, not even until a maintenance");
+        assert!(parsed.cache.get(&2).is_some(), "as heavy as the cache: kept");
+        parsed.insert(3, vec![0; 500]);
+        assert_eq!(parsed.cache.iter().count(), 1, "room made for a heavy entry (or it refused) at once, not later");
+
+        let validators = Validators::new(10);
+        let schema = UnparsedSchema::new(SchemaType::Json, r#"{"type":"object"}"#);
+        let schema = registry_core::parse(&schema, &NoReferences, &Limits::default()).expect("parse");
+        let key = (SchemaId(1), ValidateOptions::default());
+        for _ in 0..2 {
+            let compiled = validators.get_or_compile(key.clone(), || Validator::compile(&schema, &key.1));
+            assert!(compiled.expect("compiles").weight() > 10);
+            assert!(validators.cache.get(&key).is_none(), "heavier than the cache: handed out, not kept");
+        }
+        assert_eq!(validators.compiles.load(Ordering::Relaxed), 2);
     }
 }

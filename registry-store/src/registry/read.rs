@@ -78,7 +78,8 @@ impl Registry {
         Ok(self.validator(id, options)?.validate(data))
     }
 
-    /// Checks each of `items` against schema `id`: one report per item, in order.
+    /// Checks each of `items` against schema `id`: one report per item, in order, within the batch's error bound
+    /// ([`ValidateOptions::max_batch_errors`]).
     pub fn validate_batch(&self, id: SchemaId, items: &[serde_json::Value]) -> Result<Vec<ValidationReport>> {
         self.validate_batch_with(id, items, &ValidateOptions::default())
     }
@@ -91,7 +92,7 @@ impl Registry {
         options: &ValidateOptions,
     ) -> Result<Vec<ValidationReport>> {
         let validator = self.validator(id, options)?;
-        Ok(items.iter().map(|item| validator.validate(item)).collect())
+        Ok(validator.validate_batch(items))
     }
 
     /// Checks a binary Avro datum (no header or schema id prefix) against Avro schema `id`.
