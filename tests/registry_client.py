@@ -9,8 +9,9 @@ CONTENT = "application/vnd.schemaregistry.v1+json"
 
 
 def call(base, method, path, body=None, timeout=10):
-    """(status, JSON body) of one request; a connection error raises OSError."""
-    data = None if body is None else json.dumps(body).encode()
+    """(status, JSON body) of one request; `body` is encoded as JSON, or sent as is when it is bytes already. A
+    connection error raises OSError; an answer that is not JSON raises ValueError."""
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": CONTENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -81,8 +81,9 @@ impl Server {
     }
 
     /// Whether `request` could be a registration answered from memory: a `POST /subjects/{subject}/versions` of
-    /// an accepted content type whose body is declared and within the limit, from a caller allowed to register.
-    /// Only its body tells.
+    /// an accepted content type whose body is declared and small, from a caller allowed to register. Only its
+    /// body tells. A larger body is read by the router once it holds its share of the memory budget (`budget.rs`),
+    /// and answered from memory there.
     fn may_be_remembered(&self, request: &Request) -> bool {
         if request.method() != Method::POST {
             return false;
@@ -95,7 +96,7 @@ impl Server {
             request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         !subject.is_empty()
             && !subject.contains('/')
-            && declared.is_some_and(|length| length <= self.state.max_body_bytes)
+            && declared.is_some_and(|length| length <= self.state.max_body_bytes.min(crate::SMALL_BODY_BYTES))
             && accepted_content_type(request.headers()).is_ok()
             && auth::permits(&self.state, request)
     }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod budget;
 pub mod config;
 pub mod control;
 mod confluent;
@@ -27,6 +28,7 @@ use axum::routing::get;
 use registry_store::{Registry, RegistryOptions};
 
 pub use auth::{AuthKeys, Role};
+pub use budget::{DEFAULT_MEMORY_BUDGET_BYTES, SMALL_BODY_BYTES};
 pub use error::ApiError;
 pub use front::{Server, ServerFuture};
 
@@ -54,6 +56,8 @@ pub struct AppState {
     pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
     /// Lookups of `rendered` and `registrations` that found an answer, and those that did not.
     pub(crate) answer_counts: Arc<AnswerCounts>,
+    /// The memory the large requests in flight may take together, by estimate (`budget.rs`).
+    pub(crate) memory_budget: Arc<budget::MemoryBudget>,
 }
 
 /// Hits and misses of the server's own answer caches, shown on `/metrics` with the registry's.
@@ -78,7 +82,15 @@ impl AppState {
             rendered: rendered_cache(RENDERED_CACHE_BYTES),
             registrations: registration_cache(RegistryOptions::default().cache_capacity),
             answer_counts: Arc::default(),
+            memory_budget: Arc::new(budget::MemoryBudget::new(DEFAULT_MEMORY_BUDGET_BYTES)),
         }
+    }
+
+    /// The same state with `bytes` of memory for the large requests in flight together, by estimate (default
+    /// 192 MiB): a request whose body is over 64 KiB waits for its share before its body is read. One larger
+    /// than the whole budget runs alone.
+    pub fn with_memory_budget_bytes(self, bytes: usize) -> Self {
+        Self { memory_budget: Arc::new(budget::MemoryBudget::new(bytes)), ..self }
     }
 
     /// The same state with `bytes` for pre-rendered answers (default 16 MiB).
@@ -137,6 +149,8 @@ fn router(state: SharedState) -> Router {
     }
     // After every route: the 405 fallback reaches only the routes registered before it (a bare 405 otherwise).
     router = router.fallback(error::not_found).method_not_allowed_fallback(error::method_not_allowed);
+    // Inside auth: only a caller the server would answer can make others wait.
+    router = router.layer(axum::middleware::from_fn_with_state(state.clone(), budget::within_budget));
     // Without keys there is nothing to check: no auth layer at all, rather than one that passes everything.
     if state.auth.is_some() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize));
