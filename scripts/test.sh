@@ -48,6 +48,9 @@ step "a full disk: writes refused with a clear error, reads served, writes resum
 step "soak: 60 s of mixed load; resident memory may grow at most 10% after the warm-up"
 ./scripts/soak-test.sh
 
+step "memory: 16 concurrent maximum-size requests of each kind; peak RSS grows < 300 MiB and comes back within 50 MiB"
+./scripts/memory-test.sh
+
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
 

@@ -1,6 +1,7 @@
-//! The memory budget of large requests. A request whose body is large waits, before its body is read, for a
-//! share of a fixed budget as large as the memory it may take, and holds it until its answer is made; then the
-//! allocator's free memory is handed back to the system. So many large requests at once take at most the budget
+//! The memory budget of large requests. A request whose body is large is read (its bytes are bounded by the body
+//! limit), then waits for a share of a fixed budget as large as the memory its parse may take, and holds it until
+//! its answer is made; then the allocator's free memory is handed back to the system. The body is read before the
+//! share is taken, so a client sending slowly holds no share meanwhile and delays no one else. So many large requests at once take at most the budget
 //! (plus what one request takes, for a request larger than the whole budget, which runs alone), and the memory is
 //! back afterwards. It must not delay a small request, which never waits.
 //!
@@ -74,9 +75,19 @@ impl MemoryBudget {
     }
 }
 
-/// Middleware: a large request waits for its share of the budget before its body is read, keeps it until its
-/// answer is made and the allocator has handed back what it freed, and then lets the next one in.
+/// Middleware: a large request is read, waits for its share of the budget, keeps it until its answer is made and
+/// the allocator has handed back what it freed, and then lets the next one in.
 pub(crate) async fn within_budget(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    if share_of(&state, &request).is_none() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match crate::extract::read_body(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    // Now by the body's real size, which a body sent in chunks did not declare.
     let Some(units) = share_of(&state, &request) else {
         return next.run(request).await;
     };
@@ -162,11 +173,51 @@ mod tests {
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
-        assert!(!large.is_finished(), "the budget is all held: a large body is not read");
+        assert!(!large.is_finished(), "the budget is all held: a large body is read but not parsed");
         drop(held);
         let large = large.await.expect("the task").expect("infallible");
         assert_eq!(large.status(), StatusCode::OK, "answered once its share is free, though larger than the budget");
         assert_eq!(budget.units.available_permits(), budget.total_units as usize, "and its share is given back");
+    }
+
+    /// A body that declares `length` bytes and never sends any: a client sending slowly.
+    struct Stalled(u64);
+
+    impl http_body::Body for Stalled {
+        type Data = axum::body::Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Pending
+        }
+
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(self.0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_body_sent_slowly_holds_no_share_while_it_arrives() {
+        let registry = Registry::in_memory(RegistryOptions::default()).expect("a registry");
+        let state = AppState::new(registry).with_memory_budget_bytes(1 << 20);
+        let budget = state.memory_budget.clone();
+        let app = crate::app(state);
+        let slow = Request::post("/subjects/slow/versions")
+            .header("content-type", "application/json")
+            .body(Body::new(Stalled(1 << 20)))
+            .expect("a request");
+        let slow = tokio::spawn(app.clone().oneshot(slow));
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.units.available_permits(), budget.total_units as usize, "no share while the body arrives");
+        let large = app.clone().oneshot(registration(4_000)).await.expect("infallible");
+        assert_eq!(large.status(), StatusCode::OK, "another large request goes ahead meanwhile");
+        assert!(!slow.is_finished());
+        slow.abort();
     }
 
     #[test]

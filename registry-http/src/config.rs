@@ -66,6 +66,11 @@ pub struct Cli {
     /// Largest request body accepted, in bytes [default: 4194304].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Memory, in MiB, that requests with large bodies (over 64 KiB) may take together, by estimate: each is
+    /// read, then waits for its share (its body size times what parsing makes of it) before it is parsed
+    /// [default: 192].
+    #[arg(long, env = "SCHEMA_REGISTRY_MEMORY_BUDGET_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub memory_budget_mib: Option<u64>,
     /// Most documents in one validation batch (`items`); a larger batch gets 422 [default: 10000].
     #[arg(long, env = "SCHEMA_REGISTRY_MAX_VALIDATE_ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_validate_items: Option<u64>,
@@ -140,6 +145,7 @@ pub struct FileSettings {
     body_timeout_secs: Option<u64>,
     max_connections: Option<u64>,
     max_validate_items: Option<u64>,
+    memory_budget_mib: Option<u64>,
     max_schema_bytes: Option<usize>,
     cache_capacity: Option<u64>,
     cache_mib: Option<u64>,
@@ -166,6 +172,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Documents per validation batch.
     pub max_validate_items: usize,
+    /// What large requests may take together, in bytes.
+    pub memory_budget_bytes: usize,
     /// Timeouts and the connection limit.
     pub serve: crate::serve::ServeLimits,
     /// Schema size limit.
@@ -247,6 +255,10 @@ impl Cli {
                 .max_validate_items
                 .or(file.max_validate_items)
                 .map_or(crate::DEFAULT_MAX_VALIDATE_ITEMS, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            memory_budget_bytes: self
+                .memory_budget_mib
+                .or(file.memory_budget_mib)
+                .map_or(crate::DEFAULT_MEMORY_BUDGET_BYTES, |mib| usize::try_from(mib << 20).unwrap_or(usize::MAX)),
             max_schema_bytes: self.max_schema_bytes.or(file.max_schema_bytes).unwrap_or(1 << 20),
             cache_capacity: self
                 .cache_capacity

@@ -63,6 +63,19 @@ pub(crate) fn unreadable_body(e: BytesRejection) -> ApiError {
     }
 }
 
+/// Reads a whole body of at most `limit` bytes, answering as [`unreadable_body`] does when it cannot: 413 past the
+/// limit, else 400.
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 413, "request body is larger than the server's limit"))
+        }
+        Err(e) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    }
+}
+
 /// Refuses (415) a body whose content type is not one of the JSON types Confluent's clients send; none is fine.
 pub(crate) fn accepted_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };

@@ -10,9 +10,9 @@
 pub mod auth;
 mod budget;
 pub mod config;
-pub mod control;
 mod confluent;
 mod context;
+pub mod control;
 mod error;
 mod extract;
 mod front;

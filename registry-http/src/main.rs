@@ -183,7 +183,8 @@ fn run(cli: &Cli) -> Result<(), String> {
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
         .with_rendered_cache_bytes(rendered_bytes)
-        .with_registration_capacity(settings.cache_capacity);
+        .with_registration_capacity(settings.cache_capacity)
+        .with_memory_budget_bytes(settings.memory_budget_bytes);
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
     state.max_validate_items = settings.max_validate_items;

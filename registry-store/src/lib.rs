@@ -39,7 +39,7 @@ pub use records::{
     InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
 };
 pub use registry::{
-    CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry, RegistryOptions,
-    Scope, StoreAddress, StoreOptions,
+    CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry,
+    RegistryOptions, Scope, StoreAddress, StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;
