@@ -30,3 +30,31 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_server(binary, data_dir, *flags):
+    """Starts `binary` on a free loopback port over `data_dir` (with `flags`), logging only warnings and nothing to
+    the terminal, and waits until GET /health answers 200: (process, base URL). Raises RuntimeError if it exits
+    first or does not answer within 30 s."""
+    import os
+    import subprocess
+    import time
+
+    port = free_port()
+    process = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir, *flags],
+                               env=dict(os.environ, RUST_LOG="warn"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited at start-up with status {process.returncode}")
+        try:
+            if call(base, "GET", "/health", timeout=1)[0] == 200:
+                return process, base
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError("the server did not answer GET /health within 30 s")

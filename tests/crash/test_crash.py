@@ -18,7 +18,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from registry_client import call, free_port, record  # noqa: E402
+from registry_client import call, start_server, record  # noqa: E402
 
 BIN = os.environ.get("REGISTRY_BIN")
 KILLS = int(os.environ.get("REGISTRY_KILLS", "20"))
@@ -32,19 +32,7 @@ if not BIN:
 
 
 def start(data_dir):
-    port = free_port()
-    server = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
-                              env=dict(os.environ, RUST_LOG="warn"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if call(base, "GET", "/health", timeout=1)[0] == 200:
-                return server, base
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    pytest.fail("the server did not start")
+    return start_server(BIN, data_dir)
 
 
 def storm(base, round_, acked, lock, stop):

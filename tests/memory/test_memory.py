@@ -29,7 +29,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from registry_client import call, free_port  # noqa: E402
+from registry_client import call, start_server  # noqa: E402
 
 BIN = os.environ.get("REGISTRY_BIN")
 if not BIN:
@@ -269,21 +269,8 @@ def kinds(ids, fields, texts):
 @pytest.fixture(scope="module")
 def server():
     with tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        process = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
-                                   env=dict(os.environ, RUST_LOG="warn"), stdout=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+        process, base = start_server(BIN, data_dir)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if call(base, "GET", "/health", timeout=1)[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert process.poll() is None, "the server exited at start-up"
-                assert time.monotonic() < deadline, "the server did not answer /health within 30 s"
-                time.sleep(0.05)
             yield process, base
         finally:
             process.terminate()
