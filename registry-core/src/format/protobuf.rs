@@ -107,7 +107,14 @@ fn compile(files: HashMap<String, File>, root_name: &str) -> Result<FileDescript
 /// Reads one file: a base64 descriptor when the text is one, `.proto` source otherwise.
 fn load_file(name: &str, text: &str, limits: &Limits, positions: Positions) -> Result<File, SchemaError> {
     if let Some(file) = as_base64(text).and_then(|bytes| File::decode_file_descriptor_proto(bytes.as_slice()).ok()) {
-        return Ok(file);
+        // prost-reflect panics on any other syntax (building its error, it indexes the file it has not added yet).
+        return match file.file_descriptor_proto().syntax.as_deref() {
+            None | Some("proto2" | "proto3") => Ok(file),
+            Some(syntax) => Err(SchemaError::invalid(
+                SchemaType::Protobuf,
+                format!("unsupported syntax '{syntax}' in the descriptor: use proto2 or proto3"),
+            )),
+        };
     }
     check_depth(text, Syntax::Proto, limits)?;
     let file = File::from_source(name, text).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))?;
