@@ -51,6 +51,9 @@ step "soak: 60 s of mixed load; resident memory may grow at most 10% after the w
 step "memory: 16 concurrent maximum-size requests of each kind; peak RSS grows < 300 MiB and comes back within 50 MiB"
 ./scripts/memory-test.sh
 
+step "fuzzing: each cargo-fuzz target briefly (parse, compat, the model-based registry target, http)"
+./scripts/fuzz-all.sh 20
+
 step "the embedded example runs"
 cargo run --locked -q -p registry-examples --example embedded >/dev/null
 
