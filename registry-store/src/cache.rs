@@ -367,13 +367,13 @@ impl Caches {
     }
 
     /// What a committed registration teaches the caches, on the caller's side: the (subject, fingerprint) fast
-    /// path, and when it wrote a new version, that version's tree (which the subject's next check reads) in place
-    /// of the one it `superseded`. Its record does not go into the record cache: a bulk load would only push out
-    /// what reads use there, and the first read by id fetches it.
+    /// path (unless `key` is `None`), and when it wrote a new version, that version's tree (which the subject's
+    /// next check reads) in place of the one it `superseded`. Its record does not go into the record cache: a bulk
+    /// load would only push out what reads use there, and the first read by id fetches it.
     pub(crate) fn after_registered(
         &self,
         retractions: u64,
-        key: (Subject, Fingerprint),
+        key: Option<(Subject, Fingerprint)>,
         registered: &Registered,
         wrote: Option<(Arc<ParsedSchema>, Option<SchemaId>)>,
     ) {
@@ -383,6 +383,7 @@ impl Caches {
             }
             self.parsed.insert(registered.id, parsed);
         }
+        let Some(key) = key else { return };
         let value = (registered.version, registered.id, registered.semver);
         self.subject_fingerprints.insert(key.clone(), value);
         if self.retracted() != retractions {

@@ -70,12 +70,14 @@ impl Registry {
         // supersedes: that version's tree gives up its room in the parsed cache to the new one.
         let superseded =
             precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
+        let given_version = options.version.is_some();
         let answer = self.submit_registration(subject, schema, &parsed, Admission { options, precheck })?;
         let finish = Finish {
             caches: self.inner.shared.caches.clone(),
             key: (subject.clone(), fingerprint),
             parsed,
             superseded,
+            given_version,
         };
         Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
     }
@@ -312,6 +314,8 @@ struct Finish {
     parsed: Arc<ParsedSchema>,
     /// The subject's newest live version before this one, when its level checks only the newest.
     superseded: Option<SchemaId>,
+    /// Whether the version was given (IMPORT mode): it may be older than a live version holding the same schema.
+    given_version: bool,
 }
 
 impl Registration {
@@ -357,7 +361,10 @@ fn answered_twice() -> RegistryError {
 fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
     let (outcome, retractions) = heard.ok_or(RegistryError::Closing)?;
     let (registered, wrote) = outcome?;
-    let Finish { caches, key, parsed, superseded } = finish.ok_or_else(answered_twice)?;
+    let Finish { caches, key, parsed, superseded, given_version } = finish.ok_or_else(answered_twice)?;
+    // A version written where it was given may be older than a live one holding the same schema, which is what a
+    // plain registration answers (the newest): the fast path does not learn it.
+    let key = (!(wrote && given_version)).then_some(key);
     // The committer has already dropped what the new version made stale, before answering; a delete or settings
     // change since then (this instance's or another's) takes back what is remembered here.
     caches.after_registered(retractions, key, &registered, wrote.then_some((parsed, superseded)));
