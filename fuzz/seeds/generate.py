@@ -80,6 +80,10 @@ seeds = {
     'disk-full': registry(True, [
         reg(0, 0), reg(0, 1), fill(0), reg(1, 5), reg(1, 6), set_config(1, NONE), HEAL, reg(1, 5), REOPEN, get(1),
         fill(4), reg(2, 7), reg(2, 0), CUT, subjects(1)]),
+    # A finding: an import at an older version than a live one of the same schema, then a plain registration,
+    # which answers the newest (the cached fast path answered the import's version).
+    'import-older-version': registry(True, [
+        set_mode(GLOBAL, IMPORT, True), imp(1, 1, 4, 2), imp(1, 1, None, 0), reg(1, 1), lookup(1, 1)]),
     # Reads failing a few times, growth failing, and a reopen with a fault armed.
     'read-faults-reopen': registry(True, [
         reg(0, 0), reg(1, 0), fail(READ, 3, 2), get(0), lookup(1, 0), by_id(1), fail(SETLEN, 0, 255), reg(2, 6),
@@ -206,6 +210,8 @@ seeds['http'] = {
         req('POST', '/api/v1/compatibility/check', content_type=V1,
             body=[('subject', J_schema(3)), ('schema', J_schema(6)), ('schema_type', J_type('JSON')), ('level', J_level('FULL'))]),
     ]),
+    # A finding: a method /metrics does not take answered a bare 405, without a JSON error.
+    'put-metrics': http(False, False, [req('PUT', '/metrics'), req('DELETE', '/health')]),
     # References: a schema naming another subject's version, which then cannot be deleted.
     'references': http(False, False, [
         req('POST', '/subjects/{}/versions', ['orders-value'], content_type=V1, body=[('schema', J_schema(0))]),
