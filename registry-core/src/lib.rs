@@ -11,9 +11,11 @@
 #![warn(missing_docs)]
 
 pub mod compat;
+pub mod contract;
 mod error;
 mod fingerprint;
 pub mod format;
+mod guid;
 mod limits;
 mod reference;
 mod schema;
@@ -24,6 +26,7 @@ mod version;
 pub use error::{SchemaError, SubjectError, VersionError};
 pub use fingerprint::Fingerprint;
 pub use format::{ParsedSchema, parse, parse_stored};
+pub use guid::{GuidError, SchemaGuid};
 pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
 pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};
