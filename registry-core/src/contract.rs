@@ -20,6 +20,27 @@ pub const CONFLUENT_VERSION: &str = "confluent:version";
 /// The longest rule name Confluent accepts, in UTF-16 code units.
 pub const RULE_NAME_MAX_LENGTH: usize = 256;
 
+/// What a schema carries beside its text and references: its metadata and its rules. Part of its identity:
+/// the same text with another contract is another schema. `None` (not sent) and an empty value are different
+/// contracts, as they are to Confluent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DataContract {
+    /// The metadata, if any was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// The rule set, if any was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<RuleSet>,
+}
+
+impl DataContract {
+    /// True when neither metadata nor a rule set was given.
+    pub fn is_none(&self) -> bool {
+        self.metadata.is_none() && self.rule_set.is_none()
+    }
+}
+
 /// A schema's metadata: tags by field path, free-form properties, and the names of sensitive properties.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
@@ -166,9 +187,9 @@ impl ExecutionEnvironment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Rule {
-    /// Its name, unique within the rule set.
-    #[serde(deserialize_with = "nullable")]
-    pub name: String,
+    /// Its name, unique within the rule set (required: a rule without one is refused by [`Rule::validate`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// A description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -205,20 +226,21 @@ impl Rule {
     /// Checks the rule alone, as Confluent does: a name (a letter or `_`, then letters, digits, `_` or `-`, at
     /// most 256 long), a type, and at most one action unless the mode is WRITEREAD or UPDOWN.
     pub fn validate(&self) -> Result<(), RuleError> {
-        let fail = |message: String| Err(RuleError { rule: self.name.clone(), message });
-        let mut chars = self.name.chars();
+        let fail = |message: String| Err(RuleError { rule: self.name.clone().unwrap_or_default(), message });
+        let Some(name) = &self.name else { return fail("Missing rule name".into()) };
+        let mut chars = name.chars();
         match chars.next() {
             None => return fail("Empty rule name".into()),
             Some(first) if !(first.is_alphabetic() || first == '_') => {
-                return fail(format!("Illegal initial character in rule name: {}", self.name));
+                return fail(format!("Illegal initial character in rule name: {name}"));
             }
             Some(_) => {}
         }
-        if self.name.encode_utf16().count() > RULE_NAME_MAX_LENGTH {
+        if name.encode_utf16().count() > RULE_NAME_MAX_LENGTH {
             return fail("Rule name too long".into());
         }
         if !chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
-            return fail(format!("Illegal character in rule name: {}", self.name));
+            return fail(format!("Illegal character in rule name: {name}"));
         }
         if self.rule_type.is_none() {
             return fail("Missing rule type".into());
@@ -273,15 +295,17 @@ impl RuleSet {
         ];
         for (rules, phase) in phases {
             for rule in rules {
-                if !names.insert(rule.name.as_str()) {
+                if !names.insert(rule.name.as_deref()) {
+                    let name = rule.name.as_deref().unwrap_or("null");
                     return Err(RuleError {
-                        rule: rule.name.clone(),
-                        message: format!("Found rule with duplicate name '{}'", rule.name),
+                        rule: name.to_string(),
+                        message: format!("Found rule with duplicate name '{name}'"),
                     });
                 }
                 rule.validate()?;
                 if !phase.allows(rule.mode) {
-                    return Err(RuleError { rule: rule.name.clone(), message: phase.modes_message().into() });
+                    let rule = rule.name.clone().unwrap_or_default();
+                    return Err(RuleError { rule, message: phase.modes_message().into() });
                 }
             }
         }
@@ -332,8 +356,8 @@ impl Phase {
 
 /// `old`'s rules not named in `new`, then `new`'s.
 fn merge_rules(old: &[Rule], new: &[Rule]) -> Vec<Rule> {
-    let replaced: BTreeSet<&str> = new.iter().map(|r| r.name.as_str()).collect();
-    old.iter().filter(|r| !replaced.contains(r.name.as_str())).chain(new).cloned().collect()
+    let replaced: BTreeSet<Option<&str>> = new.iter().map(|r| r.name.as_deref()).collect();
+    old.iter().filter(|r| !replaced.contains(&r.name.as_deref())).chain(new).cloned().collect()
 }
 
 /// A rule set that is not well formed.

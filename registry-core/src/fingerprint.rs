@@ -1,10 +1,11 @@
-//! `Fingerprint`: a schema's identity, the SHA-256 of (format, canonical form, references).
+//! `Fingerprint`: a schema's identity, the SHA-256 of (format, canonical form, references, data contract).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::contract::DataContract;
 use crate::{SchemaReference, SchemaType};
 
 /// The SHA-256 identity of a schema. Equal fingerprints mean the same schema and the same global id.
@@ -12,8 +13,15 @@ use crate::{SchemaReference, SchemaType};
 pub struct Fingerprint(pub [u8; 32]);
 
 impl Fingerprint {
-    /// The identity of a schema of `schema_type` whose canonical form is `canonical`, with `references`.
-    pub fn compute(schema_type: SchemaType, canonical: &[u8], references: &[SchemaReference]) -> Self {
+    /// The identity of a schema of `schema_type` whose canonical form is `canonical`, with `references` and
+    /// `contract`. A schema without a contract hashes as it did before contracts existed, so stored fingerprints
+    /// stay valid; a contract adds its JSON (sorted maps, empty parts left out).
+    pub fn compute(
+        schema_type: SchemaType,
+        canonical: &[u8],
+        references: &[SchemaReference],
+        contract: &DataContract,
+    ) -> Self {
         let mut hasher = Sha256::new();
         // Every part is length-prefixed, so no two different inputs hash the same bytes.
         let mut field = |bytes: &[u8]| {
@@ -28,6 +36,11 @@ impl Fingerprint {
             field(reference.name.as_bytes());
             field(reference.subject.as_str().as_bytes());
             field(&reference.version.get().to_le_bytes());
+        }
+        if !contract.is_none() {
+            field(b"contract");
+            // Serializing plain maps, strings and enums cannot fail.
+            field(&serde_json::to_vec(contract).unwrap_or_default());
         }
         Fingerprint(hasher.finalize().into())
     }

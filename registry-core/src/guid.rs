@@ -62,7 +62,7 @@ fn hash_rule(md: &mut Md5, rule: &Rule) {
             md.update(value.as_bytes());
         }
     };
-    md.update(rule.name.as_bytes());
+    text(md, &rule.name);
     text(md, &rule.doc);
     md.update(rule.kind.as_str().as_bytes());
     md.update(rule.mode.as_str().as_bytes());

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::DataContract;
 use crate::{SchemaError, Subject, Version};
 
 /// The format of a schema.
@@ -81,7 +82,7 @@ pub struct SchemaReference {
     pub version: Version,
 }
 
-/// A schema as a caller gave it: format, text and references, not yet checked.
+/// A schema as a caller gave it: format, text, references and data contract, not yet checked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnparsedSchema {
     /// The format.
@@ -90,12 +91,21 @@ pub struct UnparsedSchema {
     pub text: String,
     /// The registered schemas it refers to.
     pub references: Vec<SchemaReference>,
+    /// Its metadata and rules (part of its identity).
+    #[serde(default, skip_serializing_if = "DataContract::is_none")]
+    pub contract: DataContract,
 }
 
 impl UnparsedSchema {
     /// A schema with no references.
     pub fn new(schema_type: SchemaType, text: impl Into<String>) -> Self {
-        Self { schema_type, text: text.into(), references: Vec::new() }
+        Self { schema_type, text: text.into(), references: Vec::new(), contract: DataContract::default() }
+    }
+
+    /// The same schema with this data contract.
+    pub fn with_contract(mut self, contract: DataContract) -> Self {
+        self.contract = contract;
+        self
     }
 
     /// The same schema with these references.

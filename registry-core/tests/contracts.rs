@@ -113,3 +113,28 @@ fn guids_are_read_in_either_spelling_and_nothing_else() {
         assert!(bad.parse::<SchemaGuid>().is_err(), "{bad:?} was read");
     }
 }
+
+/// A schema without a contract keeps the fingerprint it had before contracts existed (stores hold these), and
+/// any contract, even an empty one, makes another schema.
+#[test]
+fn a_contract_is_part_of_the_fingerprint_and_no_contract_changes_nothing() {
+    use registry_core::contract::DataContract;
+    use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema, parse};
+    let fingerprint = |contract: DataContract| {
+        let schema = UnparsedSchema::new(SchemaType::Avro, r#"{"type": "int"}"#).with_contract(contract);
+        parse(&schema, &NoReferences, &Limits::default()).unwrap().fingerprint().to_hex()
+    };
+    let none = fingerprint(DataContract::default());
+    // The value the code before contracts gave (SHA-256 over the length-prefixed tag, format, canonical form and
+    // reference count).
+    assert_eq!(none, "e4951a703de7fc81066878122c1a7a2c2a31fdd533a6374e5b6993cc7091224c");
+    let empty_metadata = fingerprint(DataContract { metadata: Some(Metadata::default()), rule_set: None });
+    let empty_rules = fingerprint(DataContract { metadata: None, rule_set: Some(RuleSet::default()) });
+    let both = fingerprint(DataContract { metadata: Some(Metadata::default()), rule_set: Some(RuleSet::default()) });
+    let all = [&none, &empty_metadata, &empty_rules, &both];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+}

@@ -542,6 +542,7 @@ mod tests {
             text: "\"int\"".into(),
             references: Vec::new(),
             fingerprint: Fingerprint([7; 32]),
+            contract: Default::default(),
         });
         caches.latest.insert(subject.clone(), None);
         caches.schemas.insert(SchemaId(1), record.clone());

@@ -1,17 +1,22 @@
 //! How records are encoded on disk: one format-version byte, then postcard.
 //!
-//! The byte lets a later release read (or refuse, clearly) what an earlier one wrote.
+//! The byte lets a later release read (or refuse, clearly) what an earlier one wrote. Format 2 added the data
+//! contract to schema records; the other records are laid out alike in formats 1 and 2.
 
-use registry_core::SchemaId;
+use registry_core::contract::DataContract;
+use registry_core::{Fingerprint, SchemaId, SchemaReference, SchemaType};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::RegistryError;
 use crate::error::StorageError;
-use crate::records::{Mode, SemVer};
+use crate::records::{Mode, SemVer, StoredSchema};
 use registry_core::compat::CompatibilityLevel;
 
 /// The format this build writes, and the newest it reads.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 2;
+
+/// The oldest format this build reads.
+const OLDEST_FORMAT: u8 = 1;
 
 /// One version of a subject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +45,151 @@ pub(crate) fn encode_sized<T: Serialize>(record: &T, size: usize) -> Result<Vec<
     Ok(out)
 }
 
+/// Decodes a record other than a schema record (see [`decode_schema`]).
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RegistryError> {
+    let (_, body) = split_format(bytes)?;
+    postcard::from_bytes(body).map_err(undecodable)
+}
+
+/// The format byte and the body after it, for a format this build reads.
+fn split_format(bytes: &[u8]) -> Result<(u8, &[u8]), RegistryError> {
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|e| RegistryError::Corrupt(format!("a record cannot be decoded: {e}")))
-        }
+        Some((&version, body)) if (OLDEST_FORMAT..=FORMAT_VERSION).contains(&version) => Ok((version, body)),
         Some((&version, _)) => {
             Err(RegistryError::UnsupportedFormat { found: version as u64, supported: FORMAT_VERSION as u64 })
         }
         None => Err(RegistryError::Corrupt("an empty record".into())),
+    }
+}
+
+fn undecodable(e: postcard::Error) -> RegistryError {
+    RegistryError::Corrupt(format!("a record cannot be decoded: {e}"))
+}
+
+/// A schema record as format 1 laid it out: no data contract.
+#[derive(Deserialize)]
+struct SchemaRecordV1 {
+    id: SchemaId,
+    schema_type: SchemaType,
+    text: String,
+    references: Vec<SchemaReference>,
+    fingerprint: Fingerprint,
+}
+
+/// A schema record as format 2 lays it out: the contract as JSON (empty for none), since its JSON shape leaves
+/// empty parts out, which postcard cannot follow.
+#[derive(Serialize, Deserialize)]
+struct SchemaRecordV2<T> {
+    id: SchemaId,
+    schema_type: SchemaType,
+    text: T,
+    references: Vec<SchemaReference>,
+    fingerprint: Fingerprint,
+    contract: String,
+}
+
+/// Encodes a schema record.
+pub(crate) fn encode_schema(schema: &StoredSchema) -> Result<Vec<u8>, RegistryError> {
+    let contract = if schema.contract.is_none() {
+        String::new()
+    } else {
+        serde_json::to_string(&schema.contract).map_err(|e| RegistryError::Storage(StorageError::new("json", e)))?
+    };
+    // The text, the contract and a few dozen bytes of id, type, fingerprint and references.
+    let size = schema.text.len() + contract.len() + 64 + 64 * schema.references.len();
+    let record = SchemaRecordV2 {
+        id: schema.id,
+        schema_type: schema.schema_type,
+        text: schema.text.as_str(),
+        references: schema.references.clone(),
+        fingerprint: schema.fingerprint,
+        contract,
+    };
+    encode_sized(&record, size)
+}
+
+/// Decodes a schema record of either format.
+pub(crate) fn decode_schema(bytes: &[u8]) -> Result<StoredSchema, RegistryError> {
+    match split_format(bytes)? {
+        (1, body) => {
+            let r: SchemaRecordV1 = postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(StoredSchema {
+                id: r.id,
+                schema_type: r.schema_type,
+                text: r.text,
+                references: r.references,
+                fingerprint: r.fingerprint,
+                contract: DataContract::default(),
+            })
+        }
+        (_, body) => {
+            let r: SchemaRecordV2<String> = postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(StoredSchema {
+                id: r.id,
+                schema_type: r.schema_type,
+                text: r.text,
+                references: r.references,
+                fingerprint: r.fingerprint,
+                contract: contract_from_json(&r.contract)?,
+            })
+        }
+    }
+}
+
+/// A contract stored as JSON (empty for none).
+pub(crate) fn contract_from_json(json: &str) -> Result<DataContract, RegistryError> {
+    if json.is_empty() {
+        return Ok(DataContract::default());
+    }
+    serde_json::from_str(json)
+        .map_err(|e| RegistryError::Corrupt(format!("a stored data contract cannot be read: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry_core::contract::Metadata;
+
+    fn schema(contract: DataContract) -> StoredSchema {
+        StoredSchema {
+            id: SchemaId(7),
+            schema_type: SchemaType::Avro,
+            text: "\"int\"".into(),
+            references: Vec::new(),
+            fingerprint: Fingerprint([3; 32]),
+            contract,
+        }
+    }
+
+    #[test]
+    fn a_schema_record_of_format_1_reads_as_a_schema_without_a_contract() {
+        // Format 1 wrote the record's five fields in order, as postcard writes a tuple of them.
+        let mut bytes = vec![1u8];
+        let fields = (SchemaId(7), SchemaType::Avro, "\"int\"".to_string(), Vec::<SchemaReference>::new(), [3u8; 32]);
+        postcard::to_io(&fields, &mut bytes).unwrap();
+        assert_eq!(decode_schema(&bytes).unwrap(), schema(DataContract::default()));
+    }
+
+    #[test]
+    fn schema_records_keep_their_contract() {
+        let metadata = Metadata { properties: [("owner".into(), "a".into())].into(), ..Metadata::default() };
+        for contract in [
+            DataContract::default(),
+            DataContract { metadata: Some(metadata), rule_set: None },
+            DataContract { metadata: Some(Metadata::default()), rule_set: Some(Default::default()) },
+        ] {
+            let bytes = encode_schema(&schema(contract.clone())).unwrap();
+            assert_eq!(bytes[0], FORMAT_VERSION);
+            assert_eq!(decode_schema(&bytes).unwrap(), schema(contract));
+        }
+    }
+
+    #[test]
+    fn a_record_of_a_newer_format_is_refused_by_name() {
+        let mut bytes = encode_schema(&schema(DataContract::default())).unwrap();
+        bytes[0] = FORMAT_VERSION + 1;
+        assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
+        assert!(matches!(decode::<VersionRecord>(&bytes), Err(RegistryError::UnsupportedFormat { .. })));
+        assert!(matches!(decode_schema(&[]), Err(RegistryError::Corrupt(_))));
     }
 }

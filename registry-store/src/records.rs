@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use registry_core::contract::DataContract;
 use registry_core::{Fingerprint, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +20,20 @@ pub struct StoredSchema {
     pub references: Vec<SchemaReference>,
     /// Its identity.
     pub fingerprint: Fingerprint,
+    /// Its metadata and rules, as registered.
+    #[serde(default, skip_serializing_if = "DataContract::is_none")]
+    pub contract: DataContract,
 }
 
 impl StoredSchema {
     /// The schema as an `UnparsedSchema`, to parse or register again.
     pub fn to_unparsed(&self) -> UnparsedSchema {
-        UnparsedSchema { schema_type: self.schema_type, text: self.text.clone(), references: self.references.clone() }
+        UnparsedSchema {
+            schema_type: self.schema_type,
+            text: self.text.clone(),
+            references: self.references.clone(),
+            contract: self.contract.clone(),
+        }
     }
 }
 

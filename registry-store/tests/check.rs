@@ -38,6 +38,7 @@ fn populate(path: &Path) {
             subject: subject("common"),
             version: 1.try_into().unwrap(),
         }],
+        contract: Default::default(),
     };
     registry.register(&subject("b"), &uses).unwrap();
     registry.register(&subject("a"), &avro("Gone")).unwrap();

@@ -45,6 +45,7 @@ fn populated() -> Registry {
             subject: customer.clone(),
             version: Version::new(1).unwrap(),
         }],
+        contract: Default::default(),
     };
     registry.register(&subject("invoices"), &with_reference).unwrap();
     registry.register(&subject("shared-copy"), &record("Order", &["a"])).unwrap();

@@ -1,6 +1,7 @@
 //! Durability and the on-disk format: write, drop, reopen, everything is there; a file from a newer format
 //! is refused with a clear error.
 
+use redb::ReadableDatabase;
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
@@ -52,8 +53,34 @@ fn a_file_from_a_newer_format_is_refused() {
         txn.commit().unwrap();
     }
     let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
-    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 1 }), "{err}");
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 2 }), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
+}
+
+/// A file of format 1 (before data contracts) opens, serves what it holds, and is marked format 2, so that an
+/// older release refuses it at open instead of meeting a newer record later.
+#[test]
+fn a_file_of_format_1_opens_and_is_marked_format_2() {
+    let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let a = Subject::new("a").unwrap();
+    {
+        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+        registry.register(&a, &avro("A")).unwrap();
+    }
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(meta).unwrap().insert("format_version", 1).unwrap();
+        txn.commit().unwrap();
+    }
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    assert_eq!(registry.version(&a, VersionSelector::Latest, Deleted::Exclude).unwrap().schema.id, SchemaId(1));
+    drop(registry);
+    let db = redb::Database::open(&path).unwrap();
+    let format = db.begin_read().unwrap().open_table(meta).unwrap().get("format_version").unwrap().unwrap().value();
+    assert_eq!(format, 2);
 }
 
 #[test]

@@ -66,7 +66,13 @@ fn schema(args: &Value) -> UnparsedSchema {
                 .collect()
         })
         .unwrap_or_default();
-    UnparsedSchema { schema_type, text, references }
+    // A data contract, as the Confluent API takes it: `metadata` and `ruleSet` beside the text.
+    let contract = serde_json::from_value(serde_json::json!({
+        "metadata": args.get("metadata"),
+        "ruleSet": args.get("ruleSet"),
+    }))
+    .expect("a data contract");
+    UnparsedSchema { schema_type, text, references, contract }
 }
 
 fn selector(args: &Value) -> VersionSelector {
@@ -120,11 +126,19 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
                 "semver": v.semver.to_string(),
                 "deleted": v.deleted,
                 "text": v.schema.text,
+                "metadata": v.schema.contract.metadata,
+                "ruleSet": v.schema.contract.rule_set,
             })
         }
         "schema_by_id" => {
             let s = registry.schema_by_id(SchemaId(args["id"].as_u64().expect("id") as u32))?;
-            json!({"id": s.id.0, "type": s.schema_type.as_str(), "text": s.text})
+            json!({
+                "id": s.id.0,
+                "type": s.schema_type.as_str(),
+                "text": s.text,
+                "metadata": s.contract.metadata,
+                "ruleSet": s.contract.rule_set,
+            })
         }
         "subjects" => {
             let prefix = args.get("prefix").and_then(Value::as_str).unwrap_or("");
@@ -175,6 +189,7 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
                 "paths": report.violations.iter().map(|v| v.violation.path.clone()).collect::<Vec<_>>(),
             })
         }
+        "integrity" => json!({"problems": registry.check()?.problems}),
         other => panic!("unknown operation '{other}' in scenario"),
     })
 }

@@ -221,6 +221,7 @@ fn a_referenced_version_is_never_deleted_by_a_delete_racing_the_reference() {
                 subject: base.clone(),
                 version: registry_core::Version::new(1).unwrap(),
             }],
+            contract: Default::default(),
         };
         let holder = Subject::new(&format!("holder-{round}")).unwrap();
         let (deleted, registered) =

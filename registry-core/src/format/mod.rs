@@ -8,6 +8,7 @@ pub mod json;
 pub mod proto_text;
 pub mod protobuf;
 
+use crate::contract::DataContract;
 use crate::reference::resolve_all;
 use crate::{
     Fingerprint, Limits, ReferenceResolver, ResolvedReference, SchemaError, SchemaReference, SchemaType, UnparsedSchema,
@@ -18,6 +19,7 @@ use crate::{
 pub struct ParsedSchema {
     schema_type: SchemaType,
     references: Vec<SchemaReference>,
+    contract: DataContract,
     canonical: Vec<u8>,
     fingerprint: Fingerprint,
     kind: FormatSchema,
@@ -70,6 +72,11 @@ impl ParsedSchema {
     /// The references as given.
     pub fn references(&self) -> &[SchemaReference] {
         &self.references
+    }
+
+    /// The metadata and rules it was given.
+    pub fn contract(&self) -> &DataContract {
+        &self.contract
     }
 
     /// The parsed form of its format.
@@ -153,10 +160,11 @@ fn parse_with(
             (FormatSchema::Protobuf(Box::new(parsed)), canonical)
         }
     };
-    let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references);
+    let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references, &schema.contract);
     Ok(ParsedSchema {
         schema_type: schema.schema_type,
         references: schema.references.clone(),
+        contract: schema.contract.clone(),
         canonical,
         fingerprint,
         kind,

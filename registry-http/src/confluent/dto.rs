@@ -57,7 +57,7 @@ impl SchemaRequest {
         };
         let references =
             self.references.iter().flatten().map(ReferenceDto::to_reference).collect::<Result<Vec<_>, _>>()?;
-        Ok(UnparsedSchema { schema_type, text, references })
+        Ok(UnparsedSchema { schema_type, text, references, contract: Default::default() })
     }
 }
 

@@ -68,7 +68,7 @@ impl SchemaBody {
                 Ok(registry_core::SchemaReference { name: r.name.clone(), subject: Subject::new(&r.subject)?, version })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        Ok((subject, UnparsedSchema { schema_type, text, references }))
+        Ok((subject, UnparsedSchema { schema_type, text, references, contract: Default::default() }))
     }
 }
 

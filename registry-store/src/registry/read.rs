@@ -328,8 +328,8 @@ pub(super) enum Identified {
     Parsed(Arc<ParsedSchema>),
 }
 
-/// The memo key of a schema without references: SHA-256 over its format and text. `None` for a schema with
-/// references, whose parse depends on what they resolve to.
+/// The memo key of a schema without references: SHA-256 over its format, text and data contract (part of its
+/// fingerprint). `None` for a schema with references, whose parse depends on what they resolve to.
 pub(super) fn text_key(schema: &UnparsedSchema) -> Option<[u8; 32]> {
     use sha2::{Digest, Sha256};
     if !schema.references.is_empty() {
@@ -338,6 +338,10 @@ pub(super) fn text_key(schema: &UnparsedSchema) -> Option<[u8; 32]> {
     let mut hasher = Sha256::new();
     hasher.update(schema.schema_type.as_str().as_bytes());
     hasher.update([0]);
+    hasher.update((schema.text.len() as u64).to_le_bytes());
     hasher.update(schema.text.as_bytes());
+    if !schema.contract.is_none() {
+        hasher.update(serde_json::to_vec(&schema.contract).ok()?);
+    }
     Some(hasher.finalize().into())
 }

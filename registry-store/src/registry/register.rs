@@ -271,6 +271,7 @@ impl Shared {
                 text: schema.text.clone(),
                 references: schema.references.clone(),
                 fingerprint,
+                contract: schema.contract.clone(),
             };
             txn.put_schema(&stored)?;
         }

@@ -25,7 +25,7 @@ use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
 use crate::cache::{Caches, Change};
-use crate::codec::{ConfigRecord, VersionRecord};
+use crate::codec::{ConfigRecord, VersionRecord, contract_from_json};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 use crate::registry::StoreOptions;
@@ -34,9 +34,10 @@ const STORE: &str = "postgres";
 
 /// The schema migrations, in order: each runs once, in a transaction, and is recorded in `registry_migrations`.
 /// A database that records a version past the last one here was written by a newer release and is refused.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE registry_meta (key text PRIMARY KEY, value bigint NOT NULL);
     INSERT INTO registry_meta (key, value) VALUES ('next_id', 1);
     CREATE TABLE registry_schemas (
@@ -64,7 +65,13 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     );
     CREATE TABLE registry_config (scope text COLLATE "C" PRIMARY KEY, compatibility text, mode text);
     "#,
-)];
+    ),
+    (
+        2,
+        // A schema's data contract (metadata and rules) as JSON; NULL for none.
+        "ALTER TABLE registry_schemas ADD COLUMN contract text;",
+    ),
+];
 
 /// The advisory lock key that serializes migrations across instances starting at once.
 const MIGRATION_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
@@ -653,7 +660,7 @@ impl Snapshot for PgTransaction<'_> {
     }
 
     fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
-        let sql = "SELECT schema_type, schema, refs, fingerprint FROM registry_schemas WHERE id = $1";
+        let sql = "SELECT schema_type, schema, refs, fingerprint, contract FROM registry_schemas WHERE id = $1";
         let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
         let Some(row) = rows.first() else { return Ok(None) };
         let references: Vec<SchemaReference> = serde_json::from_str(get(row, 2)?).map_err(corrupt)?;
@@ -663,6 +670,7 @@ impl Snapshot for PgTransaction<'_> {
             text: get(row, 1)?,
             references,
             fingerprint: fingerprint(get(row, 3)?)?,
+            contract: contract_from_json(get::<Option<&str>>(row, 4)?.unwrap_or_default())?,
         }))
     }
 
@@ -759,16 +767,22 @@ impl Transaction for PgTransaction<'_> {
     }
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
-        let sql = "INSERT INTO registry_schemas (id, schema_type, schema, refs, fingerprint) VALUES ($1, $2, $3, $4, $5) \
+        let sql = "INSERT INTO registry_schemas (id, schema_type, schema, refs, fingerprint, contract) \
+                   VALUES ($1, $2, $3, $4, $5, $6) \
                    ON CONFLICT (id) DO UPDATE SET schema_type = excluded.schema_type, schema = excluded.schema, \
-                   refs = excluded.refs, fingerprint = excluded.fingerprint";
+                   refs = excluded.refs, fingerprint = excluded.fingerprint, contract = excluded.contract";
         let references = serde_json::to_string(&schema.references).map_err(|e| StorageError::new(STORE, e))?;
+        let contract = match schema.contract.is_none() {
+            true => None,
+            false => Some(serde_json::to_string(&schema.contract).map_err(|e| StorageError::new(STORE, e))?),
+        };
         let params: Params = vec![
             Box::new(i64::from(schema.id.0)),
             text(schema.schema_type.as_str()),
             Box::new(schema.text.clone()),
             Box::new(references),
             bytes(&schema.fingerprint),
+            Box::new(contract),
         ];
         self.conn.queue(sql, params);
         Ok(())

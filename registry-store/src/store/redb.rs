@@ -15,7 +15,7 @@ use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
 
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
-use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, encode, encode_sized};
+use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, decode_schema, encode, encode_schema};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 
@@ -129,6 +129,11 @@ impl RedbStore {
             match format {
                 Some(found) if found > u64::from(FORMAT_VERSION) => {
                     return Err(RegistryError::UnsupportedFormat { found, supported: u64::from(FORMAT_VERSION) });
+                }
+                Some(found) if found < u64::from(FORMAT_VERSION) => {
+                    // Records of the older format are read as they are; the file now may hold newer ones, which an
+                    // older release must refuse at open rather than meet one by one.
+                    meta.insert(META_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
                 }
                 Some(_) => {}
                 None => {
@@ -448,7 +453,7 @@ impl<T: Tables> Snapshot for T {
     }
 
     fn schema(&self, id: SchemaId) -> Result<Option<StoredSchema>> {
-        self.schemas_table()?.get(id.0)?.map(|bytes| decode(bytes.value())).transpose()
+        self.schemas_table()?.get(id.0)?.map(|bytes| decode_schema(bytes.value())).transpose()
     }
 
     fn schema_count(&self) -> Result<u64> {
@@ -521,9 +526,7 @@ impl Transaction for WriteTables<'_> {
     }
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
-        // The text and a few dozen bytes of id, type, fingerprint and references.
-        let size = schema.text.len() + 64 + 64 * schema.references.len();
-        self.schemas.insert(schema.id.0, encode_sized(schema, size)?.as_slice())?;
+        self.schemas.insert(schema.id.0, encode_schema(schema)?.as_slice())?;
         Ok(())
     }
 
