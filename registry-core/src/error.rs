@@ -23,6 +23,9 @@ pub enum SubjectError {
         /// Index (in characters) of the first control character.
         position: usize,
     },
+    /// The name is one Confluent keeps for itself (`__GLOBAL`, `__EMPTY`): it can be read, not written to.
+    #[error("subject name '{0}' is reserved")]
+    Reserved(String),
 }
 
 /// A version number or selector that cannot be used.

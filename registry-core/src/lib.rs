@@ -30,6 +30,6 @@ pub use guid::{GuidError, SchemaGuid};
 pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
 pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};
-pub use subject::Subject;
+pub use subject::{RESERVED_EMPTY, RESERVED_GLOBAL, Subject};
 pub use validate::{ValidateError, ValidateOptions, ValidationError, ValidationReport, Validator};
 pub use version::{Version, VersionSelector};

@@ -10,6 +10,12 @@ use crate::SubjectError;
 /// The longest subject name accepted, in bytes.
 pub const MAX_SUBJECT_BYTES: usize = 255;
 
+/// The subject name Confluent keeps for global permissions.
+pub const RESERVED_GLOBAL: &str = "__GLOBAL";
+
+/// The subject name Confluent uses for the empty name.
+pub const RESERVED_EMPTY: &str = "__EMPTY";
+
 /// A subject name: non-empty, at most 255 bytes, no control characters.
 ///
 /// Cheap to clone: the name is shared.
@@ -35,6 +41,15 @@ impl Subject {
     /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Refuses the names Confluent reserves (`__GLOBAL` for global permissions, `__EMPTY` for the empty name),
+    /// which no schema, level or mode may be written to.
+    pub fn check_writable(&self) -> Result<(), SubjectError> {
+        match self.as_str() {
+            name @ (RESERVED_GLOBAL | RESERVED_EMPTY) => Err(SubjectError::Reserved(name.to_string())),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -67,6 +67,7 @@ impl From<RegistryError> for ApiError {
             E::SubjectNotSoftDeleted(_) => (StatusCode::NOT_FOUND, 40405),
             E::VersionSoftDeleted { .. } => (StatusCode::NOT_FOUND, 40406),
             E::VersionNotSoftDeleted { .. } => (StatusCode::NOT_FOUND, 40407),
+            E::InvalidSubject { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42208),
             E::SubjectLevelNotConfigured(_) => (StatusCode::NOT_FOUND, 40408),
             E::SubjectModeNotConfigured(_) => (StatusCode::NOT_FOUND, 40409),
             E::Incompatible { .. } => (StatusCode::CONFLICT, 409),

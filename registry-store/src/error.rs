@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use registry_core::compat::{CompatError, CompatReport};
-use registry_core::{SchemaError, SchemaId, Subject, ValidateError, Version};
+use registry_core::{SchemaError, SchemaId, Subject, SubjectError, ValidateError, Version};
 
 /// Why a registry operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -47,6 +47,14 @@ pub enum RegistryError {
         subject: Subject,
         /// The version.
         version: Version,
+    },
+    /// The subject cannot be written to: its name is reserved.
+    #[error("The specified subject '{subject}' is not valid: {reason}")]
+    InvalidSubject {
+        /// The subject.
+        subject: Subject,
+        /// Why.
+        reason: SubjectError,
     },
     /// The subject has no compatibility level of its own.
     #[error("Subject '{0}' does not have subject-level compatibility configured")]

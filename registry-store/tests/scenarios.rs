@@ -20,6 +20,7 @@ fn error_name(e: &RegistryError) -> &'static str {
         RegistryError::SubjectNotSoftDeleted(_) => "SubjectNotSoftDeleted",
         RegistryError::VersionSoftDeleted { .. } => "VersionSoftDeleted",
         RegistryError::VersionNotSoftDeleted { .. } => "VersionNotSoftDeleted",
+        RegistryError::InvalidSubject { .. } => "InvalidSubject",
         RegistryError::SubjectLevelNotConfigured(_) => "SubjectLevelNotConfigured",
         RegistryError::SubjectModeNotConfigured(_) => "SubjectModeNotConfigured",
         RegistryError::Incompatible { .. } => "Incompatible",

@@ -31,7 +31,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
-        .route("/", get(root))
+        .route("/", get(root).post(root))
         .route("/schemas/types", get(schema_types))
         .route("/schemas", get(list_schemas))
         .route("/schemas/ids/{id}", get(schema_by_id))
@@ -48,8 +48,10 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/compatibility/subjects/{subject}/versions", post(check_all))
         .route("/config", get(get_global_config).put(put_global_config).delete(delete_global_config))
         .route("/config/{subject}", get(get_subject_config).put(put_subject_config).delete(delete_subject_config))
-        .route("/mode", get(get_global_mode).put(put_global_mode))
+        .route("/mode", get(get_global_mode).put(put_global_mode).delete(delete_global_mode))
         .route("/mode/{subject}", get(get_subject_mode).put(put_subject_mode).delete(delete_subject_mode))
+        .route("/v1/metadata/id", get(metadata_id))
+        .route("/v1/metadata/version", get(metadata_version))
 }
 
 // ----- helpers -----
@@ -70,8 +72,13 @@ fn version(text: &str) -> ApiResult<VersionSelector> {
     })
 }
 
+/// An id from a path: a number that is not a 32-bit integer names no resource at all (404, as Confluent's
+/// path matching answers), one that is (zero, negative, or unused) names a schema not found (40403).
 fn schema_id(text: &str) -> ApiResult<SchemaId> {
-    text.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(text))
+    match text.parse::<i32>() {
+        Ok(id) => u32::try_from(id).map(SchemaId).map_err(|_| ApiError::schema_not_found(text)),
+        Err(_) => Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found")),
+    }
 }
 
 fn deleted(flags: &Flags) -> ApiResult<Deleted> {
@@ -612,8 +619,20 @@ async fn write_config(state: &AppState, subject: Option<Subject>, body: &ConfigR
 }
 
 async fn remove_config(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
-    let previous = blocking(&state.registry, move |r| r.delete_config(scope_of(&subject))).await?;
-    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+    let name = subject.clone();
+    let previous = blocking(&state.registry, move |r| r.delete_config(scope_of(&subject))).await;
+    Ok(Sr(json!({"compatibilityLevel": unset_is_not_found(previous, name)?.as_str()})))
+}
+
+/// Deleting a subject's setting it does not have answers, as Confluent does, that the subject is not found
+/// (40401), where reading it answers that it has none (40408, 40409).
+fn unset_is_not_found<T>(outcome: ApiResult<T>, subject: Option<Subject>) -> ApiResult<T> {
+    match (outcome, subject) {
+        (Err(e), Some(subject)) if matches!(e.code, 40408 | 40409) => {
+            Err(registry_store::RegistryError::SubjectNotFound(subject).into())
+        }
+        (outcome, _) => outcome,
+    }
 }
 
 /// A subject's own mode, or with `defaultToGlobal` the mode that applies to it; the global mode.
@@ -707,6 +726,24 @@ async fn put_subject_mode(
 
 async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
-    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject))).await?;
+    let asked = subject.clone();
+    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject))).await;
+    Ok(Sr(json!({"mode": unset_is_not_found(previous, Some(asked))?.as_str()})))
+}
+
+/// `DELETE /mode`: the global mode goes back to READWRITE; the answer is the mode it had.
+async fn delete_global_mode(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
+    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Global)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
+}
+
+/// `GET /v1/metadata/id`: Confluent's cluster identity answer. There is no Kafka cluster behind this registry;
+/// the registry's own cluster is named as Confluent's default group id names it.
+async fn metadata_id() -> Sr<Value> {
+    Sr(json!({"scope": {"path": [], "clusters": {"schema-registry-cluster": "schema-registry"}}}))
+}
+
+/// `GET /v1/metadata/version`: this server's version.
+async fn metadata_version() -> Sr<Value> {
+    Sr(json!({"version": env!("CARGO_PKG_VERSION")}))
 }

@@ -71,6 +71,7 @@ impl Registry {
 
     /// Sets the compatibility level at `scope`.
     pub fn set_config(&self, scope: Scope<'_>, level: CompatibilityLevel) -> Result<()> {
+        scope.writable()?;
         self.update_config(scope, |_, record| {
             record.compatibility = Some(level);
             Ok(())
@@ -103,6 +104,7 @@ impl Registry {
 
     /// Sets the mode at `scope`. IMPORT is refused where schemas already exist, unless `force`.
     pub fn set_mode(&self, scope: Scope<'_>, mode: Mode, force: bool) -> Result<()> {
+        scope.writable()?;
         self.update_config(scope, |snapshot, record| {
             if mode == Mode::Import && !force {
                 let non_empty = match scope {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use registry_core::{Limits, SchemaId, Subject, Version};
 
+use crate::RegistryError;
 use crate::records::SemVer;
 
 /// How a registry is set up.
@@ -196,6 +197,19 @@ impl Scope<'_> {
             Scope::Subject(subject) => subject.as_str(),
         }
     }
+
+    /// Refuses a scope that settings cannot be written to (a reserved subject name).
+    pub(crate) fn writable(&self) -> Result<(), RegistryError> {
+        match self {
+            Scope::Global => Ok(()),
+            Scope::Subject(subject) => writable(subject),
+        }
+    }
+}
+
+/// Refuses a subject that nothing can be written to (a reserved name).
+pub(crate) fn writable(subject: &Subject) -> Result<(), RegistryError> {
+    subject.check_writable().map_err(|reason| RegistryError::InvalidSubject { subject: subject.clone(), reason })
 }
 
 /// Options of a registration beyond the schema itself.

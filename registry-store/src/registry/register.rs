@@ -8,6 +8,7 @@ use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::{Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version};
 
 use super::config::{self, Effective};
+use super::options::writable;
 use super::read::{Identified, text_key};
 use super::{RegisterOptions, Registry, Shared};
 use crate::RegistryError;
@@ -45,6 +46,7 @@ impl Registry {
         schema: &UnparsedSchema,
         options: RegisterOptions,
     ) -> Result<Registration> {
+        writable(subject)?;
         let mode = self.effective_mode(subject)?;
         config::admit(subject, mode, &options)?;
         let explicit = options.is_explicit();
