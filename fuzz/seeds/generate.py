@@ -84,6 +84,9 @@ seeds = {
     # which answers the newest (the cached fast path answered the import's version).
     'import-older-version': registry(True, [
         set_mode(GLOBAL, IMPORT, True), imp(1, 1, 4, 2), imp(1, 1, None, 0), reg(1, 1), lookup(1, 1)]),
+    # A finding: reads fail (the harness's own reads after the fault is armed), the fault is healed, and the next
+    # operation met redb's "Previous I/O error" (a failed read was not noticed, so the database was not reopened).
+    'read-fault-then-heal': registry(False, [reg(0, 0), reg(1, 1), fail(READ, 2, 1), HEAL_WAIT, get(0)]),
     # Reads failing a few times, growth failing, and a reopen with a fault armed.
     'read-faults-reopen': registry(True, [
         reg(0, 0), reg(1, 0), fail(READ, 3, 2), get(0), lookup(1, 0), by_id(1), fail(SETLEN, 0, 255), reg(2, 6),

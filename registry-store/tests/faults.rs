@@ -220,3 +220,28 @@ fn a_power_cut_right_after_acknowledged_writes_loses_none_of_them() {
         faults.heal();
     }
 }
+
+/// A failed read leaves redb refusing every operation ("Previous I/O error") until the database is opened again.
+/// The store notices a failed read as it notices a failed write, so once the fault has passed the next operation
+/// opens the database again and succeeds, with no error in between. Found by the registry fuzz target: reads
+/// failed under a read fault, the fault was healed, and the health check still answered "Previous I/O error".
+#[test]
+fn a_failed_read_is_recovered_from_by_the_next_operation() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("registry.redb");
+    for file in [None, Some(path.as_path())] {
+        let faults = Faults::new();
+        let options = RegistryOptions { schema_cache_bytes: 0, store_cache_bytes: 0, ..RegistryOptions::default() };
+        let registry = Registry::open_with_faults(file, &faults, options).expect("opens");
+        let (_, _, first) = register(&registry, 0).expect("registers");
+        register(&registry, 1).expect("registers");
+        faults.fail(Operation::Read, 2, 1);
+        let failed = (0..20).find_map(|_| registry.schema_by_id(first).err());
+        let error = failed.unwrap_or_else(|| panic!("{file:?}: no read failed"));
+        expect_storage_error("a read", "a read", &error);
+        faults.heal();
+        registry.health().unwrap_or_else(|e| panic!("{file:?}: unhealthy once healed: {e}"));
+        assert_eq!(registry.schema_by_id(first).expect("reads once healed").text, schema(0).text);
+        register(&registry, 2).unwrap_or_else(|e| panic!("{file:?}: no registration once healed: {e}"));
+    }
+}

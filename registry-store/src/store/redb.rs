@@ -214,7 +214,7 @@ impl RedbStore {
 impl Store for RedbStore {
     fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
         let txn = self.begin(|db| Ok(db.begin_read()?))?;
-        Ok(Box::new(ReadTables::new(txn)))
+        Ok(Box::new(Watched { tables: ReadTables::new(txn), store: self }))
     }
 
     /// redb has one writer at a time, so every transaction is serialized against every other: `locks` need no
@@ -249,6 +249,40 @@ impl Store for RedbStore {
             Ok(())
         })
     }
+}
+
+/// A snapshot whose failed reads mark the store for opening again, as failed writes do: redb refuses every
+/// operation after an I/O error, a read's included, until the database is opened again.
+struct Watched<'s> {
+    tables: ReadTables,
+    store: &'s RedbStore,
+}
+
+/// Each read of [`Watched`]: the snapshot's, through [`RedbStore::watch`].
+macro_rules! watched {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        impl Snapshot for Watched<'_> {
+            $(fn $name(&self, $($arg: $ty),*) -> Result<$out> {
+                self.store.watch(self.tables.$name($($arg),*))
+            })*
+        }
+    };
+}
+
+watched! {
+    subject_versions(subject: &Subject) -> Vec<(Version, VersionRecord)>;
+    newest_live_version(subject: &Subject) -> Option<(Version, SchemaId)>;
+    version(subject: &Subject, version: Version) -> Option<VersionRecord>;
+    scan_versions(prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> ();
+    schema(id: SchemaId) -> Option<StoredSchema>;
+    schema_count() -> u64;
+    id_of(fingerprint: &Fingerprint) -> Option<SchemaId>;
+    fingerprint_of(id: SchemaId) -> Option<Fingerprint>;
+    uses(id: SchemaId) -> Vec<(Subject, Version)>;
+    referrers(subject: &Subject, version: Version) -> Vec<SchemaId>;
+    config(scope: &str) -> ConfigRecord;
+    configs() -> Vec<(String, ConfigRecord)>;
+    bindings() -> Vec<(SchemaId, Fingerprint)>;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
