@@ -213,6 +213,12 @@ seeds['http'] = {
         req('POST', '/api/v1/compatibility/check', content_type=V1,
             body=[('subject', J_schema(3)), ('schema', J_schema(6)), ('schema_type', J_type('JSON')), ('level', J_level('FULL'))]),
     ]),
+    # A finding: a GET the server answers from memory (by id, latest) declaring a body past the limit answered 200
+    # where the router answers 413.
+    'declared-oversize-get': http(False, False, [
+        req('POST', '/subjects/{}/versions', ['s'], content_type=V1, body=[('schema', J_schema(0))]),
+        req('GET', '/schemas/ids/{}', ['1'], length=72057594037928052),
+        req('GET', '/subjects/{}/versions/{}', ['s', 'latest'], length=9999999999)]),
     # A finding: a method /metrics does not take answered a bare 405, without a JSON error.
     'put-metrics': http(False, False, [req('PUT', '/metrics'), req('DELETE', '/health')]),
     # References: a schema naming another subject's version, which then cannot be deleted.

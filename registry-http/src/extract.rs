@@ -183,6 +183,12 @@ pub(crate) fn flag(value: &Option<String>) -> Result<bool, ApiError> {
     }
 }
 
+/// The length a request's `Content-Length` declares, when it is past `limit`.
+pub(crate) fn declared_oversize(headers: &axum::http::HeaderMap, limit: usize) -> Option<u64> {
+    let declared = headers.get(axum::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    (declared > limit as u64).then_some(declared)
+}
+
 /// Answers 413 at once to a request whose declared `Content-Length` is past the body limit, before any of its body
 /// is read: a client declaring 100 MB and sending slowly is not waited for.
 pub(crate) async fn refuse_declared_oversize(
@@ -191,12 +197,8 @@ pub(crate) async fn refuse_declared_oversize(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let declared = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
-    match declared {
-        Some(length) if length > state.max_body_bytes as u64 => ApiError::new(
+    match declared_oversize(request.headers(), state.max_body_bytes) {
+        Some(length) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             413,
             format!(

@@ -26,7 +26,7 @@ use registry_core::Subject;
 use tower::Service;
 
 use crate::context::{Observation, RouteLabel};
-use crate::extract::{accepted_content_type, unreadable_body};
+use crate::extract::{accepted_content_type, declared_oversize, unreadable_body};
 use crate::{SharedState, auth, confluent};
 
 /// The router with the shortcuts in front: what [`crate::server`] returns and the binary serves.
@@ -78,6 +78,12 @@ impl Server {
         let mut response = confluent::latest_answer(&self.state, &subject)?;
         observation.finish(&mut response);
         Some(response)
+    }
+
+    /// Whether `request` declares a body longer than the limit, which the router answers 413 before it looks at
+    /// anything else.
+    fn declares_oversize(&self, request: &Request) -> bool {
+        declared_oversize(request.headers(), self.state.max_body_bytes).is_some()
     }
 
     /// Whether `request` could be a registration answered from memory: a `POST /subjects/{subject}/versions` of
@@ -143,7 +149,10 @@ impl Service<Request> for Server {
     }
 
     fn call(&mut self, request: Request) -> ServerFuture {
-        if let Some(response) = self.answer_ready(&request).or_else(|| self.answer_latest(&request)) {
+        // A request declaring a body past the limit is the router's to refuse (413), whatever it asks for.
+        if !self.declares_oversize(&request)
+            && let Some(response) = self.answer_ready(&request).or_else(|| self.answer_latest(&request))
+        {
             return ServerFuture { inner: Answer::Ready { response: Some(response) } };
         }
         if self.may_be_remembered(&request) {
