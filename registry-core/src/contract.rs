@@ -39,6 +39,12 @@ impl DataContract {
     pub fn is_none(&self) -> bool {
         self.metadata.is_none() && self.rule_set.is_none()
     }
+
+    /// About the bytes it holds: the length of its JSON, which is what counts against a schema's size limit and
+    /// a cache's weight.
+    pub fn approximate_bytes(&self) -> usize {
+        if self.is_none() { 0 } else { serde_json::to_vec(self).map_or(0, |json| json.len()) }
+    }
 }
 
 /// A schema's metadata: tags by field path, free-form properties, and the names of sensitive properties.

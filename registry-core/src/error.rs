@@ -47,6 +47,9 @@ pub enum SchemaError {
     /// The format name is not one of AVRO, JSON, PROTOBUF.
     #[error("unknown schema type '{0}': use AVRO, JSON or PROTOBUF")]
     UnknownSchemaType(String),
+    /// The data contract's rule set is not well formed (Confluent's 42210).
+    #[error("{0}")]
+    InvalidRuleSet(#[from] crate::contract::RuleError),
     /// The text is larger than `Limits::max_schema_bytes`.
     #[error("schema is {size} bytes; the limit is {max}")]
     TooLarge {

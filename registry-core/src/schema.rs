@@ -92,7 +92,7 @@ pub struct UnparsedSchema {
     /// The registered schemas it refers to.
     pub references: Vec<SchemaReference>,
     /// Its metadata and rules (part of its identity).
-    #[serde(default, skip_serializing_if = "DataContract::is_none")]
+    #[serde(default)]
     pub contract: DataContract,
 }
 

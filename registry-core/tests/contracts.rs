@@ -138,3 +138,26 @@ fn a_contract_is_part_of_the_fingerprint_and_no_contract_changes_nothing() {
         }
     }
 }
+
+/// A contract counts against the schema size limit, and a new schema's rule set is checked when it is parsed
+/// (a stored one is read as it was stored).
+#[test]
+fn a_contract_is_bounded_and_its_rules_checked_on_parse() {
+    use registry_core::contract::DataContract;
+    use registry_core::{Limits, NoReferences, SchemaError, SchemaType, UnparsedSchema, parse, parse_stored};
+    let limits = Limits { max_schema_bytes: 200, ..Limits::default() };
+    let metadata = |value: &str| DataContract {
+        metadata: Some(Metadata { properties: [("k".into(), value.into())].into(), ..Metadata::default() }),
+        rule_set: None,
+    };
+    let schema = |contract| UnparsedSchema::new(SchemaType::Avro, r#""int""#).with_contract(contract);
+    parse(&schema(metadata(&"v".repeat(100))), &NoReferences, &limits).expect("fits");
+    let error = parse(&schema(metadata(&"v".repeat(200))), &NoReferences, &limits).unwrap_err();
+    assert!(matches!(error, SchemaError::TooLarge { max: 200, .. }), "{error}");
+
+    let bad: RuleSet = serde_json::from_value(serde_json::json!({"domainRules": [{"name": "r"}]})).unwrap();
+    let with_bad_rules = schema(DataContract { metadata: None, rule_set: Some(bad) });
+    let error = parse(&with_bad_rules, &NoReferences, &Limits::default()).unwrap_err();
+    assert!(matches!(&error, SchemaError::InvalidRuleSet(e) if e.message == "Missing rule type"), "{error}");
+    parse_stored(&with_bad_rules, &NoReferences, &Limits::default()).expect("a stored schema is read as stored");
+}

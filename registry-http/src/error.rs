@@ -72,6 +72,7 @@ impl From<RegistryError> for ApiError {
             E::SubjectModeNotConfigured(_) => (StatusCode::NOT_FOUND, 40409),
             E::Incompatible { .. } => (StatusCode::CONFLICT, 409),
             E::InvalidSchema(SchemaError::TooLarge { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
+            E::InvalidSchema(SchemaError::InvalidRuleSet(_)) => (StatusCode::UNPROCESSABLE_ENTITY, 42210),
             E::InvalidSchema(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CompatibilityUnavailable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CannotValidate(_) => (StatusCode::UNPROCESSABLE_ENTITY, 422),

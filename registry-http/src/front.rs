@@ -51,7 +51,8 @@ impl Server {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let id = digits.parse::<u32>().ok()?;
+        // As the router reads ids: 32-bit signed integers.
+        let id = u32::try_from(digits.parse::<i32>().ok()?).ok()?;
         if !auth::permits(&self.state, request) {
             return None;
         }

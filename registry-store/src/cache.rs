@@ -249,7 +249,9 @@ impl Caches {
         let capacity = options.cache_capacity;
         let blind = Arc::new(AtomicBool::new(false));
         Self {
-            schemas: Counted::weighted(options.schema_cache_bytes, |_, schema| weight(schema.text.len())),
+            schemas: Counted::weighted(options.schema_cache_bytes, |_, schema| {
+                weight(schema.text.len() + schema.contract.approximate_bytes())
+            }),
             parsed: Counted::weighted(options.parsed_cache_bytes, |_, parsed| parsed_weight(parsed)),
             text_fingerprints: Counted::new(capacity),
             subject_fingerprints: Counted::gated(capacity, &blind),

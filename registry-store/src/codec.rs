@@ -1,7 +1,9 @@
 //! How records are encoded on disk: one format-version byte, then postcard.
 //!
 //! The byte lets a later release read (or refuse, clearly) what an earlier one wrote. Format 2 added the data
-//! contract to schema records; the other records are laid out alike in formats 1 and 2.
+//! contract to schema records. Only a schema record with a contract is written in format 2; every other record
+//! is written in format 1, as before, so a store that holds no contract is still readable by a release that
+//! predates them.
 
 use registry_core::contract::DataContract;
 use registry_core::{Fingerprint, SchemaId, SchemaReference, SchemaType};
@@ -12,11 +14,11 @@ use crate::error::StorageError;
 use crate::records::{Mode, SemVer, StoredSchema};
 use registry_core::compat::CompatibilityLevel;
 
-/// The format this build writes, and the newest it reads.
+/// The newest format this build writes and reads.
 pub(crate) const FORMAT_VERSION: u8 = 2;
 
-/// The oldest format this build reads.
-const OLDEST_FORMAT: u8 = 1;
+/// The oldest format this build reads, and the one it writes every record in but a schema with a contract.
+pub(crate) const OLDEST_FORMAT: u8 = 1;
 
 /// One version of a subject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +41,13 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RegistryError>
 
 /// [`encode`] into a buffer made for about `size` bytes, so a large record is written without regrowing it.
 pub(crate) fn encode_sized<T: Serialize>(record: &T, size: usize) -> Result<Vec<u8>, RegistryError> {
+    encode_as(OLDEST_FORMAT, record, size)
+}
+
+/// `record` in `format`, into a buffer made for about `size` bytes.
+fn encode_as<T: Serialize>(format: u8, record: &T, size: usize) -> Result<Vec<u8>, RegistryError> {
     let mut out = Vec::with_capacity(size);
-    out.push(FORMAT_VERSION);
+    out.push(format);
     postcard::to_io(record, &mut out).map_err(|e| RegistryError::Storage(StorageError::new("postcard", e)))?;
     Ok(out)
 }
@@ -66,12 +73,12 @@ fn undecodable(e: postcard::Error) -> RegistryError {
     RegistryError::Corrupt(format!("a record cannot be decoded: {e}"))
 }
 
-/// A schema record as format 1 laid it out: no data contract.
-#[derive(Deserialize)]
-struct SchemaRecordV1 {
+/// A schema record as format 1 lays it out: no data contract.
+#[derive(Serialize, Deserialize)]
+struct SchemaRecordV1<T> {
     id: SchemaId,
     schema_type: SchemaType,
-    text: String,
+    text: T,
     references: Vec<SchemaReference>,
     fingerprint: Fingerprint,
 }
@@ -88,15 +95,24 @@ struct SchemaRecordV2<T> {
     contract: String,
 }
 
-/// Encodes a schema record.
+/// Encodes a schema record: in format 1 without a contract (as a release before contracts wrote it, and can
+/// read it), in format 2 with one.
 pub(crate) fn encode_schema(schema: &StoredSchema) -> Result<Vec<u8>, RegistryError> {
-    let contract = if schema.contract.is_none() {
-        String::new()
-    } else {
-        serde_json::to_string(&schema.contract).map_err(|e| RegistryError::Storage(StorageError::new("json", e)))?
-    };
     // The text, the contract and a few dozen bytes of id, type, fingerprint and references.
-    let size = schema.text.len() + contract.len() + 64 + 64 * schema.references.len();
+    let size = schema.text.len() + 64 + 64 * schema.references.len();
+    if schema.contract.is_none() {
+        let record = SchemaRecordV1 {
+            id: schema.id,
+            schema_type: schema.schema_type,
+            text: schema.text.as_str(),
+            references: schema.references.clone(),
+            fingerprint: schema.fingerprint,
+        };
+        return encode_as(OLDEST_FORMAT, &record, size);
+    }
+    let contract = serde_json::to_string(&schema.contract)
+        .map_err(|e| RegistryError::Corrupt(format!("a data contract cannot be encoded: {e}")))?;
+    let size = size + contract.len();
     let record = SchemaRecordV2 {
         id: schema.id,
         schema_type: schema.schema_type,
@@ -105,14 +121,14 @@ pub(crate) fn encode_schema(schema: &StoredSchema) -> Result<Vec<u8>, RegistryEr
         fingerprint: schema.fingerprint,
         contract,
     };
-    encode_sized(&record, size)
+    encode_as(FORMAT_VERSION, &record, size)
 }
 
 /// Decodes a schema record of either format.
 pub(crate) fn decode_schema(bytes: &[u8]) -> Result<StoredSchema, RegistryError> {
     match split_format(bytes)? {
         (1, body) => {
-            let r: SchemaRecordV1 = postcard::from_bytes(body).map_err(undecodable)?;
+            let r: SchemaRecordV1<String> = postcard::from_bytes(body).map_err(undecodable)?;
             Ok(StoredSchema {
                 id: r.id,
                 schema_type: r.schema_type,
@@ -123,6 +139,7 @@ pub(crate) fn decode_schema(bytes: &[u8]) -> Result<StoredSchema, RegistryError>
             })
         }
         (_, body) => {
+            // Format 2 writes an empty contract as none, but reads one as none too.
             let r: SchemaRecordV2<String> = postcard::from_bytes(body).map_err(undecodable)?;
             Ok(StoredSchema {
                 id: r.id,
@@ -161,6 +178,24 @@ mod tests {
         }
     }
 
+    /// The bytes format 1 gives a schema record, frozen: what releases before contracts wrote, and read.
+    const FORMAT_1_RECORD: [u8; 42] = [
+        1, // format
+        7, // id (varint)
+        0, // AVRO
+        5, b'"', b'i', b'n', b't', b'"', // text
+        0,    // no references
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        3, // fingerprint
+    ];
+
+    #[test]
+    fn a_schema_without_a_contract_is_written_and_read_in_format_1_as_before() {
+        let schema = schema(DataContract::default());
+        assert_eq!(encode_schema(&schema).unwrap(), FORMAT_1_RECORD);
+        assert_eq!(decode_schema(&FORMAT_1_RECORD).unwrap(), schema);
+    }
+
     #[test]
     fn a_schema_record_of_format_1_reads_as_a_schema_without_a_contract() {
         // Format 1 wrote the record's five fields in order, as postcard writes a tuple of them.
@@ -179,7 +214,8 @@ mod tests {
             DataContract { metadata: Some(Metadata::default()), rule_set: Some(Default::default()) },
         ] {
             let bytes = encode_schema(&schema(contract.clone())).unwrap();
-            assert_eq!(bytes[0], FORMAT_VERSION);
+            // Format 1 (which releases before contracts read) unless there is a contract to keep.
+            assert_eq!(bytes[0], if contract.is_none() { 1 } else { FORMAT_VERSION });
             assert_eq!(decode_schema(&bytes).unwrap(), schema(contract));
         }
     }
@@ -187,6 +223,10 @@ mod tests {
     #[test]
     fn a_record_of_a_newer_format_is_refused_by_name() {
         let mut bytes = encode_schema(&schema(DataContract::default())).unwrap();
+        bytes[0] = FORMAT_VERSION + 1;
+        assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
+        let mut bytes = encode(&VersionRecord { id: SchemaId(1), deleted: false, semver: SemVer::FIRST }).unwrap();
+        assert_eq!(bytes[0], 1, "records without a contract are written as before");
         bytes[0] = FORMAT_VERSION + 1;
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
         assert!(matches!(decode::<VersionRecord>(&bytes), Err(RegistryError::UnsupportedFormat { .. })));

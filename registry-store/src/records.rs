@@ -21,7 +21,7 @@ pub struct StoredSchema {
     /// Its identity.
     pub fingerprint: Fingerprint,
     /// Its metadata and rules, as registered.
-    #[serde(default, skip_serializing_if = "DataContract::is_none")]
+    #[serde(default)]
     pub contract: DataContract,
 }
 

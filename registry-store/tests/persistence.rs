@@ -3,6 +3,7 @@
 
 use redb::ReadableDatabase;
 use registry_core::compat::CompatibilityLevel;
+use registry_core::contract::{DataContract, Metadata};
 use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
 
@@ -57,30 +58,36 @@ fn a_file_from_a_newer_format_is_refused() {
     assert!(err.to_string().contains("upgrade"), "{err}");
 }
 
-/// A file of format 1 (before data contracts) opens, serves what it holds, and is marked format 2, so that an
-/// older release refuses it at open instead of meeting a newer record later.
+/// A store without data contracts stays format 1, readable by a release that predates them (its records are
+/// written as before); the first schema with a contract marks the file format 2, so such a release refuses it at
+/// open rather than meeting the record later.
 #[test]
-fn a_file_of_format_1_opens_and_is_marked_format_2() {
+fn a_file_is_marked_format_2_by_its_first_contract_only() {
     let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    let format = |path: &std::path::Path| {
+        let db = redb::Database::open(path).unwrap();
+        let txn = db.begin_read().unwrap();
+        txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value()
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.redb");
     let a = Subject::new("a").unwrap();
-    {
-        let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
-        registry.register(&a, &avro("A")).unwrap();
-    }
-    {
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(meta).unwrap().insert("format_version", 1).unwrap();
-        txn.commit().unwrap();
-    }
     let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
-    assert_eq!(registry.version(&a, VersionSelector::Latest, Deleted::Exclude).unwrap().schema.id, SchemaId(1));
+    registry.register(&a, &avro("A")).unwrap();
     drop(registry);
-    let db = redb::Database::open(&path).unwrap();
-    let format = db.begin_read().unwrap().open_table(meta).unwrap().get("format_version").unwrap().unwrap().value();
-    assert_eq!(format, 2);
+    assert_eq!(format(&path), 1);
+
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let metadata = Metadata { properties: [("owner".into(), "a".into())].into(), ..Metadata::default() };
+    let contract = DataContract { metadata: Some(metadata), rule_set: None };
+    let with_contract = avro("A").with_contract(contract.clone());
+    let id = registry.register(&a, &with_contract).unwrap().id;
+    drop(registry);
+    assert_eq!(format(&path), 2);
+
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    assert_eq!(registry.schema_by_id(SchemaId(1)).unwrap().contract, DataContract::default());
+    assert_eq!(registry.schema_by_id(id).unwrap().contract, contract);
 }
 
 #[test]

@@ -61,12 +61,13 @@ impl ParsedSchema {
     /// description only its length.
     pub fn memory_estimate(&self) -> usize {
         let canonical = self.canonical.len();
-        match self.schema_type {
+        let contract = self.contract.approximate_bytes().saturating_mul(4);
+        contract.saturating_add(match self.schema_type {
             SchemaType::Json => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(2 << 10),
             SchemaType::Avro => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(3 << 9),
             // The canonical form is the compact descriptor; the pool built from it is far larger.
             SchemaType::Protobuf => canonical.saturating_mul(48).saturating_add(6 << 10),
-        }
+        })
     }
 
     /// The references as given.
@@ -140,7 +141,14 @@ fn parse_with(
     limits: &Limits,
     check: bool,
 ) -> Result<ParsedSchema, SchemaError> {
-    check_size(&schema.text, limits)?;
+    let contract_bytes = schema.contract.approximate_bytes();
+    let size = schema.text.len().saturating_add(contract_bytes);
+    if size > limits.max_schema_bytes {
+        return Err(SchemaError::TooLarge { size, max: limits.max_schema_bytes });
+    }
+    if check && let Some(rule_set) = &schema.contract.rule_set {
+        rule_set.validate()?;
+    }
     let resolved = resolve_all(schema, resolver, limits)?;
     for reference in &resolved {
         check_size(&reference.schema.text, limits)?;

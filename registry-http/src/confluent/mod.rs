@@ -455,9 +455,13 @@ async fn register(
     };
     let id = match body.id {
         None | Some(-1) | Some(0) => None,
-        Some(id) => {
-            Some(SchemaId(u32::try_from(id).map_err(|_| ApiError::unprocessable(format!("invalid schema id {id}")))?))
-        }
+        // Ids are 32-bit signed integers to every client: a larger one could never be read back.
+        Some(id) => Some(SchemaId(
+            i32::try_from(id)
+                .ok()
+                .and_then(|id| u32::try_from(id).ok())
+                .ok_or_else(|| ApiError::unprocessable(format!("invalid schema id {id}")))?,
+        )),
     };
     let version = match body.version {
         None | Some(-1) | Some(0) => None,

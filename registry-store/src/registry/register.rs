@@ -88,6 +88,7 @@ impl Registry {
     /// in this subject, in a mode that accepts registrations. `None` means `register` must do real work (parse,
     /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
     pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
+        writable(subject)?;
         if self.effective_mode(subject)? == Mode::Readonly {
             return Ok(None);
         }

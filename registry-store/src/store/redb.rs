@@ -15,7 +15,9 @@ use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
 
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
-use crate::codec::{ConfigRecord, FORMAT_VERSION, VersionRecord, decode, decode_schema, encode, encode_schema};
+use crate::codec::{
+    ConfigRecord, FORMAT_VERSION, OLDEST_FORMAT, VersionRecord, decode, decode_schema, encode, encode_schema,
+};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 
@@ -50,8 +52,8 @@ const REOPEN_PAUSE: Duration = Duration::from_millis(200);
 
 /// The registry in one redb database.
 ///
-/// After an I/O failure of a write (a failing disk, a full one), redb refuses every later operation until the
-/// database is opened again. The store does that by itself: the next operation after the failure closes the
+/// After an I/O failure (a failing disk, a full one), of a write or a read, redb refuses every later operation
+/// until the database is opened again. The store does that by itself: the next operation after the failure closes the
 /// database and opens it again (redb checks and repairs the file as it opens). If that fails, operations fail as
 /// unavailable, and the next try waits [`REOPEN_PAUSE`].
 pub(crate) struct RedbStore {
@@ -130,14 +132,10 @@ impl RedbStore {
                 Some(found) if found > u64::from(FORMAT_VERSION) => {
                     return Err(RegistryError::UnsupportedFormat { found, supported: u64::from(FORMAT_VERSION) });
                 }
-                Some(found) if found < u64::from(FORMAT_VERSION) => {
-                    // Records of the older format are read as they are; the file now may hold newer ones, which an
-                    // older release must refuse at open rather than meet one by one.
-                    meta.insert(META_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
-                }
                 Some(_) => {}
                 None => {
-                    meta.insert(META_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
+                    // Format 1 until a record of a later format is written (see `put_schema`).
+                    meta.insert(META_FORMAT_VERSION, u64::from(OLDEST_FORMAT))?;
                     meta.insert(META_NEXT_ID, 1)?;
                 }
             }
@@ -560,7 +558,14 @@ impl Transaction for WriteTables<'_> {
     }
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
-        self.schemas.insert(schema.id.0, encode_schema(schema)?.as_slice())?;
+        let record = encode_schema(schema)?;
+        // A record of a later format marks the file, so that a release that cannot read it refuses the file at
+        // open rather than meeting the record later; a file that holds none stays readable by older releases.
+        let format = u64::from(record[0]);
+        if self.meta.get(META_FORMAT_VERSION)?.is_none_or(|found| found.value() < format) {
+            self.meta.insert(META_FORMAT_VERSION, format)?;
+        }
+        self.schemas.insert(schema.id.0, record.as_slice())?;
         Ok(())
     }
 
