@@ -394,8 +394,13 @@ async fn lookup(
     let subject = subject(&name)?;
     // Identity already ignores formatting and key order, so `normalize` needs no extra work.
     flag(&flags.normalize)?;
-    let schema = body.to_unparsed()?;
     let deleted = deleted(&flags)?;
+    if body.schema.as_deref().is_none_or(|text| text.trim().is_empty()) {
+        // An empty schema matches nothing, as Confluent answers: the subject is not found, or the schema is not.
+        state.registry.versions(&subject, deleted)?;
+        return Err(registry_store::RegistryError::SchemaNotInSubject(subject).into());
+    }
+    let schema = body.to_unparsed()?;
     let light = is_light(&state.registry, &schema, None)?;
     let found = inline_or_blocking(&state.registry, light, move |r| r.lookup(&subject, &schema, deleted)).await?;
     Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
