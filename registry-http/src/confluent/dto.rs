@@ -111,6 +111,7 @@ pub(crate) struct ModeRequest {
 pub(crate) struct Flags {
     pub deleted: Option<String>,
     pub deleted_only: Option<String>,
+    pub deleted_as_negative: Option<String>,
     pub permanent: Option<String>,
     pub normalize: Option<String>,
     pub verbose: Option<String>,

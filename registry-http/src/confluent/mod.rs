@@ -421,9 +421,17 @@ async fn list_versions(
     State(state): State<SharedState>,
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
-) -> ApiResult<Sr<Vec<u32>>> {
-    let versions = state.registry.versions(&subject(&name)?, deleted(&flags)?)?;
-    Ok(Sr(page(versions.iter().map(|v| v.get()), &flags)?))
+) -> ApiResult<Sr<Vec<i64>>> {
+    let subject = subject(&name)?;
+    if flag(&flags.deleted_as_negative)? {
+        // Every version, a soft-deleted one as its number negated (Confluent's `deletedAsNegative`).
+        let versions = state.registry.version_list(&subject, Deleted::Include)?;
+        let signed =
+            versions.iter().map(|v| if v.deleted { -i64::from(v.version.get()) } else { i64::from(v.version.get()) });
+        return Ok(Sr(page(signed, &flags)?));
+    }
+    let versions = state.registry.versions(&subject, deleted(&flags)?)?;
+    Ok(Sr(page(versions.iter().map(|v| i64::from(v.get())), &flags)?))
 }
 
 async fn register(
