@@ -51,8 +51,7 @@ impl Server {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        // As the router reads ids: 32-bit signed integers.
-        let id = u32::try_from(digits.parse::<i32>().ok()?).ok()?;
+        let id = confluent::schema_id(digits).ok()?.0;
         if !auth::permits(&self.state, request) {
             return None;
         }

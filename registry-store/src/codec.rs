@@ -73,26 +73,30 @@ fn undecodable(e: postcard::Error) -> RegistryError {
     RegistryError::Corrupt(format!("a record cannot be decoded: {e}"))
 }
 
-/// A schema record as format 1 lays it out: no data contract.
+/// A schema record as format 1 lays it out: no data contract. Generic over how the text and references are held:
+/// borrowed to encode, owned to decode (postcard writes both alike).
 #[derive(Serialize, Deserialize)]
-struct SchemaRecordV1<T> {
+struct SchemaRecordV1<T, R> {
     id: SchemaId,
     schema_type: SchemaType,
     text: T,
-    references: Vec<SchemaReference>,
+    references: R,
     fingerprint: Fingerprint,
 }
 
-/// A schema record as format 2 lays it out: the contract as JSON (empty for none), since its JSON shape leaves
-/// empty parts out, which postcard cannot follow.
+/// A schema record as format 2 lays it out: format 1's fields, then the contract as JSON (its JSON shape leaves
+/// empty parts out, which postcard cannot follow). Postcard writes a nested struct as its fields in order.
 #[derive(Serialize, Deserialize)]
-struct SchemaRecordV2<T> {
-    id: SchemaId,
-    schema_type: SchemaType,
-    text: T,
-    references: Vec<SchemaReference>,
-    fingerprint: Fingerprint,
+struct SchemaRecordV2<T, R> {
+    record: SchemaRecordV1<T, R>,
     contract: String,
+}
+
+impl SchemaRecordV1<String, Vec<SchemaReference>> {
+    fn into_stored(self, contract: DataContract) -> StoredSchema {
+        let Self { id, schema_type, text, references, fingerprint } = self;
+        StoredSchema { id, schema_type, text, references, fingerprint, contract }
+    }
 }
 
 /// Encodes a schema record: in format 1 without a contract (as a release before contracts wrote it, and can
@@ -100,55 +104,33 @@ struct SchemaRecordV2<T> {
 pub(crate) fn encode_schema(schema: &StoredSchema) -> Result<Vec<u8>, RegistryError> {
     // The text, the contract and a few dozen bytes of id, type, fingerprint and references.
     let size = schema.text.len() + 64 + 64 * schema.references.len();
+    let record = SchemaRecordV1 {
+        id: schema.id,
+        schema_type: schema.schema_type,
+        text: schema.text.as_str(),
+        references: schema.references.as_slice(),
+        fingerprint: schema.fingerprint,
+    };
     if schema.contract.is_none() {
-        let record = SchemaRecordV1 {
-            id: schema.id,
-            schema_type: schema.schema_type,
-            text: schema.text.as_str(),
-            references: schema.references.clone(),
-            fingerprint: schema.fingerprint,
-        };
         return encode_as(OLDEST_FORMAT, &record, size);
     }
     let contract = serde_json::to_string(&schema.contract)
         .map_err(|e| RegistryError::Corrupt(format!("a data contract cannot be encoded: {e}")))?;
     let size = size + contract.len();
-    let record = SchemaRecordV2 {
-        id: schema.id,
-        schema_type: schema.schema_type,
-        text: schema.text.as_str(),
-        references: schema.references.clone(),
-        fingerprint: schema.fingerprint,
-        contract,
-    };
-    encode_as(FORMAT_VERSION, &record, size)
+    encode_as(FORMAT_VERSION, &SchemaRecordV2 { record, contract }, size)
 }
 
 /// Decodes a schema record of either format.
 pub(crate) fn decode_schema(bytes: &[u8]) -> Result<StoredSchema, RegistryError> {
     match split_format(bytes)? {
         (1, body) => {
-            let r: SchemaRecordV1<String> = postcard::from_bytes(body).map_err(undecodable)?;
-            Ok(StoredSchema {
-                id: r.id,
-                schema_type: r.schema_type,
-                text: r.text,
-                references: r.references,
-                fingerprint: r.fingerprint,
-                contract: DataContract::default(),
-            })
+            let record: SchemaRecordV1<String, Vec<SchemaReference>> =
+                postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(record.into_stored(DataContract::default()))
         }
         (_, body) => {
-            // Format 2 writes an empty contract as none, but reads one as none too.
-            let r: SchemaRecordV2<String> = postcard::from_bytes(body).map_err(undecodable)?;
-            Ok(StoredSchema {
-                id: r.id,
-                schema_type: r.schema_type,
-                text: r.text,
-                references: r.references,
-                fingerprint: r.fingerprint,
-                contract: contract_from_json(&r.contract)?,
-            })
+            let SchemaRecordV2 { record, contract } = postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(record.into_stored(contract_from_json(&contract)?))
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct ParsedSchema {
     schema_type: SchemaType,
     references: Vec<SchemaReference>,
     contract: DataContract,
+    /// The contract's size, as counted against the size limit (kept: it costs a serialization to measure).
+    contract_bytes: usize,
     canonical: Vec<u8>,
     fingerprint: Fingerprint,
     kind: FormatSchema,
@@ -61,7 +63,7 @@ impl ParsedSchema {
     /// description only its length.
     pub fn memory_estimate(&self) -> usize {
         let canonical = self.canonical.len();
-        let contract = self.contract.approximate_bytes().saturating_mul(4);
+        let contract = self.contract_bytes.saturating_mul(4);
         contract.saturating_add(match self.schema_type {
             SchemaType::Json => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(2 << 10),
             SchemaType::Avro => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(3 << 9),
@@ -173,6 +175,7 @@ fn parse_with(
         schema_type: schema.schema_type,
         references: schema.references.clone(),
         contract: schema.contract.clone(),
+        contract_bytes,
         canonical,
         fingerprint,
         kind,

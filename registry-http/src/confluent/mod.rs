@@ -74,7 +74,7 @@ fn version(text: &str) -> ApiResult<VersionSelector> {
 
 /// An id from a path: a number that is not a 32-bit integer names no resource at all (404, as Confluent's
 /// path matching answers), one that is (zero, negative, or unused) names a schema not found (40403).
-fn schema_id(text: &str) -> ApiResult<SchemaId> {
+pub(crate) fn schema_id(text: &str) -> ApiResult<SchemaId> {
     match text.parse::<i32>() {
         Ok(id) => u32::try_from(id).map(SchemaId).map_err(|_| ApiError::schema_not_found(text)),
         Err(_) => Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found")),
@@ -636,19 +636,18 @@ async fn write_config(state: &AppState, subject: Option<Subject>, body: &ConfigR
 }
 
 async fn remove_config(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
-    let name = subject.clone();
-    let previous = blocking(&state.registry, move |r| r.delete_config(scope_of(&subject))).await;
-    Ok(Sr(json!({"compatibilityLevel": unset_is_not_found(previous, name)?.as_str()})))
+    let previous =
+        blocking(&state.registry, move |r| r.delete_config(scope_of(&subject)).map_err(unset_is_not_found)).await?;
+    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
 }
 
 /// Deleting a subject's setting it does not have answers, as Confluent does, that the subject is not found
 /// (40401), where reading it answers that it has none (40408, 40409).
-fn unset_is_not_found<T>(outcome: ApiResult<T>, subject: Option<Subject>) -> ApiResult<T> {
-    match (outcome, subject) {
-        (Err(e), Some(subject)) if matches!(e.code, 40408 | 40409) => {
-            Err(registry_store::RegistryError::SubjectNotFound(subject).into())
-        }
-        (outcome, _) => outcome,
+fn unset_is_not_found(e: registry_store::RegistryError) -> registry_store::RegistryError {
+    use registry_store::RegistryError as E;
+    match e {
+        E::SubjectLevelNotConfigured(subject) | E::SubjectModeNotConfigured(subject) => E::SubjectNotFound(subject),
+        other => other,
     }
 }
 
@@ -743,9 +742,9 @@ async fn put_subject_mode(
 
 async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
-    let asked = subject.clone();
-    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject))).await;
-    Ok(Sr(json!({"mode": unset_is_not_found(previous, Some(asked))?.as_str()})))
+    let previous =
+        blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject)).map_err(unset_is_not_found)).await?;
+    Ok(Sr(json!({"mode": previous.as_str()})))
 }
 
 /// `DELETE /mode`: the global mode goes back to READWRITE; the answer is the mode it had.
