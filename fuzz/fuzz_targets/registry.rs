@@ -457,7 +457,7 @@ impl Model {
         if mode == Mode::Readonly {
             return Answer::Error("ReadOnly");
         }
-        if (given_id.is_some() || given_version.is_some()) && mode != Mode::Import {
+        if given_id.is_some() && mode != Mode::Import {
             return Answer::Error("NotImportMode");
         }
         let class = f.class[i];
@@ -477,13 +477,23 @@ impl Model {
             }
             _ => {}
         }
+        let next = match versions.keys().next_back() {
+            None => Ok(1),
+            Some(&latest) if latest >= Version::MAX.get() => Err(Answer::Error("VersionsExhausted")),
+            Some(&latest) => Ok(latest + 1),
+        };
+        // Outside IMPORT mode a version may be named only as the subject's next one.
         let version = match given_version {
+            Some(given) if mode != Mode::Import => match next {
+                Ok(next) if next == given => given,
+                Ok(_) => return Answer::Error("VersionNotNext"),
+                Err(exhausted) => return exhausted,
+            },
             Some(given) if versions.contains_key(&given) => return Answer::Error("VersionExists"),
             Some(given) => given,
-            None => match versions.keys().next_back() {
-                None => 1,
-                Some(&latest) if latest >= Version::MAX.get() => return Answer::Error("VersionsExhausted"),
-                Some(&latest) => latest + 1,
+            None => match next {
+                Ok(next) => next,
+                Err(exhausted) => return exhausted,
             },
         };
         if mode != Mode::Import {
@@ -576,6 +586,7 @@ fn error_name(e: &RegistryError) -> &'static str {
         RegistryError::CompatibilityUnavailable(_) => "CompatibilityUnavailable",
         RegistryError::ReadOnly(_) => "ReadOnly",
         RegistryError::NotImportMode(_) => "NotImportMode",
+        RegistryError::VersionNotNext { .. } => "VersionNotNext",
         RegistryError::ImportNotEmpty => "ImportNotEmpty",
         RegistryError::IdMismatch { .. } => "IdMismatch",
         RegistryError::IdTaken(_) => "IdTaken",

@@ -223,8 +223,8 @@ pub struct Rule {
     /// The action when it fails (e.g. `ERROR`, `DLQ`, `NONE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<String>,
-    /// Whether it is switched off.
-    #[serde(skip_serializing_if = "is_false", deserialize_with = "nullable")]
+    /// Whether it is switched off (always written, as Confluent writes it).
+    #[serde(deserialize_with = "nullable")]
     pub disabled: bool,
 }
 
@@ -386,10 +386,6 @@ impl fmt::Display for RuleMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// A field that may be sent as `null`, read as its default (Jackson reads a null collection or a null enum as

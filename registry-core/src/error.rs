@@ -44,6 +44,9 @@ pub enum VersionError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {
+    /// The text is empty and there is no earlier version to take it from (Confluent's wording).
+    #[error("Empty schema")]
+    Empty,
     /// The format name is not one of AVRO, JSON, PROTOBUF.
     #[error("unknown schema type '{0}': use AVRO, JSON or PROTOBUF")]
     UnknownSchemaType(String),

@@ -47,7 +47,7 @@ fn a_rule_set_reads_back_as_it_was_written_with_defaults_filled_in() {
     let written = serde_json::to_value(&rule_set).unwrap();
     assert_eq!(
         written,
-        serde_json::json!({"domainRules": [{"name": "r", "kind": "TRANSFORM", "mode": "WRITEREAD", "type": "CEL", "tags": ["a", "b"]}]})
+        serde_json::json!({"domainRules": [{"name": "r", "kind": "TRANSFORM", "mode": "WRITEREAD", "type": "CEL", "tags": ["a", "b"], "disabled": false}]})
     );
     assert_eq!(serde_json::from_value::<RuleSet>(written).unwrap(), rule_set);
 }

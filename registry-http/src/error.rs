@@ -73,13 +73,14 @@ impl From<RegistryError> for ApiError {
             E::Incompatible { .. } => (StatusCode::CONFLICT, 409),
             E::InvalidSchema(SchemaError::TooLarge { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
             E::InvalidSchema(SchemaError::InvalidRuleSet(_)) => (StatusCode::UNPROCESSABLE_ENTITY, 42210),
-            E::InvalidSchema(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            E::InvalidSchema(_) | E::VersionNotNext { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CompatibilityUnavailable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CannotValidate(_) => (StatusCode::UNPROCESSABLE_ENTITY, 422),
             E::SemVerNotIncreasing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
             e if e.is_not_permitted() => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
             E::Storage(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50003),
+            E::SubjectMoving(_) => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::Storage(_) | E::Corrupt(_) | E::UnsupportedFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };
@@ -88,7 +89,12 @@ impl From<RegistryError> for ApiError {
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(error = %e, "store unavailable");
         }
-        ApiError::new(status, code, e.to_string())
+        let message = match &e {
+            // Confluent's message is the rule's problem alone.
+            E::InvalidSchema(SchemaError::InvalidRuleSet(rule)) => rule.message.clone(),
+            e => e.to_string(),
+        };
+        ApiError::new(status, code, message)
     }
 }
 

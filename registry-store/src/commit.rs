@@ -309,7 +309,13 @@ mod tests {
 
     fn registered() -> Registered {
         let version = registry_core::Version::FIRST;
-        Registered { id: registry_core::SchemaId(1), version, semver: crate::SemVer::FIRST, deduplicated: true }
+        Registered {
+            id: registry_core::SchemaId(1),
+            version,
+            semver: crate::SemVer::FIRST,
+            deduplicated: true,
+            inherited: false,
+        }
     }
 
     #[test]

@@ -107,6 +107,18 @@ pub enum RegistryError {
         /// The version given.
         version: Version,
     },
+    /// Outside IMPORT mode, a registration named a version other than the subject's next.
+    #[error(
+        "Version is not one more than previous version: subject '{subject}' would take version {next}, not {given}"
+    )]
+    VersionNotNext {
+        /// The subject.
+        subject: Subject,
+        /// The version named.
+        given: Version,
+        /// The version it would take.
+        next: Version,
+    },
     /// The subject's versions have reached the largest version number.
     #[error("Subject '{0}' has no version numbers left")]
     VersionsExhausted(Subject),
@@ -116,6 +128,10 @@ pub enum RegistryError {
     /// The registry is shutting down and takes no more writes.
     #[error("the registry is closing")]
     Closing,
+    /// The subject kept gaining versions while a registration that takes its data contract (or its text) from
+    /// the newest one was prepared: it was tried again, and every time the newest version had changed.
+    #[error("Subject '{0}' kept changing while the registration was prepared; try again")]
+    SubjectMoving(Subject),
     /// Another schema references this version.
     #[error("One or more references exist to the schema {{subject={subject},version={version}}}: referenced by ids {}", list_ids(.referrers))]
     ReferenceExists {

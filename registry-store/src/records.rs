@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use registry_core::contract::DataContract;
-use registry_core::{Fingerprint, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
+use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
 use serde::{Deserialize, Serialize};
 
 /// A registered schema, by its global id. Immutable: an id never changes meaning.
@@ -26,6 +26,12 @@ pub struct StoredSchema {
 }
 
 impl StoredSchema {
+    /// Its GUID, as Confluent derives it: of its text, references and contract.
+    pub fn guid(&self) -> SchemaGuid {
+        let contract = &self.contract;
+        SchemaGuid::compute(&self.text, &self.references, contract.metadata.as_ref(), contract.rule_set.as_ref())
+    }
+
     /// The schema as an `UnparsedSchema`, to parse or register again.
     pub fn to_unparsed(&self) -> UnparsedSchema {
         UnparsedSchema {
@@ -48,6 +54,10 @@ pub struct Registered {
     pub semver: SemVer,
     /// True when the subject already had this schema and nothing was written.
     pub deduplicated: bool,
+    /// True when the schema registered is not the request as sent: it took its text, metadata or rule set from the
+    /// subject's newest version. The same request can then be answered otherwise once the subject has a newer
+    /// version, so the answer is not one to remember by the request alone.
+    pub inherited: bool,
 }
 
 /// A subject and one of its versions.

@@ -228,3 +228,55 @@ fn one_thread_keeps_many_registrations_in_flight_and_every_answered_one_is_durab
         .sum();
     assert_eq!(versions, IN_FLIGHT);
 }
+
+/// Registrations that leave out their metadata take the newest version's, racing registrations that set it: each
+/// version without metadata of its own holds exactly the metadata of the version before it, whichever landed first,
+/// on one instance or on two sharing a database.
+#[test]
+fn a_registration_inherits_the_metadata_of_the_version_it_follows() {
+    for backend in support::backends() {
+        inheritance_follows_the_newest_version(&backend.instances(2, RegistryOptions::default()));
+    }
+}
+
+fn inheritance_follows_the_newest_version(instances: &[Registry]) {
+    use registry_core::contract::{DataContract, Metadata};
+    const PER_WRITER: usize = 15;
+    let registry = &instances[0];
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let subject = Subject::new("inherits").unwrap();
+    let record = |name: String| {
+        UnparsedSchema::new(SchemaType::Avro, format!(r#"{{"type":"record","name":"{name}","fields":[]}}"#))
+    };
+    let owned = |owner: String| {
+        let metadata = Metadata { properties: [("owner".to_string(), owner)].into(), ..Metadata::default() };
+        DataContract { metadata: Some(metadata), rule_set: None }
+    };
+    registry.register(&subject, &record("First".into()).with_contract(owned("first".into()))).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (registry, subject) = (&instances[t % instances.len()], &subject);
+            scope.spawn(move || {
+                for i in 0..PER_WRITER {
+                    let schema = if t == 0 {
+                        record(format!("Owned{i}")).with_contract(owned(format!("owner-{i}")))
+                    } else {
+                        record(format!("Plain{t}x{i}"))
+                    };
+                    registry.register(subject, &schema).expect("every registration lands, retried if need be");
+                }
+            });
+        }
+    });
+    let versions = registry.versions(&subject, Deleted::Exclude).unwrap();
+    assert_eq!(versions.len(), 1 + 4 * PER_WRITER, "every registration made a version");
+    let mut previous: Option<Metadata> = None;
+    for version in versions {
+        let found = registry.version(&subject, VersionSelector::Number(version), Deleted::Exclude).unwrap();
+        let metadata = found.schema.contract.metadata.clone();
+        if found.schema.text.contains("Plain") {
+            assert_eq!(metadata, previous, "version {version} inherits from version {}", version.get() - 1);
+        }
+        previous = metadata;
+    }
+}

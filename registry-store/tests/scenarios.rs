@@ -110,6 +110,8 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
             let options = RegisterOptions {
                 id: args.get("id").and_then(Value::as_u64).map(|id| SchemaId(id as u32)),
                 version: args.get("version").and_then(Value::as_u64).map(|v| Version::new(v as u32).expect("v")),
+                // A version named, or -1: `confluent:version` is set outside IMPORT mode.
+                versioned: args.get("version").is_some_and(|v| v.as_i64() != Some(0)),
                 semver: args.get("semver").and_then(Value::as_str).map(|v| v.parse().expect("semver")),
             };
             let r = registry.register_with(&subject(args), &schema(args), options)?;

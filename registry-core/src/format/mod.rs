@@ -45,7 +45,7 @@ impl ParsedSchema {
         self.schema_type
     }
 
-    /// The identity: SHA-256 of (format, canonical form, references).
+    /// The identity: SHA-256 of (format, canonical form, references, data contract).
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
@@ -85,6 +85,21 @@ impl ParsedSchema {
     /// The parsed form of its format.
     pub fn kind(&self) -> &FormatSchema {
         &self.kind
+    }
+
+    /// The same schema with another data contract (inherited, or merged with configured defaults), and so
+    /// another fingerprint: the tree is not parsed again.
+    pub fn with_contract(&self, contract: DataContract) -> ParsedSchema {
+        let fingerprint = Fingerprint::compute(self.schema_type, &self.canonical, &self.references, &contract);
+        ParsedSchema {
+            contract_bytes: contract.approximate_bytes(),
+            contract,
+            fingerprint,
+            schema_type: self.schema_type,
+            references: self.references.clone(),
+            canonical: self.canonical.clone(),
+            kind: self.kind.clone(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use registry_core::contract::{DataContract, Metadata, RuleSet};
 use registry_core::{SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
 use serde::{Deserialize, Serialize};
 
@@ -37,45 +38,58 @@ pub(crate) struct SchemaRequest {
     pub references: Option<Vec<ReferenceDto>>,
     pub id: Option<i64>,
     pub version: Option<i64>,
+    /// Read as JSON first, so that a value of the wrong shape (an unknown rule kind) is Confluent's 400.
+    pub metadata: Option<serde_json::Value>,
+    pub rule_set: Option<serde_json::Value>,
 }
 
 impl SchemaRequest {
+    /// The schema it carries; an empty text is refused (`Empty schema`).
     pub fn to_unparsed(&self) -> Result<UnparsedSchema, ApiError> {
-        let text = match self.schema.as_deref() {
-            Some(text) if !text.trim().is_empty() => text.to_string(),
-            _ => {
-                return Err(crate::error::ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    42201,
-                    "Empty schema",
-                ));
-            }
-        };
+        if self.schema.as_deref().is_none_or(|text| text.trim().is_empty()) {
+            return Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, 42201, "Empty schema"));
+        }
+        self.to_registration()
+    }
+
+    /// The schema it carries, whose text may be empty: a registration takes it from the subject's newest version.
+    pub fn to_registration(&self) -> Result<UnparsedSchema, ApiError> {
+        let text = self.schema.clone().unwrap_or_default();
         let schema_type = match self.schema_type.as_deref() {
             None | Some("") => SchemaType::Avro,
             Some(name) => name.parse()?,
         };
         let references =
             self.references.iter().flatten().map(ReferenceDto::to_reference).collect::<Result<Vec<_>, _>>()?;
-        Ok(UnparsedSchema { schema_type, text, references, contract: Default::default() })
+        let contract =
+            DataContract { metadata: contract_part(&self.metadata)?, rule_set: contract_part(&self.rule_set)? };
+        Ok(UnparsedSchema { schema_type, text, references, contract })
     }
 }
 
-/// A schema object: `{"subject","version","id","schemaType"?,"schema","references"?}`.
+/// A `metadata` or `ruleSet` member: absent or `null` is none; a value of the wrong shape is a 400, as Jackson's
+/// mapping errors are to Confluent.
+fn contract_part<T: serde::de::DeserializeOwned>(value: &Option<serde_json::Value>) -> Result<Option<T>, ApiError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => T::deserialize(value)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("invalid data contract in the request body: {e}"))),
+    }
+}
+
+/// A schema object: `{"subject","version","id",` then the fields of [`SchemaById`].
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SchemaObject<'a> {
     pub subject: &'a str,
     pub version: u32,
     pub id: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_type: Option<&'static str>,
-    pub schema: Cow<'a, str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<ReferenceDto>,
+    #[serde(flatten)]
+    pub fields: SchemaById<'a>,
 }
 
-/// `GET /schemas/ids/{id}`: `{"schema","schemaType"?,"references"?}`.
+/// `GET /schemas/ids/{id}`: `{"schemaType"?,"schema","references"?,"guid","metadata"?,"ruleSet"?}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SchemaById<'a> {
@@ -84,6 +98,29 @@ pub(crate) struct SchemaById<'a> {
     pub schema: Cow<'a, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<ReferenceDto>,
+    pub guid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<&'a RuleSet>,
+}
+
+/// A registration's answer, Confluent 8's: `{"id","version","guid","schemaType","references"?,"metadata"?,
+/// "ruleSet"?,"schema"}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RegisteredAnswer<'a> {
+    pub id: u32,
+    pub version: u32,
+    pub guid: String,
+    pub schema_type: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ReferenceDto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<&'a RuleSet>,
+    pub schema: Cow<'a, str>,
 }
 
 /// `schemaType` is omitted for AVRO.

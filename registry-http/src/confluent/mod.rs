@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::extract::{BodyBytes, JsonBody, Path, Query, RawSchema, Sr, flag, parse_json};
 use crate::{ApiError, AppState, SharedState, metrics};
 use dto::{
-    ConfigRequest, Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
+    ConfigRequest, Flags, ModeRequest, ReferenceDto, RegisteredAnswer, SchemaById, SchemaObject, SchemaRequest,
+    schema_type_field,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -189,9 +190,19 @@ fn schema_object<'a>(
         subject: v.subject.as_str(),
         version: v.version.get(),
         id: v.schema.id.0,
-        schema_type: schema_type_field(v.schema.schema_type),
-        schema: schema_text(registry, &v.schema, format)?,
-        references: references(&v.schema),
+        fields: schema_fields(registry, &v.schema, format)?,
+    })
+}
+
+/// What every answer about one schema carries: its format, text, references, GUID and data contract.
+fn schema_fields<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option<&str>) -> ApiResult<SchemaById<'a>> {
+    Ok(SchemaById {
+        schema_type: schema_type_field(stored.schema_type),
+        schema: schema_text(registry, stored, format)?,
+        references: references(stored),
+        guid: stored.guid().to_string(),
+        metadata: stored.contract.metadata.as_ref(),
+        rule_set: stored.contract.rule_set.as_ref(),
     })
 }
 
@@ -279,11 +290,7 @@ async fn schema_by_id(
 
 /// Renders the `GET /schemas/ids/{id}` answer for `stored` and keeps it, as rendered at `removals`.
 fn render_by_id(state: &AppState, stored: &StoredSchema, serialized: bool, removals: u64) -> ApiResult<Bytes> {
-    let answer = SchemaById {
-        schema_type: schema_type_field(stored.schema_type),
-        schema: schema_text(&state.registry, stored, serialized.then_some("serialized"))?,
-        references: references(stored),
-    };
+    let answer = schema_fields(&state.registry, stored, serialized.then_some("serialized"))?;
     let mut body = serde_json::to_vec(&answer).map_err(|e| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
     })?;
@@ -459,7 +466,7 @@ async fn register(
     let body: SchemaRequest = parse_json(&bytes)?;
     let subject = subject(&name)?;
     flag(&flags.normalize)?;
-    let schema = match body.to_unparsed() {
+    let schema = match body.to_registration() {
         Ok(schema) => schema,
         Err(e) => {
             metrics::record_outcome("registrations", "invalid");
@@ -476,6 +483,8 @@ async fn register(
                 .ok_or_else(|| ApiError::unprocessable(format!("invalid schema id {id}")))?,
         )),
     };
+    // A version named (-1: whichever comes next) sets the registered metadata's `confluent:version`.
+    let versioned = body.version.is_some_and(|v| v != 0);
     let version = match body.version {
         None | Some(-1) | Some(0) => None,
         Some(v) => Some(version(&v.to_string()).and_then(|s| match s {
@@ -483,8 +492,8 @@ async fn register(
             VersionSelector::Latest => Err(ApiError::unprocessable("a registration needs a version number")),
         })?),
     };
-    let options = RegisterOptions { id, version, semver: None };
-    let plain = id.is_none() && version.is_none();
+    let options = RegisterOptions { id, version, versioned, semver: None };
+    let plain = id.is_none() && !versioned;
     let result = register_schema(&state.registry, subject, schema, options).await;
     let outcome = match &result {
         Ok(r) if r.deduplicated => "deduplicated",
@@ -495,13 +504,34 @@ async fn register(
     };
     metrics::record_outcome("registrations", outcome);
     let registered = result?;
-    let answer = Bytes::from(format!(r#"{{"id":{},"version":{}}}"#, registered.id.0, registered.version.get()));
+    let answer = registration_answer(&state.registry, &registered)?;
     // Only repeats of plain registrations: a first registration is seldom sent again (a bulk load would only
     // churn the memo), and one naming an id or version (IMPORT) is rare and answered in full each time.
-    if plain && registered.deduplicated {
+    if plain && registered.deduplicated && !registered.inherited {
         state.registrations.insert(key, (retractions, answer.clone()));
     }
     Ok(RawSchema(answer).into_response())
+}
+
+/// Confluent 8's answer to a registration: the id and version, and the schema registered there, data contract,
+/// GUID and all.
+fn registration_answer(registry: &Registry, registered: &Registered) -> ApiResult<Bytes> {
+    let stored = registry.schema_by_id(registered.id)?;
+    let fields = schema_fields(registry, &stored, None)?;
+    let answer = RegisteredAnswer {
+        id: registered.id.0,
+        version: registered.version.get(),
+        guid: fields.guid,
+        schema_type: stored.schema_type.as_str(),
+        references: fields.references,
+        metadata: fields.metadata,
+        rule_set: fields.rule_set,
+        schema: fields.schema,
+    };
+    let body = serde_json::to_vec(&answer).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
+    })?;
+    Ok(Bytes::from(body))
 }
 
 /// A registration the front looked up in the remembered answers and did not find: its digest, and the count of

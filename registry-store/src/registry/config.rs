@@ -36,10 +36,10 @@ pub(super) fn effective_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result
     resolve(snapshot.config(subject.as_str())?, || snapshot.config(GLOBAL_SCOPE))
 }
 
-/// What a mode admits of a registration: READONLY takes none, and an explicit id or version needs IMPORT.
+/// What a mode admits of a registration: READONLY takes none, and an explicit id needs IMPORT.
 pub(super) fn admit(subject: &Subject, mode: Mode, options: &RegisterOptions) -> Result<()> {
     admit_write(subject, mode)?;
-    if options.is_explicit() && mode != Mode::Import {
+    if options.id.is_some() && mode != Mode::Import {
         return Err(RegistryError::NotImportMode(subject.clone()));
     }
     Ok(())

@@ -11,6 +11,7 @@ mod compat;
 mod config;
 mod copy;
 mod delete;
+mod inherit;
 mod options;
 mod read;
 mod register;

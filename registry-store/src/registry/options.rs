@@ -217,14 +217,19 @@ pub(crate) fn writable(subject: &Subject) -> Result<(), RegistryError> {
 pub struct RegisterOptions {
     /// The id to register under (IMPORT mode only).
     pub id: Option<SchemaId>,
-    /// The version to register as (IMPORT mode only).
+    /// The version to register as: any free one in IMPORT mode; outside it, only the subject's next version (a
+    /// check that no other version landed first).
     pub version: Option<Version>,
+    /// Outside IMPORT mode, the request named a version (a number, or -1 for whichever comes next): the
+    /// registered metadata's `confluent:version` property is set to the version it gets, as Confluent does.
+    pub versioned: bool,
     /// The semantic version to give it; must be greater than the subject's latest. Computed when absent.
     pub semver: Option<SemVer>,
 }
 
 impl RegisterOptions {
-    /// Whether an id or a version is given, which only IMPORT mode accepts.
+    /// Whether an id or a version is given: the schema is registered there or not at all, so no other version
+    /// holding it answers.
     pub(crate) fn is_explicit(&self) -> bool {
         self.id.is_some() || self.version.is_some()
     }

@@ -7,7 +7,7 @@ use registry_core::{
     Validator, Version, VersionSelector,
 };
 
-use super::{Counts, Deleted, Registry};
+use super::{Counts, Deleted, Registry, inherit};
 use crate::RegistryError;
 use crate::records::{SchemaVersion, StoredSchema, SubjectVersion, VersionInfo};
 use crate::store::{Resolver, Result};
@@ -121,29 +121,64 @@ impl Registry {
 
     // ----- reads -----
 
-    /// The schema registered under `subject` that equals `schema`, if any.
+    /// The schema registered under `subject` that equals `schema`, if any: the version holding exactly this
+    /// schema, else one it loosely matches (equal but for the `confluent:version` property), else, when the
+    /// request omits its metadata or rule set, the version holding it with those of the subject's newest live
+    /// version, as a registration would inherit them.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
-        let fingerprint = match self.fingerprint_or_parse(schema)? {
-            Identified::Seen(fingerprint) => fingerprint,
-            Identified::Parsed(parsed) => parsed.fingerprint(),
+        let (fingerprint, parsed) = match self.fingerprint_or_parse(schema)? {
+            Identified::Seen(fingerprint) => (fingerprint, None),
+            Identified::Parsed(parsed) => (parsed.fingerprint(), Some(parsed)),
         };
         let snapshot = self.snapshot()?;
+        let snapshot = &*snapshot;
         let versions = snapshot.subject_versions(subject)?;
         if !versions.iter().any(|(_, r)| deleted.admits(r.deleted)) {
             return Err(RegistryError::SubjectNotFound(subject.clone()));
         }
-        let id = snapshot.id_of(&fingerprint)?;
-        let found = id.and_then(|id| versions.iter().rev().find(|(_, r)| r.id == id && deleted.admits(r.deleted)));
-        let Some((version, record)) = found else {
+        let admitted = || versions.iter().rev().filter(|(_, r)| deleted.admits(r.deleted));
+        let holding = |fingerprint: &Fingerprint| -> Result<Option<(Version, SchemaId)>> {
+            let id = snapshot.id_of(fingerprint)?;
+            Ok(id.and_then(|id| admitted().find(|(_, r)| r.id == id)).map(|(v, r)| (*v, r.id)))
+        };
+        let mut found = holding(&fingerprint)?;
+        if found.is_none() {
+            let parsed = match parsed {
+                Some(parsed) => parsed,
+                None => self.parse_keyed(schema, None)?,
+            };
+            let schemas = admitted()
+                .map(|(version, record)| Ok((*version, self.schema_in(snapshot, record.id)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let stored = || schemas.iter().map(|(version, stored)| (*version, &**stored));
+            found = inherit::loose_match(&parsed, stored());
+            // What a registration would inherit from the newest live version (its `confluent:version` kept).
+            let newest = versions.iter().rev().find(|(_, r)| !r.deleted);
+            if found.is_none()
+                && let Some((_, record)) = newest
+            {
+                let mut contract = schema.contract.clone();
+                inherit::inherit_contract(&mut contract, &self.schema_in(snapshot, record.id)?.contract);
+                if contract != schema.contract {
+                    let inherited = parsed.with_contract(contract);
+                    found = match holding(&inherited.fingerprint())? {
+                        Some(found) => Some(found),
+                        None => inherit::loose_match(&inherited, stored()),
+                    };
+                }
+            }
+        }
+        let Some((version, id)) = found else {
             return Err(RegistryError::SchemaNotInSubject(subject.clone()));
         };
-        let schema = self.schema_in(&*snapshot, record.id)?;
+        let record = versions.iter().find(|(v, _)| *v == version).map(|(_, r)| *r);
+        let record = record.ok_or_else(|| RegistryError::SchemaNotInSubject(subject.clone()))?;
         Ok(SchemaVersion {
             subject: subject.clone(),
-            version: *version,
+            version,
             semver: record.semver,
             deleted: record.deleted,
-            schema,
+            schema: self.schema_in(snapshot, id)?,
         })
     }
 

@@ -8,6 +8,7 @@ use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::{Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version};
 
 use super::config::{self, Effective};
+use super::inherit::{self, Basis};
 use super::options::writable;
 use super::read::{Identified, text_key};
 use super::{RegisterOptions, Registry, Shared};
@@ -46,25 +47,69 @@ impl Registry {
         schema: &UnparsedSchema,
         options: RegisterOptions,
     ) -> Result<Registration> {
+        self.begin_attempt(subject, schema, options, ATTEMPTS)
+    }
+
+    /// One attempt at [`Registry::begin_register`]; `attempts` more are made if the subject's newest version
+    /// changes under a registration that inherits from it.
+    fn begin_attempt(
+        &self,
+        subject: &Subject,
+        request: &UnparsedSchema,
+        options: RegisterOptions,
+        attempts: u32,
+    ) -> Result<Registration> {
         writable(subject)?;
         let mode = self.effective_mode(subject)?;
         config::admit(subject, mode, &options)?;
         let explicit = options.is_explicit();
-        // The fast path: a text seen before, already in this subject. No parse, no transaction.
-        let known = self.fingerprint_or_parse(schema)?;
-        if !explicit
-            && let Identified::Seen(fingerprint) = known
-            && let Some(registered) = self.cached_registration(subject, fingerprint)
-        {
-            return Ok(Registration::answered(registered));
+        let blank = request.text.trim().is_empty();
+        // A request naming version -1 is answered by the newest version alone, or by a new one.
+        let latest_only = options.versioned && options.version.is_none();
+        // The fast path: the schema exactly as sent, seen before, already in this subject. No parse, no
+        // transaction.
+        let mut parsed = None;
+        if !blank {
+            let known = self.fingerprint_or_parse(request)?;
+            if !explicit
+                && let Identified::Seen(fingerprint) = known
+                && let Some(registered) = self.cached_registration(subject, fingerprint)
+                && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
+            {
+                return Ok(Registration::answered(registered));
+            }
+            let as_sent = match known {
+                Identified::Parsed(parsed) => parsed,
+                Identified::Seen(_) => self.parse_keyed(request, None)?,
+            };
+            if !explicit
+                && let Some(registered) = self.cached_registration(subject, as_sent.fingerprint())
+                && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
+            {
+                return Ok(Registration::answered(registered));
+            }
+            parsed = Some(as_sent);
         }
-        let parsed = match known {
-            Identified::Parsed(parsed) => parsed,
-            Identified::Seen(_) => self.parse_keyed(schema, None)?,
+        // Outside IMPORT mode, what the request omits comes from the subject's newest live version.
+        let (schema, parsed, inheritance) = match (mode, parsed) {
+            (Mode::Import, Some(parsed)) => (request.clone(), parsed, None),
+            (Mode::Import, None) => return Err(RegistryError::InvalidSchema(SchemaError::Empty)),
+            (_, parsed) => match self.inherit(subject, request, parsed, options)? {
+                Inherited::Found(registered) => return Ok(Registration::answered(registered)),
+                Inherited::Schema(prepared) => {
+                    let (schema, parsed, basis) = *prepared;
+                    (schema, parsed, Some(Inheritance { request: request.clone(), basis }))
+                }
+            },
         };
         let fingerprint = parsed.fingerprint();
-        if !explicit && let Some(registered) = self.cached_registration(subject, fingerprint) {
-            return Ok(Registration::answered(registered));
+        let inherited = inheritance.as_ref().is_some_and(|i| i.request != schema);
+        // A request naming a version makes a new one unless the fast path found it (Confluent's rule).
+        if inherited
+            && !options.versioned
+            && let Some(registered) = self.cached_registration(subject, fingerprint)
+        {
+            return Ok(Registration::answered(Registered { inherited, ..registered }));
         }
 
         let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
@@ -73,7 +118,8 @@ impl Registry {
         let superseded =
             precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
         let given_version = options.version.is_some();
-        let answer = self.submit_registration(subject, schema, &parsed, Admission { options, precheck })?;
+        let admission = Admission { options, precheck, inheritance };
+        let answer = self.submit_registration(subject, &schema, &parsed, admission)?;
         let finish = Finish {
             caches: self.inner.shared.caches.clone(),
             key: (subject.clone(), fingerprint),
@@ -81,7 +127,85 @@ impl Registry {
             superseded,
             given_version,
         };
-        Ok(Registration { step: Step::Committing { answer, finish: Some(finish) } })
+        let retry = (attempts > 0).then(|| {
+            Box::new(Retry {
+                registry: self.clone(),
+                subject: subject.clone(),
+                request: request.clone(),
+                options,
+                attempts: attempts - 1,
+            })
+        });
+        Ok(Registration { step: Step::Committing { answer, finish: Some(finish), retry } })
+    }
+
+    /// What `request` stands for under `subject` ([`inherit::effective`]), parsed (`as_sent` is the request's own
+    /// parse; none for an empty text), or the version it loosely matches ([`inherit::loose_match`]).
+    fn inherit(
+        &self,
+        subject: &Subject,
+        request: &UnparsedSchema,
+        as_sent: Option<Arc<ParsedSchema>>,
+        options: RegisterOptions,
+    ) -> Result<Inherited> {
+        let snapshot = Lazy::new(&*self.inner.store);
+        let newest = self.newest_live(subject)?;
+        let previous = newest.map(|(_, id)| self.schema_in(&snapshot, id)).transpose()?;
+        let mut next = None;
+        let schema = inherit::effective(request, previous.as_deref(), options.versioned, || {
+            let version = next_version(&snapshot.subject_versions(subject)?, subject)?;
+            next = Some(version);
+            Ok(version)
+        })?;
+        let changed = schema != *request;
+        // `confluent:version` on either side: a version may match without being equal.
+        let versioned = options.versioned
+            || inherit::has_confluent_version(&request.contract)
+            || previous.as_ref().is_some_and(|p| inherit::has_confluent_version(&p.contract));
+        let live = if versioned || changed { self.live_schemas(subject, &snapshot)? } else { Vec::new() };
+        // Confluent's fast path, which the caches may not hold: the request as sent, exactly or loosely, in a live
+        // version (version -1: the newest alone). A request naming a version number makes a new one.
+        if let Some(as_sent) = &as_sent
+            && changed
+            && options.version.is_none()
+        {
+            let candidates = if options.versioned { &live[..live.len().min(1)] } else { &live[..] };
+            let fingerprint = as_sent.fingerprint();
+            let exact = candidates.iter().find(|(.., stored)| stored.fingerprint == fingerprint);
+            if let Some(found) = exact.map(|(version, _, stored)| (*version, stored.id)) {
+                return Ok(Inherited::Found(registered_at(&live, found, false)));
+            }
+            if let Some(found) = inherit::loose_match(as_sent, versions_of(candidates)) {
+                return Ok(Inherited::Found(registered_at(&live, found, false)));
+            }
+        }
+        let parsed = match as_sent {
+            Some(parsed) if !changed => parsed,
+            Some(parsed) if schema.text == request.text => Arc::new(parsed.with_contract(schema.contract.clone())),
+            _ => self.parse_keyed(&schema, None)?,
+        };
+        if changed
+            && !options.versioned
+            && let Some(found) = inherit::loose_match(&parsed, versions_of(&live))
+        {
+            return Ok(Inherited::Found(registered_at(&live, found, true)));
+        }
+        Ok(Inherited::Schema(Box::new((schema, parsed, Basis { newest, next }))))
+    }
+
+    /// The subject's newest live version and its id: from the cache, else the store.
+    fn newest_live(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
+        match self.caches().latest.get(subject) {
+            Some(latest) => Ok(latest.map(|(version, id, _)| (version, id))),
+            None => self.snapshot()?.newest_live_version(subject),
+        }
+    }
+
+    /// The subject's live versions, newest first, with their schemas.
+    fn live_schemas(&self, subject: &Subject, snapshot: &dyn Snapshot) -> Result<Vec<LiveSchema>> {
+        let versions = snapshot.subject_versions(subject)?;
+        let live = versions.iter().rev().filter(|(_, record)| !record.deleted);
+        live.map(|(version, record)| Ok((*version, record.semver, self.schema_in(snapshot, record.id)?))).collect()
     }
 
     /// The answer `register` would give if it can be given from memory alone: the same text already registered
@@ -99,7 +223,7 @@ impl Registry {
     /// The subject's live version holding `fingerprint`, from the cache.
     fn cached_registration(&self, subject: &Subject, fingerprint: Fingerprint) -> Option<Registered> {
         let (version, id, semver) = self.caches().subject_fingerprints.get(&(subject.clone(), fingerprint))?;
-        Some(Registered { id, version, semver, deduplicated: true })
+        Some(Registered { id, version, semver, deduplicated: true, inherited: false })
     }
 
     /// The compatibility checks of a registration, run before it joins the group commit, against a read
@@ -164,21 +288,28 @@ impl Shared {
         parsed: &ParsedSchema,
         admission: Admission,
     ) -> Committed {
-        let Admission { options, precheck } = admission;
+        let Admission { options, precheck, inheritance } = admission;
         // The mode and level as this transaction sees them: a change committed since the caller's checks counts.
         let Effective { level, mode } = config::effective_in(&*txn, subject)?;
         config::admit(subject, mode, &options)?;
         let fingerprint = parsed.fingerprint();
         let versions = txn.subject_versions(subject)?;
+        if let Some(inheritance) = &inheritance {
+            inheritance.still_holds(&*txn, subject, &versions, schema, options.versioned)?;
+        }
+        let inherited = inheritance.is_some_and(|i| i.request != *schema);
         let known_id = txn.id_of(&fingerprint)?;
 
         if let Some(known) = known_id {
             let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
+            // Outside IMPORT mode, a request naming a version makes a new one (the fast path answered the rest).
             if let Some((version, record)) = existing
                 && options.id.is_none_or(|given| given == known)
                 && options.version.is_none_or(|v| v == *version)
+                && (mode == Mode::Import || !options.versioned)
             {
-                let registered = Registered { id: known, version: *version, semver: record.semver, deduplicated: true };
+                let registered =
+                    Registered { id: known, version: *version, semver: record.semver, deduplicated: true, inherited };
                 return Ok((registered, false));
             }
         }
@@ -199,16 +330,20 @@ impl Shared {
             (None, None) => IdChoice::Allocate,
         };
         let version = match options.version {
+            Some(given) if mode != Mode::Import => {
+                let next = next_version(&versions, subject)?;
+                if given != next {
+                    return Err(RegistryError::VersionNotNext { subject: subject.clone(), given, next });
+                }
+                given
+            }
             Some(given) => {
                 if versions.iter().any(|(v, _)| *v == given) {
                     return Err(RegistryError::VersionExists { subject: subject.clone(), version: given });
                 }
                 given
             }
-            None => match versions.last() {
-                None => Version::FIRST,
-                Some((latest, _)) => latest.next().ok_or_else(|| RegistryError::VersionsExhausted(subject.clone()))?,
-            },
+            None => next_version(&versions, subject)?,
         };
 
         // The references resolved when the schema was parsed, before this transaction: the versions they name must
@@ -285,7 +420,7 @@ impl Shared {
         for reference in &schema.references {
             txn.add_referrer(reference, id)?;
         }
-        Ok((Registered { id, version, semver, deduplicated: false }, true))
+        Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))
     }
 }
 
@@ -308,7 +443,7 @@ pub struct Registration {
 
 enum Step {
     Answered(Option<Registered>),
-    Committing { answer: Answer<Heard>, finish: Option<Finish> },
+    Committing { answer: Answer<Heard>, finish: Option<Finish>, retry: Option<Box<Retry>> },
 }
 
 /// What a committed registration leaves to do on the caller's side: teach the caches what it made.
@@ -322,6 +457,21 @@ struct Finish {
     given_version: bool,
 }
 
+/// How to begin a registration again when the subject's newest version changed under it
+/// ([`RegistryError::SubjectMoving`]).
+struct Retry {
+    registry: Registry,
+    subject: Subject,
+    request: UnparsedSchema,
+    options: RegisterOptions,
+    /// Attempts left after the next.
+    attempts: u32,
+}
+
+/// How many times a registration that inherits from its subject's newest version is begun again when that
+/// version changes before it commits.
+const ATTEMPTS: u32 = 16;
+
 impl Registration {
     fn answered(registered: Registered) -> Self {
         Self { step: Step::Answered(Some(registered)) }
@@ -329,9 +479,33 @@ impl Registration {
 
     /// Blocks until the registration's commit is durable (or it failed) and returns the outcome.
     pub fn wait(mut self) -> Result<Registered> {
-        match &mut self.step {
-            Step::Answered(registered) => registered.take().ok_or_else(answered_twice),
-            Step::Committing { answer, finish } => settle(finish.take(), answer.wait()),
+        loop {
+            let outcome = match &mut self.step {
+                Step::Answered(registered) => return registered.take().ok_or_else(answered_twice),
+                Step::Committing { answer, finish, .. } => settle(finish.take(), answer.wait()),
+            };
+            if let Some(outcome) = self.answer_or_retry(outcome) {
+                return outcome;
+            }
+        }
+    }
+
+    /// `outcome` as the answer; or, when the subject moved under this registration and it may be tried again,
+    /// `None`, with this registration become the next attempt.
+    fn answer_or_retry(&mut self, outcome: Result<Registered>) -> Option<Result<Registered>> {
+        let Step::Committing { retry, .. } = &mut self.step else { return Some(outcome) };
+        match (outcome, retry.take()) {
+            (Err(RegistryError::SubjectMoving(_)), Some(retry)) => {
+                let Retry { registry, subject, request, options, attempts } = *retry;
+                match registry.begin_attempt(&subject, &request, options, attempts) {
+                    Ok(next) => {
+                        *self = next;
+                        None
+                    }
+                    Err(e) => Some(Err(e)),
+                }
+            }
+            (outcome, _) => Some(outcome),
         }
     }
 }
@@ -340,9 +514,20 @@ impl std::future::Future for Registration {
     type Output = Result<Registered>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        match &mut self.get_mut().step {
-            Step::Answered(registered) => std::task::Poll::Ready(registered.take().ok_or_else(answered_twice)),
-            Step::Committing { answer, finish } => answer.poll(cx).map(|outcome| settle(finish.take(), outcome)),
+        let this = self.get_mut();
+        loop {
+            let outcome = match &mut this.step {
+                Step::Answered(registered) => {
+                    return std::task::Poll::Ready(registered.take().ok_or_else(answered_twice));
+                }
+                Step::Committing { answer, finish, .. } => match answer.poll(cx) {
+                    std::task::Poll::Pending => return std::task::Poll::Pending,
+                    std::task::Poll::Ready(heard) => settle(finish.take(), heard),
+                },
+            };
+            if let Some(outcome) = this.answer_or_retry(outcome) {
+                return std::task::Poll::Ready(outcome);
+            }
         }
     }
 }
@@ -379,6 +564,74 @@ fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
 struct Admission {
     options: RegisterOptions,
     precheck: Option<Precheck>,
+    /// What the registration took from its subject's newest version (outside IMPORT mode).
+    inheritance: Option<Inheritance>,
+}
+
+/// A registration's request as sent, and the subject as the registration read it to work out what it inherits.
+struct Inheritance {
+    request: UnparsedSchema,
+    basis: Basis,
+}
+
+impl Inheritance {
+    /// Whether `schema`, worked out from the request before the transaction, is what the request stands for in
+    /// the subject as the transaction sees it (`versions`): else the subject moved, and the registration is to be
+    /// begun again (its fingerprint, which the transaction locks, may be another).
+    fn still_holds(
+        &self,
+        txn: &dyn Transaction,
+        subject: &Subject,
+        versions: &[(Version, VersionRecord)],
+        schema: &UnparsedSchema,
+        versioned: bool,
+    ) -> Result<()> {
+        let newest = versions.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id));
+        let next = next_version(versions, subject)?;
+        if newest == self.basis.newest && self.basis.next.is_none_or(|given| given == next) {
+            return Ok(());
+        }
+        let previous = match newest {
+            Some((_, id)) => Some(txn.schema(id)?.ok_or_else(|| {
+                RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
+            })?),
+            None => None,
+        };
+        match inherit::effective(&self.request, previous.as_ref(), versioned, || Ok(next)) {
+            Ok(now) if now == *schema => Ok(()),
+            _ => Err(RegistryError::SubjectMoving(subject.clone())),
+        }
+    }
+}
+
+/// What a registration stands for once inheritance is worked out.
+enum Inherited {
+    /// A version the subject has already, loosely matched: the answer.
+    Found(Registered),
+    /// The schema to register, parsed, and what it was worked out from.
+    Schema(Box<(UnparsedSchema, Arc<ParsedSchema>, Basis)>),
+}
+
+/// A live version, its semantic version and its schema.
+type LiveSchema = (Version, SemVer, Arc<StoredSchema>);
+
+/// The versions of `live` and their schemas.
+fn versions_of(live: &[LiveSchema]) -> impl Iterator<Item = (Version, &StoredSchema)> {
+    live.iter().map(|(version, _, stored)| (*version, &**stored))
+}
+
+/// The answer naming the live version `found` among `live`.
+fn registered_at(live: &[LiveSchema], found: (Version, SchemaId), inherited: bool) -> Registered {
+    let semver = live.iter().find(|(version, ..)| *version == found.0).map_or(SemVer::FIRST, |(_, semver, _)| *semver);
+    Registered { id: found.1, version: found.0, semver, deduplicated: true, inherited }
+}
+
+/// The number a new version of `subject` takes: one past its last (live or soft-deleted), or the first.
+fn next_version(versions: &[(Version, VersionRecord)], subject: &Subject) -> Result<Version> {
+    match versions.last() {
+        None => Ok(Version::FIRST),
+        Some((latest, _)) => latest.next().ok_or_else(|| RegistryError::VersionsExhausted(subject.clone())),
+    }
 }
 
 /// A registration's compatibility checks, made against a read snapshot before the write transaction.

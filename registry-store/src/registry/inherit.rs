@@ -1,0 +1,112 @@
+//! What a registration takes from its subject's newest live version, as Confluent's registries do outside
+//! IMPORT mode: an empty text is the previous version's schema, an omitted `metadata` or `ruleSet` is the
+//! previous version's, and a `confluent:version` property is rewritten to the version the registration would
+//! get. And the loose match that goes with that property: a schema that differs from a stored one only in its
+//! `confluent:version` is that version.
+//!
+//! The registry works these out before the write transaction (the effective schema decides the fingerprint the
+//! transaction locks), and the transaction checks that the subject still has the newest version they were
+//! worked out from ([`Basis`]).
+
+use registry_core::contract::{CONFLUENT_VERSION, DataContract, Metadata};
+use registry_core::{Fingerprint, ParsedSchema, SchemaError, SchemaId, UnparsedSchema, Version};
+
+use crate::RegistryError;
+use crate::records::StoredSchema;
+use crate::store::Result;
+
+/// The subject's newest live version as inheritance read it, and the number a new version would take (read only
+/// when a `confluent:version` property needs it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Basis {
+    /// The newest live version and its id.
+    pub newest: Option<(Version, SchemaId)>,
+    /// The next version number, when the effective schema's metadata was given it.
+    pub next: Option<Version>,
+}
+
+/// The schema `request` stands for under a subject whose newest live version is `previous`: its text, format and
+/// references when the request's text is empty (with no previous version, `Empty schema`); its metadata and
+/// rule set when the request omits them (each on its own; an empty value given counts as given); and, when the
+/// request named a version (`versioned`) or the resulting metadata has a `confluent:version` property, that
+/// property set to `next()`.
+pub(super) fn effective(
+    request: &UnparsedSchema,
+    previous: Option<&StoredSchema>,
+    versioned: bool,
+    next: impl FnOnce() -> Result<Version>,
+) -> Result<UnparsedSchema> {
+    let mut effective = if request.text.trim().is_empty() {
+        let previous = previous.ok_or(RegistryError::InvalidSchema(SchemaError::Empty))?;
+        UnparsedSchema {
+            schema_type: previous.schema_type,
+            text: previous.text.clone(),
+            references: previous.references.clone(),
+            contract: request.contract.clone(),
+        }
+    } else {
+        request.clone()
+    };
+    if let Some(previous) = previous {
+        inherit_contract(&mut effective.contract, &previous.contract);
+    }
+    if versioned || has_confluent_version(&effective.contract) {
+        let metadata = effective.contract.metadata.get_or_insert_with(Metadata::default);
+        metadata.properties.insert(CONFLUENT_VERSION.to_string(), next()?.to_string());
+    }
+    Ok(effective)
+}
+
+/// Fills what `contract` omits, metadata or rule set, from `previous`.
+pub(super) fn inherit_contract(contract: &mut DataContract, previous: &DataContract) {
+    if contract.metadata.is_none() {
+        contract.metadata.clone_from(&previous.metadata);
+    }
+    if contract.rule_set.is_none() {
+        contract.rule_set.clone_from(&previous.rule_set);
+    }
+}
+
+/// Whether `contract`'s metadata has a `confluent:version` property (of any value).
+pub(super) fn has_confluent_version(contract: &DataContract) -> bool {
+    contract.metadata.as_ref().is_some_and(|m| m.properties.contains_key(CONFLUENT_VERSION))
+}
+
+/// The stored version among `versions` (newest first) that `candidate` loosely matches, as Confluent's lookups
+/// do: same text, references and rule set, with metadata equal once the `confluent:version` property is set
+/// aside. A candidate without the property matches a version whose number it does not name; one with it matches
+/// a version without it only when the number is that version's. An exact match is the fingerprint's business,
+/// not this.
+pub(super) fn loose_match<'a>(
+    candidate: &ParsedSchema,
+    versions: impl IntoIterator<Item = (Version, &'a StoredSchema)>,
+) -> Option<(Version, SchemaId)> {
+    let metadata = candidate.contract().metadata.as_ref();
+    let own = metadata.and_then(Metadata::confluent_version);
+    let has_key = metadata.is_some_and(|m| m.properties.contains_key(CONFLUENT_VERSION));
+    let fingerprint = |metadata: Option<Metadata>| {
+        let contract = DataContract { metadata, rule_set: candidate.contract().rule_set.clone() };
+        Fingerprint::compute(candidate.schema_type(), candidate.canonical(), candidate.references(), &contract)
+    };
+    versions.into_iter().find_map(|(version, stored)| {
+        let stored_metadata = stored.contract.metadata.as_ref();
+        let matches = match (own, stored_metadata.and_then(|m| m.properties.get(CONFLUENT_VERSION))) {
+            // The stored version has the property, the candidate does not: the candidate with the stored value.
+            (None, Some(value)) if !has_key && stored_metadata.and_then(Metadata::confluent_version).is_some() => {
+                let mut with = metadata.cloned().unwrap_or_default();
+                with.properties.insert(CONFLUENT_VERSION.to_string(), value.clone());
+                fingerprint(Some(with)) == stored.fingerprint
+            }
+            // The candidate names this version, which has no such property: the candidate without it, where no
+            // metadata at all counts as empty metadata.
+            (Some(number), None) if i64::from(number) == i64::from(version.get()) => {
+                let mut without = metadata.cloned().unwrap_or_default();
+                without.properties.remove(CONFLUENT_VERSION);
+                let empty = without.is_empty();
+                fingerprint(Some(without)) == stored.fingerprint || (empty && fingerprint(None) == stored.fingerprint)
+            }
+            _ => false,
+        };
+        matches.then_some((version, stored.id))
+    })
+}
