@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/schemas/ids/{id}/versions", get(versions_for_id))
         .route("/subjects", get(list_subjects))
         .route("/subjects/{subject}", post(lookup).delete(delete_subject))
+        .route("/subjects/{subject}/metadata", get(version_with_metadata))
         .route("/subjects/{subject}/versions", get(list_versions).post(register))
         .route("/subjects/{subject}/versions/{version}", get(get_version).delete(delete_version))
         .route("/subjects/{subject}/versions/{version}/schema", get(raw_version_schema))
@@ -411,6 +412,30 @@ async fn lookup(
     let light = is_light(&state.registry, &schema, None)?;
     let found = inline_or_blocking(&state.registry, light, move |r| r.lookup(&subject, &schema, deleted)).await?;
     Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
+}
+
+/// `GET /subjects/{subject}/metadata?key=..&value=..`: the newest version whose metadata has every pair. Keys and
+/// values pair up in order, as far as the shorter list goes; a key given twice keeps its later value.
+async fn version_with_metadata(
+    State(state): State<SharedState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let subject = subject(&name)?;
+    let query = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes());
+    let (mut keys, mut values) = (Vec::new(), Vec::new());
+    for (name, value) in query {
+        match &*name {
+            "key" => keys.push(value.into_owned()),
+            "value" => values.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    let pairs: std::collections::BTreeMap<String, String> = keys.into_iter().zip(values).collect();
+    let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+    let found = state.registry.version_with_metadata(&subject, &pairs, deleted(&flags)?)?;
+    Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?).into_response())
 }
 
 async fn delete_subject(

@@ -182,6 +182,39 @@ impl Registry {
         })
     }
 
+    /// The newest version of `subject` whose metadata has every one of `properties` (key and value, compared
+    /// exactly), as Confluent's `GET /subjects/{subject}/metadata` finds it; with no properties, the newest version
+    /// that has metadata at all. Soft-deleted versions count as `deleted` says.
+    pub fn version_with_metadata(
+        &self,
+        subject: &Subject,
+        properties: &[(String, String)],
+        deleted: Deleted,
+    ) -> Result<SchemaVersion> {
+        let snapshot = self.snapshot()?;
+        let versions = snapshot.subject_versions(subject)?;
+        let mut admitted = versions.iter().rev().filter(|(_, r)| deleted.admits(r.deleted)).peekable();
+        if admitted.peek().is_none() {
+            return Err(RegistryError::SubjectNotFound(subject.clone()));
+        }
+        for (version, record) in admitted {
+            let schema = self.schema_in(&*snapshot, record.id)?;
+            let holds = schema.contract.metadata.as_ref().is_some_and(|metadata| {
+                properties.iter().all(|(key, value)| metadata.properties.get(key) == Some(value))
+            });
+            if holds {
+                return Ok(SchemaVersion {
+                    subject: subject.clone(),
+                    version: *version,
+                    semver: record.semver,
+                    deleted: record.deleted,
+                    schema,
+                });
+            }
+        }
+        Err(RegistryError::SchemaNotInSubject(subject.clone()))
+    }
+
     /// The schema with this global id.
     ///
     /// Concurrent misses for one id are coalesced into one store read.
