@@ -98,7 +98,8 @@ impl AppState {
         Self { rendered: rendered_cache(bytes), ..self }
     }
 
-    /// The same state remembering up to `entries` registration answers (default 20,000, about 250 bytes each).
+    /// The same state remembering up to `entries` registration answers of a small schema (default 20,000 of 200
+    /// bytes: about 4 MiB; fewer answers of larger schemas).
     pub fn with_registration_capacity(self, entries: u64) -> Self {
         Self { registrations: registration_cache(entries), ..self }
     }
@@ -116,9 +117,17 @@ fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), (u64, axum::body
 }
 
 fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)> {
-    // The answers are a few dozen bytes: a count bounds them as well as a weight would.
-    moka::sync::Cache::new(entries)
+    // An answer carries the schema registered, so answers are weighed by their bytes: `entries` answers of about
+    // `REGISTRATION_ANSWER_BYTES` each, fewer when the schemas are larger.
+    moka::sync::Cache::builder()
+        .max_capacity(entries.saturating_mul(REGISTRATION_ANSWER_BYTES))
+        // The body plus the entry's own overhead in the cache.
+        .weigher(|_, (_, body): &(u64, axum::body::Bytes)| u32::try_from(body.len() + 96).unwrap_or(u32::MAX))
+        .build()
 }
+
+/// The bytes a remembered registration answer is budgeted: a small schema's answer and its entry.
+const REGISTRATION_ANSWER_BYTES: u64 = 200;
 
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
