@@ -23,6 +23,9 @@ pub enum RegistryError {
     /// No schema has this id.
     #[error("Schema {0} not found")]
     SchemaNotFound(SchemaId),
+    /// No schema has this GUID.
+    #[error("Schema {0} not found")]
+    GuidNotFound(registry_core::SchemaGuid),
     /// The subject exists but does not hold this schema.
     #[error("Schema not found in subject '{0}'")]
     SchemaNotInSubject(Subject),

@@ -13,6 +13,7 @@ const FINGERPRINTS: TableDefinition<&[u8], u32> = TableDefinition::new("fingerpr
 const VERSIONS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("versions");
 const ID_USES: TableDefinition<(u32, &str, u32), ()> = TableDefinition::new("id_uses");
 const REFERENCED_BY: TableDefinition<(&str, u32, u32), ()> = TableDefinition::new("referenced_by");
+const GUIDS: TableDefinition<(&[u8], u32), ()> = TableDefinition::new("guids");
 
 fn subject(name: &str) -> Subject {
     Subject::new(name).unwrap()
@@ -87,7 +88,7 @@ type Damage = fn(&redb::WriteTransaction);
 
 #[test]
 fn each_kind_of_damage_is_reported() {
-    let cases: [(&str, Damage, &str); 7] = [
+    let cases: [(&str, Damage, &str); 8] = [
         (
             "a schema record of the right format that does not decode",
             |txn| {
@@ -145,6 +146,17 @@ fn each_kind_of_damage_is_reported() {
                 fingerprints.remove(key.as_slice()).unwrap();
             },
             "id 1: its fingerprint is not bound back to it",
+        ),
+        (
+            "a schema missing from the GUID index",
+            |txn| {
+                let mut guids = txn.open_table(GUIDS).unwrap();
+                let entry = guids.iter().unwrap().map(|e| e.unwrap()).find(|(key, _)| key.value().1 == 1).unwrap();
+                let guid = entry.0.value().0.to_vec();
+                drop(entry);
+                guids.remove((guid.as_slice(), 1)).unwrap();
+            },
+            "schema id 1: the GUID index misses it",
         ),
         (
             "a referenced version gone, its referrer index too",

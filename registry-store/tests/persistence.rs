@@ -54,15 +54,14 @@ fn a_file_from_a_newer_format_is_refused() {
         txn.commit().unwrap();
     }
     let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
-    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 2 }), "{err}");
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 3 }), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
 }
 
-/// A store without data contracts stays format 1, readable by a release that predates them (its records are
-/// written as before); the first schema with a contract marks the file format 2, so such a release refuses it at
-/// open rather than meeting the record later.
+/// A file written before the GUID index (format 1, or 2 with data contracts) is given the index when it is opened,
+/// and marked format 3 so that a release that predates the index refuses it rather than leave it incomplete.
 #[test]
-fn a_file_is_marked_format_2_by_its_first_contract_only() {
+fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     let meta = redb::TableDefinition::<&str, u64>::new("meta");
     let format = |path: &std::path::Path| {
         let db = redb::Database::open(path).unwrap();
@@ -73,21 +72,31 @@ fn a_file_is_marked_format_2_by_its_first_contract_only() {
     let path = dir.path().join("registry.redb");
     let a = Subject::new("a").unwrap();
     let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
-    registry.register(&a, &avro("A")).unwrap();
-    drop(registry);
-    assert_eq!(format(&path), 1);
-
-    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let plain = registry.register(&a, &avro("A")).unwrap().id;
     let metadata = Metadata { properties: [("owner".into(), "a".into())].into(), ..Metadata::default() };
     let contract = DataContract { metadata: Some(metadata), rule_set: None };
-    let with_contract = avro("A").with_contract(contract.clone());
-    let id = registry.register(&a, &with_contract).unwrap().id;
+    let with_contract = registry.register(&a, &avro("A").with_contract(contract.clone())).unwrap().id;
+    let guids = [plain, with_contract].map(|id| registry.schema_by_id(id).unwrap().guid());
     drop(registry);
-    assert_eq!(format(&path), 2);
+    assert_eq!(format(&path), 3);
 
+    // As a release before the index left it: format 2, no GUID table.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(meta).unwrap().insert("format_version", 2).unwrap();
+        txn.delete_table(redb::TableDefinition::<(&[u8], u32), ()>::new("guids")).unwrap();
+        txn.commit().unwrap();
+    }
     let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
-    assert_eq!(registry.schema_by_id(SchemaId(1)).unwrap().contract, DataContract::default());
-    assert_eq!(registry.schema_by_id(id).unwrap().contract, contract);
+    for (guid, id) in guids.iter().zip([plain, with_contract]) {
+        assert_eq!(registry.ids_by_guid(guid).unwrap(), vec![id]);
+        assert_eq!(registry.schema_by_guid(guid).unwrap().id, id);
+    }
+    assert_eq!(registry.schema_by_id(with_contract).unwrap().contract, contract);
+    assert!(registry.check().unwrap().is_sound());
+    drop(registry);
+    assert_eq!(format(&path), 3);
 }
 
 #[test]

@@ -148,6 +148,33 @@ fn a_database_written_by_a_newer_release_is_refused() {
     }
 }
 
+/// A database migrated before the GUID column: migration 3 gives every schema row its GUID.
+#[test]
+fn a_database_from_before_the_guid_index_is_indexed_by_its_migration() {
+    use registry_core::contract::{DataContract, Metadata};
+    let url = support::postgres::fresh_namespace();
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    let subject = Subject::new("a").unwrap();
+    let plain = UnparsedSchema::new(SchemaType::Avro, r#"{"type":"record","name":"A","fields":[]}"#);
+    let metadata = Metadata { properties: [("owner".into(), "a".into())].into(), ..Metadata::default() };
+    let owned = plain.clone().with_contract(DataContract { metadata: Some(metadata), rule_set: None });
+    let ids = [registry.register(&subject, &plain).unwrap().id, registry.register(&subject, &owned).unwrap().id];
+    let guids = ids.map(|id| registry.schema_by_id(id).unwrap().guid());
+    drop(registry);
+
+    let schema = support::postgres::schema_of(&url);
+    support::postgres::execute(&format!(
+        "DROP INDEX {schema}.registry_schemas_by_guid; ALTER TABLE {schema}.registry_schemas DROP COLUMN guid; \
+         DELETE FROM {schema}.registry_migrations WHERE version = 3"
+    ));
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    for (guid, id) in guids.iter().zip(ids) {
+        assert_eq!(registry.ids_by_guid(guid).unwrap(), vec![id]);
+        assert_eq!(registry.schema_by_guid(guid).unwrap().id, id);
+    }
+    assert!(registry.check().unwrap().is_sound());
+}
+
 #[test]
 fn an_address_that_cannot_be_used_is_a_typed_error() {
     for url in ["postgres://", "not a url at all ="] {

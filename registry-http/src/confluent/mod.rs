@@ -16,7 +16,7 @@ use base64::Engine;
 use prost::Message;
 use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::format::{FormatSchema, proto_text};
-use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_core::{SchemaGuid, SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registered, Registry, Scope, StoredSchema};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -42,6 +42,8 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/subjects", get(list_subjects))
         .route("/subjects/{subject}", post(lookup).delete(delete_subject))
         .route("/subjects/{subject}/metadata", get(version_with_metadata))
+        .route("/schemas/guids/{guid}", get(schema_by_guid))
+        .route("/schemas/guids/{guid}/ids", get(ids_by_guid))
         .route("/subjects/{subject}/versions", get(list_versions).post(register))
         .route("/subjects/{subject}/versions/{version}", get(get_version).delete(delete_version))
         .route("/subjects/{subject}/versions/{version}/schema", get(raw_version_schema))
@@ -287,6 +289,30 @@ async fn schema_by_id(
         }
     };
     Ok(RawSchema(render_by_id(&state, &stored, serialized, removals)?).into_response())
+}
+
+/// `GET /schemas/guids/{guid}`: the schema with that GUID, as `GET /schemas/ids/{id}` answers it; a GUID that is
+/// not one is not found, as Confluent answers.
+async fn schema_by_guid(
+    State(state): State<SharedState>,
+    Path(guid): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Response> {
+    let Ok(parsed) = guid.parse::<SchemaGuid>() else {
+        return Err(ApiError::schema_not_found(&guid));
+    };
+    let stored = state.registry.schema_by_guid(&parsed)?;
+    Ok(Sr(schema_fields(&state.registry, &stored, flags.format.as_deref())?).into_response())
+}
+
+/// `GET /schemas/guids/{guid}/ids`: `[{"context": ".", "id"}]` for each id holding it; none (never 404) for a GUID
+/// no schema has or a string that is not one.
+async fn ids_by_guid(State(state): State<SharedState>, Path(guid): Path<String>) -> ApiResult<Sr<Vec<Value>>> {
+    let ids = match guid.parse::<SchemaGuid>() {
+        Ok(guid) => state.registry.ids_by_guid(&guid)?,
+        Err(_) => Vec::new(),
+    };
+    Ok(Sr(ids.iter().map(|id| json!({"context": ".", "id": id.0})).collect()))
 }
 
 /// Renders the `GET /schemas/ids/{id}` answer for `stored` and keeps it, as rendered at `removals`.

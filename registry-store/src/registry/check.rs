@@ -1,6 +1,6 @@
 //! Checking a whole registry, as of one snapshot: every record decodes, every schema's fingerprint is that of
-//! its canonical form, every id is bound both ways, every version's schema and index entries exist, and every
-//! reference resolves. What is wrong is reported, not repaired.
+//! its canonical form, every id is bound both ways, every version's schema and index entries exist (the GUID
+//! index's included), and every reference resolves. What is wrong is reported, not repaired.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,6 +122,11 @@ impl Registry {
             };
             if stored.id != *id {
                 problems.push(format!("schema id {id}: its record says id {}", stored.id));
+            }
+            let guid = stored.guid();
+            let indexed = problem_or_stop(problems, || format!("the ids of GUID {guid}"), snapshot.ids_by_guid(&guid))?;
+            if indexed.is_some_and(|ids| !ids.contains(id)) {
+                problems.push(format!("schema id {id}: the GUID index misses it ({guid})"));
             }
             match bindings.get(id) {
                 Some(fingerprint) if *fingerprint != stored.fingerprint => {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use registry_core::{
-    Fingerprint, NoReferences, ParsedSchema, SchemaId, Subject, UnparsedSchema, ValidateOptions, ValidationReport,
-    Validator, Version, VersionSelector,
+    Fingerprint, NoReferences, ParsedSchema, SchemaGuid, SchemaId, Subject, UnparsedSchema, ValidateOptions,
+    ValidationReport, Validator, Version, VersionSelector,
 };
 
 use super::{Counts, Deleted, Registry, inherit};
@@ -228,6 +228,23 @@ impl Registry {
             caches.schemas.invalidate(&id);
         }
         Ok(schema)
+    }
+
+    /// The schema whose GUID is `guid`: the lowest id holding it (the same text registered as two formats has
+    /// two ids and one GUID).
+    pub fn schema_by_guid(&self, guid: &SchemaGuid) -> Result<Arc<StoredSchema>> {
+        for id in self.ids_by_guid(guid)? {
+            match self.schema_by_id(id) {
+                Err(RegistryError::SchemaNotFound(_)) => continue,
+                found => return found,
+            }
+        }
+        Err(RegistryError::GuidNotFound(*guid))
+    }
+
+    /// The ids of the schemas whose GUID is `guid`, ascending; none for a GUID no schema has.
+    pub fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>> {
+        self.snapshot()?.ids_by_guid(guid)
     }
 
     /// One store read of a schema by id; ids with no version left have no record, so they are not found.

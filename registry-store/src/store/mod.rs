@@ -15,7 +15,9 @@ pub(crate) mod postgres;
 pub(crate) mod redb;
 
 use registry_core::Version;
-use registry_core::{Fingerprint, ReferenceResolver, ResolveError, SchemaId, SchemaReference, Subject, UnparsedSchema};
+use registry_core::{
+    Fingerprint, ReferenceResolver, ResolveError, SchemaGuid, SchemaId, SchemaReference, Subject, UnparsedSchema,
+};
 
 use crate::RegistryError;
 use crate::cache::Change;
@@ -56,6 +58,9 @@ pub(crate) trait Snapshot {
     fn configs(&self) -> Result<Vec<(String, ConfigRecord)>>;
     /// Every id ever bound, with its fingerprint, in id order (ids whose versions are all gone included).
     fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>>;
+    /// The ids of the stored schemas whose GUID is `guid`, ascending (one, unless the same text was registered as
+    /// two formats).
+    fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
@@ -195,6 +200,9 @@ impl Snapshot for Lazy<'_> {
     }
     fn bindings(&self) -> Result<Vec<(SchemaId, Fingerprint)>> {
         self.get()?.bindings()
+    }
+    fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>> {
+        self.get()?.ids_by_guid(guid)
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime as PoolRuntime};
-use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
+use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject, Version};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -71,7 +71,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // A schema's data contract (metadata and rules) as JSON; NULL for none.
         "ALTER TABLE registry_schemas ADD COLUMN contract text;",
     ),
+    (
+        3,
+        // A schema's GUID (Confluent's content hash), indexed for `GET /schemas/guids/{guid}`; the rows written
+        // before it are given theirs by `PgStore::index_guids` in the same transaction.
+        "ALTER TABLE registry_schemas ADD COLUMN guid bytea; \
+         CREATE INDEX registry_schemas_by_guid ON registry_schemas (guid);",
+    ),
 ];
+
+/// The migration after which every schema row has its GUID.
+const GUID_MIGRATION: i64 = 3;
 
 /// The advisory lock key that serializes migrations across instances starting at once.
 const MIGRATION_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
@@ -206,6 +216,9 @@ impl PgStore {
             for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > found) {
                 tracing::info!(target = %self.target, version, "applying a schema migration");
                 conn.batch(sql)?;
+                if *version == GUID_MIGRATION {
+                    index_guids(&conn)?;
+                }
                 conn.queue("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)]);
             }
             get(&conn.query("SELECT current_schema()::text", vec![])?[0], 0)
@@ -725,6 +738,27 @@ impl Snapshot for PgTransaction<'_> {
         let rows = self.conn.query("SELECT id, fingerprint FROM registry_ids ORDER BY id", vec![])?;
         rows.iter().map(|row| Ok((id(get(row, 0)?)?, fingerprint(get(row, 1)?)?))).collect()
     }
+
+    fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>> {
+        let sql = "SELECT id FROM registry_schemas WHERE guid = $1 ORDER BY id";
+        let rows = self.conn.query(sql, vec![Box::new(guid.0.to_vec())])?;
+        rows.iter().map(|row| id(get(row, 0)?)).collect()
+    }
+}
+
+/// Gives every schema row written before the GUID column its GUID (inside the migration's transaction).
+fn index_guids(conn: &Conn<'_>) -> Result<()> {
+    let rows = conn.query("SELECT id, schema, refs, contract FROM registry_schemas WHERE guid IS NULL", vec![])?;
+    for row in &rows {
+        let references: Vec<SchemaReference> = serde_json::from_str(get(row, 2)?).map_err(corrupt)?;
+        let contract = contract_from_json(get::<Option<&str>>(row, 3)?.unwrap_or_default())?;
+        let text: &str = get(row, 1)?;
+        let guid = SchemaGuid::compute(text, &references, contract.metadata.as_ref(), contract.rule_set.as_ref());
+        let params: Params = vec![Box::new(guid.0.to_vec()), Box::new(get::<i64>(row, 0)?)];
+        conn.queue("UPDATE registry_schemas SET guid = $1 WHERE id = $2", params);
+    }
+    tracing::info!(schemas = rows.len(), "indexed the schemas' GUIDs");
+    Ok(())
 }
 
 /// Settings from the row's columns `from..from + 2` (compatibility, mode).
@@ -767,10 +801,11 @@ impl Transaction for PgTransaction<'_> {
     }
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
-        let sql = "INSERT INTO registry_schemas (id, schema_type, schema, refs, fingerprint, contract) \
-                   VALUES ($1, $2, $3, $4, $5, $6) \
+        let sql = "INSERT INTO registry_schemas (id, schema_type, schema, refs, fingerprint, contract, guid) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) \
                    ON CONFLICT (id) DO UPDATE SET schema_type = excluded.schema_type, schema = excluded.schema, \
-                   refs = excluded.refs, fingerprint = excluded.fingerprint, contract = excluded.contract";
+                   refs = excluded.refs, fingerprint = excluded.fingerprint, contract = excluded.contract, \
+                   guid = excluded.guid";
         let references = serde_json::to_string(&schema.references).map_err(|e| StorageError::new(STORE, e))?;
         let contract = match schema.contract.is_none() {
             true => None,
@@ -783,6 +818,7 @@ impl Transaction for PgTransaction<'_> {
             Box::new(references),
             bytes(&schema.fingerprint),
             Box::new(contract),
+            Box::new(schema.guid().0.to_vec()),
         ];
         self.conn.queue(sql, params);
         Ok(())

@@ -11,13 +11,11 @@ use redb::{
     Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     TableDefinition, TableError, Value, WriteTransaction,
 };
-use registry_core::{Fingerprint, SchemaId, SchemaReference, Subject, Version};
+use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject, Version};
 
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
-use crate::codec::{
-    ConfigRecord, FORMAT_VERSION, OLDEST_FORMAT, VersionRecord, decode, decode_schema, encode, encode_schema,
-};
+use crate::codec::{ConfigRecord, VersionRecord, decode, decode_schema, encode, encode_schema};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 
@@ -38,9 +36,14 @@ const REFERENCED_BY: TableDefinition<(&str, u32, u32), ()> = TableDefinition::ne
 const CONFIG: TableDefinition<&str, &[u8]> = TableDefinition::new("config");
 /// Counters and the on-disk format version.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// (GUID, id) of every stored schema: the ids by Confluent's content hash (`GET /schemas/guids/{guid}`).
+const GUIDS: TableDefinition<(&[u8], u32), ()> = TableDefinition::new("guids");
 
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
+/// The file's format: 3 since the GUID index. A file of format 1 or 2 (records without or with data contracts,
+/// no index) is given the index when it is opened, and then refused by releases that predate it.
+const FILE_FORMAT: u64 = 3;
 /// `META` key: the next schema id to allocate.
 const META_NEXT_ID: &str = "next_id";
 
@@ -129,13 +132,16 @@ impl RedbStore {
             let mut meta = txn.open_table(META)?;
             let format = meta.get(META_FORMAT_VERSION)?.map(|v| v.value());
             match format {
-                Some(found) if found > u64::from(FORMAT_VERSION) => {
-                    return Err(RegistryError::UnsupportedFormat { found, supported: u64::from(FORMAT_VERSION) });
+                Some(found) if found > FILE_FORMAT => {
+                    return Err(RegistryError::UnsupportedFormat { found, supported: FILE_FORMAT });
                 }
-                Some(_) => {}
+                Some(FILE_FORMAT) => {}
+                Some(_) => {
+                    index_guids(&txn)?;
+                    meta.insert(META_FORMAT_VERSION, FILE_FORMAT)?;
+                }
                 None => {
-                    // Format 1 until a record of a later format is written (see `put_schema`).
-                    meta.insert(META_FORMAT_VERSION, u64::from(OLDEST_FORMAT))?;
+                    meta.insert(META_FORMAT_VERSION, FILE_FORMAT)?;
                     meta.insert(META_NEXT_ID, 1)?;
                 }
             }
@@ -281,6 +287,7 @@ watched! {
     config(scope: &str) -> ConfigRecord;
     configs() -> Vec<(String, ConfigRecord)>;
     bindings() -> Vec<(SchemaId, Fingerprint)>;
+    ids_by_guid(guid: &SchemaGuid) -> Vec<SchemaId>;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
@@ -293,6 +300,7 @@ struct ReadTables {
     id_uses: OnceCell<ReadOnlyTable<(u32, &'static str, u32), ()>>,
     referenced_by: OnceCell<ReadOnlyTable<(&'static str, u32, u32), ()>>,
     config: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
+    guids: OnceCell<ReadOnlyTable<(&'static [u8], u32), ()>>,
 }
 
 impl ReadTables {
@@ -306,6 +314,7 @@ impl ReadTables {
             id_uses: OnceCell::new(),
             referenced_by: OnceCell::new(),
             config: OnceCell::new(),
+            guids: OnceCell::new(),
         }
     }
 
@@ -334,6 +343,7 @@ struct WriteTables<'txn> {
     referenced_by: Table<'txn, (&'static str, u32, u32), ()>,
     config: Table<'txn, &'static str, &'static [u8]>,
     meta: Table<'txn, &'static str, u64>,
+    guids: Table<'txn, (&'static [u8], u32), ()>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -348,6 +358,7 @@ impl<'txn> WriteTables<'txn> {
             referenced_by: txn.open_table(REFERENCED_BY)?,
             config: txn.open_table(CONFIG)?,
             meta: txn.open_table(META)?,
+            guids: txn.open_table(GUIDS)?,
         })
     }
 
@@ -366,6 +377,7 @@ trait Tables {
     type Uses: ReadableTable<(u32, &'static str, u32), ()>;
     type Referrers: ReadableTable<(&'static str, u32, u32), ()>;
     type Config: ReadableTable<&'static str, &'static [u8]>;
+    type Guids: ReadableTable<(&'static [u8], u32), ()>;
     fn versions_table(&self) -> Result<&Self::Versions>;
     fn schemas_table(&self) -> Result<&Self::Schemas>;
     fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
@@ -373,6 +385,7 @@ trait Tables {
     fn uses_table(&self) -> Result<&Self::Uses>;
     fn referrers_table(&self) -> Result<&Self::Referrers>;
     fn config_table(&self) -> Result<&Self::Config>;
+    fn guids_table(&self) -> Result<&Self::Guids>;
 }
 
 impl Tables for ReadTables {
@@ -383,6 +396,7 @@ impl Tables for ReadTables {
     type Uses = ReadOnlyTable<(u32, &'static str, u32), ()>;
     type Referrers = ReadOnlyTable<(&'static str, u32, u32), ()>;
     type Config = ReadOnlyTable<&'static str, &'static [u8]>;
+    type Guids = ReadOnlyTable<(&'static [u8], u32), ()>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         self.open(&self.versions, VERSIONS)
     }
@@ -404,6 +418,9 @@ impl Tables for ReadTables {
     fn config_table(&self) -> Result<&Self::Config> {
         self.open(&self.config, CONFIG)
     }
+    fn guids_table(&self) -> Result<&Self::Guids> {
+        self.open(&self.guids, GUIDS)
+    }
 }
 
 impl<'txn> Tables for WriteTables<'txn> {
@@ -414,6 +431,7 @@ impl<'txn> Tables for WriteTables<'txn> {
     type Uses = Table<'txn, (u32, &'static str, u32), ()>;
     type Referrers = Table<'txn, (&'static str, u32, u32), ()>;
     type Config = Table<'txn, &'static str, &'static [u8]>;
+    type Guids = Table<'txn, (&'static [u8], u32), ()>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         Ok(&self.versions)
     }
@@ -435,6 +453,29 @@ impl<'txn> Tables for WriteTables<'txn> {
     fn config_table(&self) -> Result<&Self::Config> {
         Ok(&self.config)
     }
+    fn guids_table(&self) -> Result<&Self::Guids> {
+        Ok(&self.guids)
+    }
+}
+
+/// Fills the GUID index from the schema records of a file that predates it. A record that cannot be read is left
+/// out (`Registry::check` reports it).
+fn index_guids(txn: &WriteTransaction) -> Result<()> {
+    let schemas = txn.open_table(SCHEMAS)?;
+    let mut guids = txn.open_table(GUIDS)?;
+    let mut indexed = 0u64;
+    for entry in schemas.iter()? {
+        let (id, record) = entry?;
+        match decode_schema(record.value()) {
+            Ok(schema) => {
+                guids.insert((schema.guid().0.as_slice(), id.value()), ())?;
+                indexed += 1;
+            }
+            Err(e) => tracing::warn!(id = id.value(), error = %e, "a schema record that cannot be read has no GUID"),
+        }
+    }
+    tracing::info!(schemas = indexed, "indexed the schemas' GUIDs (file format {FILE_FORMAT})");
+    Ok(())
 }
 
 fn corrupt(e: impl std::fmt::Display) -> RegistryError {
@@ -540,6 +581,12 @@ impl<T: Tables> Snapshot for T {
         }
         Ok(out)
     }
+
+    fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>> {
+        let key = guid.0.as_slice();
+        let rows = self.guids_table()?.range((key, 0u32)..=(key, u32::MAX))?;
+        rows.map(|entry| Ok(SchemaId(entry?.0.value().1))).collect()
+    }
 }
 
 fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
@@ -559,18 +606,19 @@ impl Transaction for WriteTables<'_> {
 
     fn put_schema(&mut self, schema: &StoredSchema) -> Result<()> {
         let record = encode_schema(schema)?;
-        // A record of a later format marks the file, so that a release that cannot read it refuses the file at
-        // open rather than meeting the record later; a file that holds none stays readable by older releases.
-        let format = u64::from(record[0]);
-        if self.meta.get(META_FORMAT_VERSION)?.is_none_or(|found| found.value() < format) {
-            self.meta.insert(META_FORMAT_VERSION, format)?;
-        }
         self.schemas.insert(schema.id.0, record.as_slice())?;
+        self.guids.insert((schema.guid().0.as_slice(), schema.id.0), ())?;
         Ok(())
     }
 
     fn remove_schema(&mut self, id: SchemaId) -> Result<()> {
-        self.schemas.remove(id.0)?;
+        if let Some(record) = self.schemas.remove(id.0)? {
+            // A record that cannot be read leaves its GUID's entry, which leads nowhere: readers skip ids
+            // without a record, and `Registry::check` reports the record.
+            if let Ok(schema) = decode_schema(record.value()) {
+                self.guids.remove((schema.guid().0.as_slice(), id.0))?;
+            }
+        }
         Ok(())
     }
 
