@@ -74,6 +74,10 @@ impl From<RegistryError> for ApiError {
             E::InvalidSchema(SchemaError::TooLarge { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, 42209),
             E::InvalidSchema(SchemaError::InvalidRuleSet(_)) => (StatusCode::UNPROCESSABLE_ENTITY, 42210),
             E::InvalidSchema(_) | E::VersionNotNext { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
+            E::InvalidSettings(registry_store::InvalidSettings::RuleSet(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, 42210)
+            }
+            E::InvalidSettings(_) => (StatusCode::BAD_REQUEST, 400),
             E::CompatibilityUnavailable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42201),
             E::CannotValidate(_) => (StatusCode::UNPROCESSABLE_ENTITY, 422),
             E::SemVerNotIncreasing { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42202),
@@ -91,7 +95,8 @@ impl From<RegistryError> for ApiError {
         }
         let message = match &e {
             // Confluent's message is the rule's problem alone.
-            E::InvalidSchema(SchemaError::InvalidRuleSet(rule)) => rule.message.clone(),
+            E::InvalidSchema(SchemaError::InvalidRuleSet(rule))
+            | E::InvalidSettings(registry_store::InvalidSettings::RuleSet(rule)) => rule.message.clone(),
             e => e.to_string(),
         };
         ApiError::new(status, code, message)

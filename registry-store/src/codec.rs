@@ -1,9 +1,11 @@
 //! How records are encoded on disk: one format-version byte, then postcard.
 //!
 //! The byte lets a later release read (or refuse, clearly) what an earlier one wrote. Format 2 added the data
-//! contract to schema records. Only a schema record with a contract is written in format 2; every other record
-//! is written in format 1, as before, so a store that holds no contract is still readable by a release that
-//! predates them.
+//! contract to schema records and the settings beside the level to config records. Only a schema record with a
+//! contract, or a config record with settings, is written in format 2; every other record is written in format 1,
+//! as before.
+
+use std::sync::Arc;
 
 use registry_core::contract::DataContract;
 use registry_core::{Fingerprint, SchemaId, SchemaReference, SchemaType};
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::RegistryError;
 use crate::error::StorageError;
-use crate::records::{Mode, SemVer, StoredSchema};
+use crate::records::{Mode, ScopeSettings, SemVer, StoredSchema};
 use registry_core::compat::CompatibilityLevel;
 
 /// The newest format this build writes and reads.
@@ -29,10 +31,96 @@ pub(crate) struct VersionRecord {
 }
 
 /// The configuration of one scope (global or a subject).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ConfigRecord {
     pub compatibility: Option<CompatibilityLevel>,
     pub mode: Option<Mode>,
+    /// Everything else a Confluent config holds; `None` when nothing is set.
+    pub settings: Option<Arc<ScopeSettings>>,
+}
+
+/// No settings at all.
+const NO_SETTINGS: ScopeSettings = ScopeSettings {
+    compatibility_group: None,
+    default_metadata: None,
+    override_metadata: None,
+    default_rule_set: None,
+    override_rule_set: None,
+    normalize: None,
+    validate_fields: None,
+    validate_new_schemas: None,
+    validate_rules: None,
+    compatibility_policy: None,
+    alias: None,
+    alias_for_deks: None,
+};
+
+impl ConfigRecord {
+    /// Its settings beside the level and mode (all unset when it has none).
+    pub fn settings(&self) -> &ScopeSettings {
+        self.settings.as_deref().unwrap_or(&NO_SETTINGS)
+    }
+
+    /// The same record with `settings`, kept as `None` when they set nothing.
+    pub fn with_settings(mut self, settings: ScopeSettings) -> Self {
+        self.settings = (!settings.is_empty()).then(|| Arc::new(settings));
+        self
+    }
+
+    /// Whether it sets a level or any setting (Confluent's "the subject has a config"); the mode is apart.
+    pub fn has_config(&self) -> bool {
+        self.compatibility.is_some() || self.settings.is_some()
+    }
+}
+
+/// A config record as format 1 lays it out: the level and the mode.
+#[derive(Serialize, Deserialize)]
+struct ConfigRecordV1 {
+    compatibility: Option<CompatibilityLevel>,
+    mode: Option<Mode>,
+}
+
+/// A config record as format 2 lays it out: format 1's fields, then the settings as JSON.
+#[derive(Serialize, Deserialize)]
+struct ConfigRecordV2 {
+    record: ConfigRecordV1,
+    settings: String,
+}
+
+/// Encodes a config record: in format 1 without settings (as a release before them wrote it), in format 2 with.
+pub(crate) fn encode_config(config: &ConfigRecord) -> Result<Vec<u8>, RegistryError> {
+    let record = ConfigRecordV1 { compatibility: config.compatibility, mode: config.mode };
+    match &config.settings {
+        None => encode_as(OLDEST_FORMAT, &record, 8),
+        Some(settings) => {
+            let settings = serde_json::to_string(&**settings)
+                .map_err(|e| RegistryError::Corrupt(format!("config settings cannot be encoded: {e}")))?;
+            let size = settings.len() + 16;
+            encode_as(FORMAT_VERSION, &ConfigRecordV2 { record, settings }, size)
+        }
+    }
+}
+
+/// Decodes a config record of either format.
+pub(crate) fn decode_config(bytes: &[u8]) -> Result<ConfigRecord, RegistryError> {
+    let (record, settings) = match split_format(bytes)? {
+        (1, body) => (postcard::from_bytes::<ConfigRecordV1>(body).map_err(undecodable)?, None),
+        (_, body) => {
+            let ConfigRecordV2 { record, settings } = postcard::from_bytes(body).map_err(undecodable)?;
+            (record, Some(settings_from_json(&settings)?))
+        }
+    };
+    let config = ConfigRecord { compatibility: record.compatibility, mode: record.mode, settings: None };
+    Ok(config.with_settings(settings.unwrap_or_default()))
+}
+
+/// Settings stored as JSON (empty for none).
+pub(crate) fn settings_from_json(json: &str) -> Result<ScopeSettings, RegistryError> {
+    if json.is_empty() {
+        return Ok(ScopeSettings::default());
+    }
+    serde_json::from_str(json)
+        .map_err(|e| RegistryError::Corrupt(format!("stored config settings cannot be read: {e}")))
 }
 
 pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RegistryError> {
@@ -213,5 +301,37 @@ mod tests {
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
         assert!(matches!(decode::<VersionRecord>(&bytes), Err(RegistryError::UnsupportedFormat { .. })));
         assert!(matches!(decode_schema(&[]), Err(RegistryError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_config_without_settings_is_written_and_read_in_format_1_as_before() {
+        let record =
+            ConfigRecord { compatibility: Some(CompatibilityLevel::Full), mode: Some(Mode::Import), settings: None };
+        // Format 1 wrote the level and the mode, as postcard writes a pair of options.
+        let mut before = vec![1u8];
+        postcard::to_io(&(Some(CompatibilityLevel::Full), Some(Mode::Import)), &mut before).unwrap();
+        assert_eq!(encode_config(&record).unwrap(), before);
+        assert_eq!(decode_config(&before).unwrap(), record);
+    }
+
+    #[test]
+    fn config_records_keep_their_settings() {
+        let settings = ScopeSettings {
+            compatibility_group: Some("application.major.version".into()),
+            default_metadata: Some(Metadata {
+                properties: [("owner".into(), "a".into())].into(),
+                ..Metadata::default()
+            }),
+            normalize: Some(false),
+            ..ScopeSettings::default()
+        };
+        let record =
+            ConfigRecord { compatibility: None, mode: Some(Mode::Readonly), settings: None }.with_settings(settings);
+        let bytes = encode_config(&record).unwrap();
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode_config(&bytes).unwrap(), record);
+        let cleared = record.with_settings(ScopeSettings::default());
+        assert_eq!(cleared.settings, None, "settings that set nothing are none");
+        assert_eq!(encode_config(&cleared).unwrap()[0], 1);
     }
 }

@@ -23,6 +23,9 @@ pub enum RegistryError {
     /// No schema has this id.
     #[error("Schema {0} not found")]
     SchemaNotFound(SchemaId),
+    /// A config change that cannot be made.
+    #[error("{0}")]
+    InvalidSettings(crate::records::InvalidSettings),
     /// No schema has this GUID.
     #[error("Schema {0} not found")]
     GuidNotFound(registry_core::SchemaGuid),

@@ -36,7 +36,8 @@ pub use cache::{CacheCounters, CacheStats};
 pub use commit::CommitStats;
 pub use error::{RegistryError, StorageError};
 pub use records::{
-    InvalidMode, InvalidSemVer, Mode, Registered, SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo,
+    InvalidMode, InvalidSemVer, InvalidSettings, Mode, Registered, SchemaVersion, ScopeConfig, ScopeSettings, SemVer,
+    SettingsPatch, StoredSchema, SubjectVersion, VersionInfo,
 };
 pub use registry::{
     CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry,

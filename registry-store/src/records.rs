@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use registry_core::contract::DataContract;
+use registry_core::contract::{DataContract, Metadata, RuleSet};
 use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +150,178 @@ pub struct SchemaVersion {
     pub deleted: bool,
     /// The schema.
     pub schema: Arc<StoredSchema>,
+}
+
+/// What a scope's config holds beside its compatibility level and mode: Confluent's `Config` fields for data
+/// contracts and schema handling. Each is unset until a `PUT /config` sets it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScopeSettings {
+    /// The metadata property whose value splits a subject's versions into groups checked only among themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility_group: Option<String>,
+    /// Metadata a registration's own (or inherited) metadata is laid over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_metadata: Option<Metadata>,
+    /// Metadata laid over a registration's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_metadata: Option<Metadata>,
+    /// Rules a registration's own (or inherited) rule set is merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_rule_set: Option<RuleSet>,
+    /// Rules merged over a registration's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_rule_set: Option<RuleSet>,
+    /// Whether registrations and lookups normalize schemas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
+    /// Whether field names are checked (and `confluent:reserved` honoured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_fields: Option<bool>,
+    /// Whether new schemas are validated as new.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_new_schemas: Option<bool>,
+    /// Whether clients are to validate rules (kept and returned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_rules: Option<bool>,
+    /// `LOGICAL`, `STRICT` or `LENIENT` (kept and returned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility_policy: Option<String>,
+    /// The subject this one is another name for (kept and returned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The subject whose encryption keys this one uses (kept and returned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias_for_deks: Option<String>,
+}
+
+impl ScopeSettings {
+    /// True when nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == ScopeSettings::default()
+    }
+
+    /// Whether registrations in the scope have metadata or rules laid under or over theirs (Confluent then skips
+    /// its fast path: the request as sent is not what registers).
+    pub fn has_defaults_or_overrides(&self) -> bool {
+        self.default_metadata.is_some()
+            || self.override_metadata.is_some()
+            || self.default_rule_set.is_some()
+            || self.override_rule_set.is_some()
+    }
+
+    /// The settings in force for a subject whose own are `own` under the global `global`, as Confluent merges them:
+    /// the flags, the policy and the group fall back to the global ones; the defaults, overrides and aliases are the
+    /// subject's own alone.
+    pub fn under(own: &ScopeSettings, global: &ScopeSettings) -> ScopeSettings {
+        ScopeSettings {
+            compatibility_group: own.compatibility_group.clone().or_else(|| global.compatibility_group.clone()),
+            normalize: own.normalize.or(global.normalize),
+            validate_fields: own.validate_fields.or(global.validate_fields),
+            validate_new_schemas: own.validate_new_schemas.or(global.validate_new_schemas),
+            validate_rules: own.validate_rules.or(global.validate_rules),
+            compatibility_policy: own.compatibility_policy.clone().or_else(|| global.compatibility_policy.clone()),
+            ..own.clone()
+        }
+    }
+}
+
+/// A change to a scope's settings, as a `PUT /config` body gives it: a field left out is kept, a field given as
+/// `null` is cleared, a field given a value is set. Built with [`SettingsPatch::from_json`], which checks every
+/// value's shape and every rule set.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SettingsPatch {
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A settings change that cannot be made: a field of the wrong shape, or a rule set Confluent refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidSettings {
+    /// A field's value has the wrong JSON shape.
+    #[error("invalid config: {0}")]
+    Shape(String),
+    /// A default or override rule set is not well formed.
+    #[error("{0}")]
+    RuleSet(#[from] registry_core::contract::RuleError),
+}
+
+impl SettingsPatch {
+    /// The settings fields of `body` (others, the level's among them, are not settings and are left out), checked:
+    /// each value has its field's shape, and the default and override rule sets are well formed.
+    pub fn from_json(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, InvalidSettings> {
+        let mut fields = serde_json::Map::new();
+        for (name, value) in body {
+            if SETTINGS_FIELDS.contains(&name.as_str()) {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+        // An unknown policy is kept as none, as Confluent keeps it.
+        if let Some(policy) = fields.get_mut("compatibilityPolicy")
+            && !policy.as_str().is_some_and(|p| COMPATIBILITY_POLICIES.contains(&p.to_ascii_uppercase().as_str()))
+            && !policy.is_null()
+        {
+            *policy = serde_json::Value::Null;
+        }
+        let patch = Self { fields };
+        let probe = patch.apply(&ScopeSettings::default())?;
+        for rule_set in [&probe.default_rule_set, &probe.override_rule_set].into_iter().flatten() {
+            rule_set.validate()?;
+        }
+        Ok(patch)
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// `settings` with this change made.
+    pub fn apply(&self, settings: &ScopeSettings) -> Result<ScopeSettings, InvalidSettings> {
+        let shape = |e: serde_json::Error| InvalidSettings::Shape(e.to_string());
+        let serde_json::Value::Object(mut merged) = serde_json::to_value(settings).map_err(shape)? else {
+            return Err(InvalidSettings::Shape("settings are not an object".into()));
+        };
+        for (name, value) in &self.fields {
+            if value.is_null() {
+                merged.remove(name);
+            } else {
+                merged.insert(name.clone(), value.clone());
+            }
+        }
+        let mut merged: ScopeSettings = serde_json::from_value(serde_json::Value::Object(merged)).map_err(shape)?;
+        if let Some(policy) = &mut merged.compatibility_policy {
+            *policy = policy.to_ascii_uppercase();
+        }
+        Ok(merged)
+    }
+}
+
+/// The JSON names of [`ScopeSettings`]' fields.
+const SETTINGS_FIELDS: [&str; 12] = [
+    "compatibilityGroup",
+    "defaultMetadata",
+    "overrideMetadata",
+    "defaultRuleSet",
+    "overrideRuleSet",
+    "normalize",
+    "validateFields",
+    "validateNewSchemas",
+    "validateRules",
+    "compatibilityPolicy",
+    "alias",
+    "aliasForDeks",
+];
+
+/// Confluent's compatibility policies.
+const COMPATIBILITY_POLICIES: [&str; 3] = ["LOGICAL", "STRICT", "LENIENT"];
+
+/// A scope's config as Confluent answers it: its level, if set, and its settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopeConfig {
+    /// The compatibility level set there.
+    pub compatibility: Option<registry_core::compat::CompatibilityLevel>,
+    /// Everything else set there.
+    pub settings: ScopeSettings,
 }
 
 /// What writes a subject (or the whole registry) accepts.

@@ -76,6 +76,27 @@ fn a_setting_changed_through_one_instance_is_enforced_by_the_others() {
     assert!(within_bound(|| b.effective_config(&subject).unwrap() == CompatibilityLevel::Full));
 }
 
+/// Configured override metadata set through one instance is kept in the database and laid over the next
+/// registration made through another, inside that registration's transaction.
+#[test]
+fn settings_set_through_one_instance_shape_the_others_registrations() {
+    let (a, b) = two();
+    let subject = Subject::new("orders").unwrap();
+    b.register(&subject, &avro("x")).unwrap();
+    let body = serde_json::json!({"overrideMetadata": {"properties": {"owner": "platform"}}, "normalize": true});
+    let patch = registry_store::SettingsPatch::from_json(body.as_object().unwrap()).unwrap();
+    let stored = a.update_scope_config(Scope::Subject(&subject), None, &patch).unwrap();
+    assert_eq!(stored.settings.normalize, Some(true));
+    // The registration re-reads the settings in its transaction, whatever `b` remembered.
+    let registered = b.register(&subject, &avro("y")).unwrap();
+    let metadata = b.schema_by_id(registered.id).unwrap().contract.metadata.clone().unwrap();
+    assert_eq!(metadata.properties.get("owner").map(String::as_str), Some("platform"));
+    assert!(within_bound(|| b.scope_config(Scope::Subject(&subject)).unwrap() == Some(stored.clone())));
+    let removed = b.delete_scope_config(Scope::Subject(&subject)).unwrap();
+    assert_eq!(removed, stored);
+    assert!(within_bound(|| a.scope_config(Scope::Subject(&subject)).unwrap().is_none()));
+}
+
 #[test]
 fn a_permanent_delete_through_one_instance_makes_the_id_disappear_from_the_others() {
     let (a, b) = two();
@@ -148,7 +169,7 @@ fn a_database_written_by_a_newer_release_is_refused() {
     }
 }
 
-/// A database migrated before the GUID column: migration 3 gives every schema row its GUID.
+/// A database migrated before the GUID column (migration 2): migration 3 gives every schema row its GUID.
 #[test]
 fn a_database_from_before_the_guid_index_is_indexed_by_its_migration() {
     use registry_core::contract::{DataContract, Metadata};
@@ -165,7 +186,8 @@ fn a_database_from_before_the_guid_index_is_indexed_by_its_migration() {
     let schema = support::postgres::schema_of(&url);
     support::postgres::execute(&format!(
         "DROP INDEX {schema}.registry_schemas_by_guid; ALTER TABLE {schema}.registry_schemas DROP COLUMN guid; \
-         DELETE FROM {schema}.registry_migrations WHERE version = 3"
+         ALTER TABLE {schema}.registry_config DROP COLUMN settings; \
+         DELETE FROM {schema}.registry_migrations WHERE version >= 3"
     ));
     let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
     for (guid, id) in guids.iter().zip(ids) {

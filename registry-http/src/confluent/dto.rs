@@ -128,14 +128,6 @@ pub(crate) fn schema_type_field(schema_type: SchemaType) -> Option<&'static str>
     (schema_type != SchemaType::Avro).then_some(schema_type.as_str())
 }
 
-/// `PUT /config` bodies.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ConfigRequest {
-    pub compatibility: Option<String>,
-    #[serde(rename = "compatibilityLevel")]
-    pub compatibility_level: Option<String>,
-}
-
 /// `PUT /mode` bodies.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ModeRequest {

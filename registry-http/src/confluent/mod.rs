@@ -17,15 +17,16 @@ use prost::Message;
 use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::format::{FormatSchema, proto_text};
 use registry_core::{SchemaGuid, SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
-use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registered, Registry, Scope, StoredSchema};
+use registry_store::{
+    Deleted, Deletion, Mode, RegisterOptions, Registered, Registry, Scope, ScopeSettings, SettingsPatch, StoredSchema,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::extract::{BodyBytes, JsonBody, Path, Query, RawSchema, Sr, flag, parse_json};
 use crate::{ApiError, AppState, SharedState, metrics};
 use dto::{
-    ConfigRequest, Flags, ModeRequest, ReferenceDto, RegisteredAnswer, SchemaById, SchemaObject, SchemaRequest,
-    schema_type_field,
+    Flags, ModeRequest, ReferenceDto, RegisteredAnswer, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -684,11 +685,28 @@ fn compat_outcome(report: &ApiResult<CompatReport>) {
     metrics::record_outcome("compatibility_checks", outcome);
 }
 
-fn level_from(body: &ConfigRequest) -> ApiResult<CompatibilityLevel> {
-    let name = body.compatibility.as_deref().or(body.compatibility_level.as_deref()).ok_or_else(|| {
-        ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, 42203, "the body needs a 'compatibility' level")
+/// The level a `PUT /config` body sets: `None` when it names none (the level is kept), `Some(None)` for an
+/// explicit `null` (cleared).
+fn level_from(body: &serde_json::Map<String, Value>) -> ApiResult<Option<Option<CompatibilityLevel>>> {
+    let invalid = || ApiError::from(registry_core::compat::InvalidLevel(String::new()));
+    match body.get("compatibility").or_else(|| body.get("compatibilityLevel")) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(name)) => Ok(Some(Some(name.parse()?))),
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// A config answer: the level under `key` (`compatibility` for a PUT, `compatibilityLevel` otherwise), and every
+/// setting that is set.
+fn config_answer(key: &str, level: Option<CompatibilityLevel>, settings: &ScopeSettings) -> ApiResult<Value> {
+    let mut answer = serde_json::to_value(settings).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
     })?;
-    Ok(name.parse()?)
+    if let (Some(level), Value::Object(fields)) = (level, &mut answer) {
+        fields.insert(key.to_string(), json!(level.as_str()));
+    }
+    Ok(answer)
 }
 
 // Config and mode: one body per operation, for the global scope (no subject) and a subject's.
@@ -697,29 +715,51 @@ fn scope_of(subject: &Option<Subject>) -> Scope<'_> {
     subject.as_ref().map_or(Scope::Global, Scope::Subject)
 }
 
-/// A subject's own level, or with `defaultToGlobal` the level that applies to it; the global level.
+/// A subject's own config, or with `defaultToGlobal` the config that applies to it; the global config. A level
+/// not set is answered as the default (BACKWARD), as Confluent answers it.
 fn read_config(state: &AppState, subject: Option<Subject>, flags: &Flags) -> ApiResult<Sr<Value>> {
-    let level = match &subject {
-        None => state.registry.effective_config_global()?,
-        Some(subject) if flag(&flags.default_to_global)? => state.registry.effective_config(subject)?,
-        Some(subject) => state
-            .registry
-            .config(Scope::Subject(subject))?
-            .ok_or_else(|| registry_store::RegistryError::SubjectLevelNotConfigured(subject.clone()))?,
+    let registry = &state.registry;
+    let (level, settings) = match &subject {
+        Some(subject) if flag(&flags.default_to_global)? => {
+            (registry.effective_config(subject)?, registry.effective_settings(subject)?)
+        }
+        Some(subject) => {
+            let config = registry.scope_config(Scope::Subject(subject))?;
+            let config =
+                config.ok_or_else(|| registry_store::RegistryError::SubjectLevelNotConfigured(subject.clone()))?;
+            (config.compatibility.unwrap_or_default(), config.settings)
+        }
+        None => {
+            let config = registry.scope_config(Scope::Global)?.unwrap_or_default();
+            (config.compatibility.unwrap_or_default(), config.settings)
+        }
     };
-    Ok(Sr(json!({"compatibilityLevel": level.as_str()})))
+    Ok(Sr(config_answer("compatibilityLevel", Some(level), &settings)?))
 }
 
-async fn write_config(state: &AppState, subject: Option<Subject>, body: &ConfigRequest) -> ApiResult<Sr<Value>> {
-    let level = level_from(body)?;
-    blocking(&state.registry, move |r| r.set_config(scope_of(&subject), level)).await?;
-    Ok(Sr(json!({"compatibility": level.as_str()})))
+/// `PUT /config`: the level and settings the body names are set (or cleared by `null`), the others kept; the
+/// answer is the whole config as stored after, as Confluent answers it.
+async fn write_config(state: &AppState, subject: Option<Subject>, body: Value) -> ApiResult<Sr<Value>> {
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let level = level_from(&body)?;
+    let patch = SettingsPatch::from_json(&body).map_err(settings_error)?;
+    let config = blocking(&state.registry, move |r| r.update_scope_config(scope_of(&subject), level, &patch)).await?;
+    Ok(Sr(config_answer("compatibility", config.compatibility, &config.settings)?))
+}
+
+/// A settings change that cannot be made: 42210 for a rule set, 400 for a value of the wrong shape (as Jackson's
+/// mapping errors are to Confluent).
+fn settings_error(e: registry_store::InvalidSettings) -> ApiError {
+    registry_store::RegistryError::InvalidSettings(e).into()
 }
 
 async fn remove_config(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
-    let previous =
-        blocking(&state.registry, move |r| r.delete_config(scope_of(&subject)).map_err(unset_is_not_found)).await?;
-    Ok(Sr(json!({"compatibilityLevel": previous.as_str()})))
+    let removed =
+        blocking(&state.registry, move |r| r.delete_scope_config(scope_of(&subject)).map_err(unset_is_not_found))
+            .await?;
+    Ok(Sr(config_answer("compatibilityLevel", Some(removed.compatibility.unwrap_or_default()), &removed.settings)?))
 }
 
 /// Deleting a subject's setting it does not have answers, as Confluent does, that the subject is not found
@@ -761,11 +801,8 @@ async fn get_global_config(State(state): State<SharedState>, Query(flags): Query
     read_config(&state, None, &flags)
 }
 
-async fn put_global_config(
-    State(state): State<SharedState>,
-    JsonBody(body): JsonBody<ConfigRequest>,
-) -> ApiResult<Sr<Value>> {
-    write_config(&state, None, &body).await
+async fn put_global_config(State(state): State<SharedState>, JsonBody(body): JsonBody<Value>) -> ApiResult<Sr<Value>> {
+    write_config(&state, None, body).await
 }
 
 async fn delete_global_config(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
@@ -783,9 +820,9 @@ async fn get_subject_config(
 async fn put_subject_config(
     State(state): State<SharedState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<ConfigRequest>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Sr<Value>> {
-    write_config(&state, Some(subject(&name)?), &body).await
+    write_config(&state, Some(subject(&name)?), body).await
 }
 
 async fn delete_subject_config(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {

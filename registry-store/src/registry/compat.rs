@@ -6,7 +6,7 @@ use std::sync::Arc;
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
 use registry_core::{ParsedSchema, SchemaId, Subject, UnparsedSchema, Version, VersionSelector};
 
-use super::config::effective_in;
+use super::config::{effective_in, settings_in};
 use super::register::live_versions;
 use super::{Registry, Shared};
 use crate::RegistryError;
@@ -28,6 +28,8 @@ impl Registry {
         let live = live_versions(&snapshot.subject_versions(subject)?);
         let shared = &self.inner.shared;
         let Some(selector) = against else {
+            let group = settings_in(&*snapshot, subject)?.compatibility_group;
+            let live = shared.in_group(group.as_deref(), &parsed, live, &*snapshot)?;
             return shared.check_against(&parsed, level, &live, &*snapshot, true);
         };
         // As the reference registry: `latest` of a subject with no live version checks against nothing
@@ -104,6 +106,34 @@ impl Shared {
         }
         let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
         Ok(compat::check(level, candidate, &previous)?)
+    }
+
+    /// The versions of `live` (newest first) that `candidate` is checked against under the subject's
+    /// `compatibilityGroup`: with a group property named, those whose metadata gives it the candidate's value (no
+    /// value matches no value); without, all of them.
+    pub(super) fn in_group(
+        &self,
+        group: Option<&str>,
+        candidate: &ParsedSchema,
+        live: Vec<(Version, SchemaId)>,
+        snapshot: &dyn Snapshot,
+    ) -> Result<Vec<(Version, SchemaId)>> {
+        let Some(group) = group else { return Ok(live) };
+        let value_of = |contract: &registry_core::contract::DataContract| {
+            contract.metadata.as_ref().and_then(|m| m.properties.get(group)).cloned()
+        };
+        let wanted = value_of(candidate.contract());
+        let mut kept = Vec::with_capacity(live.len());
+        for (version, id) in live {
+            let stored = match self.caches.schemas.get(&id) {
+                Some(stored) => stored,
+                None => Arc::new(snapshot.schema(id)?.ok_or(RegistryError::SchemaNotFound(id))?),
+            };
+            if value_of(&stored.contract) == wanted {
+                kept.push((version, id));
+            }
+        }
+        Ok(kept)
     }
 
     /// Whether `candidate` can read data written with `version` (BACKWARD against it alone): what decides a

@@ -9,7 +9,7 @@ use super::{RegisterOptions, Registry, Scope};
 use crate::RegistryError;
 use crate::cache::Change;
 use crate::codec::ConfigRecord;
-use crate::records::Mode;
+use crate::records::{Mode, ScopeConfig, ScopeSettings, SettingsPatch};
 use crate::store::{Lock, Result, Snapshot};
 
 /// The settings that apply to a subject.
@@ -43,6 +43,21 @@ pub(super) fn admit(subject: &Subject, mode: Mode, options: &RegisterOptions) ->
         return Err(RegistryError::NotImportMode(subject.clone()));
     }
     Ok(())
+}
+
+/// The settings in force for a subject whose own record is `own`, under the global record `global`.
+fn resolve_settings(own: &ConfigRecord, global: &ConfigRecord) -> ScopeSettings {
+    if own.has_config() { ScopeSettings::under(own.settings(), global.settings()) } else { global.settings().clone() }
+}
+
+/// The settings in force for `subject` in a snapshot or transaction.
+pub(super) fn settings_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<ScopeSettings> {
+    Ok(resolve_settings(&snapshot.config(subject.as_str())?, &snapshot.config(GLOBAL_SCOPE)?))
+}
+
+/// A stored record's level and settings.
+fn scope_config(record: &ConfigRecord) -> ScopeConfig {
+    ScopeConfig { compatibility: record.compatibility, settings: record.settings().clone() }
 }
 
 /// What a mode admits of any write to a subject: READONLY takes none.
@@ -84,6 +99,55 @@ impl Registry {
             (Some(level), _) => Ok(level),
             (None, Scope::Global) => Ok(CompatibilityLevel::default()),
             (None, Scope::Subject(subject)) => Err(RegistryError::SubjectLevelNotConfigured(subject.clone())),
+        })
+    }
+
+    /// The config set at `scope` (its level and settings, not its mode); `None` for a subject that sets neither.
+    /// The global scope always has one (empty when nothing is set).
+    pub fn scope_config(&self, scope: Scope<'_>) -> Result<Option<ScopeConfig>> {
+        let record = self.config_record(scope.key())?;
+        Ok((record.has_config() || scope == Scope::Global).then(|| scope_config(&record)))
+    }
+
+    /// The settings in force for `subject`: its own over the global ones when it has a config of its own (the
+    /// flags, policy and group fall back to the global ones; defaults, overrides and aliases do not), else the
+    /// global ones, as Confluent resolves them.
+    pub fn effective_settings(&self, subject: &Subject) -> Result<ScopeSettings> {
+        Ok(resolve_settings(&self.config_record(subject.as_str())?, &self.config_record(GLOBAL_SCOPE)?))
+    }
+
+    /// Changes `scope`'s config in one transaction, as a `PUT /config` does: `level` sets the level (`Some(None)`
+    /// clears it, `None` keeps it), `patch` changes the settings. Returns the config as stored after.
+    pub fn update_scope_config(
+        &self,
+        scope: Scope<'_>,
+        level: Option<Option<CompatibilityLevel>>,
+        patch: &SettingsPatch,
+    ) -> Result<ScopeConfig> {
+        scope.writable()?;
+        self.update_config(scope, |_, record| {
+            if let Some(level) = level {
+                record.compatibility = level;
+            }
+            let settings = patch.apply(record.settings()).map_err(RegistryError::InvalidSettings)?;
+            *record = std::mem::take(record).with_settings(settings);
+            Ok(scope_config(record))
+        })
+    }
+
+    /// Removes `scope`'s config (its level and settings; its mode stays) and returns it. A subject without one is
+    /// `SubjectLevelNotConfigured`; the global scope answers an empty one.
+    pub fn delete_scope_config(&self, scope: Scope<'_>) -> Result<ScopeConfig> {
+        self.update_config(scope, |_, record| {
+            if let Scope::Subject(subject) = scope
+                && !record.has_config()
+            {
+                return Err(RegistryError::SubjectLevelNotConfigured(subject.clone()));
+            }
+            let removed = scope_config(record);
+            record.compatibility = None;
+            record.settings = None;
+            Ok(removed)
         })
     }
 
@@ -149,7 +213,7 @@ impl Registry {
         }
         let epoch = caches.epoch();
         let record = self.snapshot()?.config(scope)?;
-        caches.fill(epoch, &caches.config, scope.to_string(), record);
+        caches.fill(epoch, &caches.config, scope.to_string(), record.clone());
         Ok(record)
     }
 

@@ -123,7 +123,7 @@ impl Registry {
                 txn.add_use(record.id, subject, *version)?;
             }
             for (scope, record) in &settings {
-                txn.put_config(scope, *record)?;
+                txn.put_config(scope, record.clone())?;
             }
             // Whatever the target's instances had cached about it is stale now.
             Ok((copied, Change::Unknown))

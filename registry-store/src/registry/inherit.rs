@@ -8,31 +8,35 @@
 //! transaction locks), and the transaction checks that the subject still has the newest version they were
 //! worked out from ([`Basis`]).
 
-use registry_core::contract::{CONFLUENT_VERSION, DataContract, Metadata};
+use registry_core::contract::{CONFLUENT_VERSION, DataContract, Metadata, RuleSet};
 use registry_core::{Fingerprint, ParsedSchema, SchemaError, SchemaId, UnparsedSchema, Version};
 
 use crate::RegistryError;
-use crate::records::StoredSchema;
+use crate::records::{ScopeSettings, StoredSchema};
 use crate::store::Result;
 
-/// The subject's newest live version as inheritance read it, and the number a new version would take (read only
-/// when a `confluent:version` property needs it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The subject's newest live version as inheritance read it, the number a new version would take (read only when a
+/// `confluent:version` property needs it), and the settings in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Basis {
     /// The newest live version and its id.
     pub newest: Option<(Version, SchemaId)>,
     /// The next version number, when the effective schema's metadata was given it.
     pub next: Option<Version>,
+    /// The subject's settings in force (their defaults and overrides).
+    pub settings: ScopeSettings,
 }
 
-/// The schema `request` stands for under a subject whose newest live version is `previous`: its text, format and
-/// references when the request's text is empty (with no previous version, `Empty schema`); its metadata and
-/// rule set when the request omits them (each on its own; an empty value given counts as given); and, when the
-/// request named a version (`versioned`) or the resulting metadata has a `confluent:version` property, that
-/// property set to `next()`.
+/// The schema `request` stands for under a subject whose newest live version is `previous` and whose settings are
+/// `settings`: its text, format and references when the request's text is empty (with no previous version,
+/// `Empty schema`); its metadata and rule set when the request omits them (each on its own; an empty value given
+/// counts as given), laid over the configured defaults and under the configured overrides; and, when the request
+/// named a version (`versioned`) or the resulting metadata has a `confluent:version` property, that property set
+/// to `next()`.
 pub(super) fn effective(
     request: &UnparsedSchema,
     previous: Option<&StoredSchema>,
+    settings: &ScopeSettings,
     versioned: bool,
     next: impl FnOnce() -> Result<Version>,
 ) -> Result<UnparsedSchema> {
@@ -47,9 +51,7 @@ pub(super) fn effective(
     } else {
         request.clone()
     };
-    if let Some(previous) = previous {
-        inherit_contract(&mut effective.contract, &previous.contract);
-    }
+    effective.contract = contract_under(&effective.contract, previous.map(|p| &p.contract), settings);
     if versioned || has_confluent_version(&effective.contract) {
         let metadata = effective.contract.metadata.get_or_insert_with(Metadata::default);
         metadata.properties.insert(CONFLUENT_VERSION.to_string(), next()?.to_string());
@@ -57,14 +59,24 @@ pub(super) fn effective(
     Ok(effective)
 }
 
-/// Fills what `contract` omits, metadata or rule set, from `previous`.
-pub(super) fn inherit_contract(contract: &mut DataContract, previous: &DataContract) {
-    if contract.metadata.is_none() {
-        contract.metadata.clone_from(&previous.metadata);
-    }
-    if contract.rule_set.is_none() {
-        contract.rule_set.clone_from(&previous.rule_set);
-    }
+/// The contract a request's `contract` stands for: what it omits (metadata or rule set) taken from `previous`, the
+/// newest version's, then laid over the configured defaults and under the configured overrides.
+pub(super) fn contract_under(
+    contract: &DataContract,
+    previous: Option<&DataContract>,
+    settings: &ScopeSettings,
+) -> DataContract {
+    let metadata = contract.metadata.as_ref().or(previous.and_then(|p| p.metadata.as_ref()));
+    let rule_set = contract.rule_set.as_ref().or(previous.and_then(|p| p.rule_set.as_ref()));
+    let metadata = match (&settings.default_metadata, &settings.override_metadata) {
+        (None, None) => metadata.cloned(),
+        (default, over) => Metadata::merge(Metadata::merge(default.as_ref(), metadata).as_ref(), over.as_ref()),
+    };
+    let rule_set = match (&settings.default_rule_set, &settings.override_rule_set) {
+        (None, None) => rule_set.cloned(),
+        (default, over) => RuleSet::merge(RuleSet::merge(default.as_ref(), rule_set).as_ref(), over.as_ref()),
+    };
+    DataContract { metadata, rule_set }
 }
 
 /// Whether `contract`'s metadata has a `confluent:version` property (of any value).

@@ -152,13 +152,15 @@ impl Registry {
                 .collect::<Result<Vec<_>>>()?;
             let stored = || schemas.iter().map(|(version, stored)| (*version, &**stored));
             found = inherit::loose_match(&parsed, stored());
-            // What a registration would inherit from the newest live version (its `confluent:version` kept).
+            // What a registration would take from the newest live version and the configured defaults and
+            // overrides (its `confluent:version` kept).
             let newest = versions.iter().rev().find(|(_, r)| !r.deleted);
             if found.is_none()
                 && let Some((_, record)) = newest
             {
-                let mut contract = schema.contract.clone();
-                inherit::inherit_contract(&mut contract, &self.schema_in(snapshot, record.id)?.contract);
+                let previous = self.schema_in(snapshot, record.id)?;
+                let settings = self.effective_settings(subject)?;
+                let contract = inherit::contract_under(&schema.contract, Some(&previous.contract), &settings);
                 if contract != schema.contract {
                     let inherited = parsed.with_contract(contract);
                     found = match holding(&inherited.fingerprint())? {

@@ -16,7 +16,7 @@ use crate::RegistryError;
 use crate::cache::Caches;
 use crate::codec::VersionRecord;
 use crate::commit::{Answer, Committed, Heard};
-use crate::records::{Mode, Registered, SemVer, StoredSchema};
+use crate::records::{Mode, Registered, ScopeSettings, SemVer, StoredSchema};
 use crate::store::{Lazy, Result, Snapshot, Transaction};
 
 impl Registry {
@@ -66,12 +66,15 @@ impl Registry {
         let blank = request.text.trim().is_empty();
         // A request naming version -1 is answered by the newest version alone, or by a new one.
         let latest_only = options.versioned && options.version.is_none();
+        // Configured defaults or overrides change what a request registers: it is never answered as sent.
+        let settings = if mode == Mode::Import { ScopeSettings::default() } else { self.effective_settings(subject)? };
+        let as_sent_answers = !explicit && !settings.has_defaults_or_overrides();
         // The fast path: the schema exactly as sent, seen before, already in this subject. No parse, no
         // transaction.
         let mut parsed = None;
         if !blank {
             let known = self.fingerprint_or_parse(request)?;
-            if !explicit
+            if as_sent_answers
                 && let Identified::Seen(fingerprint) = known
                 && let Some(registered) = self.cached_registration(subject, fingerprint)
                 && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
@@ -82,7 +85,7 @@ impl Registry {
                 Identified::Parsed(parsed) => parsed,
                 Identified::Seen(_) => self.parse_keyed(request, None)?,
             };
-            if !explicit
+            if as_sent_answers
                 && let Some(registered) = self.cached_registration(subject, as_sent.fingerprint())
                 && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
             {
@@ -94,7 +97,7 @@ impl Registry {
         let (schema, parsed, inheritance) = match (mode, parsed) {
             (Mode::Import, Some(parsed)) => (request.clone(), parsed, None),
             (Mode::Import, None) => return Err(RegistryError::InvalidSchema(SchemaError::Empty)),
-            (_, parsed) => match self.inherit(subject, request, parsed, options)? {
+            (_, parsed) => match self.inherit(subject, request, parsed, &settings, options)? {
                 Inherited::Found(registered) => return Ok(Registration::answered(registered)),
                 Inherited::Schema(prepared) => {
                     let (schema, parsed, basis) = *prepared;
@@ -112,7 +115,8 @@ impl Registry {
             return Ok(Registration::answered(Registered { inherited, ..registered }));
         }
 
-        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed)?) };
+        let group = settings.compatibility_group.clone();
+        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, group)?) };
         // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
         // supersedes: that version's tree gives up its room in the parsed cache to the new one.
         let superseded =
@@ -146,13 +150,14 @@ impl Registry {
         subject: &Subject,
         request: &UnparsedSchema,
         as_sent: Option<Arc<ParsedSchema>>,
+        settings: &ScopeSettings,
         options: RegisterOptions,
     ) -> Result<Inherited> {
         let snapshot = Lazy::new(&*self.inner.store);
         let newest = self.newest_live(subject)?;
         let previous = newest.map(|(_, id)| self.schema_in(&snapshot, id)).transpose()?;
         let mut next = None;
-        let schema = inherit::effective(request, previous.as_deref(), options.versioned, || {
+        let schema = inherit::effective(request, previous.as_deref(), settings, options.versioned, || {
             let version = next_version(&snapshot.subject_versions(subject)?, subject)?;
             next = Some(version);
             Ok(version)
@@ -168,6 +173,7 @@ impl Registry {
         if let Some(as_sent) = &as_sent
             && changed
             && options.version.is_none()
+            && !settings.has_defaults_or_overrides()
         {
             let candidates = if options.versioned { &live[..live.len().min(1)] } else { &live[..] };
             let fingerprint = as_sent.fingerprint();
@@ -190,7 +196,8 @@ impl Registry {
         {
             return Ok(Inherited::Found(registered_at(&live, found, true)));
         }
-        Ok(Inherited::Schema(Box::new((schema, parsed, Basis { newest, next }))))
+        let basis = Basis { newest, next, settings: settings.clone() };
+        Ok(Inherited::Schema(Box::new((schema, parsed, basis))))
     }
 
     /// The subject's newest live version and its id: from the cache, else the store.
@@ -213,7 +220,9 @@ impl Registry {
     /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
     pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
         writable(subject)?;
-        if self.effective_mode(subject)? == Mode::Readonly {
+        if self.effective_mode(subject)? == Mode::Readonly
+            || self.effective_settings(subject)?.has_defaults_or_overrides()
+        {
             return Ok(None);
         }
         let fingerprint = text_key(schema).and_then(|key| self.caches().text_fingerprints.get(&key));
@@ -233,12 +242,12 @@ impl Registry {
     ///
     /// The level and the newest live version come from the caches when they hold them, and the store is read only
     /// for what they miss: the commit checks again against what it sees whenever either has moved.
-    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema) -> Result<Precheck> {
+    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema, group: Option<String>) -> Result<Precheck> {
         let snapshot = Lazy::new(&*self.inner.store);
         let level = self.effective(subject)?.level;
         // A level that is not transitive checks the newest live version alone: the cached latest, or read back
-        // from the end to it.
-        let live = if level.is_transitive() {
+        // from the end to it. Under a compatibility group, the newest of the group's, among them all.
+        let live = if level.is_transitive() || group.is_some() {
             live_versions(&snapshot.subject_versions(subject)?)
         } else {
             match self.caches().latest.get(subject) {
@@ -250,12 +259,13 @@ impl Registry {
         // At a level that is not transitive the newest version is the only one checked, and the candidate
         // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
         let keep = level.is_transitive();
-        let report = shared.check_against(parsed, level, &live, &snapshot, keep)?;
+        let checked = shared.in_group(group.as_deref(), parsed, live.clone(), &snapshot)?;
+        let report = shared.check_against(parsed, level, &checked, &snapshot, keep)?;
         let backward_with_newest = match live.first() {
             Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)?),
             _ => None,
         };
-        Ok(Precheck { level, live, report, backward_with_newest })
+        Ok(Precheck { level, group, live, report, backward_with_newest })
     }
 
     /// Queues a registration for the committer's next batch; the answer comes once that batch's commit is decided.
@@ -356,15 +366,19 @@ impl Shared {
             }
         }
         let live = live_versions(&versions);
+        let group = if mode == Mode::Import { None } else { config::settings_in(&*txn, subject)?.compatibility_group };
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
-        // meaning, so the same live (version, id) list at the same level gives the same verdict.
+        // meaning, so the same live (version, id) list at the same level and group gives the same verdict.
         let (checked_report, checked_backward) = precheck
-            .filter(|p| p.level == level && p.saw(&live))
+            .filter(|p| p.level == level && p.group == group && p.saw(&live))
             .map_or((None, None), |p| (Some(p.report), p.backward_with_newest));
         if mode != Mode::Import {
             let report = match checked_report {
                 Some(report) => report,
-                None => self.check_against(parsed, level, &live, &*txn, level.is_transitive())?,
+                None => {
+                    let checked = self.in_group(group.as_deref(), parsed, live.clone(), &*txn)?;
+                    self.check_against(parsed, level, &checked, &*txn, level.is_transitive())?
+                }
             };
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
@@ -588,7 +602,10 @@ impl Inheritance {
     ) -> Result<()> {
         let newest = versions.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id));
         let next = next_version(versions, subject)?;
-        if newest == self.basis.newest && self.basis.next.is_none_or(|given| given == next) {
+        if newest == self.basis.newest
+            && self.basis.next.is_none_or(|given| given == next)
+            && config::settings_in(txn, subject)? == self.basis.settings
+        {
             return Ok(());
         }
         let previous = match newest {
@@ -597,7 +614,8 @@ impl Inheritance {
             })?),
             None => None,
         };
-        match inherit::effective(&self.request, previous.as_ref(), versioned, || Ok(next)) {
+        let settings = config::settings_in(txn, subject)?;
+        match inherit::effective(&self.request, previous.as_ref(), &settings, versioned, || Ok(next)) {
             Ok(now) if now == *schema => Ok(()),
             _ => Err(RegistryError::SubjectMoving(subject.clone())),
         }
@@ -638,6 +656,8 @@ fn next_version(versions: &[(Version, VersionRecord)], subject: &Subject) -> Res
 struct Precheck {
     /// The subject's level in the snapshot.
     level: CompatibilityLevel,
+    /// The subject's compatibility group (the metadata property that splits its versions), if any.
+    group: Option<String>,
     /// Its live versions, newest first, in the snapshot: all of them at a transitive level, else the newest.
     live: Vec<(Version, SchemaId)>,
     /// The candidate against the versions `level` names.
@@ -651,7 +671,11 @@ impl Precheck {
     /// Whether the checks still hold for a subject whose live versions (newest first) are `live` at the same
     /// level: the versions they read are the ones the level would read now.
     fn saw(&self, live: &[(Version, SchemaId)]) -> bool {
-        if self.level.is_transitive() { self.live == live } else { self.live.first() == live.first() }
+        if self.level.is_transitive() || self.group.is_some() {
+            self.live == live
+        } else {
+            self.live.first() == live.first()
+        }
     }
 }
 

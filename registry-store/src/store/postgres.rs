@@ -25,7 +25,7 @@ use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
 use crate::cache::{Caches, Change};
-use crate::codec::{ConfigRecord, VersionRecord, contract_from_json};
+use crate::codec::{ConfigRecord, VersionRecord, contract_from_json, settings_from_json};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 use crate::registry::StoreOptions;
@@ -77,6 +77,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // before it are given theirs by `PgStore::index_guids` in the same transaction.
         "ALTER TABLE registry_schemas ADD COLUMN guid bytea; \
          CREATE INDEX registry_schemas_by_guid ON registry_schemas (guid);",
+    ),
+    (
+        4,
+        // A scope's settings beside its level and mode (data-contract defaults and overrides, the compatibility
+        // group, ...) as JSON; NULL for none.
+        "ALTER TABLE registry_config ADD COLUMN settings text;",
     ),
 ];
 
@@ -304,7 +310,7 @@ impl PgStore {
                 vec![Box::new(subjects.clone())],
             ),
             (
-                "SELECT scope, compatibility, mode FROM registry_config WHERE scope = ANY($1)",
+                "SELECT scope, compatibility, mode, settings FROM registry_config WHERE scope = ANY($1)",
                 vec![Box::new(scopes.clone())],
             ),
             (
@@ -720,17 +726,19 @@ impl Snapshot for PgTransaction<'_> {
 
     fn config(&self, scope: &str) -> Result<ConfigRecord> {
         if let Some(record) = self.settings.borrow().get(scope) {
-            return Ok(*record);
+            return Ok(record.clone());
         }
-        let rows =
-            self.conn.query("SELECT compatibility, mode FROM registry_config WHERE scope = $1", vec![text(scope)])?;
+        let sql = "SELECT compatibility, mode, settings FROM registry_config WHERE scope = $1";
+        let rows = self.conn.query(sql, vec![text(scope)])?;
         let record = rows.first().map(|row| config_record(row, 0)).transpose()?.unwrap_or_default();
-        self.settings.borrow_mut().insert(scope.to_string(), record);
+        self.settings.borrow_mut().insert(scope.to_string(), record.clone());
         Ok(record)
     }
 
     fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
-        let rows = self.conn.query("SELECT scope, compatibility, mode FROM registry_config ORDER BY scope", vec![])?;
+        let rows = self
+            .conn
+            .query("SELECT scope, compatibility, mode, settings FROM registry_config ORDER BY scope", vec![])?;
         rows.iter().map(|row| Ok((get(row, 0)?, config_record(row, 1)?))).collect()
     }
 
@@ -761,12 +769,14 @@ fn index_guids(conn: &Conn<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Settings from the row's columns `from..from + 2` (compatibility, mode).
+/// Settings from the row's columns `from..from + 3` (compatibility, mode, settings).
 fn config_record(row: &Row, from: usize) -> Result<ConfigRecord> {
-    Ok(ConfigRecord {
+    let record = ConfigRecord {
         compatibility: get::<Option<&str>>(row, from)?.map(str::parse).transpose().map_err(corrupt)?,
         mode: get::<Option<&str>>(row, from + 1)?.map(str::parse).transpose().map_err(corrupt)?,
-    })
+        settings: None,
+    };
+    Ok(record.with_settings(settings_from_json(get::<Option<&str>>(row, from + 2)?.unwrap_or_default())?))
 }
 
 impl Transaction for PgTransaction<'_> {
@@ -862,17 +872,23 @@ impl Transaction for PgTransaction<'_> {
     }
 
     fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()> {
-        self.settings.borrow_mut().insert(scope.to_string(), record);
+        self.settings.borrow_mut().insert(scope.to_string(), record.clone());
         if record == ConfigRecord::default() {
             self.conn.queue("DELETE FROM registry_config WHERE scope = $1", vec![text(scope)]);
             return Ok(());
         }
-        let sql = "INSERT INTO registry_config (scope, compatibility, mode) VALUES ($1, $2, $3) \
-                   ON CONFLICT (scope) DO UPDATE SET compatibility = excluded.compatibility, mode = excluded.mode";
+        let sql = "INSERT INTO registry_config (scope, compatibility, mode, settings) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (scope) DO UPDATE SET compatibility = excluded.compatibility, mode = excluded.mode, \
+                   settings = excluded.settings";
+        let settings = match &record.settings {
+            None => None,
+            Some(settings) => Some(serde_json::to_string(&**settings).map_err(|e| StorageError::new(STORE, e))?),
+        };
         let params: Params = vec![
             text(scope),
             Box::new(record.compatibility.map(|level| level.as_str().to_string())),
             Box::new(record.mode.map(|mode| mode.as_str().to_string())),
+            Box::new(settings),
         ];
         self.conn.queue(sql, params);
         Ok(())

@@ -15,7 +15,9 @@ use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject,
 
 use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
-use crate::codec::{ConfigRecord, VersionRecord, decode, decode_schema, encode, encode_schema};
+use crate::codec::{
+    ConfigRecord, VersionRecord, decode, decode_config, decode_schema, encode, encode_config, encode_schema,
+};
 use crate::error::StorageError;
 use crate::records::StoredSchema;
 
@@ -561,14 +563,15 @@ impl<T: Tables> Snapshot for T {
     }
 
     fn config(&self, scope: &str) -> Result<ConfigRecord> {
-        self.config_table()?.get(scope)?.map(|bytes| decode(bytes.value())).transpose().map(Option::unwrap_or_default)
+        let record = self.config_table()?.get(scope)?;
+        record.map(|bytes| decode_config(bytes.value())).transpose().map(Option::unwrap_or_default)
     }
 
     fn configs(&self) -> Result<Vec<(String, ConfigRecord)>> {
         let mut out = Vec::new();
         for entry in self.config_table()?.iter()? {
             let (key, value) = entry?;
-            out.push((key.value().to_string(), decode(value.value())?));
+            out.push((key.value().to_string(), decode_config(value.value())?));
         }
         Ok(out)
     }
@@ -652,7 +655,7 @@ impl Transaction for WriteTables<'_> {
         if record == ConfigRecord::default() {
             self.config.remove(scope)?;
         } else {
-            self.config.insert(scope, encode(&record)?.as_slice())?;
+            self.config.insert(scope, encode_config(&record)?.as_slice())?;
         }
         Ok(())
     }
