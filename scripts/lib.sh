@@ -9,7 +9,8 @@ HEALTH_TIMEOUT_SECS="${HEALTH_TIMEOUT_SECS:-30}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Creates .venv on first use and installs the pinned client and pytest unless they are already there.
+# Creates .venv on first use and installs the pinned client (with its rule executors) and pytest unless they are
+# already there.
 setup_venv() {
     step "python environment ($VENV)"
     if [[ ! -x "$PY" ]]; then
@@ -20,11 +21,12 @@ import sys
 from importlib.metadata import version
 assert version("confluent-kafka") == sys.argv[1]
 import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry, cryptography  # noqa: F401
+import celpy, jsonata  # noqa: F401  (the rules extra: CEL and JSONata executors)
 PYEOF
         echo "confluent-kafka $CLIENT_VERSION and pytest already installed"
     else
         "$PY" -m pip install --quiet --disable-pip-version-check \
-            "confluent-kafka[schemaregistry,avro,json,protobuf]==$CLIENT_VERSION" pytest cryptography
+            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" pytest cryptography
     fi
 }
 
