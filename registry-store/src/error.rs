@@ -88,6 +88,9 @@ pub enum RegistryError {
     /// The subject (or the whole registry) is in READONLY mode: it takes no writes.
     #[error("Subject '{0}' is in read-only mode")]
     ReadOnly(Subject),
+    /// The registry is in READONLY (or READONLY_OVERRIDE) mode: its global settings take no writes.
+    #[error("The registry is in read-only mode")]
+    RegistryReadOnly,
     /// An id or version was given for a registration outside IMPORT mode.
     #[error("Subject '{0}' is not in import mode: an id or version can be given only in IMPORT mode")]
     NotImportMode(Subject),
@@ -206,6 +209,7 @@ impl RegistryError {
         matches!(
             self,
             RegistryError::ReadOnly(_)
+                | RegistryError::RegistryReadOnly
                 | RegistryError::NotImportMode(_)
                 | RegistryError::ImportNotEmpty
                 | RegistryError::IdMismatch { .. }

@@ -335,16 +335,27 @@ pub enum Mode {
     Readonly,
     /// Registrations may carry their own id and version, and are not checked for compatibility.
     Import,
+    /// Nothing is written; set globally, it applies to every subject whatever mode the subject has of its own.
+    ReadonlyOverride,
 }
 
 impl Mode {
+    /// Every mode, in the order Confluent lists them.
+    pub const ALL: [Mode; 4] = [Mode::Readwrite, Mode::Readonly, Mode::ReadonlyOverride, Mode::Import];
+
     /// Confluent's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Readwrite => "READWRITE",
             Mode::Readonly => "READONLY",
             Mode::Import => "IMPORT",
+            Mode::ReadonlyOverride => "READONLY_OVERRIDE",
         }
+    }
+
+    /// Whether it refuses every write.
+    pub fn is_read_only(self) -> bool {
+        matches!(self, Mode::Readonly | Mode::ReadonlyOverride)
     }
 }
 
@@ -357,14 +368,11 @@ impl fmt::Display for Mode {
 impl std::str::FromStr for Mode {
     type Err = InvalidMode;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Mode::Readwrite, Mode::Readonly, Mode::Import]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| InvalidMode(s.to_string()))
+        Mode::ALL.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| InvalidMode(s.to_string()))
     }
 }
 
-/// A mode name that is not READWRITE, READONLY or IMPORT.
+/// A mode name that is not READWRITE, READONLY, READONLY_OVERRIDE or IMPORT.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid mode '{0}': use READWRITE, READONLY or IMPORT")]
+#[error("invalid mode '{0}': use READWRITE, READONLY, READONLY_OVERRIDE or IMPORT")]
 pub struct InvalidMode(pub String);

@@ -21,14 +21,15 @@ pub(super) struct Effective {
     pub mode: Mode,
 }
 
-/// The rule: a subject's own setting, else the global one (read only when needed), else the default
-/// (BACKWARD, READWRITE).
+/// The rule: a subject's own setting, else the global one, else the default (BACKWARD, READWRITE); a global
+/// READONLY_OVERRIDE is every subject's mode.
 fn resolve(own: ConfigRecord, global: impl FnOnce() -> Result<ConfigRecord>) -> Result<Effective> {
-    let global = if own.compatibility.is_some() && own.mode.is_some() { ConfigRecord::default() } else { global()? };
-    Ok(Effective {
-        level: own.compatibility.or(global.compatibility).unwrap_or_default(),
-        mode: own.mode.or(global.mode).unwrap_or_default(),
-    })
+    let global = global()?;
+    let mode = match global.mode {
+        Some(Mode::ReadonlyOverride) => Mode::ReadonlyOverride,
+        global_mode => own.mode.or(global_mode).unwrap_or_default(),
+    };
+    Ok(Effective { level: own.compatibility.or(global.compatibility).unwrap_or_default(), mode })
 }
 
 /// The settings that apply to `subject` in a snapshot or transaction.
@@ -55,6 +56,18 @@ pub(super) fn settings_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<
     Ok(resolve_settings(&snapshot.config(subject.as_str())?, &snapshot.config(GLOBAL_SCOPE)?))
 }
 
+/// What a mode admits of a change to `scope`'s config, as the transaction sees it: none in a read-only mode (the
+/// subject's, or the registry's for the global config). Modes themselves can always change.
+fn admit_config_write(snapshot: &dyn Snapshot, scope: Scope<'_>) -> Result<()> {
+    match scope {
+        Scope::Subject(subject) => admit_write(subject, effective_in(snapshot, subject)?.mode),
+        Scope::Global if snapshot.config(GLOBAL_SCOPE)?.mode.is_some_and(Mode::is_read_only) => {
+            Err(RegistryError::RegistryReadOnly)
+        }
+        Scope::Global => Ok(()),
+    }
+}
+
 /// A stored record's level and settings.
 fn scope_config(record: &ConfigRecord) -> ScopeConfig {
     ScopeConfig { compatibility: record.compatibility, settings: record.settings().clone() }
@@ -62,7 +75,7 @@ fn scope_config(record: &ConfigRecord) -> ScopeConfig {
 
 /// What a mode admits of any write to a subject: READONLY takes none.
 pub(super) fn admit_write(subject: &Subject, mode: Mode) -> Result<()> {
-    if mode == Mode::Readonly {
+    if mode.is_read_only() {
         return Err(RegistryError::ReadOnly(subject.clone()));
     }
     Ok(())
@@ -87,7 +100,8 @@ impl Registry {
     /// Sets the compatibility level at `scope`.
     pub fn set_config(&self, scope: Scope<'_>, level: CompatibilityLevel) -> Result<()> {
         scope.writable()?;
-        self.update_config(scope, |_, record| {
+        self.update_config(scope, |snapshot, record| {
+            admit_config_write(snapshot, scope)?;
             record.compatibility = Some(level);
             Ok(())
         })
@@ -95,10 +109,13 @@ impl Registry {
 
     /// Removes the level set at `scope`, returning it; the global level falls back to BACKWARD.
     pub fn delete_config(&self, scope: Scope<'_>) -> Result<CompatibilityLevel> {
-        self.update_config(scope, |_, record| match (record.compatibility.take(), scope) {
-            (Some(level), _) => Ok(level),
-            (None, Scope::Global) => Ok(CompatibilityLevel::default()),
-            (None, Scope::Subject(subject)) => Err(RegistryError::SubjectLevelNotConfigured(subject.clone())),
+        self.update_config(scope, |snapshot, record| {
+            admit_config_write(snapshot, scope)?;
+            match (record.compatibility.take(), scope) {
+                (Some(level), _) => Ok(level),
+                (None, Scope::Global) => Ok(CompatibilityLevel::default()),
+                (None, Scope::Subject(subject)) => Err(RegistryError::SubjectLevelNotConfigured(subject.clone())),
+            }
         })
     }
 
@@ -125,7 +142,8 @@ impl Registry {
         patch: &SettingsPatch,
     ) -> Result<ScopeConfig> {
         scope.writable()?;
-        self.update_config(scope, |_, record| {
+        self.update_config(scope, |snapshot, record| {
+            admit_config_write(snapshot, scope)?;
             if let Some(level) = level {
                 record.compatibility = level;
             }
@@ -138,7 +156,8 @@ impl Registry {
     /// Removes `scope`'s config (its level and settings; its mode stays) and returns it. A subject without one is
     /// `SubjectLevelNotConfigured`; the global scope answers an empty one.
     pub fn delete_scope_config(&self, scope: Scope<'_>) -> Result<ScopeConfig> {
-        self.update_config(scope, |_, record| {
+        self.update_config(scope, |snapshot, record| {
+            admit_config_write(snapshot, scope)?;
             if let Scope::Subject(subject) = scope
                 && !record.has_config()
             {

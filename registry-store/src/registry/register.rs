@@ -220,8 +220,7 @@ impl Registry {
     /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
     pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
         writable(subject)?;
-        if self.effective_mode(subject)? == Mode::Readonly
-            || self.effective_settings(subject)?.has_defaults_or_overrides()
+        if self.effective_mode(subject)?.is_read_only() || self.effective_settings(subject)?.has_defaults_or_overrides()
         {
             return Ok(None);
         }
