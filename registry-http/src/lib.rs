@@ -23,7 +23,7 @@ mod v1;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::get;
 use registry_store::{Registry, RegistryOptions};
 
@@ -150,14 +150,45 @@ pub fn server(state: AppState) -> Server {
     Server::new(router(state.clone()), state)
 }
 
+/// `request` routed again without the trailing slash of its path; a 404 when it has none to trim.
+async fn without_trailing_slash(routes: Router, mut request: Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let uri = request.uri().clone();
+    let Some(trimmed) = uri.path().strip_suffix('/').filter(|path| !path.is_empty() && !path.ends_with('/')) else {
+        return error::not_found(uri).await.into_response();
+    };
+    let rewritten = match uri.query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_string(),
+    };
+    match rewritten.parse() {
+        Ok(rewritten) => *request.uri_mut() = rewritten,
+        Err(_) => return error::not_found(uri).await.into_response(),
+    }
+    match routes.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
 fn router(state: SharedState) -> Router {
     let mut router =
         Router::new().merge(confluent::routes()).merge(v1::routes()).route("/health", get(context::health));
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics::render));
     }
+    // A path with a trailing slash is the path without it, as Confluent's JAX-RS routes take it (its own clients
+    // build `/subjects/` and `/config/`): the routes answer it again, trimmed.
+    let exact = router
+        .clone()
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state.clone());
     // After every route: the 405 fallback reaches only the routes registered before it (a bare 405 otherwise).
-    router = router.fallback(error::not_found).method_not_allowed_fallback(error::method_not_allowed);
+    router = router
+        .fallback(move |request: Request| without_trailing_slash(exact.clone(), request))
+        .method_not_allowed_fallback(error::method_not_allowed);
     // Inside auth: only a caller the server would answer can make others wait.
     router = router.layer(axum::middleware::from_fn_with_state(state.clone(), budget::within_budget));
     // Without keys there is nothing to check: no auth layer at all, rather than one that passes everything.

@@ -33,10 +33,14 @@ impl ReferenceDto {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SchemaRequest {
+    #[serde(default, deserialize_with = "scalar_as_string")]
     pub schema: Option<String>,
+    #[serde(default, deserialize_with = "scalar_as_string")]
     pub schema_type: Option<String>,
     pub references: Option<Vec<ReferenceDto>>,
+    #[serde(default, deserialize_with = "number_or_numeric_string")]
     pub id: Option<i64>,
+    #[serde(default, deserialize_with = "number_or_numeric_string")]
     pub version: Option<i64>,
     /// Read as JSON first, so that a value of the wrong shape (an unknown rule kind) is Confluent's 400.
     pub metadata: Option<serde_json::Value>,
@@ -131,7 +135,41 @@ pub(crate) fn schema_type_field(schema_type: SchemaType) -> Option<&'static str>
 /// `PUT /mode` bodies.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ModeRequest {
+    #[serde(deserialize_with = "required_scalar_as_string")]
     pub mode: String,
+}
+
+/// A string member as Jackson reads one: a boolean or a number given there is taken as its text (so `true` where a
+/// schema is expected is an invalid schema, not a malformed body).
+fn scalar_as_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => Ok(Some(text)),
+        Some(scalar @ (serde_json::Value::Bool(_) | serde_json::Value::Number(_))) => Ok(Some(scalar.to_string())),
+        Some(other) => Err(D::Error::custom(format!("expected a string, found {other}"))),
+    }
+}
+
+/// [`scalar_as_string`] for a member that must be there.
+fn required_scalar_as_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    scalar_as_string(deserializer)?.ok_or_else(|| D::Error::custom("the member must not be null"))
+}
+
+/// An integer member as Jackson reads one: a number, or a string holding one (`"version": "1"`).
+fn number_or_numeric_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(number)) => {
+            number.as_i64().map(Some).ok_or_else(|| D::Error::custom(format!("{number} is not an integer")))
+        }
+        Some(serde_json::Value::String(text)) => {
+            text.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("'{text}' is not an integer")))
+        }
+        Some(other) => Err(D::Error::custom(format!("expected an integer, found {other}"))),
+    }
 }
 
 /// Query flags shared by many routes.
