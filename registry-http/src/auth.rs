@@ -194,6 +194,8 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         Method::PUT if is_config => Role::Writer,
         Method::POST if path == "/api/v1/schemas" => Role::Writer,
         Method::POST if path.starts_with("/subjects/") && path.ends_with("/versions") => Role::Writer,
+        // The key registry: producers create KEKs and DEKs, and may change a KEK's properties.
+        Method::POST | Method::PUT if path.starts_with("/dek-registry/") => Role::Writer,
         // Lookups, compatibility checks and validation read.
         Method::POST => Role::Reader,
         _ => Role::Admin,

@@ -118,8 +118,8 @@ fn answer(
                     let length = std::fs::metadata(&file)?.len();
                     writeln!(
                         stream,
-                        "ok {length} {} {} {} {}",
-                        copied.versions, copied.schemas, copied.ids, copied.settings
+                        "ok {length} {} {} {} {} {}",
+                        copied.versions, copied.schemas, copied.ids, copied.settings, copied.keys
                     )?;
                     std::io::copy(&mut std::fs::File::open(&file)?, &mut stream)?;
                     stream.flush()
@@ -178,7 +178,8 @@ pub fn request_backup(store_file: &Path, to: &Path) -> Result<Copied, String> {
     let words = status(&mut reader)?;
     let number = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok()).ok_or("a malformed answer");
     let length = number(0)?;
-    let copied = Copied { versions: number(1)?, schemas: number(2)?, ids: number(3)?, settings: number(4)? };
+    let copied =
+        Copied { versions: number(1)?, schemas: number(2)?, ids: number(3)?, settings: number(4)?, keys: number(5)? };
     let mut partial = to.as_os_str().to_owned();
     partial.push(format!(".partial-{}", std::process::id()));
     let partial = PathBuf::from(partial);

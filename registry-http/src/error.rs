@@ -85,6 +85,13 @@ impl From<RegistryError> for ApiError {
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
             E::Storage(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::SubjectMoving(_) => (StatusCode::SERVICE_UNAVAILABLE, 50003),
+            E::KeyNotFound(_) => (StatusCode::NOT_FOUND, 40470),
+            E::KeyNotSoftDeleted(_) => (StatusCode::NOT_FOUND, 40471),
+            E::KekMustBeUndeleted(_) => (StatusCode::NOT_FOUND, 40472),
+            E::KeyExists(_) => (StatusCode::CONFLICT, 40971),
+            E::TooManyKeys(_) => (StatusCode::CONFLICT, 40972),
+            E::InvalidKey { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42271),
+            E::KeyReferenced(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42272),
             E::Storage(_) | E::Corrupt(_) | E::UnsupportedFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, 50001),
         };

@@ -64,8 +64,8 @@ fn copy(cli: &Cli, from: &str, to: &str, force: bool) -> Result<(), String> {
     let (source, target) = (open(&from)?, open(&to)?);
     let copied = source.copy_into(&target, force).map_err(|e| format!("cannot copy {from} to {to}: {e}"))?;
     println!(
-        "copied {from} to {to}: {} versions, {} schemas, {} ids, {} settings",
-        copied.versions, copied.schemas, copied.ids, copied.settings
+        "copied {from} to {to}: {} versions, {} schemas, {} ids, {} settings, {} keys",
+        copied.versions, copied.schemas, copied.ids, copied.settings, copied.keys
     );
     Ok(())
 }
@@ -112,12 +112,13 @@ fn backup(cli: &Cli, to: &std::path::Path) -> Result<(), String> {
         }
     };
     println!(
-        "backed up {from} to {}{how}: {} versions, {} schemas, {} ids, {} settings",
+        "backed up {from} to {}{how}: {} versions, {} schemas, {} ids, {} settings, {} keys",
         to.display(),
         copied.versions,
         copied.schemas,
         copied.ids,
-        copied.settings
+        copied.settings,
+        copied.keys
     );
     Ok(())
 }

@@ -184,7 +184,10 @@ fn copy_moves_a_registry_between_stores_and_refuses_what_it_cannot_do() {
 
     let (ok, stdout, stderr) = copy(&["--from", source_arg, "--to", target_arg]);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout.trim(), format!("copied {source_arg} to {target_arg}: 2 versions, 2 schemas, 2 ids, 1 settings"));
+    assert_eq!(
+        stdout.trim(),
+        format!("copied {source_arg} to {target_arg}: 2 versions, 2 schemas, 2 ids, 1 settings, 0 keys")
+    );
     {
         let copied = Registry::open(&target, RegistryOptions::default()).unwrap();
         let subjects = copied.subjects("", Deleted::Include).unwrap();

@@ -26,6 +26,32 @@ pub enum RegistryError {
     /// A config change that cannot be made.
     #[error("{0}")]
     InvalidSettings(crate::records::InvalidSettings),
+    /// No such KEK (by name) or DEK (by subject), or not one a read that excludes soft-deleted keys sees.
+    #[error("Key '{0}' not found")]
+    KeyNotFound(String),
+    /// A permanent delete of a key not soft-deleted first.
+    #[error("Key '{0}' was not deleted first before being permanently deleted")]
+    KeyNotSoftDeleted(String),
+    /// An undelete of a DEK whose KEK is soft-deleted.
+    #[error("Key '{0}' must be undeleted first")]
+    KekMustBeUndeleted(String),
+    /// A key of that name (KEK) or place (DEK) exists already.
+    #[error("Key '{0}' already exists; use a different value")]
+    KeyExists(String),
+    /// A key's field is missing or not valid.
+    #[error("Invalid or missing value for field '{field}' of key{}", .why.map(|w| format!(": {w}")).unwrap_or_default())]
+    InvalidKey {
+        /// The field, in Confluent's JSON spelling.
+        field: &'static str,
+        /// Why, beyond Confluent's words, when there is more to say.
+        why: Option<&'static str>,
+    },
+    /// A KEK cannot be deleted while DEKs it wraps are left.
+    #[error("One or more references exist to the key '{0}'")]
+    KeyReferenced(String),
+    /// The registry holds as many KEKs (or DEKs) as it keeps.
+    #[error("A maximum of {0} keys already exist")]
+    TooManyKeys(usize),
     /// No schema has this GUID.
     #[error("Schema {0} not found")]
     GuidNotFound(registry_core::SchemaGuid),

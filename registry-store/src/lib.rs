@@ -25,6 +25,7 @@ mod cache;
 mod codec;
 mod commit;
 mod error;
+mod keys;
 mod records;
 mod registry;
 mod store;
@@ -35,12 +36,13 @@ pub use store::faults;
 pub use cache::{CacheCounters, CacheStats};
 pub use commit::CommitStats;
 pub use error::{RegistryError, StorageError};
+pub use keys::{Dek, DekAlgorithm, Kek};
 pub use records::{
     InvalidMode, InvalidSemVer, InvalidSettings, Mode, Registered, SchemaVersion, ScopeConfig, ScopeSettings, SemVer,
     SettingsPatch, StoredSchema, SubjectVersion, VersionInfo,
 };
 pub use registry::{
-    CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, Registration, Registry,
-    RegistryOptions, Scope, StoreAddress, StoreOptions,
+    CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, KekUpdate, MAX_KEYS, NewDek, NewKek,
+    RegisterOptions, Registration, Registry, RegistryOptions, Scope, StoreAddress, StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;

@@ -4,7 +4,9 @@
 
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version, VersionSelector};
-use registry_store::{Deleted, Deletion, Mode, Registry, RegistryError, RegistryOptions, Scope};
+use registry_store::{
+    DekAlgorithm, Deleted, Deletion, Mode, NewDek, NewKek, Registry, RegistryError, RegistryOptions, Scope,
+};
 use serde_json::{Value, json};
 
 mod support;
@@ -56,6 +58,28 @@ fn populated() -> Registry {
     registry.set_config(Scope::Subject(&orders), CompatibilityLevel::FullTransitive).unwrap();
     registry.set_mode(Scope::Subject(&customer), Mode::Readonly, false).unwrap();
     registry.set_mode(Scope::Global, Mode::Readwrite, false).unwrap();
+    // The key registry: a live KEK with DEKs (one soft-deleted), and a soft-deleted KEK.
+    let kek = |name: &str| NewKek {
+        name: name.into(),
+        kms_type: "local-kms".into(),
+        kms_key_id: "k".into(),
+        doc: Some("payments".into()),
+        ..NewKek::default()
+    };
+    registry.create_kek(kek("kek1")).unwrap();
+    registry.create_kek(kek("old")).unwrap();
+    registry.delete_kek("old", false).unwrap();
+    for version in [1, 2] {
+        let dek = NewDek {
+            subject: "orders-value".into(),
+            version: Some(Version::new(version).unwrap()),
+            encrypted_key_material: Some(format!("material-{version}")),
+            ..NewDek::default()
+        };
+        registry.create_dek("kek1", dek).unwrap();
+    }
+    let one = Some(VersionSelector::Number(Version::FIRST));
+    registry.delete_deks("kek1", "orders-value", one, DekAlgorithm::Aes256Gcm, false).unwrap();
     registry
 }
 
@@ -109,6 +133,20 @@ fn reads(registry: &Registry) -> Value {
     }
     let counts = registry.counts().unwrap();
     out.insert("counts".into(), json!([counts.subjects, counts.schemas]));
+    for name in registry.kek_names(&[], true).unwrap() {
+        let kek = registry.kek_with(&name, true).unwrap();
+        let versions =
+            outcome(registry.dek_versions(&name, "orders-value", DekAlgorithm::Aes256Gcm, true), |v| json!(v));
+        let deks: Vec<Value> = [1u32, 2]
+            .iter()
+            .map(|v| {
+                let selector = VersionSelector::Number(Version::new(*v).unwrap());
+                let dek = registry.dek(&name, "orders-value", selector, DekAlgorithm::Aes256Gcm, true);
+                outcome(dek, |d| json!([d.encrypted_key_material, d.deleted, d.ts]))
+            })
+            .collect();
+        out.insert(format!("kek/{name}"), json!([kek.kms_type, kek.doc, kek.deleted, kek.ts, versions, deks]));
+    }
     Value::Object(out)
 }
 

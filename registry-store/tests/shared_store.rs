@@ -187,6 +187,7 @@ fn a_database_from_before_the_guid_index_is_indexed_by_its_migration() {
     support::postgres::execute(&format!(
         "DROP INDEX {schema}.registry_schemas_by_guid; ALTER TABLE {schema}.registry_schemas DROP COLUMN guid; \
          ALTER TABLE {schema}.registry_config DROP COLUMN settings; \
+         DROP TABLE {schema}.registry_keks, {schema}.registry_deks; \
          DELETE FROM {schema}.registry_migrations WHERE version >= 3"
     ));
     let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();

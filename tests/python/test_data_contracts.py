@@ -2,8 +2,10 @@
 
 The registry stores and serves the metadata and rule sets; the client runs the rules. Each case is one a
 Confluent user relies on: a CEL condition that refuses a bad record, a CEL field transform, JSONata migrations
-between major versions split by `compatibilityGroup` and chosen with `use.latest.with.metadata`, and the schema
-GUID carried in a message header instead of the id. The serializers are called directly, with no broker.
+between major versions split by `compatibilityGroup` and chosen with `use.latest.with.metadata`, the schema GUID
+carried in a message header instead of the id, and field-level encryption with keys kept in the registry's key
+registry (`/dek-registry/v1`), wrapped by the client's local KMS. The serializers are called directly, with no
+broker.
 
 The server's URL comes from `SCHEMA_REGISTRY_URL` (scripts/client-test.sh starts one and sets it).
 """
@@ -23,8 +25,18 @@ from confluent_kafka.schema_registry import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
 from confluent_kafka.schema_registry.rules.cel.cel_field_executor import CelFieldExecutor
+from confluent_kafka.schema_registry.rules.encryption.dek_registry.dek_registry_client import DekRegistryClient
+from confluent_kafka.schema_registry.rules.encryption.encrypt_executor import FieldEncryptionExecutor
+from confluent_kafka.schema_registry.rules.encryption.localkms.local_driver import LocalKmsDriver
 from confluent_kafka.schema_registry.rules.jsonata.jsonata_executor import JsonataExecutor
-from confluent_kafka.schema_registry.schema_registry_client import Rule, RuleKind, RuleMode, RuleSet, ServerConfig
+from confluent_kafka.schema_registry.schema_registry_client import (
+    Rule,
+    RuleKind,
+    RuleMode,
+    RuleParams,
+    RuleSet,
+    ServerConfig,
+)
 from confluent_kafka.schema_registry.serde import RuleConditionError
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
@@ -35,6 +47,8 @@ pytestmark = pytest.mark.skipif(not URL, reason="SCHEMA_REGISTRY_URL is not set 
 CelExecutor.register()
 CelFieldExecutor.register()
 JsonataExecutor.register()
+FieldEncryptionExecutor.register()
+LocalKmsDriver.register()
 
 RECORD = {
     "type": "record",
@@ -193,6 +207,50 @@ def test_metadata_and_rules_come_back_from_every_read(client, topic):
     assert by_id.rule_set.domain_rules[0].expr == "message.id > 0"
     found = client.get_latest_with_metadata(subject, {"owner": "payments"})
     assert (found.schema_id, found.guid) == (registered.schema_id, registered.guid)
+
+
+def test_a_field_tagged_pii_is_encrypted_with_keys_the_registry_keeps(client, topic):
+    """The serializer creates a KEK and a DEK in the registry (the DEK wrapped by its local KMS), encrypts the
+    tagged field, and a deserializer reads it back; the field is not in the message in the clear, and the registry
+    holds only the wrapped key."""
+    subject = f"{topic}-value"
+    kek_name = f"kek-{uuid.uuid4().hex[:12]}"
+    schema = {
+        "type": "record",
+        "name": "payment",
+        "fields": [
+            {"name": "id", "type": "int"},
+            {"name": "card", "type": "string", "confluent:tags": ["PII"]},
+        ],
+    }
+    params = {"encrypt.kek.name": kek_name, "encrypt.kms.type": "local-kms", "encrypt.kms.key.id": "mykey"}
+    encrypt = Rule(
+        "encryptPii",
+        "",
+        RuleKind.TRANSFORM,
+        RuleMode.WRITEREAD,
+        "ENCRYPT",
+        ["PII"],
+        RuleParams(params),
+        None,
+        None,
+        "ERROR,NONE",
+        False,
+    )
+    client.register_schema(subject, Schema(json.dumps(schema), "AVRO", [], None, RuleSet(None, [encrypt])))
+    rule_conf = {"secret": "mysecret"}
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    conf = {"auto.register.schemas": False, "use.latest.version": True}
+    data = AvroSerializer(client, schema_str=None, conf=conf, rule_conf=rule_conf)({"id": 1, "card": "4111-1111"}, ctx)
+    assert b"4111-1111" not in data
+
+    assert AvroDeserializer(client, rule_conf=rule_conf)(data, ctx) == {"id": 1, "card": "4111-1111"}
+
+    keys = DekRegistryClient({"url": URL, **tls_and_auth()})
+    kek = keys.get_kek(kek_name)
+    assert (kek.kms_type, kek.kms_key_id, kek.shared) == ("local-kms", "mykey", False)
+    dek = keys.get_dek(kek_name, subject, version=1)
+    assert dek.encrypted_key_material and dek.key_material is None, "the registry keeps only the wrapped key"
 
 
 def tls_and_auth():

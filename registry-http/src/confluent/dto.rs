@@ -158,7 +158,9 @@ fn required_scalar_as_string<'de, D: serde::Deserializer<'de>>(deserializer: D) 
 }
 
 /// An integer member as Jackson reads one: a number, or a string holding one (`"version": "1"`).
-fn number_or_numeric_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn number_or_numeric_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     use serde::de::Error;
     match Option::<serde_json::Value>::deserialize(deserializer)? {
         None | Some(serde_json::Value::Null) => Ok(None),

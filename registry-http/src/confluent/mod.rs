@@ -2,6 +2,7 @@
 //! paths, status codes, error codes and response shapes.
 
 mod dto;
+mod keys;
 
 use std::borrow::Cow;
 
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/mode/{subject}", get(get_subject_mode).put(put_subject_mode).delete(delete_subject_mode))
         .route("/v1/metadata/id", get(metadata_id))
         .route("/v1/metadata/version", get(metadata_version))
+        .merge(keys::routes())
 }
 
 // ----- helpers -----

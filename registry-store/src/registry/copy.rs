@@ -24,6 +24,8 @@ pub struct Copied {
     pub ids: u64,
     /// Scopes with settings (the global one and subjects).
     pub settings: u64,
+    /// KEKs and DEKs of the key registry.
+    pub keys: u64,
 }
 
 impl Registry {
@@ -79,6 +81,11 @@ impl Registry {
                 RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
             })?);
         }
+        let keks = source.keks()?;
+        let mut deks = Vec::new();
+        for kek in &keks {
+            deks.extend(source.deks(&kek.name, None)?);
+        }
         drop(source);
 
         let copied = Copied {
@@ -86,10 +93,11 @@ impl Registry {
             schemas: schemas.len() as u64,
             ids: bindings.len() as u64,
             settings: settings.len() as u64,
+            keys: (keks.len() + deks.len()) as u64,
         };
         target.write(&[Lock::Global], |txn| {
             if !force {
-                let mut any = !txn.bindings()?.is_empty() || !txn.configs()?.is_empty();
+                let mut any = !txn.bindings()?.is_empty() || !txn.configs()?.is_empty() || !txn.keks()?.is_empty();
                 txn.scan_versions("", &mut |_| {
                     any = true;
                     Ok(false)
@@ -124,6 +132,12 @@ impl Registry {
             }
             for (scope, record) in &settings {
                 txn.put_config(scope, record.clone())?;
+            }
+            for kek in &keks {
+                txn.put_kek(kek)?;
+            }
+            for dek in &deks {
+                txn.put_dek(dek)?;
             }
             // Whatever the target's instances had cached about it is stale now.
             Ok((copied, Change::Unknown))

@@ -12,6 +12,7 @@ mod config;
 mod copy;
 mod delete;
 mod inherit;
+mod keys;
 mod options;
 mod read;
 mod register;
@@ -23,6 +24,7 @@ use registry_core::SchemaId;
 
 pub use check::CheckReport;
 pub use copy::Copied;
+pub use keys::{KekUpdate, MAX_KEYS, NewDek, NewKek};
 pub use options::{
     Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, RegisterOptions, RegistryOptions, Scope, StoreAddress,
     StoreOptions,

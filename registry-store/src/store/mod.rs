@@ -22,6 +22,7 @@ use registry_core::{
 use crate::RegistryError;
 use crate::cache::Change;
 use crate::codec::{ConfigRecord, VersionRecord};
+use crate::keys::{Dek, Kek};
 use crate::records::StoredSchema;
 
 pub(crate) type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -61,6 +62,14 @@ pub(crate) trait Snapshot {
     /// The ids of the stored schemas whose GUID is `guid`, ascending (one, unless the same text was registered as
     /// two formats).
     fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>>;
+    /// The KEK named `name`, soft-deleted or not.
+    fn kek(&self, name: &str) -> Result<Option<Kek>>;
+    /// Every KEK, by name.
+    fn keks(&self) -> Result<Vec<Kek>>;
+    /// The DEKs wrapped with KEK `kek` (of `subject` alone, if given), by subject, algorithm and version.
+    fn deks(&self, kek: &str, subject: Option<&str>) -> Result<Vec<Dek>>;
+    /// How many DEKs there are, under every KEK.
+    fn dek_count(&self) -> Result<u64>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
@@ -85,6 +94,14 @@ pub(crate) trait Transaction: Snapshot {
     fn remove_referrer(&mut self, reference: &SchemaReference, referrer: SchemaId) -> Result<()>;
     /// Writes the settings of one scope; the default record removes them.
     fn put_config(&mut self, scope: &str, record: ConfigRecord) -> Result<()>;
+    /// Writes a KEK, replacing the one of its name.
+    fn put_kek(&mut self, kek: &Kek) -> Result<()>;
+    /// Removes the KEK named `name`.
+    fn remove_kek(&mut self, name: &str) -> Result<()>;
+    /// Writes a DEK, replacing the one of its KEK, subject, algorithm and version.
+    fn put_dek(&mut self, dek: &Dek) -> Result<()>;
+    /// Removes a DEK.
+    fn remove_dek(&mut self, dek: &Dek) -> Result<()>;
     /// Whether `id`'s schema record exists; either way no other transaction writes or removes it until this one
     /// ends. A registration that reuses a record and a delete that decides it is no longer used both hold it
     /// first, so whichever comes second sees what the first did.
@@ -112,6 +129,8 @@ pub(crate) trait Transaction: Snapshot {
 pub(crate) enum Lock<'a> {
     /// Every other write.
     Global,
+    /// The key registry's KEKs and DEKs.
+    Keys,
     /// A subject's versions.
     Subject(&'a Subject),
     /// A schema's fingerprint.
@@ -203,6 +222,18 @@ impl Snapshot for Lazy<'_> {
     }
     fn ids_by_guid(&self, guid: &SchemaGuid) -> Result<Vec<SchemaId>> {
         self.get()?.ids_by_guid(guid)
+    }
+    fn kek(&self, name: &str) -> Result<Option<Kek>> {
+        self.get()?.kek(name)
+    }
+    fn keks(&self) -> Result<Vec<Kek>> {
+        self.get()?.keks()
+    }
+    fn deks(&self, kek: &str, subject: Option<&str>) -> Result<Vec<Dek>> {
+        self.get()?.deks(kek, subject)
+    }
+    fn dek_count(&self) -> Result<u64> {
+        self.get()?.dek_count()
     }
 }
 

@@ -27,6 +27,7 @@ use crate::RegistryError;
 use crate::cache::{Caches, Change};
 use crate::codec::{ConfigRecord, VersionRecord, contract_from_json, settings_from_json};
 use crate::error::StorageError;
+use crate::keys::{Dek, Kek};
 use crate::records::StoredSchema;
 use crate::registry::StoreOptions;
 
@@ -83,6 +84,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // A scope's settings beside its level and mode (data-contract defaults and overrides, the compatibility
         // group, ...) as JSON; NULL for none.
         "ALTER TABLE registry_config ADD COLUMN settings text;",
+    ),
+    (
+        5,
+        // The key registry: KEKs by name and DEKs by (KEK, subject, algorithm, version), each as its JSON.
+        r#"
+    CREATE TABLE registry_keks (name text COLLATE "C" PRIMARY KEY, record text NOT NULL);
+    CREATE TABLE registry_deks (
+        kek text COLLATE "C" NOT NULL,
+        subject text COLLATE "C" NOT NULL,
+        algorithm text COLLATE "C" NOT NULL,
+        version bigint NOT NULL,
+        record text NOT NULL,
+        PRIMARY KEY (kek, subject, algorithm, version)
+    );
+    "#,
     ),
 ];
 
@@ -296,7 +312,7 @@ impl PgStore {
             match lock {
                 Lock::Subject(subject) => subjects.push(subject.as_str().to_string()),
                 Lock::Fingerprint(fingerprint) => fingerprints.push(fingerprint.0.to_vec()),
-                Lock::Global => {}
+                Lock::Global | Lock::Keys => {}
             }
         }
         let mut scopes = subjects.clone();
@@ -363,6 +379,7 @@ impl PgStore {
                 hasher.update(fingerprint.0);
             }
             Lock::Global => hasher.update(b"\0global\0"),
+            Lock::Keys => hasher.update(b"\0keys\0"),
         }
         let digest = hasher.finalize();
         let mut key = [0u8; 8];
@@ -752,6 +769,35 @@ impl Snapshot for PgTransaction<'_> {
         let rows = self.conn.query(sql, vec![Box::new(guid.0.to_vec())])?;
         rows.iter().map(|row| id(get(row, 0)?)).collect()
     }
+
+    fn kek(&self, name: &str) -> Result<Option<Kek>> {
+        let rows = self.conn.query("SELECT record FROM registry_keks WHERE name = $1", vec![text(name)])?;
+        rows.first().map(|row| key_from_json(get(row, 0)?)).transpose()
+    }
+
+    fn keks(&self) -> Result<Vec<Kek>> {
+        let rows = self.conn.query("SELECT record FROM registry_keks ORDER BY name", vec![])?;
+        rows.iter().map(|row| key_from_json(get(row, 0)?)).collect()
+    }
+
+    fn deks(&self, kek: &str, subject: Option<&str>) -> Result<Vec<Dek>> {
+        let rows = match subject {
+            Some(subject) => self.conn.query(
+                "SELECT record FROM registry_deks WHERE kek = $1 AND subject = $2 ORDER BY algorithm, version",
+                vec![text(kek), text(subject)],
+            )?,
+            None => self.conn.query(
+                "SELECT record FROM registry_deks WHERE kek = $1 ORDER BY subject, algorithm, version",
+                vec![text(kek)],
+            )?,
+        };
+        rows.iter().map(|row| key_from_json(get(row, 0)?)).collect()
+    }
+
+    fn dek_count(&self) -> Result<u64> {
+        let rows = self.conn.query("SELECT count(*) FROM registry_deks", vec![])?;
+        u64::try_from(get::<i64>(&rows[0], 0)?).map_err(corrupt)
+    }
 }
 
 /// Gives every schema row written before the GUID column its GUID (inside the migration's transaction).
@@ -894,6 +940,33 @@ impl Transaction for PgTransaction<'_> {
         Ok(())
     }
 
+    fn put_kek(&mut self, kek: &Kek) -> Result<()> {
+        let sql = "INSERT INTO registry_keks (name, record) VALUES ($1, $2) \
+                   ON CONFLICT (name) DO UPDATE SET record = excluded.record";
+        self.conn.queue(sql, vec![text(&kek.name), Box::new(key_to_json(kek)?)]);
+        Ok(())
+    }
+
+    fn remove_kek(&mut self, name: &str) -> Result<()> {
+        self.conn.queue("DELETE FROM registry_keks WHERE name = $1", vec![text(name)]);
+        Ok(())
+    }
+
+    fn put_dek(&mut self, dek: &Dek) -> Result<()> {
+        let sql = "INSERT INTO registry_deks (kek, subject, algorithm, version, record) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (kek, subject, algorithm, version) DO UPDATE SET record = excluded.record";
+        let mut params = dek_key(dek);
+        params.push(Box::new(key_to_json(dek)?));
+        self.conn.queue(sql, params);
+        Ok(())
+    }
+
+    fn remove_dek(&mut self, dek: &Dek) -> Result<()> {
+        let sql = "DELETE FROM registry_deks WHERE kek = $1 AND subject = $2 AND algorithm = $3 AND version = $4";
+        self.conn.queue(sql, dek_key(dek));
+        Ok(())
+    }
+
     fn hold_schema(&mut self, id: SchemaId) -> Result<bool> {
         let sql = "SELECT 1 FROM registry_schemas WHERE id = $1 FOR UPDATE";
         Ok(!self.conn.query(sql, vec![Box::new(i64::from(id.0))])?.is_empty())
@@ -926,6 +999,21 @@ impl Transaction for PgTransaction<'_> {
         }
         Ok(())
     }
+}
+
+/// A DEK's key columns: KEK, subject, algorithm, version.
+fn dek_key(dek: &Dek) -> Params {
+    vec![text(&dek.kek_name), text(&dek.subject), text(dek.algorithm.as_str()), Box::new(i64::from(dek.version))]
+}
+
+/// A KEK or DEK stored as JSON.
+fn key_from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| corrupt(format!("a stored key cannot be read: {e}")))
+}
+
+/// A KEK or DEK as stored.
+fn key_to_json(key: &impl Serialize) -> Result<String> {
+    serde_json::to_string(key).map_err(|e| StorageError::new(STORE, e).into())
 }
 
 /// An id read back from the database (a `bigint`; the registry's are `u32`).

@@ -19,6 +19,7 @@ use crate::codec::{
     ConfigRecord, VersionRecord, decode, decode_config, decode_schema, encode, encode_config, encode_schema,
 };
 use crate::error::StorageError;
+use crate::keys::{Dek, Kek};
 use crate::records::StoredSchema;
 
 /// id -> encoded `StoredSchema`. Holds exactly the ids with at least one version (live or soft-deleted), so a
@@ -38,6 +39,13 @@ const REFERENCED_BY: TableDefinition<(&str, u32, u32), ()> = TableDefinition::ne
 const CONFIG: TableDefinition<&str, &[u8]> = TableDefinition::new("config");
 /// Counters and the on-disk format version.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// A DEK's key: (KEK name, subject, algorithm, version).
+type DekKey = (&'static str, &'static str, &'static str, u32);
+
+/// KEK name -> the KEK as JSON.
+const KEKS: TableDefinition<&str, &[u8]> = TableDefinition::new("keks");
+/// (KEK name, subject, algorithm, version) -> the DEK as JSON.
+const DEKS: TableDefinition<(&str, &str, &str, u32), &[u8]> = TableDefinition::new("deks");
 /// (GUID, id) of every stored schema: the ids by Confluent's content hash (`GET /schemas/guids/{guid}`).
 const GUIDS: TableDefinition<(&[u8], u32), ()> = TableDefinition::new("guids");
 
@@ -290,6 +298,10 @@ watched! {
     configs() -> Vec<(String, ConfigRecord)>;
     bindings() -> Vec<(SchemaId, Fingerprint)>;
     ids_by_guid(guid: &SchemaGuid) -> Vec<SchemaId>;
+    kek(name: &str) -> Option<Kek>;
+    keks() -> Vec<Kek>;
+    deks(kek: &str, subject: Option<&str>) -> Vec<Dek>;
+    dek_count() -> u64;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
@@ -303,6 +315,8 @@ struct ReadTables {
     referenced_by: OnceCell<ReadOnlyTable<(&'static str, u32, u32), ()>>,
     config: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
     guids: OnceCell<ReadOnlyTable<(&'static [u8], u32), ()>>,
+    keks: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
+    deks: OnceCell<ReadOnlyTable<DekKey, &'static [u8]>>,
 }
 
 impl ReadTables {
@@ -317,6 +331,8 @@ impl ReadTables {
             referenced_by: OnceCell::new(),
             config: OnceCell::new(),
             guids: OnceCell::new(),
+            keks: OnceCell::new(),
+            deks: OnceCell::new(),
         }
     }
 
@@ -346,6 +362,8 @@ struct WriteTables<'txn> {
     config: Table<'txn, &'static str, &'static [u8]>,
     meta: Table<'txn, &'static str, u64>,
     guids: Table<'txn, (&'static [u8], u32), ()>,
+    keks: Table<'txn, &'static str, &'static [u8]>,
+    deks: Table<'txn, DekKey, &'static [u8]>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -361,6 +379,8 @@ impl<'txn> WriteTables<'txn> {
             config: txn.open_table(CONFIG)?,
             meta: txn.open_table(META)?,
             guids: txn.open_table(GUIDS)?,
+            keks: txn.open_table(KEKS)?,
+            deks: txn.open_table(DEKS)?,
         })
     }
 
@@ -380,6 +400,8 @@ trait Tables {
     type Referrers: ReadableTable<(&'static str, u32, u32), ()>;
     type Config: ReadableTable<&'static str, &'static [u8]>;
     type Guids: ReadableTable<(&'static [u8], u32), ()>;
+    type Keks: ReadableTable<&'static str, &'static [u8]>;
+    type Deks: ReadableTable<DekKey, &'static [u8]> + ReadableTableMetadata;
     fn versions_table(&self) -> Result<&Self::Versions>;
     fn schemas_table(&self) -> Result<&Self::Schemas>;
     fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
@@ -388,6 +410,8 @@ trait Tables {
     fn referrers_table(&self) -> Result<&Self::Referrers>;
     fn config_table(&self) -> Result<&Self::Config>;
     fn guids_table(&self) -> Result<&Self::Guids>;
+    fn keks_table(&self) -> Result<&Self::Keks>;
+    fn deks_table(&self) -> Result<&Self::Deks>;
 }
 
 impl Tables for ReadTables {
@@ -399,6 +423,8 @@ impl Tables for ReadTables {
     type Referrers = ReadOnlyTable<(&'static str, u32, u32), ()>;
     type Config = ReadOnlyTable<&'static str, &'static [u8]>;
     type Guids = ReadOnlyTable<(&'static [u8], u32), ()>;
+    type Keks = ReadOnlyTable<&'static str, &'static [u8]>;
+    type Deks = ReadOnlyTable<DekKey, &'static [u8]>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         self.open(&self.versions, VERSIONS)
     }
@@ -423,6 +449,12 @@ impl Tables for ReadTables {
     fn guids_table(&self) -> Result<&Self::Guids> {
         self.open(&self.guids, GUIDS)
     }
+    fn keks_table(&self) -> Result<&Self::Keks> {
+        self.open(&self.keks, KEKS)
+    }
+    fn deks_table(&self) -> Result<&Self::Deks> {
+        self.open(&self.deks, DEKS)
+    }
 }
 
 impl<'txn> Tables for WriteTables<'txn> {
@@ -434,6 +466,8 @@ impl<'txn> Tables for WriteTables<'txn> {
     type Referrers = Table<'txn, (&'static str, u32, u32), ()>;
     type Config = Table<'txn, &'static str, &'static [u8]>;
     type Guids = Table<'txn, (&'static [u8], u32), ()>;
+    type Keks = Table<'txn, &'static str, &'static [u8]>;
+    type Deks = Table<'txn, DekKey, &'static [u8]>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         Ok(&self.versions)
     }
@@ -457,6 +491,12 @@ impl<'txn> Tables for WriteTables<'txn> {
     }
     fn guids_table(&self) -> Result<&Self::Guids> {
         Ok(&self.guids)
+    }
+    fn keks_table(&self) -> Result<&Self::Keks> {
+        Ok(&self.keks)
+    }
+    fn deks_table(&self) -> Result<&Self::Deks> {
+        Ok(&self.deks)
     }
 }
 
@@ -590,6 +630,38 @@ impl<T: Tables> Snapshot for T {
         let rows = self.guids_table()?.range((key, 0u32)..=(key, u32::MAX))?;
         rows.map(|entry| Ok(SchemaId(entry?.0.value().1))).collect()
     }
+
+    fn kek(&self, name: &str) -> Result<Option<Kek>> {
+        self.keks_table()?.get(name)?.map(|json| key_from_json(json.value())).transpose()
+    }
+
+    fn keks(&self) -> Result<Vec<Kek>> {
+        self.keks_table()?.iter()?.map(|entry| key_from_json(entry?.1.value())).collect()
+    }
+
+    fn deks(&self, kek: &str, subject: Option<&str>) -> Result<Vec<Dek>> {
+        let table = self.deks_table()?;
+        let rows = match subject {
+            Some(subject) => table.range((kek, subject, "", 0u32)..=(kek, subject, "\u{10FFFF}", u32::MAX))?,
+            // Every subject of `kek`: from its first to the first key of the next name (the name and a NUL).
+            None => table.range((kek, "", "", 0u32)..(format!("{kek}\0").as_str(), "", "", 0u32))?,
+        };
+        rows.map(|entry| key_from_json(entry?.1.value())).collect()
+    }
+
+    fn dek_count(&self) -> Result<u64> {
+        Ok(self.deks_table()?.len()?)
+    }
+}
+
+/// A KEK or DEK stored as JSON.
+fn key_from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T> {
+    serde_json::from_slice(json).map_err(|e| corrupt(format!("a stored key cannot be read: {e}")))
+}
+
+/// A KEK or DEK as stored.
+fn key_to_json(key: &impl serde::Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(key).map_err(|e| corrupt(format!("a key cannot be encoded: {e}")))
 }
 
 fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
@@ -657,6 +729,27 @@ impl Transaction for WriteTables<'_> {
         } else {
             self.config.insert(scope, encode_config(&record)?.as_slice())?;
         }
+        Ok(())
+    }
+
+    fn put_kek(&mut self, kek: &Kek) -> Result<()> {
+        self.keks.insert(kek.name.as_str(), key_to_json(kek)?.as_slice())?;
+        Ok(())
+    }
+
+    fn remove_kek(&mut self, name: &str) -> Result<()> {
+        self.keks.remove(name)?;
+        Ok(())
+    }
+
+    fn put_dek(&mut self, dek: &Dek) -> Result<()> {
+        let key = (dek.kek_name.as_str(), dek.subject.as_str(), dek.algorithm.as_str(), dek.version);
+        self.deks.insert(key, key_to_json(dek)?.as_slice())?;
+        Ok(())
+    }
+
+    fn remove_dek(&mut self, dek: &Dek) -> Result<()> {
+        self.deks.remove((dek.kek_name.as_str(), dek.subject.as_str(), dek.algorithm.as_str(), dek.version))?;
         Ok(())
     }
 
