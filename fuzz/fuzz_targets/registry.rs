@@ -284,6 +284,15 @@ impl Model {
         self.modes[s].or(self.modes[SUBJECTS.len()]).unwrap_or_default()
     }
 
+    /// A read-only mode refuses config changes: the subject's, or the registry's for the global config.
+    fn config_refused(&self, scope: usize) -> Option<Answer> {
+        match (scope == SUBJECTS.len(), self.mode(scope) == Mode::Readonly) {
+            (_, false) => None,
+            (true, true) => Some(Answer::Error("RegistryReadOnly")),
+            (false, true) => Some(Answer::Error("ReadOnly")),
+        }
+    }
+
     fn id_in_use(&self, id: u32) -> bool {
         self.subjects.iter().any(|versions| versions.values().any(|(i, _)| *i == id))
     }
@@ -415,11 +424,18 @@ impl Model {
                 }
             }
             Op::SetConfig { scope, level } => {
-                self.levels[scope_index(scope)] = Some(pick(&CompatibilityLevel::ALL, level));
+                let scope = scope_index(scope);
+                if let Some(refused) = self.config_refused(scope) {
+                    return refused;
+                }
+                self.levels[scope] = Some(pick(&CompatibilityLevel::ALL, level));
                 Answer::Done
             }
             Op::DeleteConfig { scope } => {
                 let scope = scope_index(scope);
+                if let Some(refused) = self.config_refused(scope) {
+                    return refused;
+                }
                 match (self.levels[scope].take(), scope == SUBJECTS.len()) {
                     (Some(level), _) => Answer::Level(level),
                     (None, true) => Answer::Level(CompatibilityLevel::default()),
@@ -585,6 +601,7 @@ fn error_name(e: &RegistryError) -> &'static str {
         RegistryError::Incompatible { .. } => "Incompatible",
         RegistryError::CompatibilityUnavailable(_) => "CompatibilityUnavailable",
         RegistryError::ReadOnly(_) => "ReadOnly",
+        RegistryError::RegistryReadOnly => "RegistryReadOnly",
         RegistryError::NotImportMode(_) => "NotImportMode",
         RegistryError::VersionNotNext { .. } => "VersionNotNext",
         RegistryError::ImportNotEmpty => "ImportNotEmpty",
