@@ -9,7 +9,6 @@ The server's URL comes from `SCHEMA_REGISTRY_URL` (scripts/client-test.sh starts
 
 import base64
 import json
-import os
 import struct
 import uuid
 
@@ -18,7 +17,6 @@ from confluent_kafka.schema_registry import (
     ConfigCompatibilityLevel,
     Schema,
     SchemaReference,
-    SchemaRegistryClient,
     SchemaRegistryError,
     ServerConfig,
 )
@@ -28,7 +26,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
 
-URL = os.environ.get("SCHEMA_REGISTRY_URL")
+from conftest import URL, new_client
 
 pytestmark = pytest.mark.skipif(not URL, reason="SCHEMA_REGISTRY_URL is not set (run scripts/client-test.sh)")
 
@@ -40,23 +38,6 @@ def unique(prefix):
     """A subject or topic name no other test (or earlier run against the same server) uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
-
-def new_client():
-    """A client with empty caches, so every read below really goes to the server; over TLS trusting
-    SCHEMA_REGISTRY_CA and with SCHEMA_REGISTRY_BASIC_AUTH's `user:key`, when they are set."""
-    config = {"url": URL, "max.retries": 0}
-    if os.environ.get("SCHEMA_REGISTRY_CA"):
-        config["ssl.ca.location"] = os.environ["SCHEMA_REGISTRY_CA"]
-    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH"):
-        config["basic.auth.user.info"] = os.environ["SCHEMA_REGISTRY_BASIC_AUTH"]
-    return SchemaRegistryClient(config)
-
-
-@pytest.fixture
-def client():
-    c = new_client()
-    yield c
-    c.close()
 
 
 def expect_error(call, status, code=None):

@@ -11,7 +11,6 @@ The server's URL comes from `SCHEMA_REGISTRY_URL` (scripts/client-test.sh starts
 """
 
 import json
-import os
 import uuid
 
 import pytest
@@ -40,7 +39,7 @@ from confluent_kafka.schema_registry.schema_registry_client import (
 from confluent_kafka.schema_registry.serde import RuleConditionError
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
-URL = os.environ.get("SCHEMA_REGISTRY_URL")
+from conftest import URL, client_config
 
 pytestmark = pytest.mark.skipif(not URL, reason="SCHEMA_REGISTRY_URL is not set (run scripts/client-test.sh)")
 
@@ -58,18 +57,6 @@ RECORD = {
         {"name": "note", "type": "string"},
     ],
 }
-
-
-@pytest.fixture
-def client():
-    config = {"url": URL, "max.retries": 0}
-    if os.environ.get("SCHEMA_REGISTRY_CA"):
-        config["ssl.ca.location"] = os.environ["SCHEMA_REGISTRY_CA"]
-    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH"):
-        config["basic.auth.user.info"] = os.environ["SCHEMA_REGISTRY_BASIC_AUTH"]
-    c = SchemaRegistryClient(config)
-    yield c
-    c.close()
 
 
 @pytest.fixture
@@ -182,7 +169,7 @@ def test_the_schema_guid_travels_in_a_header_and_is_found_by_the_registry(client
     assert uuid.UUID(bytes=guid_headers[0][1:]) == uuid.UUID(registered.guid)
     assert data[:1] != b"\x00", "the payload carries no id prefix"
 
-    fresh = SchemaRegistryClient({"url": URL, "max.retries": 0, **tls_and_auth()})
+    fresh = SchemaRegistryClient(client_config())
     try:
         assert AvroDeserializer(fresh)(data, ctx) == {"id": 7, "note": "by guid"}
         assert json.loads(fresh.get_schema_by_guid(registered.guid).schema_str) == RECORD
@@ -246,17 +233,8 @@ def test_a_field_tagged_pii_is_encrypted_with_keys_the_registry_keeps(client, to
 
     assert AvroDeserializer(client, rule_conf=rule_conf)(data, ctx) == {"id": 1, "card": "4111-1111"}
 
-    keys = DekRegistryClient({"url": URL, **tls_and_auth()})
+    keys = DekRegistryClient(client_config())
     kek = keys.get_kek(kek_name)
     assert (kek.kms_type, kek.kms_key_id, kek.shared) == ("local-kms", "mykey", False)
     dek = keys.get_dek(kek_name, subject, version=1)
     assert dek.encrypted_key_material and dek.key_material is None, "the registry keeps only the wrapped key"
-
-
-def tls_and_auth():
-    config = {}
-    if os.environ.get("SCHEMA_REGISTRY_CA"):
-        config["ssl.ca.location"] = os.environ["SCHEMA_REGISTRY_CA"]
-    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH"):
-        config["basic.auth.user.info"] = os.environ["SCHEMA_REGISTRY_BASIC_AUTH"]
-    return config
