@@ -53,7 +53,7 @@ pub struct AppState {
     /// Answers to plain registrations, by the digest of path, query and body: a client registering a schema its
     /// subject has is answered without parsing the request again. Each is kept with the registry's count of
     /// retractions when it was answered and served while that count stands (`Registry::retractions`).
-    pub(crate) registrations: moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)>,
+    pub(crate) registrations: moka::sync::Cache<[u8; 32], confluent::Remembered>,
     /// Lookups of `rendered` and `registrations` that found an answer, and those that did not.
     pub(crate) answer_counts: Arc<AnswerCounts>,
     /// The memory the large requests in flight may take together, by estimate (`budget.rs`).
@@ -98,8 +98,7 @@ impl AppState {
         Self { rendered: rendered_cache(bytes), ..self }
     }
 
-    /// The same state remembering up to `entries` registration answers of a small schema (default 20,000 of 200
-    /// bytes: about 4 MiB; fewer answers of larger schemas).
+    /// The same state remembering up to `entries` registration answers (default 20,000, about 100 bytes each).
     pub fn with_registration_capacity(self, entries: u64) -> Self {
         Self { registrations: registration_cache(entries), ..self }
     }
@@ -116,18 +115,11 @@ fn rendered_cache(bytes: u64) -> moka::sync::Cache<(u32, bool), (u64, axum::body
         .build()
 }
 
-fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], (u64, axum::body::Bytes)> {
-    // An answer carries the schema registered, so answers are weighed by their bytes: `entries` answers of about
-    // `REGISTRATION_ANSWER_BYTES` each, fewer when the schemas are larger.
-    moka::sync::Cache::builder()
-        .max_capacity(entries.saturating_mul(REGISTRATION_ANSWER_BYTES))
-        // The body plus the entry's own overhead in the cache.
-        .weigher(|_, (_, body): &(u64, axum::body::Bytes)| u32::try_from(body.len() + 96).unwrap_or(u32::MAX))
-        .build()
+fn registration_cache(entries: u64) -> moka::sync::Cache<[u8; 32], confluent::Remembered> {
+    // An answer is remembered as the id and version it names (a few dozen bytes with its key): a count bounds
+    // them as well as a weight would. The schema it carries is the pre-rendered answer by id's.
+    moka::sync::Cache::new(entries)
 }
-
-/// The bytes a remembered registration answer is budgeted: a small schema's answer and its entry.
-const REGISTRATION_ANSWER_BYTES: u64 = 200;
 
 /// The default request body limit: 4 MiB, room for a 1 MiB schema escaped inside JSON.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;

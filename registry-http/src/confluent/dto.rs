@@ -109,24 +109,6 @@ pub(crate) struct SchemaById<'a> {
     pub rule_set: Option<&'a RuleSet>,
 }
 
-/// A registration's answer, Confluent 8's: `{"id","version","guid","schemaType","references"?,"metadata"?,
-/// "ruleSet"?,"schema"}`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RegisteredAnswer<'a> {
-    pub id: u32,
-    pub version: u32,
-    pub guid: String,
-    pub schema_type: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<ReferenceDto>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<&'a Metadata>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<&'a RuleSet>,
-    pub schema: Cow<'a, str>,
-}
-
 /// `schemaType` is omitted for AVRO.
 pub(crate) fn schema_type_field(schema_type: SchemaType) -> Option<&'static str> {
     (schema_type != SchemaType::Avro).then_some(schema_type.as_str())

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::extract::{BodyBytes, JsonBody, Path, Query, RawSchema, Sr, flag, parse_json};
 use crate::{ApiError, AppState, SharedState, metrics};
 use dto::{
-    Flags, ModeRequest, ReferenceDto, RegisteredAnswer, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
+    Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
 };
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -379,13 +379,25 @@ fn rendered_body(state: &AppState, key: (u32, bool)) -> Result<Bytes, u64> {
 pub(crate) fn remembered_registration(state: &AppState, key: &[u8; 32]) -> Result<Response, u64> {
     let retractions = state.registry.retractions();
     match state.registrations.get(key) {
-        Some((answered_at, answer)) if answered_at == retractions => {
+        Some(remembered) if remembered.retractions == retractions => {
+            let Ok(answer) = registration_answer(state, SchemaId(remembered.id), remembered.version) else {
+                return Err(retractions);
+            };
             state.answer_counts.registrations.record(true);
             metrics::record_outcome("registrations", "deduplicated");
             Ok(RawSchema(answer).into_response())
         }
         _ => Err(retractions),
     }
+}
+
+/// A registration answer remembered: the id and version it named, and the registry's count of retractions when it
+/// was given.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Remembered {
+    retractions: u64,
+    id: u32,
+    version: u32,
 }
 
 async fn raw_schema_by_id(
@@ -558,33 +570,30 @@ async fn register(
     };
     metrics::record_outcome("registrations", outcome);
     let registered = result?;
-    let answer = registration_answer(&state.registry, &registered)?;
+    let answer = registration_answer(&state, registered.id, registered.version.get())?;
     // Only repeats of plain registrations: a first registration is seldom sent again (a bulk load would only
     // churn the memo), and one naming an id or version (IMPORT) is rare and answered in full each time.
     if plain && registered.deduplicated && !registered.inherited {
-        state.registrations.insert(key, (retractions, answer.clone()));
+        let remembered = Remembered { retractions, id: registered.id.0, version: registered.version.get() };
+        state.registrations.insert(key, remembered);
     }
     Ok(RawSchema(answer).into_response())
 }
 
-/// Confluent 8's answer to a registration: the id and version, and the schema registered there, data contract,
-/// GUID and all.
-fn registration_answer(registry: &Registry, registered: &Registered) -> ApiResult<Bytes> {
-    let stored = registry.schema_by_id(registered.id)?;
-    let fields = schema_fields(registry, &stored, None)?;
-    let answer = RegisteredAnswer {
-        id: registered.id.0,
-        version: registered.version.get(),
-        guid: fields.guid,
-        schema_type: stored.schema_type.as_str(),
-        references: fields.references,
-        metadata: fields.metadata,
-        rule_set: fields.rule_set,
-        schema: fields.schema,
+/// Confluent 8's answer to a registration: `{"id","version","schemaType",` and then the fields of the schema's
+/// pre-rendered answer by id (its text, references, GUID and data contract), which `GET /schemas/ids/{id}` keeps.
+fn registration_answer(state: &AppState, id: SchemaId, version: u32) -> ApiResult<Bytes> {
+    let by_id = match rendered_body(state, (id.0, false)) {
+        Ok(body) => body,
+        Err(removals) => render_by_id(state, &*state.registry.schema_by_id(id)?, false, removals)?,
     };
-    let body = serde_json::to_vec(&answer).map_err(|e| {
-        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
-    })?;
+    // The answer by id leaves out an AVRO `schemaType` (first when it is there); a registration answer has one.
+    let fields = by_id.strip_prefix(b"{").unwrap_or(&by_id);
+    let avro = if fields.starts_with(br#""schemaType""#) { "" } else { r#""schemaType":"AVRO","# };
+    let head = format!(r#"{{"id":{},"version":{version},{avro}"#, id.0);
+    let mut body = Vec::with_capacity(head.len() + fields.len());
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(fields);
     Ok(Bytes::from(body))
 }
 
