@@ -26,9 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{BodyBytes, JsonBody, Path, Query, RawSchema, Sr, flag, parse_json};
 use crate::{ApiError, AppState, SharedState, metrics};
-use dto::{
-    Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field,
-};
+use dto::{Flags, ModeRequest, ReferenceDto, SchemaById, SchemaObject, SchemaRequest, schema_type_field};
 
 type ApiResult<T> = Result<T, ApiError>;
 
