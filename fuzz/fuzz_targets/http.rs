@@ -26,7 +26,7 @@ use tower::ServiceExt;
 
 const MAX_REQUESTS: usize = 12;
 
-const ROUTES: [&str; 27] = [
+const ROUTES: [&str; 38] = [
     "/",
     "/schemas/types",
     "/schemas",
@@ -54,6 +54,17 @@ const ROUTES: [&str; 27] = [
     "/api/v1/subjects/{}/versions",
     "/api/v1/validate/{}",
     "/api/v1/subjects/{}/versions/{}/validate",
+    "/subjects/{}/metadata",
+    "/schemas/guids/{}",
+    "/schemas/guids/{}/ids",
+    "/dek-registry/v1/keks",
+    "/dek-registry/v1/keks/{}",
+    "/dek-registry/v1/keks/{}/undelete",
+    "/dek-registry/v1/keks/{}/deks",
+    "/dek-registry/v1/keks/{}/deks/{}",
+    "/dek-registry/v1/keks/{}/deks/{}/versions",
+    "/dek-registry/v1/keks/{}/deks/{}/versions/{}",
+    "/dek-registry/v1/keks/{}/deks/{}/versions/{}/undelete",
 ];
 
 const SEGMENTS: [&str; 20] = [
@@ -81,7 +92,7 @@ const SEGMENTS: [&str; 20] = [
 
 const METHODS: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT"];
 
-const QUERY_KEYS: [&str; 16] = [
+const QUERY_KEYS: [&str; 19] = [
     "deleted",
     "deletedOnly",
     "permanent",
@@ -98,6 +109,9 @@ const QUERY_KEYS: [&str; 16] = [
     "lookupDeletedSchema",
     "fetchMaxId",
     "deleted[]",
+    "key",
+    "value",
+    "algorithm",
 ];
 
 const QUERY_VALUES: [&str; 12] =
@@ -134,7 +148,7 @@ const HEADER_NAMES: [&str; 10] = [
     "content-type",
 ];
 
-const FIELDS: [&str; 17] = [
+const FIELDS: [&str; 30] = [
     "schema",
     "schemaType",
     "schema_type",
@@ -152,6 +166,33 @@ const FIELDS: [&str; 17] = [
     "message",
     "name",
     "normalize",
+    "metadata",
+    "ruleSet",
+    "defaultMetadata",
+    "overrideMetadata",
+    "defaultRuleSet",
+    "overrideRuleSet",
+    "compatibilityGroup",
+    "kmsType",
+    "kmsKeyId",
+    "kmsProps",
+    "encryptedKeyMaterial",
+    "shared",
+    "doc",
+];
+
+/// Data-contract values: metadata and rule sets, well formed or not, and what the key registry reads.
+const CONTRACTS: [&str; 10] = [
+    r#"{"properties":{"owner":"a","confluent:version":"1"},"tags":{"R.a":["PII"]},"sensitive":["owner"]}"#,
+    r#"{"properties":{"application.version":"2"}}"#,
+    r#"{}"#,
+    r#"{"domainRules":[{"name":"c","kind":"CONDITION","mode":"WRITE","type":"CEL","expr":"message.a > 0"}]}"#,
+    r#"{"migrationRules":[{"name":"m","kind":"TRANSFORM","mode":"UPGRADE","type":"JSONATA","expr":"$"}]}"#,
+    r#"{"domainRules":[{"name":"c","type":"CEL"},{"name":"c","type":"CEL"}]}"#,
+    r#"{"domainRules":[{"name":"x","kind":"NOPE","type":"CEL"}]}"#,
+    r#"{"encodingRules":[{"name":"e","mode":"UPGRADE","type":"X","onFailure":"A,B"}]}"#,
+    r#"{"k":"v"}"#,
+    r#""a2V5Ig==""#,
 ];
 
 const SCHEMAS: [&str; 12] = [
@@ -272,6 +313,7 @@ enum Json {
     SchemaType(u8),
     Level(u8),
     Mode(u8),
+    Contract(u8),
     Reference { name: u8, subject: u8, version: i64 },
     Number(i64),
     Float(f64),
@@ -292,6 +334,7 @@ impl Json {
             Json::SchemaType(i) => Value::from(pick(&SCHEMA_TYPES, *i)),
             Json::Level(i) => Value::from(pick(&LEVELS, *i)),
             Json::Mode(i) => Value::from(pick(&MODES, *i)),
+            Json::Contract(i) => serde_json::from_str(pick(&CONTRACTS, *i)).unwrap_or(Value::Null),
             Json::Reference { name, subject, version } => serde_json::json!({
                 "name": pick(&["r.proto", "R", "", "x"], *name),
                 "subject": pick(&SEGMENTS, *subject),
