@@ -71,7 +71,8 @@ impl Server {
             return None;
         }
         let subject = Subject::new(name).ok()?;
-        if !auth::permits(&self.state, request) {
+        // An aliased subject is the router's to answer: it rewrites the path to the alias.
+        if !auth::permits(&self.state, request) || crate::alias::alias_of(&self.state, &subject, false).is_some() {
             return None;
         }
         let observation = Observation::start(request, RouteLabel::Fixed("/subjects/{subject}/versions/{version}"));

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod alias;
 pub mod auth;
 mod budget;
 pub mod config;
@@ -187,9 +188,13 @@ fn router(state: SharedState) -> Router {
     if state.auth.is_some() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize));
     }
-    router
+    let routed = router
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::refuse_declared_oversize))
         .layer(context::ObserveLayer)
-        .with_state(state)
+        .with_state(state.clone());
+    // Subject aliases rewrite the path before it is routed (a layer on the router would run after routing).
+    let aliased =
+        tower::ServiceBuilder::new().layer(axum::middleware::from_fn_with_state(state, alias::rewrite)).service(routed);
+    Router::new().fallback_service(aliased)
 }
