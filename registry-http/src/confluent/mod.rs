@@ -56,6 +56,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/mode/{subject}", get(get_subject_mode).put(put_subject_mode).delete(delete_subject_mode))
         .route("/v1/metadata/id", get(metadata_id))
         .route("/v1/metadata/version", get(metadata_version))
+        .route("/contexts", get(contexts))
         .merge(keys::routes())
 }
 
@@ -226,6 +227,11 @@ fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
 
 async fn root() -> Sr<Value> {
     Sr(json!({}))
+}
+
+/// `GET /contexts`: the contexts with subjects. Every subject here is in the default context, `.`.
+async fn contexts() -> Sr<Vec<&'static str>> {
+    Sr(vec!["."])
 }
 
 async fn schema_types() -> Sr<Vec<&'static str>> {
