@@ -324,15 +324,20 @@ async fn ids_by_guid(State(state): State<SharedState>, Path(guid): Path<String>)
 
 /// Renders the `GET /schemas/ids/{id}` answer for `stored` and keeps it, as rendered at `removals`.
 fn render_by_id(state: &AppState, stored: &StoredSchema, serialized: bool, removals: u64) -> ApiResult<Bytes> {
+    let body = render_unkept(state, stored, serialized)?;
+    state.rendered.insert((stored.id.0, serialized), (removals, body.clone()));
+    Ok(body)
+}
+
+/// The `GET /schemas/ids/{id}` answer for `stored`, not kept.
+fn render_unkept(state: &AppState, stored: &StoredSchema, serialized: bool) -> ApiResult<Bytes> {
     let answer = schema_fields(&state.registry, stored, serialized.then_some("serialized"))?;
     let mut body = serde_json::to_vec(&answer).map_err(|e| {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
     })?;
     // The cache weighs an answer by its length: it must not keep the slack of the vector's doubling too.
     body.shrink_to_fit();
-    let body = Bytes::from(body);
-    state.rendered.insert((stored.id.0, serialized), (removals, body.clone()));
-    Ok(body)
+    Ok(Bytes::from(body))
 }
 
 /// The `GET /subjects/{subject}/versions/latest` answer (no query), built from the id's pre-rendered answer: a
@@ -584,12 +589,24 @@ async fn register(
     Ok(RawSchema(answer).into_response())
 }
 
+/// The largest schema whose answer by id a registration renders and keeps.
+const KEPT_REGISTRATION_RENDERING: usize = 64 << 10;
+
 /// Confluent 8's answer to a registration: `{"id","version","schemaType",` and then the fields of the schema's
 /// pre-rendered answer by id (its text, references, GUID and data contract), which `GET /schemas/ids/{id}` keeps.
 fn registration_answer(state: &AppState, id: SchemaId, version: u32) -> ApiResult<Bytes> {
     let by_id = match rendered_body(state, (id.0, false)) {
         Ok(body) => body,
-        Err(removals) => render_by_id(state, &*state.registry.schema_by_id(id)?, false, removals)?,
+        // A large schema's answer is not kept on a registration's account (a bulk load of large schemas would
+        // fill the cache with answers nobody asked for); a read by id keeps it.
+        Err(removals) => {
+            let stored = state.registry.schema_by_id(id)?;
+            if stored.text.len() <= KEPT_REGISTRATION_RENDERING {
+                render_by_id(state, &stored, false, removals)?
+            } else {
+                render_unkept(state, &stored, false)?
+            }
+        }
     };
     // The answer by id leaves out an AVRO `schemaType` (first when it is there); a registration answer has one.
     let fields = by_id.strip_prefix(b"{").unwrap_or(&by_id);
