@@ -73,7 +73,9 @@ impl SchemaRequest {
 
 /// A `metadata` or `ruleSet` member: absent or `null` is none; a value of the wrong shape is a 400, as Jackson's
 /// mapping errors are to Confluent.
-fn contract_part<T: serde::de::DeserializeOwned>(value: &Option<serde_json::Value>) -> Result<Option<T>, ApiError> {
+pub(crate) fn contract_part<T: serde::de::DeserializeOwned>(
+    value: &Option<serde_json::Value>,
+) -> Result<Option<T>, ApiError> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(value) => T::deserialize(value)

@@ -2,6 +2,7 @@
 //! paths, status codes, error codes and response shapes.
 
 mod dto;
+pub(crate) use dto::contract_part;
 mod keys;
 
 use std::borrow::Cow;

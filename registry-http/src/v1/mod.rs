@@ -49,6 +49,11 @@ struct SchemaBody {
     version: Option<String>,
     /// A compatibility level to check at instead of the subject's (checks only).
     level: Option<String>,
+    /// The data contract's metadata (Confluent's shape).
+    metadata: Option<Value>,
+    /// The data contract's rule set (Confluent's shape).
+    #[serde(alias = "ruleSet")]
+    rule_set: Option<Value>,
 }
 
 impl SchemaBody {
@@ -68,7 +73,11 @@ impl SchemaBody {
                 Ok(registry_core::SchemaReference { name: r.name.clone(), subject: Subject::new(&r.subject)?, version })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        Ok((subject, UnparsedSchema { schema_type, text, references, contract: Default::default() }))
+        let contract = registry_core::contract::DataContract {
+            metadata: crate::confluent::contract_part(&self.metadata)?,
+            rule_set: crate::confluent::contract_part(&self.rule_set)?,
+        };
+        Ok((subject, UnparsedSchema { schema_type, text, references, contract }))
     }
 }
 
@@ -91,7 +100,7 @@ async fn register(
     // The record was just written or found, so its read is a cache hit: inline, as reads are.
     let result = register_schema(&state.registry, subject, schema, options)
         .await
-        .and_then(|registered| Ok((registered, state.registry.schema_by_id(registered.id)?.fingerprint)));
+        .and_then(|registered| Ok((registered, state.registry.schema_by_id(registered.id)?)));
     metrics::record_outcome(
         "registrations",
         match &result {
@@ -101,7 +110,7 @@ async fn register(
             Err(_) => "invalid",
         },
     );
-    let (registered, fingerprint) = result?;
+    let (registered, stored) = result?;
     let status = if registered.deduplicated { StatusCode::OK } else { StatusCode::CREATED };
     Ok(SrStatus(
         status,
@@ -110,7 +119,8 @@ async fn register(
             "subject": answer_subject.as_str(),
             "version": registered.version.get(),
             "semver": registered.semver.to_string(),
-            "fingerprint": fingerprint.to_hex(),
+            "fingerprint": stored.fingerprint.to_hex(),
+            "guid": stored.guid().to_string(),
             "deduplicated": registered.deduplicated,
         }),
     ))
@@ -124,14 +134,23 @@ async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> Api
         SchemaType::Protobuf => Value::String(stored.text.clone()),
         _ => serde_json::from_str(&stored.text).unwrap_or_else(|_| Value::String(stored.text.clone())),
     };
-    Ok(Sr(json!({
+    let mut answer = json!({
         "id": stored.id.0,
         "schema_type": lower(stored.schema_type),
         "schema": schema,
         "fingerprint": stored.fingerprint.to_hex(),
+        "guid": stored.guid().to_string(),
         "references": stored.references.iter().map(|r| json!({"name": r.name, "subject": r.subject.as_str(), "version": r.version.get()})).collect::<Vec<_>>(),
         "subjects": uses.iter().map(|u| json!({"subject": u.subject.as_str(), "version": u.version.get(), "semver": u.semver.to_string()})).collect::<Vec<_>>(),
-    })))
+    });
+    // The data contract, when the schema has one.
+    if let Some(metadata) = &stored.contract.metadata {
+        answer["metadata"] = json!(metadata);
+    }
+    if let Some(rule_set) = &stored.contract.rule_set {
+        answer["rule_set"] = json!(rule_set);
+    }
+    Ok(Sr(answer))
 }
 
 async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {
