@@ -1,4 +1,7 @@
-//! Subject aliases, as Confluent's `AliasFilter` applies them before routing: a path segment that follows a
+//! The path rewrites Confluent makes before routing. The context prefix (`ContextFilter`): `/contexts/{ctx}/...`
+//! is the same request with its subjects qualified by the context (`/contexts/./subjects/s` is `/subjects/s`; a
+//! subject of another context is then refused, as this registry has only the default one). And subject aliases
+//! (`AliasFilter`): a path segment that follows a
 //! `subjects` or `deks` segment names a subject, and when that subject's own config (no fallback to the global
 //! one) sets an `alias`, the request is about the alias instead. Under `/dek-registry` the config's
 //! `aliasForDeks` wins over its `alias`. `/config/{subject}` and `/mode/{subject}` are never aliased: that is
@@ -27,10 +30,19 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
-/// Rewrites the request's path to the subjects' aliases, if any applies, before it is routed.
+/// Rewrites the request's path for its context prefix and its subjects' aliases, if any applies, before it is
+/// routed.
 pub(crate) async fn rewrite(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
-    if let Some(path) = aliased_path(&state, request.uri().path()) {
-        let rewritten = match request.uri().query() {
+    let (mut path, mut query) = (request.uri().path().to_string(), request.uri().query().map(str::to_string));
+    let mut changed = false;
+    if let Some((unprefixed, new_query)) = without_context(&path, query.as_deref()) {
+        (path, query, changed) = (unprefixed, new_query, true);
+    }
+    if let Some(aliased) = aliased_path(&state, &path) {
+        (path, changed) = (aliased, true);
+    }
+    if changed {
+        let rewritten = match query {
             Some(query) => format!("{path}?{query}"),
             None => path,
         };
@@ -39,6 +51,70 @@ pub(crate) async fn rewrite(State(state): State<SharedState>, mut request: Reque
         }
     }
     next.run(request).await
+}
+
+/// `/contexts/{ctx}/rest` as Confluent's `ContextFilter` rewrites it: `/rest`, with the subject after a `subjects`
+/// or `deks` segment (or a root `config` or `mode` segment) qualified by the context, and a listing's
+/// `subjectPrefix` (or a read by id's `subject`) too. `None` for a path without the prefix, or with a context name
+/// that holds a colon (no route answers it: a 404, where Confluent answers 400).
+fn without_context(path: &str, query: Option<&str>) -> Option<(String, Option<String>)> {
+    let rest = path.strip_prefix("/contexts/")?;
+    let (context, rest) = rest.split_once('/').filter(|(_, rest)| !rest.is_empty())?;
+    let name = context.strip_prefix(':').unwrap_or(context);
+    let name = name.strip_suffix(':').unwrap_or(name);
+    if name.contains(':') {
+        return None;
+    }
+    let name = if name.starts_with('.') { name.to_string() } else { format!(".{name}") };
+    // The default context qualifies nothing.
+    let delimited = if name == "." { String::new() } else { format!(":{name}:") };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let mut out = Vec::with_capacity(segments.len() + 1);
+    let mut subject_next = false;
+    for (i, segment) in segments.iter().enumerate() {
+        let root_setting = i == 0 && (*segment == "config" || *segment == "mode");
+        if subject_next && !segment.is_empty() {
+            let decoded = percent_decode_str(segment).decode_utf8_lossy();
+            let qualified = decoded.starts_with(":.") || decoded.starts_with(":*:");
+            out.push(if qualified { segment.to_string() } else { format!("{delimited}{segment}") });
+        } else {
+            out.push(segment.to_string());
+        }
+        subject_next = *segment == "subjects" || *segment == "deks" || root_setting;
+        if root_setting && segments.len() == 1 && !delimited.is_empty() {
+            out.push(delimited.clone());
+        }
+    }
+    let rewritten = format!("/{}", out.join("/"));
+    // A listing's prefix and a read by id's subject hint are in the context too (only another context changes them).
+    let listing = matches!(rest.trim_end_matches('/'), "subjects" | "schemas");
+    let query = match (delimited.is_empty(), query) {
+        (true, query) => query.map(str::to_string),
+        (false, query) if listing => Some(qualify_param(query, "subjectPrefix", &delimited)),
+        (false, query) if rest.starts_with("schemas/ids") => Some(qualify_param(query, "subject", &delimited)),
+        (false, query) => query.map(str::to_string),
+    };
+    Some((rewritten, query))
+}
+
+/// `query` with parameter `name` qualified by `delimited` (added when it is not there).
+fn qualify_param(query: Option<&str>, name: &str, delimited: &str) -> String {
+    let mut found = false;
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(key, value)| {
+            if key == name && !value.starts_with(":.") && !value.starts_with(":*:") {
+                found = true;
+                (key.into_owned(), format!("{delimited}{value}"))
+            } else {
+                found |= key == name;
+                (key.into_owned(), value.into_owned())
+            }
+        })
+        .collect();
+    if !found {
+        pairs.push((name.to_string(), delimited.to_string()));
+    }
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 /// `path` with every subject segment that has an alias replaced by it; `None` when nothing changes.

@@ -63,8 +63,62 @@ pub(crate) fn routes() -> Router<SharedState> {
 
 // ----- helpers -----
 
+/// [`subject`], for the other APIs' handlers.
+pub(crate) fn request_subject(name: &str) -> ApiResult<Subject> {
+    subject(name)
+}
+
+/// A subject named in a request, as Confluent reads a qualified name: `:.:name` is `name` in the default context,
+/// the only one this registry has; a name in another context (`:.ctx:name`) or the wildcard (`:*:`) is refused
+/// with 42208, where Confluent would give it an id space of its own.
 fn subject(name: &str) -> ApiResult<Subject> {
-    Ok(Subject::new(name)?)
+    match qualified(name) {
+        Qualified::Default(name) => Ok(Subject::new(name)?),
+        Qualified::Other(context) => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            42208,
+            format!(
+                "The specified subject '{name}' is not valid: it is in context '{context}', and this registry has only \
+                 the default context ('.')"
+            ),
+        )),
+    }
+}
+
+/// Where a qualified subject name is (Confluent's `QualifiedSubject`).
+enum Qualified<'a> {
+    /// In the default context: the name without its `:.:`.
+    Default(&'a str),
+    /// In another context (or the wildcard `*`), named.
+    Other(&'a str),
+}
+
+/// Parses a possibly qualified subject name: `:.ctx:name` (the closing colon optional), `:*:name`, or a plain name.
+fn qualified(name: &str) -> Qualified<'_> {
+    if name.starts_with(":*:") {
+        return Qualified::Other("*");
+    }
+    let Some(qualified) = name.strip_prefix(':').filter(|rest| rest.starts_with('.')) else {
+        return Qualified::Default(name);
+    };
+    let (context, subject) = match qualified[1..].find(':') {
+        Some(end) => (&qualified[..end + 1], &qualified[end + 2..]),
+        None => (qualified, ""),
+    };
+    if context == "." { Qualified::Default(subject) } else { Qualified::Other(context) }
+}
+
+/// A `subjectPrefix` as Confluent reads one: `:*:` (every context) and `:.:` (the default one) before a prefix leave
+/// it; a prefix in another context matches nothing here (`None`).
+fn subject_prefix(flags: &Flags) -> Option<String> {
+    let prefix = flags.subject_prefix.clone().unwrap_or_default();
+    if let Some(rest) = prefix.strip_prefix(":*:") {
+        return Some(rest.to_string());
+    }
+    match qualified(&prefix) {
+        Qualified::Default(rest) => Some(rest.to_string()),
+        Qualified::Other(_) => None,
+    }
 }
 
 fn version(text: &str) -> ApiResult<VersionSelector> {
@@ -240,7 +294,7 @@ async fn schema_types() -> Sr<Vec<&'static str>> {
 }
 
 async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
-    let prefix = flags.subject_prefix.clone().unwrap_or_default();
+    let Some(prefix) = subject_prefix(&flags) else { return Ok(Sr(Vec::<Value>::new()).into_response()) };
     let latest_only = flag(&flags.latest_only)?;
     let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
     let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
@@ -439,7 +493,7 @@ async fn versions_for_id(
 }
 
 async fn list_subjects(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
-    let prefix = flags.subject_prefix.clone().unwrap_or_default();
+    let Some(prefix) = subject_prefix(&flags) else { return Ok(Sr(Vec::new())) };
     let subjects = state.registry.subjects(&prefix, deleted(&flags)?)?;
     Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
 }

@@ -58,7 +58,7 @@ struct SchemaBody {
 
 impl SchemaBody {
     fn unparsed(&self) -> ApiResult<(Subject, UnparsedSchema)> {
-        let subject = Subject::new(&self.subject)?;
+        let subject = crate::confluent::request_subject(&self.subject)?;
         let schema_type: SchemaType = self.schema_type.parse()?;
         let text = match &self.schema {
             Value::String(text) => text.clone(),
@@ -189,7 +189,7 @@ async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<Schema
 }
 
 async fn versions(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
-    let subject = Subject::new(&name)?;
+    let subject = crate::confluent::request_subject(&name)?;
     let list = state.registry.version_list(&subject, Deleted::Include)?;
     Ok(Sr(json!(
         list.iter()
@@ -259,7 +259,7 @@ async fn validate_by_version(
     Path((name, version)): Path<(String, String)>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
-    let subject = Subject::new(&name)?;
+    let subject = crate::confluent::request_subject(&name)?;
     let selector: VersionSelector = version.parse()?;
     let id = state.registry.version(&subject, selector, Deleted::Exclude)?.schema.id;
     validate_against(&state, id, body).await
