@@ -29,8 +29,8 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/dek-registry/v1/keks/{name}/deks/{subject}", get(first_dek).post(create_dek).delete(delete_deks))
         .route("/dek-registry/v1/keks/{name}/deks/{subject}/undelete", post(undelete_deks))
         .route("/dek-registry/v1/keks/{name}/deks/{subject}/versions", get(dek_versions))
-        .route("/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}", get(get_dek).delete(delete_dek))
-        .route("/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}/undelete", post(undelete_dek))
+        .route("/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}", get(get_dek).delete(delete_deks))
+        .route("/dek-registry/v1/keks/{name}/deks/{subject}/versions/{version}/undelete", post(undelete_deks))
 }
 
 /// The query parameters of the key registry's routes.
@@ -354,36 +354,37 @@ async fn restore(
     Ok(no_content())
 }
 
+/// The KEK, subject and, on the routes that name one, version of a DEK route.
+#[derive(Debug, Deserialize)]
+struct DekPath {
+    name: String,
+    subject: String,
+    version: Option<String>,
+}
+
+impl DekPath {
+    /// The version named, if the route names one.
+    fn selector(&self) -> ApiResult<Option<VersionSelector>> {
+        self.version.as_deref().map(version).transpose()
+    }
+}
+
+/// `DELETE .../deks/{subject}` (every version) and `.../versions/{version}` (one).
 async fn delete_deks(
     axum::extract::State(state): axum::extract::State<SharedState>,
-    Path((name, subject)): Path<(String, String)>,
+    Path(path): Path<DekPath>,
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Response> {
-    remove(state, name, subject, None, &flags).await
+    let selector = path.selector()?;
+    remove(state, path.name, path.subject, selector, &flags).await
 }
 
-async fn delete_dek(
-    axum::extract::State(state): axum::extract::State<SharedState>,
-    Path((name, subject, number)): Path<(String, String, String)>,
-    Query(flags): Query<KeyFlags>,
-) -> ApiResult<Response> {
-    let selector = version(&number)?;
-    remove(state, name, subject, Some(selector), &flags).await
-}
-
+/// `POST .../deks/{subject}/undelete` (every version) and `.../versions/{version}/undelete` (one).
 async fn undelete_deks(
     axum::extract::State(state): axum::extract::State<SharedState>,
-    Path((name, subject)): Path<(String, String)>,
+    Path(path): Path<DekPath>,
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Response> {
-    restore(state, name, subject, None, &flags).await
-}
-
-async fn undelete_dek(
-    axum::extract::State(state): axum::extract::State<SharedState>,
-    Path((name, subject, number)): Path<(String, String, String)>,
-    Query(flags): Query<KeyFlags>,
-) -> ApiResult<Response> {
-    let selector = version(&number)?;
-    restore(state, name, subject, Some(selector), &flags).await
+    let selector = path.selector()?;
+    restore(state, path.name, path.subject, selector, &flags).await
 }
