@@ -12,7 +12,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use registry_core::Subject;
-use registry_store::Scope;
 
 use crate::{AppState, SharedState};
 
@@ -144,8 +143,5 @@ fn aliased_path(state: &AppState, path: &str) -> Option<String> {
 
 /// The subject `subject`'s own config names as its alias: `aliasForDeks` before `alias` for the key registry.
 pub(crate) fn alias_of(state: &AppState, subject: &Subject, for_keys: bool) -> Option<String> {
-    let config = state.registry.scope_config(Scope::Subject(subject)).ok()??;
-    let settings = config.settings;
-    let for_deks = settings.alias_for_deks.filter(|alias| for_keys && !alias.is_empty());
-    for_deks.or(settings.alias).filter(|alias| !alias.is_empty())
+    state.registry.alias(subject, for_keys).ok().flatten()
 }

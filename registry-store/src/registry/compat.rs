@@ -6,7 +6,7 @@ use std::sync::Arc;
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
 use registry_core::{ParsedSchema, SchemaId, Subject, UnparsedSchema, Version, VersionSelector};
 
-use super::config::{effective_in, settings_in};
+use super::config::in_force;
 use super::register::live_versions;
 use super::{Registry, Shared};
 use crate::RegistryError;
@@ -24,12 +24,13 @@ impl Registry {
     ) -> Result<CompatReport> {
         let parsed = self.parse(schema)?;
         let snapshot = self.snapshot()?;
-        let level = effective_in(&*snapshot, subject)?.level;
+        let (effective, settings) = in_force(&*snapshot, subject)?;
+        let level = effective.level;
         let live = live_versions(&snapshot.subject_versions(subject)?);
         let shared = &self.inner.shared;
         let Some(selector) = against else {
-            let group = settings_in(&*snapshot, subject)?.compatibility_group;
-            let live = shared.in_group(group.as_deref(), &parsed, live, &*snapshot)?;
+            let group = settings.compatibility_group.as_deref();
+            let live = shared.in_group(group, &parsed, live, &*snapshot)?;
             return shared.check_against(&parsed, level, &live, &*snapshot, true);
         };
         // As the reference registry: `latest` of a subject with no live version checks against nothing

@@ -23,18 +23,17 @@ pub(super) struct Effective {
 
 /// The rule: a subject's own setting, else the global one, else the default (BACKWARD, READWRITE); a global
 /// READONLY_OVERRIDE is every subject's mode.
-fn resolve(own: ConfigRecord, global: impl FnOnce() -> Result<ConfigRecord>) -> Result<Effective> {
-    let global = global()?;
+fn resolve(own: &ConfigRecord, global: &ConfigRecord) -> Effective {
     let mode = match global.mode {
         Some(Mode::ReadonlyOverride) => Mode::ReadonlyOverride,
         global_mode => own.mode.or(global_mode).unwrap_or_default(),
     };
-    Ok(Effective { level: own.compatibility.or(global.compatibility).unwrap_or_default(), mode })
+    Effective { level: own.compatibility.or(global.compatibility).unwrap_or_default(), mode }
 }
 
 /// The settings that apply to `subject` in a snapshot or transaction.
 pub(super) fn effective_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<Effective> {
-    resolve(snapshot.config(subject.as_str())?, || snapshot.config(GLOBAL_SCOPE))
+    Ok(resolve(&snapshot.config(subject.as_str())?, &snapshot.config(GLOBAL_SCOPE)?))
 }
 
 /// What a mode admits of a registration: READONLY takes none, and an explicit id needs IMPORT.
@@ -51,9 +50,11 @@ fn resolve_settings(own: &ConfigRecord, global: &ConfigRecord) -> ScopeSettings 
     if own.has_config() { ScopeSettings::under(own.settings(), global.settings()) } else { global.settings().clone() }
 }
 
-/// The settings in force for `subject` in a snapshot or transaction.
-pub(super) fn settings_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<ScopeSettings> {
-    Ok(resolve_settings(&snapshot.config(subject.as_str())?, &snapshot.config(GLOBAL_SCOPE)?))
+/// Everything in force for `subject` in a snapshot or transaction, from one read of its record and the global one:
+/// the level and mode, and the settings beside them.
+pub(super) fn in_force(snapshot: &dyn Snapshot, subject: &Subject) -> Result<(Effective, ScopeSettings)> {
+    let (own, global) = (snapshot.config(subject.as_str())?, snapshot.config(GLOBAL_SCOPE)?);
+    Ok((resolve(&own, &global), resolve_settings(&own, &global)))
 }
 
 /// What a mode admits of a change to `scope`'s config, as the transaction sees it: none in a read-only mode (the
@@ -131,6 +132,16 @@ impl Registry {
     /// global ones, as Confluent resolves them.
     pub fn effective_settings(&self, subject: &Subject) -> Result<ScopeSettings> {
         Ok(resolve_settings(&self.config_record(subject.as_str())?, &self.config_record(GLOBAL_SCOPE)?))
+    }
+
+    /// The subject `subject` is another name for, by its own config (no fallback to the global one, as Confluent
+    /// reads it): its `aliasForDeks` before its `alias` for the key registry (`for_keys`). Read from the cache
+    /// without copying the rest of the config, for a server to ask on every request that names a subject.
+    pub fn alias(&self, subject: &Subject, for_keys: bool) -> Result<Option<String>> {
+        let record = self.config_record(subject.as_str())?;
+        let settings = record.settings();
+        let for_deks = settings.alias_for_deks.as_ref().filter(|alias| for_keys && !alias.is_empty());
+        Ok(for_deks.or(settings.alias.as_ref()).filter(|alias| !alias.is_empty()).cloned())
     }
 
     /// Changes `scope`'s config in one transaction, as a `PUT /config` does: `level` sets the level (`Some(None)`
@@ -221,7 +232,7 @@ impl Registry {
 
     /// The settings that apply to `subject`, from the cache.
     pub(super) fn effective(&self, subject: &Subject) -> Result<Effective> {
-        resolve(self.config_record(subject.as_str())?, || self.config_record(GLOBAL_SCOPE))
+        Ok(resolve(&self.config_record(subject.as_str())?, &self.config_record(GLOBAL_SCOPE)?))
     }
 
     /// The settings of one scope, from the cache, else from a snapshot.

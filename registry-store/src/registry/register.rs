@@ -76,8 +76,7 @@ impl Registry {
             let known = self.fingerprint_or_parse(request)?;
             if as_sent_answers
                 && let Identified::Seen(fingerprint) = known
-                && let Some(registered) = self.cached_registration(subject, fingerprint)
-                && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
+                && let Some(registered) = self.answerable(subject, fingerprint, latest_only)?
             {
                 return Ok(Registration::answered(registered));
             }
@@ -85,10 +84,7 @@ impl Registry {
                 Identified::Parsed(parsed) => parsed,
                 Identified::Seen(_) => self.parse_keyed(request, None)?,
             };
-            if as_sent_answers
-                && let Some(registered) = self.cached_registration(subject, as_sent.fingerprint())
-                && (!latest_only || self.newest_live(subject)?.is_some_and(|(v, _)| v == registered.version))
-            {
+            if as_sent_answers && let Some(registered) = self.answerable(subject, as_sent.fingerprint(), latest_only)? {
                 return Ok(Registration::answered(registered));
             }
             parsed = Some(as_sent);
@@ -228,6 +224,16 @@ impl Registry {
         Ok(fingerprint.and_then(|fingerprint| self.cached_registration(subject, fingerprint)))
     }
 
+    /// The answer from the cache to a registration of `fingerprint` as sent: the subject's live version holding it,
+    /// which must be the newest when the request named version -1 (`latest_only`).
+    fn answerable(&self, subject: &Subject, fingerprint: Fingerprint, latest_only: bool) -> Result<Option<Registered>> {
+        let Some(registered) = self.cached_registration(subject, fingerprint) else { return Ok(None) };
+        if latest_only && self.newest_live(subject)?.is_none_or(|(version, _)| version != registered.version) {
+            return Ok(None);
+        }
+        Ok(Some(registered))
+    }
+
     /// The subject's live version holding `fingerprint`, from the cache.
     fn cached_registration(&self, subject: &Subject, fingerprint: Fingerprint) -> Option<Registered> {
         let (version, id, semver) = self.caches().subject_fingerprints.get(&(subject.clone(), fingerprint))?;
@@ -299,12 +305,12 @@ impl Shared {
     ) -> Committed {
         let Admission { options, precheck, inheritance } = admission;
         // The mode and level as this transaction sees them: a change committed since the caller's checks counts.
-        let Effective { level, mode } = config::effective_in(&*txn, subject)?;
+        let (Effective { level, mode }, settings) = config::in_force(&*txn, subject)?;
         config::admit(subject, mode, &options)?;
         let fingerprint = parsed.fingerprint();
         let versions = txn.subject_versions(subject)?;
         if let Some(inheritance) = &inheritance {
-            inheritance.still_holds(&*txn, subject, &versions, schema, options.versioned)?;
+            inheritance.still_holds(&*txn, subject, &versions, &settings, schema, options.versioned)?;
         }
         let inherited = inheritance.is_some_and(|i| i.request != *schema);
         let known_id = txn.id_of(&fingerprint)?;
@@ -365,7 +371,7 @@ impl Shared {
             }
         }
         let live = live_versions(&versions);
-        let group = if mode == Mode::Import { None } else { config::settings_in(&*txn, subject)?.compatibility_group };
+        let group = if mode == Mode::Import { None } else { settings.compatibility_group };
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level and group gives the same verdict.
         let (checked_report, checked_backward) = precheck
@@ -589,13 +595,14 @@ struct Inheritance {
 
 impl Inheritance {
     /// Whether `schema`, worked out from the request before the transaction, is what the request stands for in
-    /// the subject as the transaction sees it (`versions`): else the subject moved, and the registration is to be
-    /// begun again (its fingerprint, which the transaction locks, may be another).
+    /// the subject as the transaction sees it (`versions`, `settings`): else the subject moved, and the
+    /// registration is to be begun again (its fingerprint, which the transaction locks, may be another).
     fn still_holds(
         &self,
         txn: &dyn Transaction,
         subject: &Subject,
         versions: &[(Version, VersionRecord)],
+        settings: &ScopeSettings,
         schema: &UnparsedSchema,
         versioned: bool,
     ) -> Result<()> {
@@ -603,7 +610,7 @@ impl Inheritance {
         let next = next_version(versions, subject)?;
         if newest == self.basis.newest
             && self.basis.next.is_none_or(|given| given == next)
-            && config::settings_in(txn, subject)? == self.basis.settings
+            && *settings == self.basis.settings
         {
             return Ok(());
         }
@@ -613,8 +620,7 @@ impl Inheritance {
             })?),
             None => None,
         };
-        let settings = config::settings_in(txn, subject)?;
-        match inherit::effective(&self.request, previous.as_ref(), &settings, versioned, || Ok(next)) {
+        match inherit::effective(&self.request, previous.as_ref(), settings, versioned, || Ok(next)) {
             Ok(now) if now == *schema => Ok(()),
             _ => Err(RegistryError::SubjectMoving(subject.clone())),
         }
