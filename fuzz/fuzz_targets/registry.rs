@@ -35,7 +35,7 @@ const MAX_WORLDS: usize = 64;
 const SUBJECTS: [&str; 3] = ["s0", "s1", "s2"];
 
 /// Schemas whose compatibility differs pairwise, plus one text that differs from the first only in spacing (the
-/// same fingerprint, so the same id, and the record keeps the text registered first).
+/// same fingerprint, so the same id; the record holds the canonical text, that of its fingerprint class).
 const SCHEMAS: [(SchemaType, &str); 8] = [
     (SchemaType::Avro, r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"}]}"#),
     (
@@ -538,7 +538,7 @@ impl Model {
             }
         };
         self.bound.insert(class, id);
-        self.records.entry(id).or_insert(i);
+        self.records.entry(id).or_insert(class);
         self.subjects[s].insert(version, (id, false));
         Answer::Registered { id, version, deduplicated: false }
     }
@@ -614,10 +614,13 @@ fn error_name(e: &RegistryError) -> &'static str {
     }
 }
 
+/// The fingerprint class of a stored text: records hold the canonical text of what was registered.
 fn text_index(text: &str) -> usize {
-    SCHEMAS
+    let f = fixture();
+    f.parsed
         .iter()
-        .position(|(_, t)| *t == text)
+        .position(|parsed| parsed.text() == text)
+        .map(|i| f.class[i])
         .unwrap_or_else(|| panic!("a record holds a text never registered: {text}"))
 }
 

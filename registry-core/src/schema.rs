@@ -94,12 +94,28 @@ pub struct UnparsedSchema {
     /// Its metadata and rules (part of its identity).
     #[serde(default)]
     pub contract: DataContract,
+    /// Parse it normalized, as Confluent's `normalize=true` does: Avro properties and aliases sorted, JSON Schema
+    /// keys sorted, Protobuf fields, enum values and imports in order, references sorted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub normalize: bool,
 }
 
 impl UnparsedSchema {
     /// A schema with no references.
     pub fn new(schema_type: SchemaType, text: impl Into<String>) -> Self {
-        Self { schema_type, text: text.into(), references: Vec::new(), contract: DataContract::default() }
+        Self {
+            schema_type,
+            text: text.into(),
+            references: Vec::new(),
+            contract: DataContract::default(),
+            normalize: false,
+        }
+    }
+
+    /// The same schema, to be parsed normalized or not.
+    pub fn normalized(mut self, normalize: bool) -> Self {
+        self.normalize = normalize;
+        self
     }
 
     /// The same schema with this data contract.

@@ -65,6 +65,12 @@ struct IdentityCase {
     /// References for `b` when they differ from `a`'s.
     #[serde(default)]
     b_references: Option<Vec<ReferenceCase>>,
+    /// Both parsed normalized (Confluent's `normalize=true`).
+    #[serde(default)]
+    normalize: bool,
+    /// The canonical text of `a`, where the case pins it (Avro and JSON Schema: the text Confluent stores).
+    #[serde(default)]
+    text: Option<String>,
 }
 
 /// A reference and the schema registered where it points; a `null` schema means nothing is registered there.
@@ -122,6 +128,7 @@ fn parse_case(
     schema_type: SchemaType,
     schema: &Value,
     references: &[ReferenceCase],
+    normalize: bool,
 ) -> Result<ParsedSchema, SchemaError> {
     let mut registry = BTreeMap::new();
     registry_of(schema_type, references, &mut registry);
@@ -132,8 +139,9 @@ fn parse_case(
             .flatten()
             .ok_or_else(|| ResolveError::NotFound { subject: r.subject.clone(), version: r.version })
     };
-    let unparsed =
-        UnparsedSchema::new(schema_type, text_of(schema)).with_references(references.iter().map(reference).collect());
+    let unparsed = UnparsedSchema::new(schema_type, text_of(schema))
+        .with_references(references.iter().map(reference).collect())
+        .normalized(normalize);
     parse(&unparsed, &resolver, &Limits::default())
 }
 
@@ -176,21 +184,45 @@ fn run_suite(file: &str, expected_type: SchemaType) -> Vec<String> {
     let t = suite.schema_type;
     let mut failures = Vec::new();
     for case in &suite.valid {
-        match parse_case(t, &case.schema, &case.references) {
+        match parse_case(t, &case.schema, &case.references, false) {
             Ok(parsed) => {
                 if parsed.schema_type() != t || parsed.canonical().is_empty() {
                     failures.push(format!("{file} valid '{}': parsed to an empty or mistyped schema", case.name));
                 }
-                let again = parse_case(t, &case.schema, &case.references).map(|p| p.fingerprint());
+                let again = parse_case(t, &case.schema, &case.references, false).map(|p| p.fingerprint());
                 if again.as_ref().ok() != Some(&parsed.fingerprint()) {
                     failures.push(format!("{file} valid '{}': fingerprint is not deterministic", case.name));
+                }
+                // The text stored is read back as the same schema, normalized or not.
+                for normalize in [false, true] {
+                    let first = match parse_case(t, &case.schema, &case.references, normalize) {
+                        Ok(first) => first,
+                        Err(e) => {
+                            failures.push(format!("{file} valid '{}': normalized, rejected: {e}", case.name));
+                            continue;
+                        }
+                    };
+                    let stored = Value::String(first.text().to_string());
+                    match parse_case(t, &stored, &case.references, normalize && t == SchemaType::Protobuf) {
+                        Ok(read) if read.fingerprint() == first.fingerprint() => {}
+                        Ok(read) => failures.push(format!(
+                            "{file} valid '{}': its stored text (normalize={normalize}) is another schema: {} then {}",
+                            case.name,
+                            first.text(),
+                            read.text()
+                        )),
+                        Err(e) => failures.push(format!(
+                            "{file} valid '{}': its stored text (normalize={normalize}) is refused: {e}",
+                            case.name
+                        )),
+                    }
                 }
             }
             Err(e) => failures.push(format!("{file} valid '{}': rejected: {e}", case.name)),
         }
     }
     for case in &suite.invalid {
-        match parse_case(t, &case.schema, &case.references) {
+        match parse_case(t, &case.schema, &case.references, false) {
             Ok(_) => failures.push(format!("{file} invalid '{}': accepted", case.name)),
             Err(e) => {
                 let message = e.to_string();
@@ -212,10 +244,15 @@ fn run_suite(file: &str, expected_type: SchemaType) -> Vec<String> {
     }
     for case in &suite.identity {
         let b_references = case.b_references.as_ref().unwrap_or(&case.references);
-        let a = parse_case(t, &case.a, &case.references);
-        let b = parse_case(t, &case.b, b_references);
+        let a = parse_case(t, &case.a, &case.references, case.normalize);
+        let b = parse_case(t, &case.b, b_references, case.normalize);
         match (a, b) {
             (Ok(a), Ok(b)) => {
+                if let Some(text) = &case.text
+                    && a.text() != text
+                {
+                    failures.push(format!("{file} identity '{}': canonical text {}", case.name, a.text()));
+                }
                 if (a.fingerprint() == b.fingerprint()) != case.same {
                     failures.push(format!(
                         "{file} identity '{}': expected {} fingerprints",

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use registry_core::contract::{DataContract, Metadata, RuleSet};
-use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version};
+use registry_core::{
+    Fingerprint, ParsedSchema, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, UnparsedSchema, Version,
+};
 use serde::{Deserialize, Serialize};
 
 /// A registered schema, by its global id. Immutable: an id never changes meaning.
@@ -14,7 +16,8 @@ pub struct StoredSchema {
     pub id: SchemaId,
     /// The format.
     pub schema_type: SchemaType,
-    /// The text as first registered.
+    /// Its text: Confluent's canonical text for Avro and JSON Schema (normalized if the registration asked), a
+    /// Protobuf schema's text as first registered.
     pub text: String,
     /// The schemas it references.
     pub references: Vec<SchemaReference>,
@@ -32,6 +35,16 @@ impl StoredSchema {
         SchemaGuid::compute(&self.text, &self.references, contract.metadata.as_ref(), contract.rule_set.as_ref())
     }
 
+    /// Whether this record holds `parsed`: the same format, text, references and contract. Two records can:
+    /// schemas whose texts became one canonical text when a store was upgraded keep their ids
+    /// ([`crate::store`]'s canonical rewrite), though only one holds their identity.
+    pub fn holds(&self, parsed: &ParsedSchema) -> bool {
+        self.schema_type == parsed.schema_type()
+            && self.text == parsed.text()
+            && self.references == parsed.references()
+            && self.contract == *parsed.contract()
+    }
+
     /// The schema as an `UnparsedSchema`, to parse or register again.
     pub fn to_unparsed(&self) -> UnparsedSchema {
         UnparsedSchema {
@@ -39,6 +52,7 @@ impl StoredSchema {
             text: self.text.clone(),
             references: self.references.clone(),
             contract: self.contract.clone(),
+            normalize: false,
         }
     }
 }

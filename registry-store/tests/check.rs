@@ -40,6 +40,7 @@ fn populate(path: &Path) {
             version: 1.try_into().unwrap(),
         }],
         contract: Default::default(),
+        normalize: false,
     };
     registry.register(&subject("b"), &uses).unwrap();
     registry.register(&subject("a"), &avro("Gone")).unwrap();

@@ -48,6 +48,7 @@ fn populated() -> Registry {
             version: Version::new(1).unwrap(),
         }],
         contract: Default::default(),
+        normalize: false,
     };
     registry.register(&subject("invoices"), &with_reference).unwrap();
     registry.register(&subject("shared-copy"), &record("Order", &["a"])).unwrap();

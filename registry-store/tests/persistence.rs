@@ -54,12 +54,12 @@ fn a_file_from_a_newer_format_is_refused() {
         txn.commit().unwrap();
     }
     let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
-    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 3 }), "{err}");
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 4 }), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
 }
 
 /// A file written before the GUID index (format 1, or 2 with data contracts) is given the index when it is opened,
-/// and marked format 3 so that a release that predates the index refuses it rather than leave it incomplete.
+/// and marked format 4 so that a release that predates the index refuses it rather than leave it incomplete.
 #[test]
 fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     let meta = redb::TableDefinition::<&str, u64>::new("meta");
@@ -78,7 +78,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     let with_contract = registry.register(&a, &avro("A").with_contract(contract.clone())).unwrap().id;
     let guids = [plain, with_contract].map(|id| registry.schema_by_id(id).unwrap().guid());
     drop(registry);
-    assert_eq!(format(&path), 3);
+    assert_eq!(format(&path), 4);
 
     // As a release before the index left it: format 2, no GUID table.
     {
@@ -96,7 +96,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     assert_eq!(registry.schema_by_id(with_contract).unwrap().contract, contract);
     assert!(registry.check().unwrap().is_sound());
     drop(registry);
-    assert_eq!(format(&path), 3);
+    assert_eq!(format(&path), 4);
 }
 
 #[test]
@@ -171,4 +171,60 @@ fn a_file_open_in_another_registry_is_refused_as_in_use() {
     assert!(matches!(&err, RegistryError::InUse(file) if file.ends_with("registry.redb")), "{err}");
     drop(first);
     Registry::open(&path, RegistryOptions::default()).expect("opens once the other is closed");
+}
+
+/// A file written by the release before canonical texts (format 3: texts as first sent, identity over sorted-key
+/// JSON) gets Confluent's canonical texts, their fingerprints and GUIDs when it is opened. The fixture holds
+/// `{"type": "int"}` (id 1, subject a) and `"int"` (id 2, b); a record named `x.N` (3) and the same record written
+/// `N` in namespace `x` (4), both in c; a JSON Schema with unsorted keys (5, d); a record referencing c version 1
+/// (6, e); a Protobuf schema (7, f); a record hard-deleted with g (8); a string with metadata (9, h).
+#[test]
+fn a_file_from_before_canonical_texts_is_rewritten_when_opened() {
+    use registry_core::SchemaGuid;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-3.redb"), &path).unwrap();
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let text = |id: u32| registry.schema_by_id(SchemaId(id)).unwrap().text.clone();
+    let expected = [
+        (1, r#""int""#),
+        (2, r#""int""#),
+        (3, r#"{"type":"record","name":"N","namespace":"x","fields":[{"name":"f","type":"string"}]}"#),
+        (4, r#"{"type":"record","name":"N","namespace":"x","fields":[{"name":"f","type":"string"}]}"#),
+        (5, r#"{"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"string"}}}"#),
+        (6, r#"{"type":"record","name":"Holder","fields":[{"name":"n","type":"x.N"}]}"#),
+        (7, "syntax = \"proto3\";\nmessage M { string a = 1; }\n"),
+        (9, r#""string""#),
+    ];
+    for (id, want) in expected {
+        assert_eq!(text(id), want, "schema {id}");
+        let stored = registry.schema_by_id(SchemaId(id)).unwrap();
+        let guid = SchemaGuid::compute(want, &stored.references, stored.contract.metadata.as_ref(), None);
+        assert!(registry.ids_by_guid(&guid).unwrap().contains(&SchemaId(id)), "the GUID of {id}");
+    }
+    let report = registry.check().unwrap();
+    assert!(report.is_sound(), "{report:?}");
+    // The identity of `"int"` stays with id 2, which held it; id 1 keeps its version in a, found by its text.
+    let [a, b, c, z] = ["a", "b", "c", "z"].map(|s| Subject::new(s).unwrap());
+    let int = UnparsedSchema::new(SchemaType::Avro, r#"{"type":"int"}"#);
+    assert_eq!(registry.register(&z, &int).unwrap().id, SchemaId(2));
+    let again = registry.register(&a, &int).unwrap();
+    assert_eq!((again.id, again.version.get(), again.deduplicated), (SchemaId(1), 1, true));
+    assert_eq!(registry.lookup(&a, &int, Deleted::Exclude).unwrap().schema.id, SchemaId(1));
+    assert_eq!(registry.lookup(&b, &int, Deleted::Exclude).unwrap().schema.id, SchemaId(2));
+    // The two spellings of x.N: the newer id takes the identity, both versions of c stay.
+    let n = UnparsedSchema::new(
+        SchemaType::Avro,
+        r#"{"type":"record","name":"x.N","fields":[{"name":"f","type":"string"}]}"#,
+    );
+    assert_eq!(registry.register(&z, &n).unwrap().id, SchemaId(4));
+    assert_eq!(registry.versions(&c, Deleted::Exclude).unwrap().len(), 2);
+    // The hard-deleted id is not reused, and the next id follows the highest.
+    let fresh = UnparsedSchema::new(SchemaType::Avro, r#"{"type":"record","name":"New","fields":[]}"#);
+    assert_eq!(registry.register(&z, &fresh).unwrap().id, SchemaId(10));
+    drop(registry);
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 4);
 }

@@ -73,7 +73,7 @@ fn schema(args: &Value) -> UnparsedSchema {
         "ruleSet": args.get("ruleSet"),
     }))
     .expect("a data contract");
-    UnparsedSchema { schema_type, text, references, contract }
+    UnparsedSchema { schema_type, text, references, contract, normalize: false }
 }
 
 fn selector(args: &Value) -> VersionSelector {

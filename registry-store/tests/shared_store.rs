@@ -198,6 +198,67 @@ fn a_database_from_before_the_guid_index_is_indexed_by_its_migration() {
     assert!(registry.check().unwrap().is_sound());
 }
 
+/// A database from before canonical texts (migration 5): rows hold texts as first sent and fingerprints over
+/// sorted-key JSON. Migration 6 gives the Avro and JSON Schema rows Confluent's canonical texts, fingerprints and
+/// GUIDs; of two ids that now share an identity, the one that held it keeps it and the other keeps its version.
+#[test]
+fn a_database_from_before_canonical_texts_is_rewritten_by_its_migration() {
+    use registry_core::{Fingerprint, SchemaGuid};
+    let url = support::postgres::fresh_namespace();
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    registry.set_config(registry_store::Scope::Global, CompatibilityLevel::None).unwrap();
+    let [a, b, d] = ["a", "b", "d"].map(|s| Subject::new(s).unwrap());
+    let json = r#"{"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"string"}}}"#;
+    let rows = [
+        (
+            registry.register(&a, &UnparsedSchema::new(SchemaType::Avro, r#"{"type": "int"}"#)).unwrap().id,
+            SchemaType::Avro,
+            r#"{"type": "int"}"#,
+        ),
+        (
+            registry.register(&b, &UnparsedSchema::new(SchemaType::Avro, r#""long""#)).unwrap().id,
+            SchemaType::Avro,
+            r#""int""#,
+        ),
+        (registry.register(&d, &UnparsedSchema::new(SchemaType::Json, json)).unwrap().id, SchemaType::Json, json),
+    ];
+    drop(registry);
+
+    // As the release before left them: the text as sent, identity over its sorted-key JSON, GUID over the text.
+    let schema = support::postgres::schema_of(&url);
+    let mut sql = format!("DELETE FROM {schema}.registry_migrations WHERE version >= 6;");
+    for (id, schema_type, text) in rows {
+        let sorted = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap();
+        let old = Fingerprint::compute(schema_type, sorted.as_bytes(), &[], &Default::default()).to_hex();
+        let guid = hex(&SchemaGuid::compute(text, &[], None, None).0);
+        let quoted = text.replace('\'', "''");
+        sql.push_str(&format!(
+            "UPDATE {schema}.registry_schemas SET schema = '{quoted}', fingerprint = '\\x{old}', guid = '\\x{guid}' \
+             WHERE id = {id}; UPDATE {schema}.registry_ids SET fingerprint = '\\x{old}' WHERE id = {id};",
+            id = id.0
+        ));
+    }
+    support::postgres::execute(&sql);
+
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    let report = registry.check().unwrap();
+    assert!(report.is_sound(), "{report:?}");
+    for (id, want) in [(rows[0].0, r#""int""#), (rows[1].0, r#""int""#), (rows[2].0, json)] {
+        assert_eq!(registry.schema_by_id(id).unwrap().text, want);
+        let guid = SchemaGuid::compute(want, &[], None, None);
+        assert!(registry.ids_by_guid(&guid).unwrap().contains(&id), "the GUID of {id}");
+    }
+    let int = UnparsedSchema::new(SchemaType::Avro, r#"{"type":"int"}"#);
+    let z = Subject::new("z").unwrap();
+    assert_eq!(registry.register(&z, &int).unwrap().id, rows[1].0);
+    let again = registry.register(&a, &int).unwrap();
+    assert_eq!((again.id, again.version.get(), again.deduplicated), (rows[0].0, 1, true));
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
 fn an_address_that_cannot_be_used_is_a_typed_error() {
     for url in ["postgres://", "not a url at all ="] {
@@ -272,6 +333,7 @@ fn a_referenced_version_is_never_deleted_by_a_delete_racing_the_reference() {
                 version: registry_core::Version::new(1).unwrap(),
             }],
             contract: Default::default(),
+            normalize: false,
         };
         let holder = Subject::new(&format!("holder-{round}")).unwrap();
         let (deleted, registered) =

@@ -224,6 +224,34 @@ def test_normalize_flag(client):
     assert new_client().test_compatibility(subject, Schema(USER_V2, "AVRO"), normalize=True) is True
 
 
+def test_normalized_schemas_are_one_schema_and_stored_as_confluent_stores_them(client):
+    topic = unique("normalized-topic")
+    subject = f"{topic}-value"
+    z_first = avro_record("Prop", [{"name": "f", "type": "double", "default": 1, "zprop": "z", "aprop": {"y": 1, "x": 2}}])
+    a_first = avro_record("Prop", [{"name": "f", "type": "double", "default": 1.0, "aprop": {"x": 2, "y": 1}, "zprop": "z"}])
+    schema_id = client.register_schema(subject, Schema(z_first, "AVRO"), normalize_schemas=True)
+    assert new_client().register_schema(subject, Schema(a_first, "AVRO"), normalize_schemas=True) == schema_id
+    assert new_client().get_versions(subject) == [1]
+    # Stored normalized: properties sorted, the default typed by its field, as Confluent stores it.
+    stored = json.loads(new_client().get_schema(schema_id).schema_str)
+    assert list(stored["fields"][0]) == ["name", "type", "default", "aprop", "zprop"]
+    assert stored["fields"][0]["default"] == 1.0 and isinstance(stored["fields"][0]["default"], float)
+
+    # A serializer with normalize.schemas finds the same version, whichever order it holds.
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    serializer = AvroSerializer(
+        new_client(), a_first, conf={"auto.register.schemas": True, "normalize.schemas": True}
+    )
+    assert framing(serializer({"f": 2.5}, ctx))[1] == schema_id
+    assert new_client().get_versions(subject) == [1]
+
+    # Without normalize, Avro's own canonical text is stored: `{"type": "int"}` is `"int"`.
+    plain = unique("plain-value")
+    int_id = client.register_schema(plain, Schema('{"type": "int"}', "AVRO"))
+    assert new_client().get_schema(int_id).schema_str == '"int"'
+    assert new_client().register_schema(plain, Schema('"int"', "AVRO")) == int_id
+
+
 def test_json_schema_register_lookup_and_fetch(client):
     subject = unique("json-value")
     schema = Schema(ORDER_JSON, "JSON")

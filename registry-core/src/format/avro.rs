@@ -1,12 +1,13 @@
 //! Avro: parsing with `apache-avro` (named types from references visible, defaults checked against their
-//! types), and the canonical form (sorted-key compact JSON that keeps docs, defaults, aliases, logical types).
+//! types); the canonical form is Confluent's canonical text ([`super::avro_text`]).
 
 use std::collections::{HashMap, HashSet};
 
 use apache_avro::Schema;
 use apache_avro::schema::Name;
 
-use super::{canonical_form, parse_json};
+use super::avro_text::{self, Form};
+use super::parse_json;
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
 /// A parsed Avro schema and the named types its references define.
@@ -46,11 +47,13 @@ impl AvroSchema {
     }
 }
 
-/// Parses `text` as Avro, with the named types of `references` in scope; returns it with its canonical form.
+/// Parses `text` as Avro, with the named types of `references` in scope; returns it with its canonical text
+/// (normalized when `normalize` is set).
 pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],
     limits: &Limits,
+    normalize: bool,
 ) -> Result<(AvroSchema, Vec<u8>), SchemaError> {
     let json = parse_json(text, SchemaType::Avro, limits)?;
     check_names(&json, false, 0, limits)?;
@@ -60,14 +63,15 @@ pub(crate) fn parse(
             .map_err(|e| SchemaError::InvalidReference { name: reference.name.clone(), reason: e.to_string() })?;
     }
     let invalid = |e: apache_avro::Error| SchemaError::invalid(SchemaType::Avro, e.to_string());
+    let texts: Vec<&str> = references.iter().map(|r| r.schema.text.as_str()).collect();
     let (root, referenced) = if references.is_empty() {
         (Schema::parse(&json).map_err(invalid)?, Vec::new())
     } else {
-        let texts: Vec<&str> = references.iter().map(|r| r.schema.text.as_str()).collect();
-        Schema::parse_str_with_list(text, texts).map_err(invalid)?
+        Schema::parse_str_with_list(text, texts.clone()).map_err(invalid)?
     };
     check_defined_once(std::iter::once(&root).chain(&referenced), limits)?;
-    let canonical = canonical_form(&json, text.len());
+    let form = if normalize { Form::Normalized } else { Form::Canonical };
+    let canonical = avro_text::text(text, &texts, form, limits.max_depth)?.into_bytes();
     let lossy = std::iter::once(&root).chain(&referenced).any(|s| holds_fixed_logical_type(s, 0, limits));
     Ok((AvroSchema { root, referenced, json: lossy.then_some(json) }, canonical))
 }

@@ -1,10 +1,10 @@
 //! JSON Schema: the schema must be valid JSON and valid for its draft (`$schema`, default draft 7); `$ref`s
-//! to references resolve by the reference's name. Canonical form: sorted-key compact JSON.
+//! to references resolve by the reference's name. Canonical form: Confluent's canonical text ([`canonical_text`]).
 
 use jsonschema::{Draft, Resource};
 use serde_json::Value;
 
-use super::{by_name, holds_key, parse_json};
+use super::{by_name, holds_key, jackson, parse_json};
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
 /// The base URI relative `$ref`s and reference names resolve against.
@@ -82,6 +82,18 @@ pub(crate) fn parse(
         check_schema(&value, draft, &documents)?;
     }
     Ok(JsonSchema { value, draft, references: documents })
+}
+
+/// The text Confluent's registry stores for a JSON Schema: compact, keys in the order given (sorted at every depth
+/// when `normalize` is set), numbers as Java's `BigDecimal` writes them (`1.0` and `1` stay apart), strings
+/// escaped as Jackson does.
+pub(crate) fn canonical_text(text: &str, normalize: bool) -> Result<String, SchemaError> {
+    let node = jackson::Node::parse(text)
+        .map_err(|e| SchemaError::invalid(SchemaType::Json, format!("not valid JSON: {e}")))?;
+    let node = if normalize { node.sorted() } else { node };
+    let mut out = String::with_capacity(text.len());
+    jackson::write(&node, jackson::Numbers::Decimal, &mut out);
+    Ok(out)
 }
 
 /// Checks a schema as compiling it would, without building the validator when nothing in it needs one.

@@ -4,6 +4,8 @@
 
 pub mod avro;
 pub mod avro_names;
+mod avro_text;
+mod jackson;
 pub mod json;
 pub mod proto_text;
 pub mod protobuf;
@@ -23,6 +25,8 @@ pub struct ParsedSchema {
     /// The contract's size, as counted against the size limit (kept: it costs a serialization to measure).
     contract_bytes: usize,
     canonical: Vec<u8>,
+    /// The text as given, where it is not the canonical form (Protobuf).
+    source: Option<String>,
     fingerprint: Fingerprint,
     kind: FormatSchema,
 }
@@ -50,10 +54,20 @@ impl ParsedSchema {
         self.fingerprint
     }
 
-    /// The canonical form the fingerprint is computed over: sorted-key compact JSON for Avro and JSON Schema,
-    /// the encoded `FileDescriptorProto` (source info and file name removed) for Protobuf.
+    /// The canonical form the fingerprint is computed over: for Avro and JSON Schema the text Confluent's registry
+    /// stores ([`ParsedSchema::text`]), for Protobuf the encoded `FileDescriptorProto` (source info and file name
+    /// removed).
     pub fn canonical(&self) -> &[u8] {
         &self.canonical
+    }
+
+    /// The text to store: Confluent's canonical text for Avro and JSON Schema (normalized if asked), so the same
+    /// schema has the same text, GUID and identity here and there; a Protobuf schema's text as given.
+    pub fn text(&self) -> &str {
+        match &self.source {
+            Some(source) => source,
+            None => std::str::from_utf8(&self.canonical).unwrap_or_default(),
+        }
     }
 
     /// About the bytes this parsed schema holds in memory (its tree, a Protobuf schema's descriptor pool), for
@@ -98,6 +112,7 @@ impl ParsedSchema {
             schema_type: self.schema_type,
             references: self.references.clone(),
             canonical: self.canonical.clone(),
+            source: self.source.clone(),
             kind: self.kind.clone(),
         }
     }
@@ -170,31 +185,90 @@ fn parse_with(
     for reference in &resolved {
         check_size(&reference.schema.text, limits)?;
     }
-    let (kind, canonical) = match schema.schema_type {
+    let normalize = schema.normalize;
+    let (kind, canonical, source) = match schema.schema_type {
         SchemaType::Avro => {
-            let (parsed, canonical) = avro::parse(&schema.text, &resolved, limits)?;
-            (FormatSchema::Avro(Box::new(parsed)), canonical)
+            let (parsed, canonical) = avro::parse(&schema.text, &resolved, limits, normalize)?;
+            (FormatSchema::Avro(Box::new(parsed)), canonical, None)
         }
         SchemaType::Json => {
             let parsed = json::parse(&schema.text, &resolved, limits, check)?;
-            let canonical = canonical_form(parsed.value(), schema.text.len());
-            (FormatSchema::Json(parsed), canonical)
+            let canonical = json::canonical_text(&schema.text, normalize)?.into_bytes();
+            (FormatSchema::Json(parsed), canonical, None)
         }
         SchemaType::Protobuf => {
-            let (parsed, canonical) = protobuf::parse(&schema.text, &resolved, limits)?;
-            (FormatSchema::Protobuf(Box::new(parsed)), canonical)
+            let (parsed, canonical) = protobuf::parse(&schema.text, &resolved, limits, normalize)?;
+            (FormatSchema::Protobuf(Box::new(parsed)), canonical, Some(schema.text.clone()))
         }
     };
-    let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &schema.references, &schema.contract);
+    // Normalized, references are sorted by subject and version (their names are not a key) and each kept once.
+    let mut references = schema.references.clone();
+    if normalize {
+        references.sort_by(|a, b| a.subject.as_str().cmp(b.subject.as_str()).then(a.version.cmp(&b.version)));
+        let mut seen = Vec::with_capacity(references.len());
+        references.retain(|r| {
+            let first = !seen.contains(r);
+            if first {
+                seen.push(r.clone());
+            }
+            first
+        });
+    }
+    let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &references, &schema.contract);
     Ok(ParsedSchema {
         schema_type: schema.schema_type,
-        references: schema.references.clone(),
+        references,
         contract: schema.contract.clone(),
         contract_bytes,
         canonical,
+        source,
         fingerprint,
         kind,
     })
+}
+
+/// The text Confluent's registry stores for a schema of `schema_type` whose references' texts are `references`
+/// (in order), without parsing it as new: for a store rewriting what it kept before its texts were canonical.
+/// `None` for Protobuf, whose text is kept as given.
+pub fn canonical_text(
+    schema_type: SchemaType,
+    text: &str,
+    references: &[&str],
+    limits: &Limits,
+) -> Result<Option<String>, SchemaError> {
+    check_size(text, limits)?;
+    match schema_type {
+        SchemaType::Avro => {
+            check_depth(text, Syntax::Json, limits)?;
+            for reference in references {
+                check_depth(reference, Syntax::Json, limits)?;
+            }
+            avro_text::text(text, references, avro_text::Form::Canonical, limits.max_depth).map(Some)
+        }
+        SchemaType::Json => {
+            check_depth(text, Syntax::Json, limits)?;
+            json::canonical_text(text, false).map(Some)
+        }
+        SchemaType::Protobuf => Ok(None),
+    }
+}
+
+/// An Avro schema's text with every named type written out at its first use, the types of its references (and
+/// theirs) included, as Confluent's `format=resolved` answers; another format's text as it is.
+pub fn resolved_text(
+    schema: &UnparsedSchema,
+    resolver: &dyn ReferenceResolver,
+    limits: &Limits,
+) -> Result<String, SchemaError> {
+    if schema.schema_type != SchemaType::Avro || schema.references.is_empty() {
+        return Ok(schema.text.clone());
+    }
+    let resolved = resolve_all(schema, resolver, limits)?;
+    let references: Vec<&str> = resolved.iter().map(|r| r.schema.text.as_str()).collect();
+    for text in references.iter().chain(std::iter::once(&schema.text.as_str())) {
+        check_depth(text, Syntax::Json, limits)?;
+    }
+    avro_text::text(&schema.text, &references, avro_text::Form::Resolved, limits.max_depth)
 }
 
 fn check_size(text: &str, limits: &Limits) -> Result<(), SchemaError> {
@@ -259,16 +333,6 @@ pub(crate) fn check_depth(text: &str, syntax: Syntax, limits: &Limits) -> Result
     Ok(())
 }
 
-/// The canonical form of a JSON document (a JSON Schema, an Avro schema): [`canonical_json`] into a buffer sized
-/// from `text_len`, the length of the text it was parsed from (the compact form is seldom longer), so it is
-/// written without growing.
-pub(crate) fn canonical_form(value: &serde_json::Value, text_len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text_len);
-    canonical_json(value, &mut out);
-    out.shrink_to_fit();
-    out
-}
-
 /// Whether `value` holds, at any depth, an object with a key `wanted` accepts.
 pub(crate) fn holds_key(value: &serde_json::Value, wanted: &impl Fn(&str) -> bool) -> bool {
     use serde_json::Value;
@@ -277,55 +341,6 @@ pub(crate) fn holds_key(value: &serde_json::Value, wanted: &impl Fn(&str) -> boo
         Value::Array(items) => items.iter().any(|item| holds_key(item, wanted)),
         _ => false,
     }
-}
-
-/// Writes `value` as compact JSON with object keys sorted, so key order and whitespace never change identity.
-fn canonical_json(value: &serde_json::Value, out: &mut Vec<u8>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            out.push(b'{');
-            // serde_json's map iterates in key order unless its `preserve_order` feature is on somewhere in the
-            // build; the canonical form must not depend on that, so insertion order is sorted here.
-            if map.keys().is_sorted() {
-                write_members(map.iter(), out);
-            } else {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                write_members(entries.into_iter(), out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                canonical_json(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => {
-            // Serializing a scalar into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, scalar);
-        }
-    }
-}
-
-fn write_members<'v>(members: impl Iterator<Item = (&'v String, &'v serde_json::Value)>, out: &mut Vec<u8>) {
-    for (i, (key, value)) in members.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json_string(key, out);
-        out.push(b':');
-        canonical_json(value, out);
-    }
-}
-
-fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// Parses JSON text, naming the line and column of a syntax error.

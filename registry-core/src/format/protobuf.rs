@@ -48,6 +48,7 @@ pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],
     limits: &Limits,
+    normalize: bool,
 ) -> Result<(ProtobufSchema, Vec<u8>), SchemaError> {
     let (files, root_name) = load_all(text, references, limits, Positions::Dropped)?;
     let file = match compile(files, &root_name) {
@@ -57,7 +58,11 @@ pub(crate) fn parse(
             compile(files, &root_name).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))?
         }
     };
-    let canonical = normalize(file.file_descriptor_proto()).encode_to_vec();
+    let mut canonical = canonical_descriptor(file.file_descriptor_proto());
+    if normalize {
+        normalize_order(&mut canonical);
+    }
+    let canonical = canonical.encode_to_vec();
     Ok((ProtobufSchema { file }, canonical))
 }
 
@@ -159,7 +164,7 @@ fn describe(error: &protox::Error) -> String {
     }
 }
 
-fn normalize(descriptor: &FileDescriptorProto) -> FileDescriptorProto {
+fn canonical_descriptor(descriptor: &FileDescriptorProto) -> FileDescriptorProto {
     let mut d = descriptor.clone();
     d.name = None;
     d.source_code_info = None;
@@ -170,6 +175,55 @@ fn normalize(descriptor: &FileDescriptorProto) -> FileDescriptorProto {
         clear_default_json_names(message);
     }
     d
+}
+
+/// What Confluent's `normalize` makes of a file, on its descriptor: imports sorted and each kept once (weak ones
+/// dropped), fields and extensions by number, oneofs by their lowest field number (empty ones dropped), enum
+/// values by number then name, reserved ranges and names and extension ranges sorted. Messages, enums and
+/// services keep their order: message indexes in the wire format depend on it.
+fn normalize_order(file: &mut FileDescriptorProto) {
+    let public: Vec<String> =
+        file.public_dependency.iter().filter_map(|i| file.dependency.get(*i as usize).cloned()).collect();
+    file.dependency.sort();
+    file.dependency.dedup();
+    file.weak_dependency.clear();
+    let mut public: Vec<i32> =
+        public.iter().filter_map(|name| file.dependency.iter().position(|d| d == name).map(|i| i as i32)).collect();
+    public.sort_unstable();
+    public.dedup();
+    file.public_dependency = public;
+    file.extension.sort_by_key(|f| f.number());
+    file.message_type.iter_mut().for_each(normalize_message);
+    file.enum_type.iter_mut().for_each(normalize_enum);
+}
+
+fn normalize_message(message: &mut prost_types::DescriptorProto) {
+    // Oneofs by their lowest field number, empty ones dropped; each field's index follows its oneof.
+    let lowest =
+        |index: usize| message.field.iter().filter(|f| f.oneof_index == Some(index as i32)).map(|f| f.number()).min();
+    let mut oneofs: Vec<(i32, usize)> =
+        (0..message.oneof_decl.len()).filter_map(|i| lowest(i).map(|low| (low, i))).collect();
+    oneofs.sort_unstable();
+    let renumber: HashMap<i32, i32> =
+        oneofs.iter().enumerate().map(|(new, (_, old))| (*old as i32, new as i32)).collect();
+    let decls = std::mem::take(&mut message.oneof_decl);
+    message.oneof_decl = oneofs.iter().filter_map(|(_, old)| decls.get(*old).cloned()).collect();
+    for field in &mut message.field {
+        field.oneof_index = field.oneof_index.and_then(|old| renumber.get(&old).copied());
+    }
+    message.field.sort_by_key(|f| f.number());
+    message.extension.sort_by_key(|f| f.number());
+    message.reserved_range.sort_by_key(|r| (r.start(), r.end()));
+    message.reserved_name.sort();
+    message.extension_range.sort_by_key(|r| (r.start(), r.end()));
+    message.nested_type.iter_mut().for_each(normalize_message);
+    message.enum_type.iter_mut().for_each(normalize_enum);
+}
+
+fn normalize_enum(enumeration: &mut prost_types::EnumDescriptorProto) {
+    enumeration.value.sort_by(|a, b| a.number().cmp(&b.number()).then_with(|| a.name().cmp(b.name())));
+    enumeration.reserved_range.sort_by_key(|r| (r.start(), r.end()));
+    enumeration.reserved_name.sort();
 }
 
 fn clear_default_json_names(message: &mut prost_types::DescriptorProto) {

@@ -67,7 +67,7 @@ impl SchemaRequest {
             self.references.iter().flatten().map(ReferenceDto::to_reference).collect::<Result<Vec<_>, _>>()?;
         let contract =
             DataContract { metadata: contract_part(&self.metadata)?, rule_set: contract_part(&self.rule_set)? };
-        Ok(UnparsedSchema { schema_type, text, references, contract })
+        Ok(UnparsedSchema { schema_type, text, references, contract, normalize: false })
     }
 }
 

@@ -215,8 +215,12 @@ pub(crate) async fn register_schema(
 }
 
 /// The schema text to answer with: Protobuf descriptors become `.proto` source, or stay a base64
-/// `FileDescriptorProto` with `format=serialized`; other formats as registered.
+/// `FileDescriptorProto` with `format=serialized`; an Avro schema's references are written out with
+/// `format=resolved`; otherwise the text as stored.
 fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option<&str>) -> ApiResult<Cow<'a, str>> {
+    if is_resolved(stored, format) {
+        return Ok(Cow::Owned(registry.resolved_text(stored)?));
+    }
     if stored.schema_type != SchemaType::Protobuf {
         return Ok(Cow::Borrowed(&stored.text));
     }
@@ -235,6 +239,13 @@ fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option
     } else {
         proto_text::render(descriptor)
     }))
+}
+
+/// Whether `format` asks for an Avro schema's references written out and this one has any.
+fn is_resolved(stored: &StoredSchema, format: Option<&str>) -> bool {
+    stored.schema_type == SchemaType::Avro
+        && !stored.references.is_empty()
+        && format.is_some_and(|f| f.eq_ignore_ascii_case("resolved"))
 }
 
 fn references(stored: &StoredSchema) -> Vec<ReferenceDto> {
@@ -336,6 +347,11 @@ async fn schema_by_id(
     // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
     flags.subject.as_deref().map(subject).transpose()?;
     let id = schema_id(&id)?;
+    if flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("resolved")) {
+        // Rendered each time: only an Avro schema with references has a resolved text of its own.
+        let stored = state.registry.schema_by_id(id)?;
+        return Ok(Sr(schema_fields(&state.registry, &stored, flags.format.as_deref())?).into_response());
+    }
     let serialized = flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
     let key = (id.0, serialized);
     let removals = match pre_rendered(&state, key) {
@@ -505,15 +521,14 @@ async fn lookup(
     JsonBody(body): JsonBody<SchemaRequest>,
 ) -> ApiResult<Response> {
     let subject = subject(&name)?;
-    // Identity already ignores formatting and key order, so `normalize` needs no extra work.
-    flag(&flags.normalize)?;
+    let normalize = flag(&flags.normalize)?;
     let deleted = deleted(&flags)?;
     if body.schema.as_deref().is_none_or(|text| text.trim().is_empty()) {
         // An empty schema matches nothing, as Confluent answers: the subject is not found, or the schema is not.
         state.registry.versions(&subject, deleted)?;
         return Err(registry_store::RegistryError::SchemaNotInSubject(subject).into());
     }
-    let schema = body.to_unparsed()?;
+    let schema = body.to_unparsed()?.normalized(normalize);
     let light = is_light(&state.registry, &schema, None)?;
     let found = inline_or_blocking(&state.registry, light, move |r| r.lookup(&subject, &schema, deleted)).await?;
     Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
@@ -595,9 +610,9 @@ async fn register(
     state.answer_counts.registrations.record(false);
     let body: SchemaRequest = parse_json(&bytes)?;
     let subject = subject(&name)?;
-    flag(&flags.normalize)?;
+    let normalize = flag(&flags.normalize)?;
     let schema = match body.to_registration() {
-        Ok(schema) => schema,
+        Ok(schema) => schema.normalized(normalize),
         Err(e) => {
             metrics::record_outcome("registrations", "invalid");
             return Err(e);
@@ -739,7 +754,7 @@ async fn check_one(
 ) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
     let selector = version(&v)?;
-    let schema = body.to_unparsed()?;
+    let schema = body.to_unparsed()?.normalized(flag(&flags.normalize)?);
     let light = is_light(&state.registry, &schema, None)?;
     let report =
         inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, Some(selector)))
@@ -755,7 +770,7 @@ async fn check_all(
     JsonBody(body): JsonBody<SchemaRequest>,
 ) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
-    let schema = body.to_unparsed()?;
+    let schema = body.to_unparsed()?.normalized(flag(&flags.normalize)?);
     let light = is_light(&state.registry, &schema, Some(&subject))?;
     let report =
         inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, None)).await;

@@ -40,8 +40,8 @@ struct Reference {
 #[derive(Debug, Deserialize)]
 struct SchemaBody {
     subject: String,
-    /// A JSON value (for JSON Schema and Avro) or the schema text.
-    schema: Value,
+    /// A JSON value (for JSON Schema and Avro; kept as written, key order included) or the schema text.
+    schema: Box<serde_json::value::RawValue>,
     schema_type: String,
     #[serde(default)]
     references: Vec<Reference>,
@@ -54,16 +54,20 @@ struct SchemaBody {
     /// The data contract's rule set (Confluent's shape).
     #[serde(alias = "ruleSet")]
     rule_set: Option<Value>,
+    /// Normalize the schema first, as Confluent's `normalize=true` does.
+    #[serde(default)]
+    normalize: bool,
 }
 
 impl SchemaBody {
     fn unparsed(&self) -> ApiResult<(Subject, UnparsedSchema)> {
         let subject = crate::confluent::request_subject(&self.subject)?;
         let schema_type: SchemaType = self.schema_type.parse()?;
-        let text = match &self.schema {
-            Value::String(text) => text.clone(),
-            Value::Null => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Empty schema")),
-            other => other.to_string(),
+        let raw = self.schema.get();
+        let text = match raw.as_bytes().first() {
+            Some(b'"') => serde_json::from_str::<String>(raw).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            Some(b'n') => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Empty schema")),
+            _ => raw.to_string(),
         };
         let references = self
             .references
@@ -77,7 +81,7 @@ impl SchemaBody {
             metadata: crate::confluent::contract_part(&self.metadata)?,
             rule_set: crate::confluent::contract_part(&self.rule_set)?,
         };
-        Ok((subject, UnparsedSchema { schema_type, text, references, contract }))
+        Ok((subject, UnparsedSchema { schema_type, text, references, contract, normalize: self.normalize }))
     }
 }
 
@@ -126,18 +130,31 @@ async fn register(
     ))
 }
 
-async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Sr<Value>> {
+/// `GET /api/v1/schemas/{id}`: the schema as a JSON value written as stored (key order kept), with the rest.
+#[derive(Serialize)]
+struct SchemaAnswer {
+    schema: Box<serde_json::value::RawValue>,
+    #[serde(flatten)]
+    rest: Value,
+}
+
+async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Sr<SchemaAnswer>> {
     let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
     let stored = state.registry.schema_by_id(id)?;
     let uses = state.registry.versions_for_id(id, Deleted::Exclude)?;
-    let schema = match stored.schema_type {
-        SchemaType::Protobuf => Value::String(stored.text.clone()),
-        _ => serde_json::from_str(&stored.text).unwrap_or_else(|_| Value::String(stored.text.clone())),
+    // Avro and JSON Schema texts are compact JSON as stored; a Protobuf text is a string.
+    let raw = match stored.schema_type {
+        SchemaType::Protobuf => None,
+        _ => serde_json::value::RawValue::from_string(stored.text.clone()).ok(),
+    };
+    let schema = match raw {
+        Some(raw) => raw,
+        None => serde_json::value::to_raw_value(&stored.text)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 50001, e.to_string()))?,
     };
     let mut answer = json!({
         "id": stored.id.0,
         "schema_type": lower(stored.schema_type),
-        "schema": schema,
         "fingerprint": stored.fingerprint.to_hex(),
         "guid": stored.guid().to_string(),
         "references": stored.references.iter().map(|r| json!({"name": r.name, "subject": r.subject.as_str(), "version": r.version.get()})).collect::<Vec<_>>(),
@@ -150,7 +167,7 @@ async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> Api
     if let Some(rule_set) = &stored.contract.rule_set {
         answer["rule_set"] = json!(rule_set);
     }
-    Ok(Sr(answer))
+    Ok(Sr(SchemaAnswer { schema, rest: answer }))
 }
 
 async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use registry_core::{SchemaId, Subject, Version};
+use registry_core::{SchemaId, SchemaType, Subject, Version};
 
 use super::Registry;
 use crate::RegistryError;
@@ -136,11 +136,24 @@ impl Registry {
                 _ => {}
             }
             let resolver = Resolver::new(snapshot);
-            match resolver.outcome(registry_core::parse_stored(&stored.to_unparsed(), &resolver, limits)) {
-                Ok(parsed) if parsed.fingerprint() != stored.fingerprint => problems.push(format!(
-                    "schema id {id}: its fingerprint is not that of its canonical form (the text or its references \
-                     changed)"
-                )),
+            let parse = |normalize: bool| {
+                let unparsed = stored.to_unparsed().normalized(normalize);
+                resolver.outcome(registry_core::parse_stored(&unparsed, &resolver, limits))
+            };
+            match parse(false) {
+                Ok(parsed) if parsed.fingerprint() != stored.fingerprint => {
+                    // A Protobuf schema registered normalized keeps its text as sent and the normalized identity.
+                    let normalized = stored.schema_type == SchemaType::Protobuf
+                        && parse(true).is_ok_and(|p| p.fingerprint() == stored.fingerprint);
+                    // A schema whose identity another id took when texts became canonical keeps its old one.
+                    let merged = snapshot.id_of(&parsed.fingerprint())?.is_some_and(|other| other != *id);
+                    if !normalized && !merged {
+                        problems.push(format!(
+                            "schema id {id}: its fingerprint is not that of its canonical form (the text or its \
+                             references changed)"
+                        ));
+                    }
+                }
                 Ok(_) => {}
                 Err(RegistryError::Storage(e)) => return Err(e.into()),
                 Err(e) => problems.push(format!("schema id {id}: does not parse: {e}")),

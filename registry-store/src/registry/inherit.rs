@@ -47,6 +47,7 @@ pub(super) fn effective(
             text: previous.text.clone(),
             references: previous.references.clone(),
             contract: request.contract.clone(),
+            normalize: request.normalize,
         }
     } else {
         request.clone()
@@ -88,7 +89,8 @@ pub(super) fn has_confluent_version(contract: &DataContract) -> bool {
 /// do: same text, references and rule set, with metadata equal once the `confluent:version` property is set
 /// aside. A candidate without the property matches a version whose number it does not name; one with it matches
 /// a version without it only when the number is that version's. An exact match is the fingerprint's business,
-/// not this.
+/// but a version that holds the candidate's very text matches too: its id kept an older identity when texts
+/// became canonical ([`StoredSchema::holds`]).
 pub(super) fn loose_match<'a>(
     candidate: &ParsedSchema,
     versions: impl IntoIterator<Item = (Version, &'a StoredSchema)>,
@@ -101,6 +103,9 @@ pub(super) fn loose_match<'a>(
         Fingerprint::compute(candidate.schema_type(), candidate.canonical(), candidate.references(), &contract)
     };
     versions.into_iter().find_map(|(version, stored)| {
+        if stored.holds(candidate) {
+            return Some((version, stored.id));
+        }
         let stored_metadata = stored.contract.metadata.as_ref();
         let matches = match (own, stored_metadata.and_then(|m| m.properties.get(CONFLUENT_VERSION))) {
             // The stored version has the property, the candidate does not: the candidate with the stored value.

@@ -61,6 +61,18 @@ impl Registry {
         Ok(parsed)
     }
 
+    /// A registered schema's text with the types of its references written out (Confluent's `format=resolved`;
+    /// an Avro schema with references is the only one it changes).
+    pub fn resolved_text(&self, schema: &StoredSchema) -> Result<String> {
+        if schema.schema_type != registry_core::SchemaType::Avro || schema.references.is_empty() {
+            return Ok(schema.text.clone());
+        }
+        let snapshot = self.snapshot()?;
+        let resolver = Resolver::new(&*snapshot);
+        let limits = &self.inner.shared.options.limits;
+        resolver.outcome(registry_core::resolved_text(&schema.to_unparsed(), &resolver, limits))
+    }
+
     // ----- data validation -----
 
     /// Checks `data` against schema `id` with the default options: every error, each with its path in the data.
@@ -126,6 +138,14 @@ impl Registry {
     /// request omits its metadata or rule set, the version holding it with those of the subject's newest live
     /// version, as a registration would inherit them.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
+        // Normalized when asked or when the subject's config says so, as a registration would be.
+        let adjusted;
+        let schema = if !schema.normalize && self.effective_settings(subject)?.normalize == Some(true) {
+            adjusted = schema.clone().normalized(true);
+            &adjusted
+        } else {
+            schema
+        };
         let (fingerprint, parsed) = match self.fingerprint_or_parse(schema)? {
             Identified::Seen(fingerprint) => (fingerprint, None),
             Identified::Parsed(parsed) => (parsed.fingerprint(), Some(parsed)),
@@ -427,6 +447,7 @@ pub(super) fn text_key(schema: &UnparsedSchema) -> Option<[u8; 32]> {
     hasher.update([0]);
     hasher.update((schema.text.len() as u64).to_le_bytes());
     hasher.update(schema.text.as_bytes());
+    hasher.update([u8::from(schema.normalize)]);
     if !schema.contract.is_none() {
         hasher.update(serde_json::to_vec(&schema.contract).ok()?);
     }

@@ -68,6 +68,15 @@ impl Registry {
         let latest_only = options.versioned && options.version.is_none();
         // Configured defaults or overrides change what a request registers: it is never answered as sent.
         let settings = if mode == Mode::Import { ScopeSettings::default() } else { self.effective_settings(subject)? };
+        // Normalized when asked or configured, never in IMPORT mode (Confluent's rule: an import keeps its text).
+        let normalize = mode != Mode::Import && (request.normalize || settings.normalize == Some(true));
+        let adjusted;
+        let request = if normalize == request.normalize {
+            request
+        } else {
+            adjusted = request.clone().normalized(normalize);
+            &adjusted
+        };
         let as_sent_answers = !explicit && !settings.has_defaults_or_overrides();
         // The fast path: the schema exactly as sent, seen before, already in this subject. No parse, no
         // transaction.
@@ -216,8 +225,10 @@ impl Registry {
     /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
     pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
         writable(subject)?;
-        if self.effective_mode(subject)?.is_read_only() || self.effective_settings(subject)?.has_defaults_or_overrides()
-        {
+        let settings = self.effective_settings(subject)?;
+        // A configured normalization parses what the request does not say to.
+        let normalized_here = settings.normalize == Some(true) && !schema.normalize;
+        if self.effective_mode(subject)?.is_read_only() || settings.has_defaults_or_overrides() || normalized_here {
             return Ok(None);
         }
         let fingerprint = text_key(schema).and_then(|key| self.caches().text_fingerprints.get(&key));
@@ -328,6 +339,25 @@ impl Shared {
                 return Ok((registered, false));
             }
         }
+        // Known elsewhere but not here: this subject may hold the same text under an id that kept an older identity
+        // when texts became canonical; that version is the answer, as Confluent's lookup by equivalence finds it.
+        if known_id.is_some_and(|known| !versions.iter().any(|(_, r)| r.id == known))
+            && !options.is_explicit()
+            && !options.versioned
+        {
+            for (version, record) in versions.iter().rev().filter(|(_, r)| !r.deleted) {
+                if txn.schema(record.id)?.is_some_and(|stored| stored.holds(parsed)) {
+                    let registered = Registered {
+                        id: record.id,
+                        version: *version,
+                        semver: record.semver,
+                        deduplicated: true,
+                        inherited,
+                    };
+                    return Ok((registered, false));
+                }
+            }
+        }
 
         let id = match (options.id, known_id) {
             (Some(given), Some(known)) if given != known => {
@@ -422,11 +452,12 @@ impl Shared {
         // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept, and held
         // so that a delete cannot take it away before this commits; an id allocated just now has none.
         if fresh || !txn.hold_schema(id)? {
+            // The canonical text (normalized if asked) and references, as Confluent stores them.
             let stored = StoredSchema {
                 id,
                 schema_type: schema.schema_type,
-                text: schema.text.clone(),
-                references: schema.references.clone(),
+                text: parsed.text().to_string(),
+                references: parsed.references().to_vec(),
                 fingerprint,
                 contract: schema.contract.clone(),
             };
@@ -436,7 +467,7 @@ impl Shared {
         txn.put_version(subject, version, VersionRecord { id, deleted: false, semver })?;
         txn.add_use(id, subject, version)?;
         // The references are part of the fingerprint, so a kept record names the same ones.
-        for reference in &schema.references {
+        for reference in parsed.references() {
             txn.add_referrer(reference, id)?;
         }
         Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))

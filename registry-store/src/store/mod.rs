@@ -8,6 +8,7 @@
 //! the same subject or fingerprint ([`Store::write`]'s `locks`), so a rule that reads a subject's versions and
 //! then appends one cannot race another writer of that subject.
 
+mod canonical;
 #[cfg(feature = "faults")]
 pub mod faults;
 #[cfg(feature = "postgres")]

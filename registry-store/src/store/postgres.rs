@@ -100,10 +100,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     "#,
     ),
+    (
+        6,
+        // Schema texts as Confluent stores them: the Avro and JSON Schema rows are given their canonical texts,
+        // fingerprints and GUIDs by `canonicalize` in the same transaction.
+        "COMMENT ON TABLE registry_schemas IS 'schema texts are canonical since migration 6';",
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
 const GUID_MIGRATION: i64 = 3;
+/// The migration after which every Avro and JSON Schema row has its canonical text.
+const CANONICAL_MIGRATION: i64 = 6;
 
 /// The advisory lock key that serializes migrations across instances starting at once.
 const MIGRATION_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
@@ -240,6 +248,9 @@ impl PgStore {
                 conn.batch(sql)?;
                 if *version == GUID_MIGRATION {
                     index_guids(&conn)?;
+                }
+                if *version == CANONICAL_MIGRATION {
+                    canonicalize(&conn)?;
                 }
                 conn.queue("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)]);
             }
@@ -812,6 +823,60 @@ fn index_guids(conn: &Conn<'_>) -> Result<()> {
         conn.queue("UPDATE registry_schemas SET guid = $1 WHERE id = $2", params);
     }
     tracing::info!(schemas = rows.len(), "indexed the schemas' GUIDs");
+    Ok(())
+}
+
+/// Gives the Avro and JSON Schema rows their canonical texts, fingerprints and GUIDs (inside the migration's
+/// transaction; [`super::canonical::rewrites`]).
+fn canonicalize(conn: &Conn<'_>) -> Result<()> {
+    let rows =
+        conn.query("SELECT id, schema_type, schema, refs, fingerprint, contract FROM registry_schemas", vec![])?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in &rows {
+        records.push(StoredSchema {
+            id: SchemaId(u32::try_from(get::<i64>(row, 0)?).map_err(corrupt)?),
+            schema_type: get::<&str>(row, 1)?.parse().map_err(corrupt)?,
+            text: get(row, 2)?,
+            references: serde_json::from_str(get(row, 3)?).map_err(corrupt)?,
+            fingerprint: fingerprint(get(row, 4)?)?,
+            contract: contract_from_json(get::<Option<&str>>(row, 5)?.unwrap_or_default())?,
+        });
+    }
+    let mut versions = HashMap::new();
+    for row in &conn.query("SELECT subject, version, id FROM registry_versions", vec![])? {
+        versions.insert((get::<String>(row, 0)?, get::<i64>(row, 1)?), get::<i64>(row, 2)?);
+    }
+    let mut holders = HashMap::new();
+    for row in &conn.query("SELECT fingerprint, id FROM registry_ids", vec![])? {
+        holders.insert(get::<Vec<u8>>(row, 0)?, SchemaId(u32::try_from(get::<i64>(row, 1)?).map_err(corrupt)?));
+    }
+    let texts: HashMap<SchemaId, String> = records.iter().map(|s| (s.id, s.text.clone())).collect();
+    let text_of = |reference: &SchemaReference| -> Result<Option<String>> {
+        let key = (reference.subject.as_str().to_string(), i64::from(reference.version.get()));
+        let id = versions.get(&key).and_then(|id| u32::try_from(*id).ok());
+        Ok(id.and_then(|id| texts.get(&SchemaId(id)).cloned()))
+    };
+    let holder = |fingerprint: &Fingerprint| Ok(holders.get(fingerprint.0.as_slice()).copied());
+    let rewrites = super::canonical::rewrites(records, &text_of, &holder)?;
+    for rewrite in &rewrites {
+        let after = &rewrite.after;
+        let params: Params = vec![
+            text(&after.text),
+            bytes(&after.fingerprint),
+            Box::new(after.guid().0.to_vec()),
+            Box::new(i64::from(after.id.0)),
+        ];
+        conn.queue("UPDATE registry_schemas SET schema = $1, fingerprint = $2, guid = $3 WHERE id = $4", params);
+    }
+    // Unbind every old identity before binding any new one: one id's old fingerprint may be another's new.
+    for rewrite in rewrites.iter().filter(|r| r.rebind) {
+        conn.queue("DELETE FROM registry_ids WHERE id = $1", vec![Box::new(i64::from(rewrite.before.id.0))]);
+    }
+    for rewrite in rewrites.iter().filter(|r| r.rebind) {
+        let params: Params = vec![Box::new(i64::from(rewrite.before.id.0)), bytes(&rewrite.after.fingerprint)];
+        conn.queue("INSERT INTO registry_ids (id, fingerprint) VALUES ($1, $2)", params);
+    }
+    tracing::info!(schemas = rewrites.len(), "gave the schemas their canonical texts");
     Ok(())
 }
 

@@ -51,9 +51,12 @@ const GUIDS: TableDefinition<(&[u8], u32), ()> = TableDefinition::new("guids");
 
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
-/// The file's format: 3 since the GUID index. A file of format 1 or 2 (records without or with data contracts,
-/// no index) is given the index when it is opened, and then refused by releases that predate it.
-const FILE_FORMAT: u64 = 3;
+/// The file's format: 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
+/// contracts, no GUID index) is given the index, and one of format 3 or less its canonical texts
+/// ([`super::canonical`]), when it is opened; it is then refused by releases that predate it.
+const FILE_FORMAT: u64 = 4;
+/// The format that added the GUID index.
+const GUID_FORMAT: u64 = 3;
 /// `META` key: the next schema id to allocate.
 const META_NEXT_ID: &str = "next_id";
 
@@ -146,8 +149,11 @@ impl RedbStore {
                     return Err(RegistryError::UnsupportedFormat { found, supported: FILE_FORMAT });
                 }
                 Some(FILE_FORMAT) => {}
-                Some(_) => {
-                    index_guids(&txn)?;
+                Some(found) => {
+                    if found < GUID_FORMAT {
+                        index_guids(&txn)?;
+                    }
+                    canonicalize(&txn)?;
                     meta.insert(META_FORMAT_VERSION, FILE_FORMAT)?;
                 }
                 None => {
@@ -517,6 +523,55 @@ fn index_guids(txn: &WriteTransaction) -> Result<()> {
         }
     }
     tracing::info!(schemas = indexed, "indexed the schemas' GUIDs (file format {FILE_FORMAT})");
+    Ok(())
+}
+
+/// Gives the Avro and JSON Schema records of a file of format 3 or less their canonical texts, fingerprints and
+/// GUIDs ([`super::canonical::rewrites`]).
+fn canonicalize(txn: &WriteTransaction) -> Result<()> {
+    let mut schemas = txn.open_table(SCHEMAS)?;
+    let versions = txn.open_table(VERSIONS)?;
+    let mut fingerprints = txn.open_table(FINGERPRINTS)?;
+    let mut bindings = txn.open_table(ID_BINDINGS)?;
+    let mut guids = txn.open_table(GUIDS)?;
+    let mut records = Vec::new();
+    for entry in schemas.iter()? {
+        let (id, record) = entry?;
+        match decode_schema(record.value()) {
+            Ok(schema) => records.push(schema),
+            Err(e) => tracing::warn!(id = id.value(), error = %e, "a schema record that cannot be read keeps its text"),
+        }
+    }
+    let texts: std::collections::HashMap<SchemaId, String> = records.iter().map(|s| (s.id, s.text.clone())).collect();
+    let text_of = |reference: &SchemaReference| -> Result<Option<String>> {
+        let Some(record) = versions.get((reference.subject.as_str(), reference.version.get()))? else {
+            return Ok(None);
+        };
+        let record: VersionRecord = decode(record.value())?;
+        Ok(texts.get(&record.id).cloned())
+    };
+    let holder = |fingerprint: &Fingerprint| -> Result<Option<SchemaId>> {
+        Ok(fingerprints.get(fingerprint.0.as_slice())?.map(|id| SchemaId(id.value())))
+    };
+    let rewrites = super::canonical::rewrites(records, &text_of, &holder)?;
+    for rewrite in &rewrites {
+        let id = rewrite.before.id.0;
+        schemas.insert(id, encode_schema(&rewrite.after)?.as_slice())?;
+        guids.remove((rewrite.before.guid().0.as_slice(), id))?;
+        guids.insert((rewrite.after.guid().0.as_slice(), id), ())?;
+    }
+    // Unbind every old identity before binding any new one: one id's old fingerprint may be another's new.
+    for rewrite in rewrites.iter().filter(|r| r.rebind) {
+        let old = rewrite.before.fingerprint.0;
+        if fingerprints.get(old.as_slice())?.map(|id| id.value()) == Some(rewrite.before.id.0) {
+            fingerprints.remove(old.as_slice())?;
+        }
+    }
+    for rewrite in rewrites.iter().filter(|r| r.rebind) {
+        fingerprints.insert(rewrite.after.fingerprint.0.as_slice(), rewrite.before.id.0)?;
+        bindings.insert(rewrite.before.id.0, rewrite.after.fingerprint.0.as_slice())?;
+    }
+    tracing::info!(schemas = rewrites.len(), "gave the schemas their canonical texts (file format {FILE_FORMAT})");
     Ok(())
 }
 
