@@ -43,8 +43,9 @@ const TYPE_NAMES: &[&str] = &[
 /// defined elsewhere at its first use.
 pub(crate) fn text(text: &str, references: &[&str], form: Form, max_depth: usize) -> Result<String, SchemaError> {
     let invalid = |e: serde_json::Error| SchemaError::invalid(SchemaType::Avro, format!("not valid JSON: {e}"));
-    let trees: Vec<Node<'_>> = references.iter().map(|r| Node::parse(r)).collect::<Result<_, _>>().map_err(invalid)?;
-    let root = Node::parse(text).map_err(invalid)?;
+    let trees: Vec<Node<'_>> =
+        references.iter().map(|r| Node::parse(r, Numbers::Double)).collect::<Result<_, _>>().map_err(invalid)?;
+    let root = Node::parse(text, Numbers::Double).map_err(invalid)?;
     let mut writer = Writer { definitions: HashMap::new(), known: HashSet::new(), form, max_depth, out: String::new() };
     for tree in trees.iter().chain(std::iter::once(&root)) {
         writer.define(tree, None, 0)?;
@@ -522,8 +523,12 @@ impl<'n, 'a> Writer<'n, 'a> {
         };
         let kind = self.kind(schema, space);
         Ok(match value {
-            Node::Number(literal) => {
-                let number = literal.parse::<f64>().ok();
+            Node::Number(_) | Node::Float(_) => {
+                let number = match value {
+                    Node::Number(literal) => literal.parse::<f64>().ok(),
+                    Node::Float(value) => Some(*value),
+                    _ => None,
+                };
                 match (kind, number) {
                     (Some("float"), Some(n)) => Typed::Float(n as f32),
                     (Some("double"), Some(n)) => Typed::Double(n),

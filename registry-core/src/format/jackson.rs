@@ -15,8 +15,10 @@ use serde_json::value::RawValue;
 pub(crate) enum Node<'a> {
     Null,
     Bool(bool),
-    /// A number, as written in the text.
+    /// A number, as written in the text (an integer's digits, when read in one pass).
     Number(Cow<'a, str>),
+    /// A number with a fraction or an exponent, read as a double (in one pass, where its spelling cannot matter).
+    Float(f64),
     String(Cow<'a, str>),
     Array(Vec<Node<'a>>),
     /// Members in input order; a key given twice keeps its last value at its first position, as Jackson does.
@@ -24,8 +26,13 @@ pub(crate) enum Node<'a> {
 }
 
 impl<'a> Node<'a> {
-    /// Parses `text`, which must be one JSON value (`serde_json` checks it; nesting was bounded before).
-    pub(crate) fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
+    /// Parses `text`, which must be one JSON value (`serde_json` checks it; nesting was bounded before), for
+    /// numbers written as `numbers` says. In one pass when no number's spelling can matter (no integer past 64 bits;
+    /// for decimals, no fraction or exponent at all); else level by level, keeping each number as written.
+    pub(crate) fn parse(text: &'a str, numbers: Numbers) -> Result<Node<'a>, serde_json::Error> {
+        if !needs_literals(text, numbers) {
+            return serde_json::from_str(text);
+        }
         let raw: &'a RawValue = serde_json::from_str(text)?;
         Node::from_raw(raw)
     }
@@ -89,6 +96,116 @@ impl<'a> Node<'a> {
             Node::Array(items) => Node::Array(items.iter().map(Node::sorted).collect()),
             other => other.clone(),
         }
+    }
+}
+
+/// Whether a number in `text` must keep its spelling: an integer too long for 64 bits (Jackson keeps its digits),
+/// `-0`, or, for decimals, any number with a fraction or an exponent. Strings are skipped; outside them only numbers hold
+/// a `.` or digits, and an exponent is an `e` or `E` right after a digit.
+fn needs_literals(text: &str, numbers: Numbers) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let mut digits = 0usize;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'"' => {
+                at += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[at.min(bytes.len())..]) {
+                        Some(offset) if bytes[at + offset] == b'\\' => at += offset + 2,
+                        Some(offset) => {
+                            at += offset;
+                            break;
+                        }
+                        None => return false,
+                    }
+                }
+                digits = 0;
+            }
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits >= 19 {
+                    return true;
+                }
+            }
+            // `-0` is the integer 0 to Jackson, and a negative zero double to serde_json.
+            b'-' if bytes.get(at + 1) == Some(&b'0') && !matches!(bytes.get(at + 2), Some(b'.' | b'e' | b'E')) => {
+                return true;
+            }
+            b'.' if numbers == Numbers::Decimal => return true,
+            b'e' | b'E' if numbers == Numbers::Decimal && digits > 0 => return true,
+            _ => digits = 0,
+        }
+        at += 1;
+    }
+    false
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    /// The one-pass read: integers keep their digits, other numbers are doubles.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = Node<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+                Ok(Node::Null)
+            }
+
+            fn visit_bool<E>(self, b: bool) -> Result<Node<'de>, E> {
+                Ok(Node::Bool(b))
+            }
+
+            fn visit_u64<E>(self, n: u64) -> Result<Node<'de>, E> {
+                Ok(Node::Number(Cow::Owned(n.to_string())))
+            }
+
+            fn visit_i64<E>(self, n: i64) -> Result<Node<'de>, E> {
+                Ok(Node::Number(Cow::Owned(n.to_string())))
+            }
+
+            fn visit_f64<E>(self, n: f64) -> Result<Node<'de>, E> {
+                Ok(Node::Float(n))
+            }
+
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
+                Ok(Node::String(Cow::Borrowed(s)))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
+                Ok(Node::String(Cow::Owned(s.to_string())))
+            }
+
+            fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
+                Ok(Node::String(Cow::Owned(s)))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Node::Array(items))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+                let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+                while let Some(Key(key)) = map.next_key()? {
+                    let value: Node<'de> = map.next_value()?;
+                    match members.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => slot.1 = value,
+                        None => members.push((key, value)),
+                    }
+                }
+                Ok(Node::Object(members))
+            }
+        }
+        deserializer.deserialize_any(Any)
     }
 }
 
@@ -171,6 +288,11 @@ pub(crate) fn write(node: &Node<'_>, numbers: Numbers, out: &mut String) {
         Node::Null => out.push_str("null"),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Number(n) => write_number(n, numbers, out),
+        Node::Float(value) => match numbers {
+            Numbers::Double => java_double(*value, out),
+            // Not read in one pass (`needs_literals`); the shortest spelling of the double, as a last resort.
+            Numbers::Decimal => write_number(&format!("{value:?}"), numbers, out),
+        },
         Node::String(s) => write_string(s, out),
         Node::Array(items) => {
             out.push('[');
@@ -439,6 +561,69 @@ mod tests {
         assert_eq!(out, "1.0");
     }
 
+    /// The one-pass read writes what the level-by-level read writes, wherever it is taken.
+    #[test]
+    fn both_reads_write_the_same_text() {
+        let texts = [
+            r#"{"a":1,"b":-2,"c":1.50,"d":1e3,"e":[0,-0,-0.0,3.141592653589793,1E-7],"f":{"g":"h\"é\u0001"}}"#,
+            r#"[true,false,null,{"e":"1e5","x.y":12345678901234567}]"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":"double","default":0.1}]}"#,
+        ];
+        for text in texts {
+            for numbers in [Numbers::Double, Numbers::Decimal] {
+                let raw: &RawValue = serde_json::from_str(text).unwrap();
+                let (mut slow, mut one_pass) = (String::new(), String::new());
+                write(&Node::from_raw(raw).unwrap(), numbers, &mut slow);
+                let fast: Node<'_> = serde_json::from_str(text).unwrap();
+                if !needs_literals(text, numbers) {
+                    write(&fast, numbers, &mut one_pass);
+                    assert_eq!(one_pass, slow, "{text} ({numbers:?})");
+                }
+                let mut chosen = String::new();
+                write(&Node::parse(text, numbers).unwrap(), numbers, &mut chosen);
+                assert_eq!(chosen, slow, "{text} ({numbers:?})");
+            }
+        }
+        assert!(needs_literals(r#"{"a":12345678901234567890}"#, Numbers::Double));
+        assert!(!needs_literals(r#"{"a.b":"1.5e3","t":true}"#, Numbers::Decimal));
+        assert!(needs_literals(r#"{"a":1e3}"#, Numbers::Decimal));
+    }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            "[a-z.\"\\\\é0-9 ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-c]{1,2}", inner), 0..4)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whichever read `Node::parse` takes, it writes what the level-by-level read writes.
+        #[test]
+        fn the_chosen_read_writes_what_the_literal_read_writes(value in json()) {
+            let text = value.to_string();
+            for numbers in [Numbers::Double, Numbers::Decimal] {
+                let raw: &RawValue = serde_json::from_str(&text).unwrap();
+                let (mut literal, mut chosen) = (String::new(), String::new());
+                write(&Node::from_raw(raw).unwrap(), numbers, &mut literal);
+                write(&Node::parse(&text, numbers).unwrap(), numbers, &mut chosen);
+                proptest::prop_assert_eq!(chosen, literal);
+            }
+        }
+    }
+
     #[test]
     fn strings_are_escaped_as_jackson_does() {
         let mut out = String::new();
@@ -448,7 +633,10 @@ mod tests {
 
     #[test]
     fn objects_keep_their_order_and_a_repeated_key_its_last_value_at_its_first_place() {
-        let node = Node::parse(r#" { "b" : 1, "a\u0041": [true, null, "x"], "b": 2.50 } "#).unwrap();
+        let text = r#" { "b" : 1, "a\u0041": [true, null, "x"], "b": 2.50 } "#;
+        let node = Node::parse(text, Numbers::Decimal).unwrap();
+        // Read in one pass, the same tree but for the number's spelling.
+        assert!(matches!(Node::parse(text, Numbers::Double).unwrap().get("b"), Some(Node::Float(f)) if *f == 2.5));
         let mut out = String::new();
         write(&node, Numbers::Decimal, &mut out);
         assert_eq!(out, r#"{"b":2.50,"aA":[true,null,"x"]}"#);

@@ -88,7 +88,7 @@ pub(crate) fn parse(
 /// when `normalize` is set), numbers as Java's `BigDecimal` writes them (`1.0` and `1` stay apart), strings
 /// escaped as Jackson does.
 pub(crate) fn canonical_text(text: &str, normalize: bool) -> Result<String, SchemaError> {
-    let node = jackson::Node::parse(text)
+    let node = jackson::Node::parse(text, jackson::Numbers::Decimal)
         .map_err(|e| SchemaError::invalid(SchemaType::Json, format!("not valid JSON: {e}")))?;
     let node = if normalize { node.sorted() } else { node };
     let mut out = String::with_capacity(text.len());
