@@ -7,6 +7,10 @@
 //! It is pure and synchronous: no I/O, no global state, no storage or HTTP. References are resolved through a
 //! [`ReferenceResolver`] the caller passes in. Every public function is total: it returns `Ok` or a typed error
 //! for any input, and hostile input is bounded by [`Limits`].
+//!
+//! Its public API hides the crates it builds on (apache-avro, jsonschema, protox, prost): what a caller needs of a
+//! parsed schema is a method of [`ParsedSchema`] (its text, identity, `protobuf_source`, `serialized_descriptor`),
+//! and the per-format modules under [`mod@format`] are private.
 
 #![warn(missing_docs)]
 

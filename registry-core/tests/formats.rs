@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use base64::Engine;
 use prost::Message;
 use protox::file::{File, FileResolver, GoogleFileResolver};
-use registry_core::format::FormatSchema;
 use registry_core::{
     Fingerprint, Limits, ParsedSchema, ResolveError, SchemaError, SchemaReference, SchemaType, Subject, UnparsedSchema,
     Version, parse,
@@ -391,13 +390,4 @@ fn protobuf_base64_descriptor_with_an_imported_reference_has_the_text_identity()
         matches!(&parsed, Err(SchemaError::Invalid { message, .. }) if message.contains("acme/common/money.proto")),
         "a descriptor importing an unreferenced file must name the import: {parsed:?}"
     );
-}
-
-#[test]
-fn protobuf_parsed_file_exposes_its_messages() {
-    let parsed = parse(&protobuf(ORDER_PROTO), &registry_core::NoReferences, &Limits::default()).unwrap();
-    let FormatSchema::Protobuf(proto) = parsed.kind() else { panic!("not protobuf: {:?}", parsed.kind()) };
-    let names: Vec<String> = proto.file().messages().map(|m| m.full_name().to_string()).collect();
-    assert_eq!(names, ["acme.orders.v1.Order"]);
-    assert!(proto.pool().get_message_by_name("google.protobuf.Timestamp").is_some());
 }

@@ -1,7 +1,6 @@
 //! `.proto` rendering of descriptors: for each source, render the compiled descriptor and compile the result;
 //! both must have the same identity (so a schema sent as a descriptor and fetched as text stays the same).
 
-use registry_core::format::{FormatSchema, proto_text};
 use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema, parse};
 
 const SOURCES: &[&str] = &[
@@ -23,8 +22,7 @@ fn compile(text: &str) -> registry_core::ParsedSchema {
 fn rendered_descriptors_compile_to_the_same_identity() {
     for source in SOURCES {
         let parsed = compile(source);
-        let FormatSchema::Protobuf(proto) = parsed.kind() else { panic!("not protobuf") };
-        let rendered = proto_text::render(proto.file().file_descriptor_proto());
+        let rendered = parsed.protobuf_source().expect("a Protobuf schema");
         let again = compile(&rendered);
         assert_eq!(
             parsed.fingerprint(),

@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     bound_malloc_arenas();
     // Before any schema is parsed: apache-avro's name checks are set once per process.
-    registry_core::format::avro_names::install_scanning_validators();
+    registry_core::format::install_avro_name_validators();
     let cli = Cli::parse();
     if let Some(Command::HashKey { key }) = &cli.command {
         println!("{}", auth::hash_key_hex(key));

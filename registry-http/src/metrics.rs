@@ -185,6 +185,29 @@ pub(crate) fn record_outcome(what: &'static str, outcome: &'static str) {
     });
 }
 
+/// Records a registration's outcome, for both APIs alike: `new`, `deduplicated`, `incompatible` (409), `invalid`
+/// (another client error) or `error` (the server's).
+pub(crate) fn record_registration(result: Result<bool, &crate::error::ApiError>) {
+    let outcome = match result {
+        Ok(true) => "deduplicated",
+        Ok(false) => "new",
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => "incompatible",
+        Err(e) if e.status.is_client_error() => "invalid",
+        Err(_) => "error",
+    };
+    record_outcome("registrations", outcome);
+}
+
+/// Records a compatibility check's outcome, for both APIs alike: `compatible`, `incompatible` or `error`.
+pub(crate) fn record_compatibility<E>(result: Result<&registry_core::compat::CompatReport, E>) {
+    let outcome = match result {
+        Ok(r) if r.is_compatible() => "compatible",
+        Ok(_) => "incompatible",
+        Err(_) => "error",
+    };
+    record_outcome("compatibility_checks", outcome);
+}
+
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn render(State(state): State<SharedState>) -> Response {
     match &state.metrics {

@@ -30,11 +30,6 @@ impl JsonSchema {
         &self.value
     }
 
-    /// The draft it is written in.
-    pub fn draft(&self) -> Draft {
-        self.draft
-    }
-
     /// The referenced documents, by the name the schema uses for them.
     pub fn references(&self) -> &[(String, Value)] {
         &self.references
@@ -241,6 +236,18 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
+
+    #[test]
+    fn a_stored_json_schema_compiles_its_validator_when_asked() {
+        use crate::{Limits, NoReferences, UnparsedSchema, parse_stored};
+        let schema =
+            UnparsedSchema::new(SchemaType::Json, r#"{"type":"object","properties":{"n":{"type":"integer"}}}"#);
+        let stored = parse_stored(&schema, &NoReferences, &Limits::default()).unwrap();
+        let crate::format::FormatSchema::Json(json_schema) = stored.kind() else { panic!("not JSON") };
+        let validator = json_schema.compile_validator().unwrap();
+        assert!(validator.is_valid(&json!({"n": 1})));
+        assert!(!validator.is_valid(&json!({"n": "one"})));
+    }
 
     /// The two ways of checking a schema, each as the verdict and the message a client would see.
     fn both(value: &Value) -> Option<(Result<(), String>, Result<(), String>)> {

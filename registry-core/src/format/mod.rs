@@ -2,13 +2,16 @@
 //!
 //! One file per format owns that format's parsing and canonical form; this module owns what they share.
 
-pub mod avro;
-pub mod avro_names;
+pub(crate) mod avro;
+pub(crate) mod avro_names;
 mod avro_text;
 mod jackson;
-pub mod json;
-pub mod proto_text;
-pub mod protobuf;
+pub(crate) mod json;
+pub(crate) mod proto_text;
+pub(crate) mod protobuf;
+
+pub use avro_names::install_scanning_validators as install_avro_name_validators;
+pub use protobuf::is_serialized_descriptor;
 
 use crate::contract::DataContract;
 use crate::reference::resolve_all;
@@ -33,8 +36,7 @@ pub struct ParsedSchema {
 
 /// The parsed form of each format.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum FormatSchema {
+pub(crate) enum FormatSchema {
     /// An Avro schema with the named types its references define.
     Avro(Box<avro::AvroSchema>),
     /// A JSON Schema with its referenced documents.
@@ -97,8 +99,30 @@ impl ParsedSchema {
     }
 
     /// The parsed form of its format.
-    pub fn kind(&self) -> &FormatSchema {
+    pub(crate) fn kind(&self) -> &FormatSchema {
         &self.kind
+    }
+
+    /// A Protobuf schema's `.proto` source, rendered from its compiled descriptor (how a schema sent as a
+    /// descriptor is answered); `None` for the other formats.
+    pub fn protobuf_source(&self) -> Option<String> {
+        match &self.kind {
+            FormatSchema::Protobuf(proto) => Some(proto_text::render(proto.file().file_descriptor_proto())),
+            _ => None,
+        }
+    }
+
+    /// A Protobuf schema's compiled `FileDescriptorProto`, base64-encoded (Confluent's `format=serialized`);
+    /// `None` for the other formats.
+    pub fn serialized_descriptor(&self) -> Option<String> {
+        use base64::Engine;
+        use prost::Message;
+        match &self.kind {
+            FormatSchema::Protobuf(proto) => Some(
+                base64::engine::general_purpose::STANDARD.encode(proto.file().file_descriptor_proto().encode_to_vec()),
+            ),
+            _ => None,
+        }
     }
 
     /// The same schema with another data contract (inherited, or merged with configured defaults), and so

@@ -131,6 +131,13 @@ fn load_file(name: &str, text: &str, limits: &Limits, positions: Positions) -> R
     Ok(File::from_file_descriptor_proto(descriptor))
 }
 
+/// Whether a Protobuf schema's text is a base64 `FileDescriptorProto` (as Confluent's serializers send it) rather
+/// than `.proto` source: the same test the parser makes, so a text it compiled as a descriptor is one here. Such a
+/// schema is answered as source ([`crate::ParsedSchema::protobuf_source`]).
+pub fn is_serialized_descriptor(text: &str) -> bool {
+    as_base64(text).is_some_and(|bytes| FileDescriptorProto::decode(bytes.as_slice()).is_ok())
+}
+
 /// The bytes of `text` if it is plausibly a base64 descriptor: no whitespace inside, base64 alphabet only.
 fn as_base64(text: &str) -> Option<Vec<u8>> {
     let trimmed = text.trim();
@@ -250,5 +257,42 @@ impl FileResolver for Files {
             Some(file) => Ok(file),
             None => self.google.open_file(name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Limits, NoReferences, SchemaType, UnparsedSchema, parse};
+
+    use super::super::FormatSchema;
+
+    #[test]
+    fn a_parsed_file_exposes_its_messages_and_its_imports() {
+        let text = "syntax = \"proto3\";\npackage acme.orders.v1;\nimport \"google/protobuf/timestamp.proto\";\n\
+                    message Order { string id = 1; google.protobuf.Timestamp placed_at = 2; }\n";
+        let parsed =
+            parse(&UnparsedSchema::new(SchemaType::Protobuf, text), &NoReferences, &Limits::default()).unwrap();
+        let FormatSchema::Protobuf(proto) = parsed.kind() else { panic!("not protobuf: {:?}", parsed.kind()) };
+        let names: Vec<String> = proto.file().messages().map(|m| m.full_name().to_string()).collect();
+        assert_eq!(names, ["acme.orders.v1.Order"]);
+        assert!(proto.pool().get_message_by_name("google.protobuf.Timestamp").is_some());
+    }
+
+    #[test]
+    fn a_descriptor_text_is_told_from_source() {
+        let parsed = parse(
+            &UnparsedSchema::new(SchemaType::Protobuf, "syntax = \"proto3\";\nmessage M { string a = 1; }"),
+            &NoReferences,
+            &Limits::default(),
+        )
+        .unwrap();
+        let descriptor = parsed.serialized_descriptor().expect("a Protobuf schema");
+        assert!(super::is_serialized_descriptor(&descriptor));
+        assert!(!super::is_serialized_descriptor("syntax=\"proto3\";"));
+        assert!(!super::is_serialized_descriptor("bm90IGEgZGVzY3JpcHRvcg=="), "base64, but of no descriptor");
+        let again =
+            parse(&UnparsedSchema::new(SchemaType::Protobuf, descriptor), &NoReferences, &Limits::default()).unwrap();
+        assert_eq!(again.fingerprint(), parsed.fingerprint());
+        assert!(again.protobuf_source().unwrap().contains("message M"));
     }
 }

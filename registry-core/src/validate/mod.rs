@@ -11,6 +11,8 @@
 mod avro;
 mod json;
 mod protobuf;
+#[cfg(test)]
+mod protobuf_agreement;
 
 use std::fmt;
 

@@ -14,10 +14,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use prost::Message;
 use registry_core::compat::{CompatReport, CompatibilityLevel};
-use registry_core::format::{FormatSchema, proto_text};
 use registry_core::{SchemaGuid, SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{
     Deleted, Deletion, Mode, RegisterOptions, Registered, Registry, Scope, ScopeSettings, SettingsPatch, StoredSchema,
@@ -225,20 +222,12 @@ fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option
         return Ok(Cow::Borrowed(&stored.text));
     }
     let serialized = format.is_some_and(|f| f.eq_ignore_ascii_case("serialized"));
-    let looks_like_descriptor = !stored.text.contains(char::is_whitespace) && !stored.text.contains('{');
-    if !serialized && !looks_like_descriptor {
+    if !serialized && !registry_core::format::is_serialized_descriptor(&stored.text) {
         return Ok(Cow::Borrowed(&stored.text));
     }
     let parsed = registry.parsed_by_id(stored.id)?;
-    let FormatSchema::Protobuf(proto) = parsed.kind() else {
-        return Ok(Cow::Borrowed(&stored.text));
-    };
-    let descriptor = proto.file().file_descriptor_proto();
-    Ok(Cow::Owned(if serialized {
-        base64::engine::general_purpose::STANDARD.encode(descriptor.encode_to_vec())
-    } else {
-        proto_text::render(descriptor)
-    }))
+    let text = if serialized { parsed.serialized_descriptor() } else { parsed.protobuf_source() };
+    Ok(text.map_or(Cow::Borrowed(&stored.text), Cow::Owned))
 }
 
 /// Whether `format` asks for an Avro schema's references written out and this one has any.
@@ -307,25 +296,40 @@ async fn schema_types() -> Sr<Vec<&'static str>> {
 async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
     let Some(prefix) = subject_prefix(&flags) else { return Ok(Sr(Vec::<Value>::new()).into_response()) };
     let latest_only = flag(&flags.latest_only)?;
-    let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
-    let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let page = Page::of(&flags)?;
     // Every version's record: a walk over the whole registry, off the async workers.
     let deleted = deleted(&flags)?;
     let versions = blocking(&state.registry, move |r| r.schemas(&prefix, deleted, latest_only)).await?;
-    let objects = versions
-        .iter()
-        .skip(offset)
-        .take(limit)
+    let objects = page
+        .of_items(versions.iter())
         .map(|v| schema_object(&state.registry, v, flags.format.as_deref()))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Sr(objects).into_response())
 }
 
 /// Confluent's `offset`/`limit` pagination of list answers: no `limit`, or one not above 0, means all.
+struct Page {
+    offset: usize,
+    limit: usize,
+}
+
+impl Page {
+    /// The page a request's `offset` and `limit` name (400 for one that is not a number).
+    fn of(flags: &Flags) -> ApiResult<Page> {
+        let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
+        let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
+        Ok(Page { offset, limit })
+    }
+
+    /// The items on this page.
+    fn of_items<T>(&self, items: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        items.into_iter().skip(self.offset).take(self.limit)
+    }
+}
+
+/// `items`, paged as the request's `offset` and `limit` say.
 fn page<T>(items: impl IntoIterator<Item = T>, flags: &Flags) -> ApiResult<Vec<T>> {
-    let offset = parse_usize(&flags.offset, "offset")?.unwrap_or(0);
-    let limit = parse_usize(&flags.limit, "limit")?.filter(|l| *l > 0).unwrap_or(usize::MAX);
-    Ok(items.into_iter().skip(offset).take(limit).collect())
+    Ok(Page::of(flags)?.of_items(items).collect())
 }
 
 fn parse_usize(value: &Option<String>, name: &str) -> ApiResult<Option<usize>> {
@@ -640,14 +644,7 @@ async fn register(
     let options = RegisterOptions { id, version, versioned, semver: None };
     let plain = id.is_none() && !versioned;
     let result = register_schema(&state.registry, subject, schema, options).await;
-    let outcome = match &result {
-        Ok(r) if r.deduplicated => "deduplicated",
-        Ok(_) => "new",
-        Err(e) if e.status == axum::http::StatusCode::CONFLICT => "incompatible",
-        Err(e) if e.status.is_client_error() => "invalid",
-        Err(_) => "error",
-    };
-    metrics::record_outcome("registrations", outcome);
+    metrics::record_registration(result.as_ref().map(|r| r.deduplicated));
     let registered = result?;
     let answer = registration_answer(&state, registered.id, registered.version.get())?;
     // Only repeats of plain registrations: a first registration is seldom sent again (a bulk load would only
@@ -759,7 +756,7 @@ async fn check_one(
     let report =
         inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, Some(selector)))
             .await;
-    compat_outcome(&report);
+    metrics::record_compatibility(report.as_ref());
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
 }
 
@@ -774,17 +771,8 @@ async fn check_all(
     let light = is_light(&state.registry, &schema, Some(&subject))?;
     let report =
         inline_or_blocking(&state.registry, light, move |r| r.check_compatibility(&subject, &schema, None)).await;
-    compat_outcome(&report);
+    metrics::record_compatibility(report.as_ref());
     Ok(Sr(compat_answer(&report?, flag(&flags.verbose)?)))
-}
-
-fn compat_outcome(report: &ApiResult<CompatReport>) {
-    let outcome = match report {
-        Ok(r) if r.is_compatible() => "compatible",
-        Ok(_) => "incompatible",
-        Err(_) => "error",
-    };
-    metrics::record_outcome("compatibility_checks", outcome);
 }
 
 /// The level a `PUT /config` body sets: `None` when it names none (the level is kept), `Some(None)` for an

@@ -105,15 +105,7 @@ async fn register(
     let result = register_schema(&state.registry, subject, schema, options)
         .await
         .and_then(|registered| Ok((registered, state.registry.schema_by_id(registered.id)?)));
-    metrics::record_outcome(
-        "registrations",
-        match &result {
-            Ok((r, _)) if r.deduplicated => "deduplicated",
-            Ok(_) => "new",
-            Err(e) if e.status == StatusCode::CONFLICT => "incompatible",
-            Err(_) => "invalid",
-        },
-    );
+    metrics::record_registration(result.as_ref().map(|(r, _)| r.deduplicated));
     let (registered, stored) = result?;
     let status = if registered.deduplicated { StatusCode::OK } else { StatusCode::CREATED };
     Ok(SrStatus(
@@ -183,14 +175,7 @@ async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<Schema
         None => r.check_compatibility(&subject, &schema, None),
     })
     .await;
-    metrics::record_outcome(
-        "compatibility_checks",
-        match &report {
-            Ok(r) if r.is_compatible() => "compatible",
-            Ok(_) => "incompatible",
-            Err(_) => "error",
-        },
-    );
+    metrics::record_compatibility(report.as_ref());
     let report = report?;
     Ok(Sr(json!({
         "compatible": report.is_compatible(),

@@ -3,12 +3,12 @@
 //! generated documents (plain values of every field type, mixed with every unusual form the proto3 JSON mapping
 //! allows or forbids: numbers as strings, fractions, nulls, enum numbers, map keys with signs or leading zeros,
 //! one field under both names, two members of a oneof, unknown fields, well-known types) the validator's verdict is
-//! exactly `prost-reflect`'s.
+//! exactly `prost-reflect`'s. (A unit test: it reads the compiled descriptor pool, which the crate does not expose.)
 
+use crate::format::FormatSchema;
+use crate::{Limits, NoReferences, SchemaType, UnparsedSchema, ValidateOptions, Validator, parse};
 use base64::Engine;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
-use registry_core::format::FormatSchema;
-use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema, ValidateOptions, Validator, parse};
 use serde_json::{Map, Value, json};
 
 const PROTO: &str = r#"syntax = "proto3";
