@@ -18,8 +18,9 @@ use apache_avro::validator::{
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScanningValidator;
 
-/// Makes apache-avro use a scanning validator (a name check that allocates nothing) for every name check in this process. Returns `false` if a
-/// validator was already in place (set before, or a schema was parsed first), which then stays.
+/// Makes apache-avro use a scanning validator (a name check that allocates nothing) for every name check in this
+/// process. Returns `false` if a validator was already in place (set before, or a schema was parsed first), which
+/// then stays.
 pub fn install_scanning_validators() -> bool {
     let names = apache_avro::validator::set_schema_name_validator(Box::new(ScanningValidator)).is_ok();
     let namespaces = apache_avro::validator::set_schema_namespace_validator(Box::new(ScanningValidator)).is_ok();
