@@ -30,7 +30,7 @@ step "benches in test mode (each bench runs once; no timing is asserted)"
 cargo test --locked -p registry-benches --benches
 
 step "the load generator's smoke run against a spawned server (no timing is asserted)"
-cargo build --locked -q -p registry-http -p registry-benches --bin schema-registry --bin registry-load
+cargo build --locked -q -p registry-http -p registry-load --bin schema-registry --bin registry-load
 ./target/debug/registry-load smoke --spawn ./target/debug/schema-registry
 
 step "the real-client test: confluent-kafka's Python client against the server"

@@ -1,5 +1,5 @@
-//! Benchmarks of the registry: criterion benches of the hot paths (`benches/`), their ceilings, and the
-//! HTTP load generator (`registry-load`). This library holds what they share.
+//! Benchmarks of the registry: criterion benches of the hot paths (`benches/`), their ceilings, the report over
+//! them (`bench-report`) and the in-process fill (`registry-open`). This library holds the corpus they share. The
+//! HTTP load generator is its own crate, `registry-load` (`load/`).
 
 pub mod corpus;
-pub mod load;

@@ -1,7 +1,7 @@
 //! `registry-load`, the HTTP load generator: a corpus of realistic schemas, an open-loop (fixed rate,
 //! coordinated omission corrected) and a closed-loop engine over a lean hyper HTTP/1.1 client, the scenario
 //! presets, and the reports. Sends traffic to loopback addresses only, and every loop stops by itself.
-//! The binary is `src/bin/registry-load.rs`; this module holds everything it uses.
+//! The binary is `src/main.rs`; this library holds everything it uses.
 
 pub mod client;
 pub mod corpus;

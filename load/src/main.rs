@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use registry_benches::load::scenario::{self, Options, Scenario};
-use registry_benches::load::workload::Op;
+use registry_load::scenario::{self, Options, Scenario};
+use registry_load::workload::Op;
 
 /// Load generator for the schema registry. Sends traffic to 127.0.0.1 (loopback) only; every phase stops by
 /// itself at its duration or its request cap. Prints a progress line a second to stderr, a table to stdout, and
@@ -148,7 +148,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     if cli.serve_ceiling {
-        return match registry_benches::load::server::serve_ceiling(cli.ceiling_threads.unwrap_or(cores)) {
+        return match registry_load::server::serve_ceiling(cli.ceiling_threads.unwrap_or(cores)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("registry-load: {e}");
