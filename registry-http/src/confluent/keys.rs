@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{ApiResult, blocking, version};
+use super::{ApiResult, on_pool, version};
 use crate::extract::{BodyBytes, Path, Query, Sr};
 use crate::{ApiError, SharedState};
 
@@ -170,7 +170,7 @@ async fn kek_names(
     let prefixes: Vec<String> =
         query.filter(|(name, _)| name == "subjectPrefix").map(|(_, value)| value.into_owned()).collect();
     let deleted = flags.deleted();
-    let names = blocking(&state.registry, move |r| r.kek_names(&prefixes, deleted)).await?;
+    let names = on_pool(&state.registry, move |r| r.kek_names(&prefixes, deleted)).await?;
     Ok(Sr(flags.page(names)?))
 }
 
@@ -191,7 +191,7 @@ async fn create_kek(
         shared: request.shared.unwrap_or(false),
         deleted: request.deleted.unwrap_or(false),
     };
-    Ok(Sr(blocking(&state.registry, move |r| r.create_kek(new)).await?))
+    Ok(Sr(on_pool(&state.registry, move |r| r.create_kek(new)).await?))
 }
 
 async fn get_kek(
@@ -200,7 +200,7 @@ async fn get_kek(
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Sr<Kek>> {
     let deleted = flags.deleted();
-    Ok(Sr(blocking(&state.registry, move |r| r.kek_with(&name, deleted)).await?))
+    Ok(Sr(on_pool(&state.registry, move |r| r.kek_with(&name, deleted)).await?))
 }
 
 async fn update_kek(
@@ -210,7 +210,7 @@ async fn update_kek(
 ) -> ApiResult<Sr<Kek>> {
     let request: UpdateKek = body(&bytes)?;
     let update = KekUpdate { kms_props: request.kms_props, doc: request.doc, shared: request.shared };
-    Ok(Sr(blocking(&state.registry, move |r| r.update_kek(&name, update)).await?))
+    Ok(Sr(on_pool(&state.registry, move |r| r.update_kek(&name, update)).await?))
 }
 
 async fn delete_kek(
@@ -219,7 +219,7 @@ async fn delete_kek(
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Response> {
     let permanent = flags.permanent();
-    blocking(&state.registry, move |r| r.delete_kek(&name, permanent)).await?;
+    on_pool(&state.registry, move |r| r.delete_kek(&name, permanent)).await?;
     Ok(no_content())
 }
 
@@ -227,7 +227,7 @@ async fn undelete_kek(
     axum::extract::State(state): axum::extract::State<SharedState>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state.registry, move |r| r.undelete_kek(&name)).await?;
+    on_pool(&state.registry, move |r| r.undelete_kek(&name)).await?;
     Ok(no_content())
 }
 
@@ -237,7 +237,7 @@ async fn test_kek(
     axum::extract::State(state): axum::extract::State<SharedState>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state.registry, move |r| r.kek(&name)).await?;
+    on_pool(&state.registry, move |r| r.kek(&name)).await?;
     Err(missing("shared"))
 }
 
@@ -247,7 +247,7 @@ async fn dek_subjects(
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Sr<Vec<String>>> {
     let deleted = flags.deleted();
-    let subjects = blocking(&state.registry, move |r| r.dek_subjects(&name, deleted)).await?;
+    let subjects = on_pool(&state.registry, move |r| r.dek_subjects(&name, deleted)).await?;
     Ok(Sr(flags.page(subjects)?))
 }
 
@@ -269,7 +269,7 @@ async fn create_from(state: SharedState, kek: String, subject: Option<String>, b
         encrypted_key_material: request.encrypted_key_material,
         deleted: request.deleted.unwrap_or(false),
     };
-    Ok(Sr(blocking(&state.registry, move |r| r.create_dek(&kek, new)).await?))
+    Ok(Sr(on_pool(&state.registry, move |r| r.create_dek(&kek, new)).await?))
 }
 
 async fn create_dek_from_body(
@@ -297,7 +297,7 @@ async fn read_dek(
     flags: &KeyFlags,
 ) -> ApiResult<Sr<Dek>> {
     let (algorithm, deleted) = (flags.algorithm()?, flags.deleted());
-    Ok(Sr(blocking(&state.registry, move |r| r.dek(&kek, &subject, version, algorithm, deleted)).await?))
+    Ok(Sr(on_pool(&state.registry, move |r| r.dek(&kek, &subject, version, algorithm, deleted)).await?))
 }
 
 /// `GET .../deks/{subject}`: version 1, as Confluent answers it (the latest is `/versions/latest`).
@@ -324,7 +324,7 @@ async fn dek_versions(
     Query(flags): Query<KeyFlags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
     let (algorithm, deleted) = (flags.algorithm()?, flags.deleted());
-    let versions = blocking(&state.registry, move |r| r.dek_versions(&name, &subject, algorithm, deleted)).await?;
+    let versions = on_pool(&state.registry, move |r| r.dek_versions(&name, &subject, algorithm, deleted)).await?;
     Ok(Sr(flags.page(versions)?))
 }
 
@@ -337,7 +337,7 @@ async fn remove(
     flags: &KeyFlags,
 ) -> ApiResult<Response> {
     let (algorithm, permanent) = (flags.algorithm()?, flags.permanent());
-    blocking(&state.registry, move |r| r.delete_deks(&kek, &subject, version, algorithm, permanent)).await?;
+    on_pool(&state.registry, move |r| r.delete_deks(&kek, &subject, version, algorithm, permanent)).await?;
     Ok(no_content())
 }
 
@@ -350,7 +350,7 @@ async fn restore(
     flags: &KeyFlags,
 ) -> ApiResult<Response> {
     let algorithm = flags.algorithm()?;
-    blocking(&state.registry, move |r| r.undelete_deks(&kek, &subject, version, algorithm)).await?;
+    on_pool(&state.registry, move |r| r.undelete_deks(&kek, &subject, version, algorithm)).await?;
     Ok(no_content())
 }
 

@@ -153,8 +153,9 @@ fn deletion(flags: &Flags) -> ApiResult<Deletion> {
     Ok(if flag(&flags.permanent)? { Deletion::Permanent } else { Deletion::Soft })
 }
 
-/// Runs a write on the blocking pool: a durable commit must not stall the async workers.
-pub(crate) async fn blocking<T, F>(registry: &Registry, f: F) -> ApiResult<T>
+/// Runs `f` on the blocking pool: a write (its durable commit), a walk over the whole registry, a parse and
+/// check of a large schema or a validation of many documents must not stall the async workers.
+pub(crate) async fn on_pool<T, F>(registry: &Registry, f: F) -> ApiResult<T>
 where
     F: FnOnce(&Registry) -> Result<T, registry_store::RegistryError> + Send + 'static,
     T: Send + 'static,
@@ -168,13 +169,13 @@ where
         .map_err(ApiError::from)
 }
 
-/// Runs `f` on this async worker when `light` (a few hundred microseconds at most), else on the blocking pool.
+/// Runs `f` on this async worker when `light` ([`is_light`]), else on the blocking pool ([`on_pool`]).
 pub(crate) async fn inline_or_blocking<T, F>(registry: &Registry, light: bool, f: F) -> ApiResult<T>
 where
     F: FnOnce(&Registry) -> Result<T, registry_store::RegistryError> + Send + 'static,
     T: Send + 'static,
 {
-    if light { f(registry).map_err(ApiError::from) } else { blocking(registry, f).await }
+    if light { f(registry).map_err(ApiError::from) } else { on_pool(registry, f).await }
 }
 
 /// Whether parsing `schema` and checking it against `subject`'s versions (`None`: against one version, or none)
@@ -206,7 +207,7 @@ pub(crate) async fn register_schema(
         if plain && let Some(registered) = registry.registered_already(&subject, &schema)? {
             return Ok(registered);
         }
-        blocking(registry, move |r| r.begin_register(&subject, &schema, options)).await?
+        on_pool(registry, move |r| r.begin_register(&subject, &schema, options)).await?
     };
     Ok(registration.await?)
 }
@@ -299,7 +300,7 @@ async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flag
     let page = Page::of(&flags)?;
     // Every version's record: a walk over the whole registry, off the async workers.
     let deleted = deleted(&flags)?;
-    let versions = blocking(&state.registry, move |r| r.schemas(&prefix, deleted, latest_only)).await?;
+    let versions = on_pool(&state.registry, move |r| r.schemas(&prefix, deleted, latest_only)).await?;
     let objects = page
         .of_items(versions.iter())
         .map(|v| schema_object(&state.registry, v, flags.format.as_deref()))
@@ -569,7 +570,7 @@ async fn delete_subject(
 ) -> ApiResult<Sr<Vec<u32>>> {
     let subject = subject(&name)?;
     let how = deletion(&flags)?;
-    let versions = blocking(&state.registry, move |r| r.delete_subject(&subject, how)).await?;
+    let versions = on_pool(&state.registry, move |r| r.delete_subject(&subject, how)).await?;
     Ok(Sr(versions.iter().map(|v| v.get()).collect()))
 }
 
@@ -739,7 +740,7 @@ async fn delete_version(
     let subject = subject(&name)?;
     let selector = version(&v)?;
     let how = deletion(&flags)?;
-    let deleted = blocking(&state.registry, move |r| r.delete_version(&subject, selector, how)).await?;
+    let deleted = on_pool(&state.registry, move |r| r.delete_version(&subject, selector, how)).await?;
     Ok(Sr(deleted.get()))
 }
 
@@ -835,7 +836,7 @@ async fn write_config(state: &AppState, subject: Option<Subject>, body: Value) -
     };
     let level = level_from(&body)?;
     let patch = SettingsPatch::from_json(&body).map_err(settings_error)?;
-    let config = blocking(&state.registry, move |r| r.update_scope_config(scope_of(&subject), level, &patch)).await?;
+    let config = on_pool(&state.registry, move |r| r.update_scope_config(scope_of(&subject), level, &patch)).await?;
     Ok(Sr(config_answer("compatibility", config.compatibility, &config.settings)?))
 }
 
@@ -847,7 +848,7 @@ fn settings_error(e: registry_store::InvalidSettings) -> ApiError {
 
 async fn remove_config(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
     let removed =
-        blocking(&state.registry, move |r| r.delete_scope_config(scope_of(&subject)).map_err(unset_is_not_found))
+        on_pool(&state.registry, move |r| r.delete_scope_config(scope_of(&subject)).map_err(unset_is_not_found))
             .await?;
     Ok(Sr(config_answer("compatibilityLevel", Some(removed.compatibility.unwrap_or_default()), &removed.settings)?))
 }
@@ -883,7 +884,7 @@ async fn write_mode(
 ) -> ApiResult<Sr<Value>> {
     let mode: Mode = body.mode.parse()?;
     let force = flag(&flags.force)?;
-    blocking(&state.registry, move |r| r.set_mode(scope_of(&subject), mode, force)).await?;
+    on_pool(&state.registry, move |r| r.set_mode(scope_of(&subject), mode, force)).await?;
     Ok(Sr(json!({"mode": mode.as_str()})))
 }
 
@@ -951,13 +952,13 @@ async fn put_subject_mode(
 async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
     let subject = subject(&name)?;
     let previous =
-        blocking(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject)).map_err(unset_is_not_found)).await?;
+        on_pool(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject)).map_err(unset_is_not_found)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
 }
 
 /// `DELETE /mode`: the global mode goes back to READWRITE; the answer is the mode it had.
 async fn delete_global_mode(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
-    let previous = blocking(&state.registry, move |r| r.delete_mode(Scope::Global)).await?;
+    let previous = on_pool(&state.registry, move |r| r.delete_mode(Scope::Global)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
 }
 

@@ -13,7 +13,7 @@ use registry_store::{Deleted, RegisterOptions, SemVer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::confluent::{blocking as run_blocking, inline_or_blocking, is_light, register_schema};
+use crate::confluent::{inline_or_blocking, is_light, on_pool, register_schema};
 use crate::extract::{JsonBody, Path, Sr, SrStatus};
 use crate::{ApiError, AppState, SharedState, metrics};
 
@@ -279,7 +279,7 @@ async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) ->
         )));
     }
     let batch = matches!(input, ValidateInput::Batch(_));
-    let result = run_blocking(&state.registry, move |r| match input {
+    let result = on_pool(&state.registry, move |r| match input {
         ValidateInput::One(data) => Ok(vec![r.validate_with(id, &data, &options)?]),
         ValidateInput::Batch(items) => r.validate_batch_with(id, &items, &options),
         ValidateInput::Binary(bytes) => Ok(vec![r.validate_avro_binary(id, &bytes, &options)?]),
