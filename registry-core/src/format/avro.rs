@@ -1,7 +1,7 @@
 //! Avro: parsing with `apache-avro` (named types from references visible, defaults checked against their
 //! types); the canonical form is Confluent's canonical text ([`super::avro_text`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use apache_avro::Schema;
 use apache_avro::schema::Name;
@@ -69,7 +69,6 @@ pub(crate) fn parse(
     } else {
         Schema::parse_str_with_list(text, texts.clone()).map_err(invalid)?
     };
-    check_defined_once(std::iter::once(&root).chain(&referenced), limits)?;
     let form = if normalize { Form::Normalized } else { Form::Canonical };
     let canonical = avro_text::text(text, &texts, form, limits.max_depth)?.into_bytes();
     let lossy = std::iter::once(&root).chain(&referenced).any(|s| holds_fixed_logical_type(s, 0, limits));
@@ -90,37 +89,6 @@ fn holds_fixed_logical_type(schema: &Schema, depth: usize, limits: &Limits) -> b
         Schema::Union(u) => u.variants().iter().any(holds),
         _ => false,
     }
-}
-
-/// Refuses a full name defined twice: `apache-avro` lets a later definition silently replace an earlier one.
-fn check_defined_once<'a>(schemas: impl Iterator<Item = &'a Schema>, limits: &Limits) -> Result<(), SchemaError> {
-    fn walk(schema: &Schema, seen: &mut HashSet<String>, depth: usize, limits: &Limits) -> Result<(), SchemaError> {
-        if depth > limits.max_depth {
-            return Err(SchemaError::TooDeep { max: limits.max_depth });
-        }
-        let mut define = |name: &Name| {
-            let name = full_name(name);
-            if seen.insert(name.clone()) {
-                return Ok(());
-            }
-            Err(SchemaError::invalid(SchemaType::Avro, format!("the named type '{name}' is defined more than once")))
-        };
-        match schema {
-            Schema::Record(record) => {
-                define(&record.name)?;
-                record.fields.iter().try_for_each(|field| walk(&field.schema, seen, depth + 1, limits))
-            }
-            Schema::Enum(e) => define(&e.name),
-            Schema::Fixed(f) => define(&f.name),
-            Schema::Array(a) => walk(&a.items, seen, depth + 1, limits),
-            Schema::Map(m) => walk(&m.types, seen, depth + 1, limits),
-            Schema::Union(u) => u.variants().iter().try_for_each(|variant| walk(variant, seen, depth + 1, limits)),
-            Schema::Decimal(d) => walk(&d.inner, seen, depth + 1, limits),
-            _ => Ok(()),
-        }
-    }
-    let mut seen = HashSet::new();
-    schemas.into_iter().try_for_each(|schema| walk(schema, &mut seen, 0, limits))
 }
 
 /// Refuses a name, alias or type name that is not a valid Avro name wherever `apache-avro` would meet it

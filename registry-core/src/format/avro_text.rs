@@ -46,10 +46,18 @@ pub(crate) fn text(text: &str, references: &[&str], form: Form, max_depth: usize
     let trees: Vec<Node<'_>> =
         references.iter().map(|r| Node::parse(r, Numbers::Double)).collect::<Result<_, _>>().map_err(invalid)?;
     let root = Node::parse(text, Numbers::Double).map_err(invalid)?;
-    let mut writer = Writer { definitions: HashMap::new(), known: HashSet::new(), form, max_depth, out: String::new() };
+    let mut writer = Writer {
+        definitions: HashMap::new(),
+        redefined: Vec::new(),
+        known: HashSet::new(),
+        form,
+        max_depth,
+        out: String::new(),
+    };
     for tree in trees.iter().chain(std::iter::once(&root)) {
         writer.define(tree, None, 0)?;
     }
+    writer.check_redefinitions()?;
     if form != Form::Resolved {
         for tree in &trees {
             if let Some(name) = top_level_name(tree) {
@@ -114,13 +122,17 @@ fn named_kind<'n>(node: &'n Node<'_>) -> Option<&'n str> {
 }
 
 /// A named type's definition: its object and its name.
+#[derive(Clone)]
 struct Definition<'n, 'a> {
     node: &'n Node<'a>,
     name: Name,
 }
 
 struct Writer<'n, 'a> {
+    /// Each full name's first definition.
     definitions: HashMap<String, Definition<'n, 'a>>,
+    /// Later definitions of a name already defined: allowed only when they define the same type.
+    redefined: Vec<Definition<'n, 'a>>,
     /// The full names written so far (and the referenced schemas' own): later uses are written by name.
     known: HashSet<String>,
     form: Form,
@@ -140,7 +152,11 @@ impl<'n, 'a> Writer<'n, 'a> {
                         "record" | "error" | "enum" | "fixed" => {
                             let name = self.name_of(node, space, depth);
                             let inner = name.space.clone();
-                            self.definitions.entry(name.full()).or_insert(Definition { node, name });
+                            match self.definitions.get(&name.full()) {
+                                None => drop(self.definitions.insert(name.full(), Definition { node, name })),
+                                Some(first) if std::ptr::eq(first.node, node) => {}
+                                Some(_) => self.redefined.push(Definition { node, name }),
+                            }
                             for field in fields(node) {
                                 if let Some(schema) = field.get("type") {
                                     self.define(schema, inner.as_deref(), depth + 1)?;
@@ -162,6 +178,37 @@ impl<'n, 'a> Writer<'n, 'a> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Refuses a name defined twice as two different types. The same type twice is one, as Java's Avro takes it:
+    /// a canonical text writes a type of a referenced schema out where the referring schema first uses it.
+    fn check_redefinitions(&self) -> Result<(), SchemaError> {
+        for again in &self.redefined {
+            let full = again.name.full();
+            let Some(first) = self.definitions.get(&full) else { continue };
+            if self.alone(first)? != self.alone(again)? {
+                return Err(SchemaError::invalid(
+                    SchemaType::Avro,
+                    format!("the named type '{full}' is defined more than once"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A definition's canonical text on its own, every named type it uses written out.
+    fn alone(&self, definition: &Definition<'n, 'a>) -> Result<String, SchemaError> {
+        let mut writer = Writer {
+            definitions: self.definitions.clone(),
+            redefined: Vec::new(),
+            known: HashSet::new(),
+            form: Form::Canonical,
+            max_depth: self.max_depth,
+            out: String::new(),
+        };
+        let space = definition.name.space.clone();
+        writer.named(definition.node, definition.name.clone(), space.as_deref(), 0)?;
+        Ok(writer.out)
     }
 
     /// A definition's name; normalized, a type without namespace inside one with a namespace takes the outer one.
@@ -370,20 +417,23 @@ impl<'n, 'a> Writer<'n, 'a> {
             jackson::write_string(doc, &mut self.out);
         }
         if let Some(default) = field.get("default") {
-            self.out.push_str(r#","default":"#);
             let typed = match schema {
+                // Normalized, a default its schema cannot hold is dropped, as Confluent's conversion drops it.
                 Some(schema) if self.form == Form::Normalized => self.retype(default, schema, space, depth + 1)?,
-                Some(schema) => match (default, self.kind(schema, space)) {
+                Some(schema) => Some(match (default, self.kind(schema, space)) {
                     // Avro reads a textual default of a float or double field as the number.
                     (Node::String(text), Some("float" | "double")) => match text.trim().parse::<f64>() {
                         Ok(value) => Typed::Double(value),
                         Err(_) => Typed::Node(default.clone()),
                     },
                     _ => Typed::Node(default.clone()),
-                },
-                None => Typed::Node(default.clone()),
+                }),
+                None => Some(Typed::Node(default.clone())),
             };
-            typed.write(&mut self.out);
+            if let Some(typed) = typed {
+                self.out.push_str(r#","default":"#);
+                typed.write(&mut self.out);
+            }
         }
         if let Some(order) = field.get("order").and_then(Node::as_str) {
             let order = order.to_ascii_lowercase();
@@ -505,49 +555,62 @@ impl<'n, 'a> Writer<'n, 'a> {
     }
 
     /// A field default as Confluent's normalization writes it: converted by the field's schema (a union's by its
-    /// first branch), objects with their keys sorted.
+    /// first branch), objects with their keys sorted; `None` where Avro's conversion gives nothing (a number or a
+    /// text the schema cannot hold, an integer past 64 bits), which drops the default.
     fn retype<'v>(
         &self,
         value: &Node<'v>,
         schema: &'n Node<'a>,
         space: Option<&str>,
         depth: usize,
-    ) -> Result<Typed<'v>, SchemaError> {
+    ) -> Result<Option<Typed<'v>>, SchemaError> {
         self.deeper(depth)?;
         let schema = match schema {
             Node::Array(branches) => match branches.first() {
                 Some(first) => return self.retype(value, first, space, depth + 1),
-                None => return Ok(Typed::Node(value.sorted())),
+                None => return Ok(Some(Typed::Node(value.sorted()))),
             },
             schema => schema,
         };
         let kind = self.kind(schema, space);
+        // Inside an array, a map or a record a member is kept as it is where it converts to nothing.
+        let member = |value: &Node<'v>, schema: Option<&'n Node<'a>>, space: Option<&str>| match schema {
+            Some(schema) => {
+                Ok(self.retype(value, schema, space, depth + 1)?.unwrap_or_else(|| Typed::Node(value.sorted())))
+            }
+            None => Ok(Typed::Node(value.sorted())),
+        };
         Ok(match value {
+            Node::Number(literal) if value.is_integer() => match (kind, literal.parse::<i64>()) {
+                (None | Some("int" | "long"), Ok(_)) => Some(Typed::Node(value.clone())),
+                (Some("float"), Ok(n)) => Some(Typed::Float(n as f64 as f32)),
+                (Some("double"), Ok(n)) => Some(Typed::Double(n as f64)),
+                _ => None,
+            },
             Node::Number(_) | Node::Float(_) => {
                 let number = match value {
-                    Node::Number(literal) => literal.parse::<f64>().ok(),
                     Node::Float(value) => Some(*value),
+                    Node::Number(literal) => literal.parse::<f64>().ok(),
                     _ => None,
                 };
                 match (kind, number) {
-                    (Some("float"), Some(n)) => Typed::Float(n as f32),
-                    (Some("double"), Some(n)) => Typed::Double(n),
-                    _ => Typed::Node(value.clone()),
+                    (Some("float"), Some(n)) => Some(Typed::Float(n as f32)),
+                    (Some("double") | None, Some(n)) => Some(Typed::Double(n)),
+                    _ => None,
                 }
             }
+            Node::String(_) => match kind {
+                None | Some("string" | "enum" | "bytes" | "fixed") => Some(Typed::Node(value.clone())),
+                _ => None,
+            },
             Node::Array(items) => {
                 let element = match schema {
                     Node::Object(_) if kind == Some("array") => schema.get("items"),
                     _ => None,
                 };
-                let items = items
-                    .iter()
-                    .map(|item| match element {
-                        Some(element) => self.retype(item, element, space, depth + 1),
-                        None => Ok(Typed::Node(item.sorted())),
-                    })
-                    .collect::<Result<_, _>>()?;
-                Typed::Array(items)
+                let items =
+                    items.iter().map(|item| member(item, element, space)).collect::<Result<_, SchemaError>>()?;
+                Some(Typed::Array(items))
             }
             Node::Object(members) => {
                 let record = if kind == Some("record") { self.definition_of(schema, space) } else { None };
@@ -556,7 +619,7 @@ impl<'n, 'a> Writer<'n, 'a> {
                     _ => None,
                 };
                 let mut typed = Vec::with_capacity(members.len());
-                for (key, member) in members {
+                for (key, value) in members {
                     let member_schema = match &record {
                         Some((definition, _)) => fields(definition)
                             .find(|f| f.get("name").and_then(Node::as_str) == Some(key.as_ref()))
@@ -564,16 +627,12 @@ impl<'n, 'a> Writer<'n, 'a> {
                         None => values,
                     };
                     let inner_space = record.as_ref().map_or(space, |(_, s)| s.as_deref());
-                    let member = match member_schema {
-                        Some(member_schema) => self.retype(member, member_schema, inner_space, depth + 1)?,
-                        None => Typed::Node(member.sorted()),
-                    };
-                    typed.push((key.to_string(), member));
+                    typed.push((key.to_string(), member(value, member_schema, inner_space)?));
                 }
                 typed.sort_by(|a, b| java_order(&a.0, &b.0));
-                Typed::Object(typed)
+                Some(Typed::Object(typed))
             }
-            other => Typed::Node(other.clone()),
+            other => Some(Typed::Node(other.clone())),
         })
     }
 }
@@ -652,12 +711,14 @@ fn logical_type(node: &Node<'_>, base: &str, size: Option<&Node<'_>>) -> Option<
     };
     let valid = match logical {
         "decimal" if matches!(base, "bytes" | "fixed") => {
-            let precision = node.get("precision").and_then(|_| integer("precision")).filter(|p| *p > 0);
+            let precision = node
+                .get("precision")
+                .and_then(|_| integer("precision"))
+                .filter(|p| (1..=i64::from(i32::MAX)).contains(p));
             let scale = integer("scale").filter(|s| *s >= 0);
+            // Java's bound: the digits a fixed of `size` bytes holds, floor(log10(2) * (8 * size - 1)).
             let fits = match (base, size, precision) {
-                ("fixed", Some(size), Some(p)) => {
-                    size < 64 && (p as f64) <= ((2f64.powi(8 * size as i32 - 1) - 1.0).log10()).floor()
-                }
+                ("fixed", Some(size), Some(p)) => (p as f64) <= ((size as f64 * 8.0 - 1.0) * 2f64.log10()).floor(),
                 (_, _, p) => p.is_some(),
             };
             return match (precision, scale) {
@@ -786,6 +847,10 @@ mod tests {
             (
                 r#"{"type":"error","name":"E","fields":[{"name":"f","type":["float","null"],"default":3.141592653589793}]}"#,
                 r#"{"type":"record","name":"E","fields":[{"name":"f","type":["float","null"],"default":3.1415927}]}"#,
+            ),
+            (
+                r#"{"type":"record","name":"R","fields":[{"name":"u","type":["null","int"],"default":1},{"name":"z","type":"double","default":-0}]}"#,
+                r#"{"type":"record","name":"R","fields":[{"name":"u","type":["null","int"]},{"name":"z","type":"double","default":0.0}]}"#,
             ),
             (
                 r#"{"type":"record","name":"R","fields":[{"name":"m","type":{"type":"map","values":"double"},"default":{"b":1,"a":2}}]}"#,

@@ -321,19 +321,13 @@ pub(crate) fn write(node: &Node<'_>, numbers: Numbers, out: &mut String) {
 
 /// A number literal as Jackson writes the value it reads from it.
 pub(crate) fn write_number(literal: &str, numbers: Numbers, out: &mut String) {
-    let Some(parts) = Decimal::parse(literal) else {
-        out.push_str(literal);
-        return;
-    };
-    if parts.integer {
+    if !literal.contains(['.', 'e', 'E']) {
         // Integers keep their digits (Jackson reads them as int, long or BigInteger); "-0" is 0.
-        let digits = parts.digits.trim_start_matches('0');
+        let digits = literal.trim_start_matches('-').trim_start_matches('0');
         if digits.is_empty() {
             out.push('0');
         } else {
-            if parts.negative {
-                out.push('-');
-            }
+            out.push_str(&literal[..literal.len() - digits.len()].replace('0', ""));
             out.push_str(digits);
         }
         return;
@@ -343,7 +337,11 @@ pub(crate) fn write_number(literal: &str, numbers: Numbers, out: &mut String) {
             Ok(value) => java_double(value, out),
             Err(_) => out.push_str(literal),
         },
-        Numbers::Decimal => parts.write_big_decimal(out),
+        // A scale past Java's 32 bits is a literal no `BigDecimal` holds: written as it came.
+        Numbers::Decimal => match Decimal::parse(literal) {
+            Some(parts) => parts.write_big_decimal(out),
+            None => out.push_str(literal),
+        },
     }
 }
 
@@ -360,12 +358,13 @@ pub(crate) fn java_float(value: f32, out: &mut String) {
 
 fn java_floating(scientific: String, zero: bool, negative: bool, finite: bool, out: &mut String) {
     if !finite {
+        // Jackson quotes what JSON has no number for.
         out.push_str(if scientific.starts_with("NaN") {
-            "NaN"
+            "\"NaN\""
         } else if negative {
-            "-Infinity"
+            "\"-Infinity\""
         } else {
-            "Infinity"
+            "\"Infinity\""
         });
         return;
     }
@@ -411,10 +410,8 @@ struct Decimal<'a> {
     negative: bool,
     /// Integer and fraction digits together.
     digits: Cow<'a, str>,
-    /// The value is `digits × 10^-scale`.
+    /// The value is `digits × 10^-scale`; within Java's 32 bits.
     scale: i64,
-    /// Written without a fraction or exponent.
-    integer: bool,
 }
 
 impl<'a> Decimal<'a> {
@@ -435,9 +432,9 @@ impl<'a> Decimal<'a> {
             Some(e) => e.strip_prefix('+').unwrap_or(e).parse().ok()?,
             None => 0,
         };
-        let integer = exponent == 0 && !mantissa.contains('.') && !rest.contains(['e', 'E']);
+        let scale = i64::try_from(fraction.len()).ok()?.checked_sub(exponent).filter(|s| i32::try_from(*s).is_ok())?;
         let digits = if fraction.is_empty() { Cow::Borrowed(whole) } else { Cow::Owned(format!("{whole}{fraction}")) };
-        Some(Decimal { negative, digits, scale: fraction.len() as i64 - exponent, integer })
+        Some(Decimal { negative, digits, scale })
     }
 
     /// Java's `BigDecimal.toString` of the value with its scale.
@@ -544,6 +541,10 @@ mod tests {
             ("1E-2", "0.01", "0.01"),
             ("0e2", "0.0", "0E+2"),
             ("-2.50e-1", "-0.25", "-0.250"),
+            ("1e-9223372036854775808", "0.0", "1e-9223372036854775808"),
+            ("1.5e-9223372036854775807", "0.0", "1.5e-9223372036854775807"),
+            ("1e400", "\"Infinity\"", "1E+400"),
+            ("-1e400", "\"-Infinity\"", "-1E+400"),
         ];
         for (text, as_double, as_decimal) in cases {
             assert_eq!(double(text), as_double, "{text} as a double");

@@ -197,6 +197,17 @@ fn parse_with(
     limits: &Limits,
     check: bool,
 ) -> Result<ParsedSchema, SchemaError> {
+    // A stored text is the canonical text of what was accepted, which can be longer and (a referenced type
+    // written out where it is used) deeper than the text sent: it is read back within twice the depth and at any
+    // size. New input is held to the limits, and so is its canonical text (below).
+    let relaxed;
+    let limits = if check {
+        limits
+    } else {
+        relaxed =
+            Limits { max_schema_bytes: usize::MAX, max_depth: limits.max_depth.saturating_mul(2), ..limits.clone() };
+        &relaxed
+    };
     let contract_bytes = schema.contract.approximate_bytes();
     let size = schema.text.len().saturating_add(contract_bytes);
     if size > limits.max_schema_bytes {
@@ -225,6 +236,14 @@ fn parse_with(
             (FormatSchema::Protobuf(Box::new(parsed)), canonical, Some(schema.text.clone()))
         }
     };
+    if check && source.is_none() {
+        // The text stored is the canonical one: it must be readable under the same limits as the text sent.
+        let size = canonical.len().saturating_add(contract_bytes);
+        if size > limits.max_schema_bytes {
+            return Err(SchemaError::TooLarge { size, max: limits.max_schema_bytes });
+        }
+        check_depth(std::str::from_utf8(&canonical).unwrap_or_default(), Syntax::Json, limits)?;
+    }
     // Normalized, references are sorted by subject and version (their names are not a key) and each kept once.
     let mut references = schema.references.clone();
     if normalize {

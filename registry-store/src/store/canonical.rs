@@ -25,28 +25,53 @@ pub(crate) struct Rewrite {
     pub(crate) rebind: bool,
 }
 
-/// The rewrites of `schemas` (every schema record): `text_of` finds a referenced version's text, `holder` the
+/// The texts of `references` and of theirs, dependencies first and each once, as a parse resolves them (`seen`
+/// holds the ones collected): `false` when one is gone or the chain is past the reference depth limit.
+fn every_reference(
+    references: &[SchemaReference],
+    referenced: &dyn Fn(&SchemaReference) -> Result<Option<StoredSchema>>,
+    seen: &mut Vec<SchemaReference>,
+    texts: &mut Vec<String>,
+    depth: usize,
+) -> Result<bool> {
+    if depth > Limits::default().max_reference_depth {
+        return Ok(false);
+    }
+    for reference in references {
+        let key = SchemaReference { name: String::new(), ..reference.clone() };
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let Some(schema) = referenced(reference)? else { return Ok(false) };
+        if !every_reference(&schema.references, referenced, seen, texts, depth + 1)? {
+            return Ok(false);
+        }
+        texts.push(schema.text);
+    }
+    Ok(true)
+}
+
+/// The rewrites of `schemas` (every schema record): `referenced` finds a referenced version's record, `holder` the
 /// id a fingerprint is bound to now. A record whose text cannot be made canonical (a reference gone, a text the
 /// current parser refuses) is left as it is, with a warning; `Registry::check` reports it.
 pub(crate) fn rewrites(
     schemas: Vec<StoredSchema>,
-    text_of: &dyn Fn(&SchemaReference) -> Result<Option<String>>,
+    referenced: &dyn Fn(&SchemaReference) -> Result<Option<StoredSchema>>,
     holder: &dyn Fn(&Fingerprint) -> Result<Option<SchemaId>>,
 ) -> Result<Vec<Rewrite>> {
-    let limits = Limits::default();
+    // Every stored text was accepted under some limits: the rewrite refuses none for its size or depth.
+    let limits = Limits { max_schema_bytes: usize::MAX, max_depth: 512, ..Limits::default() };
     let mut rewrites = Vec::new();
     for before in schemas {
         if before.schema_type == SchemaType::Protobuf {
             continue;
         }
-        let mut references = Vec::with_capacity(before.references.len());
-        for reference in &before.references {
-            references.push(text_of(reference)?);
-        }
-        let Some(references) = references.into_iter().collect::<Option<Vec<String>>>() else {
+        let mut references = Vec::new();
+        if !every_reference(&before.references, referenced, &mut Vec::new(), &mut references, 0)? {
             tracing::warn!(id = before.id.0, "a schema whose reference is gone keeps its text");
             continue;
-        };
+        }
         let references: Vec<&str> = references.iter().map(String::as_str).collect();
         let text = match canonical_text(before.schema_type, &before.text, &references, &limits) {
             Ok(Some(text)) => text,

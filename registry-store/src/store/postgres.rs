@@ -850,11 +850,11 @@ fn canonicalize(conn: &Conn<'_>) -> Result<()> {
     for row in &conn.query("SELECT fingerprint, id FROM registry_ids", vec![])? {
         holders.insert(get::<Vec<u8>>(row, 0)?, SchemaId(u32::try_from(get::<i64>(row, 1)?).map_err(corrupt)?));
     }
-    let texts: HashMap<SchemaId, String> = records.iter().map(|s| (s.id, s.text.clone())).collect();
-    let text_of = |reference: &SchemaReference| -> Result<Option<String>> {
+    let by_id: HashMap<SchemaId, StoredSchema> = records.iter().map(|s| (s.id, s.clone())).collect();
+    let text_of = |reference: &SchemaReference| -> Result<Option<StoredSchema>> {
         let key = (reference.subject.as_str().to_string(), i64::from(reference.version.get()));
         let id = versions.get(&key).and_then(|id| u32::try_from(*id).ok());
-        Ok(id.and_then(|id| texts.get(&SchemaId(id)).cloned()))
+        Ok(id.and_then(|id| by_id.get(&SchemaId(id)).cloned()))
     };
     let holder = |fingerprint: &Fingerprint| Ok(holders.get(fingerprint.0.as_slice()).copied());
     let rewrites = super::canonical::rewrites(records, &text_of, &holder)?;

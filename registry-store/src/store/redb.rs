@@ -542,13 +542,13 @@ fn canonicalize(txn: &WriteTransaction) -> Result<()> {
             Err(e) => tracing::warn!(id = id.value(), error = %e, "a schema record that cannot be read keeps its text"),
         }
     }
-    let texts: std::collections::HashMap<SchemaId, String> = records.iter().map(|s| (s.id, s.text.clone())).collect();
-    let text_of = |reference: &SchemaReference| -> Result<Option<String>> {
+    let by_id: std::collections::HashMap<SchemaId, StoredSchema> = records.iter().map(|s| (s.id, s.clone())).collect();
+    let text_of = |reference: &SchemaReference| -> Result<Option<StoredSchema>> {
         let Some(record) = versions.get((reference.subject.as_str(), reference.version.get()))? else {
             return Ok(None);
         };
         let record: VersionRecord = decode(record.value())?;
-        Ok(texts.get(&record.id).cloned())
+        Ok(by_id.get(&record.id).cloned())
     };
     let holder = |fingerprint: &Fingerprint| -> Result<Option<SchemaId>> {
         Ok(fingerprints.get(fingerprint.0.as_slice())?.map(|id| SchemaId(id.value())))
