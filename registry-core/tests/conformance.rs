@@ -1,8 +1,10 @@
 //! Conformance with the reference registry: its own published diff examples (`../shared/conformance/` next to
 //! the workspace, never copied into the project), run through our BACKWARD check and compared verdict by
-//! verdict, and violation kind by violation kind. A missing file skips its test, with a note.
+//! verdict, and violation kind by violation kind. A missing file fails its test under CI (`CI=true`), where the
+//! data is expected, and skips it elsewhere, with a line saying so.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
 use std::path::PathBuf;
 
 use registry_core::compat::{self, Violation, ViolationKind};
@@ -11,11 +13,26 @@ use registry_core::{
 };
 use serde_json::Value;
 
-/// The cases of one conformance file, or `None` (after saying so) when the file is not there.
+/// Whether this run is CI's (`CI=true`, as CI services set it), where missing data is an error, not a skip.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true"))
+}
+
+/// The cases of one conformance file, or `None` (after saying so) when the file is not there and this is not CI.
 fn load_cases(file: &str) -> Option<Vec<Value>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("conformance data {} not found; skipping", path.display());
+        assert!(
+            !on_ci(),
+            "conformance data {} not found, and CI=true: CI must run the conformance cases",
+            path.display()
+        );
+        // Straight to stderr: `println!` is captured for a passing test, and a skip must not pass unseen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "conformance: SKIPPED {file}: {} not found (with CI=true this fails)",
+            path.display()
+        );
         return None;
     };
     match serde_json::from_str(&text) {
