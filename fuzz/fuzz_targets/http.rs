@@ -490,7 +490,10 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 fn state(input: &Input) -> AppState {
     let registry = Registry::in_memory(RegistryOptions::default().with_cache_budget(1 << 20)).expect("a registry");
-    let mut state = AppState::new(registry).with_rendered_cache_bytes(1 << 20).with_registration_capacity(1_000);
+    let mut state = AppState::new(registry)
+        .with_metrics(registry_http::metrics::Metrics::install())
+        .with_rendered_cache_bytes(1 << 20)
+        .with_registration_capacity(1_000);
     if input.small_body_limit {
         state.max_body_bytes = 64;
     }

@@ -72,12 +72,13 @@ pub(crate) struct AnswerCounts {
 const RENDERED_CACHE_BYTES: u64 = config::split_cache_bytes(config::DEFAULT_CACHE_BYTES).1;
 
 impl AppState {
-    /// A state with auth off, metrics on, and the default body limit.
+    /// A state with auth off, no `/metrics` (and no recorder installed: see [`AppState::with_metrics`]), and the
+    /// default body limit.
     pub fn new(registry: Registry) -> Self {
         Self {
             registry,
             auth: None,
-            metrics: Some(metrics::Metrics::install()),
+            metrics: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_validate_items: DEFAULT_MAX_VALIDATE_ITEMS,
             rendered: rendered_cache(RENDERED_CACHE_BYTES),
@@ -85,6 +86,12 @@ impl AppState {
             answer_counts: Arc::default(),
             memory_budget: Arc::new(budget::MemoryBudget::new(DEFAULT_MEMORY_BUDGET_BYTES)),
         }
+    }
+
+    /// The same state serving `/metrics` from `metrics`: [`metrics::Metrics::install`] for the server's own
+    /// process-wide recorder, as the binary does, or [`metrics::Metrics::from_handle`] for the application's.
+    pub fn with_metrics(self, metrics: metrics::Metrics) -> Self {
+        Self { metrics: Some(metrics), ..self }
     }
 
     /// The same state with `bytes` of memory for the large requests in flight together, by estimate (default

@@ -183,6 +183,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     };
     let auth = settings.auth_keys.as_deref().map(AuthKeys::load).transpose()?.map(Arc::new);
     let mut state = AppState::new(registry)
+        .with_metrics(registry_http::metrics::Metrics::install())
         .with_rendered_cache_bytes(rendered_bytes)
         .with_registration_capacity(settings.cache_capacity)
         .with_memory_budget_bytes(settings.memory_budget_bytes);

@@ -1,5 +1,8 @@
 //! Prometheus metrics through the `metrics` facade: per-route request counters and latency histograms,
 //! registry outcomes, and, at scrape time, cache hits and misses and the subject and schema counts.
+//!
+//! The server records into whatever recorder the process has installed; which one that is stays the embedding
+//! application's choice. Nothing here installs one unless [`Metrics::install`] is called (the binary does).
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -13,7 +16,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::{AppState, SharedState};
 
-/// The process-wide Prometheus recorder's handle.
+/// Where `/metrics` reads from: the handle of the Prometheus recorder installed as the process-wide one.
 #[derive(Clone)]
 pub struct Metrics {
     handle: PrometheusHandle,
@@ -25,7 +28,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Metrics {
-    /// Installs the process-wide recorder on first use; later calls share it.
+    /// Installs the server's own recorder (its latency buckets, an upkeep thread) as the process-wide one on first
+    /// use; later calls share it. The binary's choice: an embedding application may pass its own instead.
     pub fn install() -> Self {
         let handle = HANDLE
             .get_or_init(|| {
@@ -54,6 +58,13 @@ impl Metrics {
                 handle
             })
             .clone();
+        Self { handle }
+    }
+
+    /// `/metrics` from the application's own recorder, e.g. the handle `PrometheusBuilder::install_recorder`
+    /// returns (its upkeep is then the application's). It must be the process-wide one, installed before the
+    /// server's first request: the server records through the `metrics` facade, keeping each thread's handles.
+    pub fn from_handle(handle: PrometheusHandle) -> Self {
         Self { handle }
     }
 

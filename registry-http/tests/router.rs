@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use registry_http::metrics::Metrics;
 use registry_http::{AppState, AuthKeys, Role, app, server};
 use registry_store::{Registry, RegistryOptions};
 use serde_json::Value;
@@ -35,7 +36,8 @@ fn fragments(value: Option<&Value>) -> Vec<&str> {
 }
 
 fn state_for(scenario: &Value) -> AppState {
-    let mut state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"));
+    let mut state = AppState::new(Registry::in_memory(RegistryOptions::default()).expect("registry"))
+        .with_metrics(Metrics::install());
     if let Some(limit) = scenario.get("max_body_bytes").and_then(Value::as_u64) {
         state.max_body_bytes = limit as usize;
     }
