@@ -42,16 +42,16 @@ pub(super) fn can_read(reader: &JsonSchema, writer: &JsonSchema) -> Vec<Violatio
 
 /// `can_read`, with or without the shortcut for identical subschemas (off only to test that it changes nothing).
 fn diff(reader: &JsonSchema, writer: &JsonSchema, shortcut: bool) -> Vec<Violation> {
-    let mut diff = Diff {
-        writer: Docs { root: writer.value(), references: writer.references() },
-        reader: Docs { root: reader.value(), references: reader.references() },
-        in_progress: HashSet::new(),
-        memo: HashMap::new(),
-        steps: 0,
-        shortcut,
-    };
-    let original = Loc::root(Side::Writer, writer.value());
-    let update = Loc::root(Side::Reader, reader.value());
+    let writer = Docs { root: writer.value(), references: writer.references() };
+    let reader = Docs { root: reader.value(), references: reader.references() };
+    compare_documents(writer, reader, shortcut)
+}
+
+/// The writer's documents against the reader's, from their roots.
+fn compare_documents<'a>(writer: Docs<'a>, reader: Docs<'a>, shortcut: bool) -> Vec<Violation> {
+    let original = Loc::root(Side::Writer, writer.root);
+    let update = Loc::root(Side::Reader, reader.root);
+    let mut diff = Diff { writer, reader, in_progress: HashSet::new(), memo: HashMap::new(), steps: 0, shortcut };
     let mut out = Vec::new();
     diff.compare(&mut out, &mut Path::default(), Some(original), Some(update), 0);
     out
@@ -291,17 +291,8 @@ mod tests {
         for _ in 0..(MAX_DEPTH + 10) {
             value = json!({"type": "object", "properties": {"a": value}});
         }
-        let mut diff = Diff {
-            writer: Docs { root: &value, references: &[] },
-            reader: Docs { root: &value, references: &[] },
-            in_progress: HashSet::new(),
-            memo: HashMap::new(),
-            steps: 0,
-            shortcut: false,
-        };
-        let mut out = Vec::new();
-        let root = Loc::root(Side::Writer, &value);
-        diff.compare(&mut out, &mut Path::default(), Some(root), Some(Loc { side: Side::Reader, ..root }), 0);
+        let hand_built = || Docs { root: &value, references: &[] };
+        let out = compare_documents(hand_built(), hand_built(), false);
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(out[0].message.contains("could not be established"));
     }
@@ -312,17 +303,8 @@ mod tests {
             "$ref": "#/definitions/a",
             "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}
         });
-        let mut diff = Diff {
-            writer: Docs { root: &cyclic, references: &[] },
-            reader: Docs { root: &cyclic, references: &[] },
-            in_progress: HashSet::new(),
-            memo: HashMap::new(),
-            steps: 0,
-            shortcut: false,
-        };
-        let mut out = Vec::new();
-        let root = Loc::root(Side::Writer, &cyclic);
-        diff.compare(&mut out, &mut Path::default(), Some(root), Some(Loc { side: Side::Reader, ..root }), 0);
+        let hand_built = || Docs { root: &cyclic, references: &[] };
+        let out = compare_documents(hand_built(), hand_built(), false);
         assert!(out.is_empty(), "{out:?}");
     }
 

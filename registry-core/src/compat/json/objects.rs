@@ -6,12 +6,17 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::Diff;
-use super::content::Extra;
+use super::content::{ContentModel, Lone, Members, Rest};
 use super::locations::Loc;
-use super::nodes::Node;
 use super::report::{Path, REJECTS, escape, report};
-use super::scalars::{Limit, bound};
+use super::scalars::{SizeLimit, size_limits};
 use crate::compat::{Violation, ViolationKind};
+
+/// How many properties an object may have.
+const PROPERTY_COUNTS: [SizeLimit; 2] = [
+    SizeLimit::upper("maxProperties", ViolationKind::MaxPropertiesAdded, ViolationKind::MaxPropertiesDecreased),
+    SizeLimit::lower("minProperties", ViolationKind::MinPropertiesAdded, ViolationKind::MinPropertiesIncreased),
+];
 
 impl<'a> Diff<'a> {
     pub(super) fn compare_object(
@@ -47,8 +52,22 @@ impl<'a> Diff<'a> {
         for name in names {
             path.push(name);
             match (o.property(name), u.property(name)) {
-                (Some(os), None) => self.property_removed(out, path, name, original.child(os), &u, depth),
-                (None, Some(us)) => self.property_added(out, path, name, &o, update.child(us), &u, depth),
+                (Some(os), None) => {
+                    let word = |why| lone_property(name, os, &u, why);
+                    self.lone_member(out, path, original.child(os), u.content_model(name), depth, word);
+                }
+                (None, Some(us)) => {
+                    let writer = o.content_model(name);
+                    let word = |why| lone_property(name, us, &u, why);
+                    self.lone_member(out, path, update.child(us), writer, depth, word);
+                    // An open writer's data may carry the property already: that case has kinds of its own.
+                    if !matches!(writer, ContentModel::Open) && u.is_required(name) && !has_default(us) {
+                        let message = format!(
+                            "required property `{name}` was added without a default: the writer's data lacks it"
+                        );
+                        report(out, ViolationKind::RequiredPropertyAddedToUnopenContentModel, path.at(None), message);
+                    }
+                }
                 (Some(os), Some(us)) => {
                     self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1)
                 }
@@ -71,102 +90,74 @@ impl<'a> Diff<'a> {
         path.pop();
 
         self.compare_dependencies(out, path, &o, &u, depth);
-
-        self.compare_open_content(
-            out,
-            path,
-            ("additionalProperties", "additional properties"),
-            (original, o.additional),
-            (update, u.additional),
-            (ViolationKind::AdditionalPropertiesRemoved, ViolationKind::AdditionalPropertiesNarrowed),
-            depth,
-        );
-
-        self.compare_unevaluated(
-            out,
-            path,
-            "unevaluatedProperties",
-            (original, o.unevaluated),
-            (update, u.unevaluated),
-            (ViolationKind::UnevaluatedPropertiesRemoved, ViolationKind::UnevaluatedPropertiesNarrowed),
-            depth,
-        );
-
-        let (om, um) = (original.object(), update.object());
-        bound(
-            out,
-            path,
-            om,
-            um,
-            "maxProperties",
-            Limit::Upper,
-            (ViolationKind::MaxPropertiesAdded, ViolationKind::MaxPropertiesDecreased),
-        );
-        bound(
-            out,
-            path,
-            om,
-            um,
-            "minProperties",
-            Limit::Lower,
-            (ViolationKind::MinPropertiesAdded, ViolationKind::MinPropertiesIncreased),
-        );
+        self.compare_rest(out, path, &o.rest, &u.rest, depth);
+        size_limits(out, path, original, update, &PROPERTY_COUNTS);
     }
 
-    fn property_removed(
+    fn compare_dependencies(
         &mut self,
         out: &mut Vec<Violation>,
         path: &mut Path,
-        name: &str,
-        original: Loc<'a>,
-        u: &ObjectView<'a>,
-        depth: usize,
-    ) {
-        if u.is_open() {
-            return;
-        }
-        if let Some(partial) = u.partial(name) {
-            let found = self.sub(path, Some(original), Some(partial), depth + 1);
-            if !found.is_empty() {
-                out.extend(found);
-                let message = format!(
-                    "property `{name}` was removed and the reader's patternProperties/additionalProperties \
-                     do not accept the values the writer allowed for it: {REJECTS}"
-                );
-                report(
-                    out,
-                    ViolationKind::PropertyRemovedNotCoveredByPartiallyOpenContentModel,
-                    path.at(None),
-                    message,
-                );
-            }
-            return;
-        }
-        if !matches!(self.node(self.normalize(original)), Node::False) {
-            let message =
-                format!("property `{name}` was removed and the reader does not allow additional properties: {REJECTS}");
-            report(out, ViolationKind::PropertyRemovedFromClosedContentModel, path.at(None), message);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn property_added(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        name: &str,
         o: &ObjectView<'a>,
-        update: Loc<'a>,
         u: &ObjectView<'a>,
         depth: usize,
     ) {
-        let required = u.is_required(name);
-        let default = has_default(update.value);
-        if o.is_open() {
-            if matches!(self.node(self.normalize(update)), Node::Empty) {
-                return;
+        for_each_dependency(path, &o.property_deps, &u.property_deps, |path, name, od, ud| match (od, ud) {
+            (None, Some(ud)) => {
+                let message = format!(
+                    "a dependency was added: when `{name}` is present the reader also requires {ud:?}: {REJECTS}"
+                );
+                report(out, ViolationKind::DependencyArrayAdded, path.at(None), message);
             }
-            let (kind, what) = match (required, default) {
+            (Some(od), Some(ud)) if !same_set(od, ud) => {
+                let (kind, verb) = if subset(od, ud) {
+                    (ViolationKind::DependencyArrayExtended, "more")
+                } else if subset(ud, od) {
+                    // Fewer properties required: compatible.
+                    return;
+                } else {
+                    (ViolationKind::DependencyArrayChanged, "different")
+                };
+                let message = format!(
+                    "when `{name}` is present the reader requires {verb} properties ({ud:?} instead of {od:?}): \
+                     {REJECTS}"
+                );
+                report(out, kind, path.at(None), message);
+            }
+            _ => {}
+        });
+
+        for_each_dependency(path, &o.schema_deps, &u.schema_deps, |path, name, od, ud| match (od, ud) {
+            (None, Some(_)) => {
+                let message = format!(
+                    "a schema dependency was added: when `{name}` is present the object must also match a schema: \
+                     {REJECTS}"
+                );
+                report(out, ViolationKind::DependencySchemaAdded, path.at(None), message);
+            }
+            (Some(od), Some(ud)) => self.compare(out, path, Some(o.loc.child(od)), Some(u.loc.child(ud)), depth + 1),
+            _ => {}
+        });
+    }
+}
+
+/// How a violation of a property only one side declares is worded; `schema` is its schema there, and an
+/// addition to an open writer is named by whether the reader requires it and gives it a default.
+fn lone_property(name: &str, schema: &Value, reader: &ObjectView<'_>, why: Lone) -> (ViolationKind, String) {
+    match why {
+        Lone::RemovedNotCovered => (
+            ViolationKind::PropertyRemovedNotCoveredByPartiallyOpenContentModel,
+            format!(
+                "property `{name}` was removed and the reader's patternProperties/additionalProperties \
+                 do not accept the values the writer allowed for it: {REJECTS}"
+            ),
+        ),
+        Lone::RemovedFromClosed => (
+            ViolationKind::PropertyRemovedFromClosedContentModel,
+            format!("property `{name}` was removed and the reader does not allow additional properties: {REJECTS}"),
+        ),
+        Lone::AddedToOpen => {
+            let (kind, what) = match (reader.is_required(name), has_default(schema)) {
                 (true, false) => (ViolationKind::RequiredPropertyAddedToOpenContentModel, "required property"),
                 (true, true) => (
                     ViolationKind::RequiredPropertyWithDefaultAddedToOpenContentModel,
@@ -178,95 +169,40 @@ impl<'a> Diff<'a> {
                 "{what} `{name}` was added, but the writer allowed any additional property, so its data may carry \
                  `{name}` with a value the reader rejects"
             );
-            return report(out, kind, path.at(None), message);
+            (kind, message)
         }
-        if let Some(partial) = o.partial(name) {
-            let found = self.sub(path, Some(partial), Some(update), depth + 1);
-            if !found.is_empty() {
-                out.extend(found);
-                let message = format!(
-                    "property `{name}` was added with a schema that rejects values the writer's \
-                     patternProperties/additionalProperties allowed for it"
-                );
-                report(out, ViolationKind::PropertyAddedNotCoveredByPartiallyOpenContentModel, path.at(None), message);
-            }
-        }
-        if required && !default {
-            let message = format!("required property `{name}` was added without a default: the writer's data lacks it");
-            report(out, ViolationKind::RequiredPropertyAddedToUnopenContentModel, path.at(None), message);
-        }
+        Lone::AddedNotCovered => (
+            ViolationKind::PropertyAddedNotCoveredByPartiallyOpenContentModel,
+            format!(
+                "property `{name}` was added with a schema that rejects values the writer's \
+                 patternProperties/additionalProperties allowed for it"
+            ),
+        ),
     }
+}
 
-    fn compare_dependencies(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        o: &ObjectView<'a>,
-        u: &ObjectView<'a>,
-        depth: usize,
-    ) {
-        let mut names: Vec<&str> = o.property_deps.iter().map(|d| d.1).collect();
-        names.extend(u.property_deps.iter().map(|d| d.1).filter(|n| !o.property_deps.iter().any(|d| d.1 == *n)));
-        for name in names {
-            let od = o.property_deps.iter().find(|d| d.1 == name);
-            let ud = u.property_deps.iter().find(|d| d.1 == name);
-            let keyword = od.or(ud).map(|d| d.0).unwrap_or("dependencies");
-            path.push(keyword);
-            path.push(name);
-            match (od, ud) {
-                (None, Some(ud)) => {
-                    let message = format!(
-                        "a dependency was added: when `{name}` is present the reader also requires {:?}: {REJECTS}",
-                        ud.2
-                    );
-                    report(out, ViolationKind::DependencyArrayAdded, path.at(None), message);
-                }
-                (Some(od), Some(ud)) if !same_set(&od.2, &ud.2) => {
-                    let (kind, verb) = if subset(&od.2, &ud.2) {
-                        (ViolationKind::DependencyArrayExtended, "more")
-                    } else if subset(&ud.2, &od.2) {
-                        // Fewer properties required: compatible.
-                        path.pop();
-                        path.pop();
-                        continue;
-                    } else {
-                        (ViolationKind::DependencyArrayChanged, "different")
-                    };
-                    let message = format!(
-                        "when `{name}` is present the reader requires {verb} properties ({:?} instead of {:?}): {REJECTS}",
-                        ud.2, od.2
-                    );
-                    report(out, kind, path.at(None), message);
-                }
-                _ => {}
-            }
-            path.pop();
-            path.pop();
-        }
+/// A dependency: `(keyword, property, what the property's presence requires)`.
+type Dependency<'a, T> = (&'static str, &'a str, T);
 
-        let mut names: Vec<&str> = o.schema_deps.iter().map(|d| d.1).collect();
-        names.extend(u.schema_deps.iter().map(|d| d.1).filter(|n| !o.schema_deps.iter().any(|d| d.1 == *n)));
-        for name in names {
-            let od = o.schema_deps.iter().find(|d| d.1 == name);
-            let ud = u.schema_deps.iter().find(|d| d.1 == name);
-            let keyword = od.or(ud).map(|d| d.0).unwrap_or("dependencies");
-            path.push(keyword);
-            path.push(name);
-            match (od, ud) {
-                (None, Some(_)) => {
-                    let message = format!(
-                        "a schema dependency was added: when `{name}` is present the object must also match a schema: {REJECTS}"
-                    );
-                    report(out, ViolationKind::DependencySchemaAdded, path.at(None), message);
-                }
-                (Some(od), Some(ud)) => {
-                    self.compare(out, path, Some(o.loc.child(od.2)), Some(u.loc.child(ud.2)), depth + 1)
-                }
-                _ => {}
-            }
-            path.pop();
-            path.pop();
-        }
+/// Calls `compare` for each property either side names a dependency for, the writer's first, with `path` at
+/// it (under the keyword that declares it) and the writer's and the reader's requirement.
+fn for_each_dependency<'d, 'a, T>(
+    path: &mut Path,
+    o: &'d [Dependency<'a, T>],
+    u: &'d [Dependency<'a, T>],
+    mut compare: impl FnMut(&mut Path, &'a str, Option<&'d T>, Option<&'d T>),
+) {
+    let mut names: Vec<&str> = o.iter().map(|d| d.1).collect();
+    names.extend(u.iter().map(|d| d.1).filter(|n| !o.iter().any(|d| d.1 == *n)));
+    for name in names {
+        let od = o.iter().find(|d| d.1 == name);
+        let ud = u.iter().find(|d| d.1 == name);
+        let keyword = od.or(ud).map(|d| d.0).unwrap_or("dependencies");
+        path.push(keyword);
+        path.push(name);
+        compare(path, name, od.map(|d| &d.2), ud.map(|d| &d.2));
+        path.pop();
+        path.pop();
     }
 }
 
@@ -290,13 +226,9 @@ struct ObjectView<'a> {
     property_map: Option<&'a Map<String, Value>>,
     required: HashSet<&'a str>,
     patterns: Vec<(&'a str, &'a Value)>,
-    additional: Extra<'a>,
-    additional_present: bool,
-    unevaluated: Option<&'a Value>,
-    /// `(keyword, property, required properties)`
-    property_deps: Vec<(&'static str, &'a str, Vec<&'a str>)>,
-    /// `(keyword, property, schema)`
-    schema_deps: Vec<(&'static str, &'a str, &'a Value)>,
+    rest: Rest<'a>,
+    property_deps: Vec<Dependency<'a, Vec<&'a str>>>,
+    schema_deps: Vec<Dependency<'a, &'a Value>>,
 }
 
 impl<'a> ObjectView<'a> {
@@ -331,9 +263,7 @@ impl<'a> ObjectView<'a> {
             property_map: loc.get("properties").and_then(Value::as_object),
             required: loc.get("required").map(strings).unwrap_or_default().into_iter().collect(),
             patterns: entries("patternProperties"),
-            additional: Extra::of(loc.get("additionalProperties")),
-            additional_present: loc.get("additionalProperties").is_some(),
-            unevaluated: loc.get("unevaluatedProperties"),
+            rest: Rest::new(loc, Members::Properties, "additionalProperties"),
             property_deps,
             schema_deps,
         }
@@ -347,28 +277,17 @@ impl<'a> ObjectView<'a> {
         self.required.contains(&name)
     }
 
-    /// Open: any property name with any value is allowed.
-    fn is_open(&self) -> bool {
-        if !self.patterns.is_empty() || !self.additional.permits || self.additional.schema.is_some() {
-            return false;
+    /// What a property not in `properties` may be.
+    fn content_model(&self, name: &str) -> ContentModel<'a> {
+        if self.patterns.is_empty() {
+            return self.rest.content_model();
         }
-        self.additional_present || (Extra::of(self.unevaluated).schema.is_none() && Extra::of(self.unevaluated).permits)
-    }
-
-    /// Partially open: the schema a property not in `properties` must match, if one is given.
-    fn partial(&self, name: &str) -> Option<Loc<'a>> {
-        for (pattern, schema) in &self.patterns {
-            if pattern_matches(pattern, name) {
-                return Some(self.loc.child(schema));
-            }
+        // The reference registry never takes an object with patternProperties as open; the first pattern that
+        // matches the name gives its schema.
+        match self.patterns.iter().find(|(pattern, _)| pattern_matches(pattern, name)) {
+            Some((_, schema)) => ContentModel::PartiallyOpen(self.loc.child(schema)),
+            None => self.rest.partially_open(),
         }
-        if let Some(schema) = self.additional.schema {
-            return Some(self.loc.child(schema));
-        }
-        if !self.additional_present {
-            return Extra::of(self.unevaluated).schema.map(|s| self.loc.child(s));
-        }
-        None
     }
 }
 

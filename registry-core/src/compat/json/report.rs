@@ -9,7 +9,7 @@ pub(super) struct Path(Vec<String>);
 
 impl Path {
     pub(super) fn push(&mut self, segment: &str) {
-        self.0.push(segment.replace('~', "~0").replace('/', "~1"));
+        self.0.push(escape(segment));
     }
 
     pub(super) fn pop(&mut self) {

@@ -1,6 +1,6 @@
 //! Strings, numbers and enums: lengths, `pattern`, numeric limits by their effect, `multipleOf`, the values
-//! an `enum` or `const` allows; and the one-keyword limit (`maxLength`, `maxItems`, ...) objects and arrays
-//! share.
+//! an `enum` or `const` allows; and the size limits (`maxLength`, `minItems`, `maxProperties`, ...) objects
+//! and arrays share.
 
 use serde_json::{Map, Value};
 
@@ -10,24 +10,49 @@ use crate::compat::{Violation, ViolationKind};
 
 /// Whether a bound limits from above (`maxLength`) or below (`minLength`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Limit {
+enum Limit {
     Upper,
     Lower,
 }
 
-/// Reports a bound the reader added, or tightened: `(added, tightened)` name the kinds.
-pub(super) fn bound(
+/// A limit one keyword sets on a size (`maxLength`, `minItems`, `maxProperties`, ...), and the kinds reported
+/// when the reader adds it or tightens it.
+pub(super) struct SizeLimit {
+    keyword: &'static str,
+    limit: Limit,
+    added: ViolationKind,
+    tightened: ViolationKind,
+}
+
+impl SizeLimit {
+    pub(super) const fn upper(keyword: &'static str, added: ViolationKind, decreased: ViolationKind) -> Self {
+        SizeLimit { keyword, limit: Limit::Upper, added, tightened: decreased }
+    }
+
+    pub(super) const fn lower(keyword: &'static str, added: ViolationKind, increased: ViolationKind) -> Self {
+        SizeLimit { keyword, limit: Limit::Lower, added, tightened: increased }
+    }
+}
+
+/// A string's lengths.
+const LENGTHS: [SizeLimit; 2] = [
+    SizeLimit::upper("maxLength", ViolationKind::MaxLengthAdded, ViolationKind::MaxLengthDecreased),
+    SizeLimit::lower("minLength", ViolationKind::MinLengthAdded, ViolationKind::MinLengthIncreased),
+];
+
+/// Reports each size limit the reader added, or tightened.
+pub(super) fn size_limits(
     out: &mut Vec<Violation>,
     path: &Path,
-    original: Option<&Map<String, Value>>,
-    update: Option<&Map<String, Value>>,
-    keyword: &str,
-    limit: Limit,
-    (added, tightened): (ViolationKind, ViolationKind),
+    original: Loc<'_>,
+    update: Loc<'_>,
+    limits: &[SizeLimit],
 ) {
-    let o = original.and_then(|m| m.get(keyword)).filter(|v| v.is_number());
-    let u = update.and_then(|m| m.get(keyword)).filter(|v| v.is_number());
-    bound_values(out, path, o, u, keyword, limit, (added, tightened));
+    for SizeLimit { keyword, limit, added, tightened } in limits {
+        let o = original.get(keyword).filter(|v| v.is_number());
+        let u = update.get(keyword).filter(|v| v.is_number());
+        bound_values(out, path, o, u, keyword, *limit, (*added, *tightened));
+    }
 }
 
 fn bound_values(
@@ -63,25 +88,8 @@ fn bound_values(
 }
 
 pub(super) fn compare_string(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, update: Loc<'_>) {
+    size_limits(out, path, original, update, &LENGTHS);
     let (om, um) = (original.object(), update.object());
-    bound(
-        out,
-        path,
-        om,
-        um,
-        "maxLength",
-        Limit::Upper,
-        (ViolationKind::MaxLengthAdded, ViolationKind::MaxLengthDecreased),
-    );
-    bound(
-        out,
-        path,
-        om,
-        um,
-        "minLength",
-        Limit::Lower,
-        (ViolationKind::MinLengthAdded, ViolationKind::MinLengthIncreased),
-    );
     let o_pattern = om.and_then(|m| m.get("pattern")).and_then(Value::as_str);
     let u_pattern = um.and_then(|m| m.get("pattern")).and_then(Value::as_str);
     match (o_pattern, u_pattern) {
