@@ -7,63 +7,44 @@ use super::Diff;
 use super::content::{Lone, Members, Rest};
 use super::locations::Loc;
 use super::nodes::facets;
-use super::report::{Path, REJECTS, report};
+use super::report::{Findings, REJECTS};
 use super::scalars::{SizeLimit, size_limits};
-use crate::compat::{Violation, ViolationKind};
-
-/// How many items an array may have.
-const ITEM_COUNTS: [SizeLimit; 2] = [
-    SizeLimit::upper("maxItems", ViolationKind::MaxItemsAdded, ViolationKind::MaxItemsDecreased),
-    SizeLimit::lower("minItems", ViolationKind::MinItemsAdded, ViolationKind::MinItemsIncreased),
-];
-
-/// How many items may match `contains`.
-const CONTAINS_COUNTS: [SizeLimit; 2] = [
-    SizeLimit::upper("maxContains", ViolationKind::MaxContainsAdded, ViolationKind::MaxContainsDecreased),
-    SizeLimit::lower("minContains", ViolationKind::MinContainsAdded, ViolationKind::MinContainsIncreased),
-];
+use crate::compat::ViolationKind;
 
 impl<'a> Diff<'a> {
-    pub(super) fn compare_array(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        original: Loc<'a>,
-        update: Loc<'a>,
-        depth: usize,
-    ) {
+    pub(super) fn compare_array(&mut self, found: &mut Findings, original: Loc<'a>, update: Loc<'a>, depth: usize) {
         let o = ArrayView::new(original);
         let u = ArrayView::new(update);
 
-        path.push("items");
-        self.compare(out, path, o.all.map(|v| original.child(v)), u.all.map(|v| update.child(v)), depth + 1);
-        path.pop();
+        found.path.push("items");
+        self.compare(found, o.all.map(|v| original.child(v)), u.all.map(|v| update.child(v)), depth + 1);
+        found.path.pop();
 
         let common = o.tuple.len().min(u.tuple.len());
         for i in 0..o.tuple.len().max(u.tuple.len()) {
-            path.push(if i < o.tuple.len() { o.tuple_keyword } else { u.tuple_keyword });
-            path.push(&i.to_string());
+            found.path.push(if i < o.tuple.len() { o.tuple_keyword } else { u.tuple_keyword });
+            found.path.push(&i.to_string());
             if i < common {
-                self.compare(out, path, Some(original.child(o.tuple[i])), Some(update.child(u.tuple[i])), depth + 1);
+                self.compare(found, Some(original.child(o.tuple[i])), Some(update.child(u.tuple[i])), depth + 1);
             } else if i < o.tuple.len() {
                 let removed = original.child(o.tuple[i]);
-                self.lone_member(out, path, removed, u.rest.content_model(), depth, |why| lone_item(i, why));
+                self.lone_member(found, removed, u.rest.content_model(), depth, |why| lone_item(i, why));
             } else {
                 let added = update.child(u.tuple[i]);
-                self.lone_member(out, path, added, o.rest.content_model(), depth, |why| lone_item(i, why));
+                self.lone_member(found, added, o.rest.content_model(), depth, |why| lone_item(i, why));
             }
-            path.pop();
-            path.pop();
+            found.path.pop();
+            found.path.pop();
         }
 
-        self.compare_rest(out, path, &o.rest, &u.rest, depth);
-        size_limits(out, path, original, update, &ITEM_COUNTS);
+        self.compare_rest(found, &o.rest, &u.rest, depth);
+        size_limits(found, original, update, &ITEM_COUNTS);
         let unique = |loc: Loc<'_>| loc.get("uniqueItems").and_then(Value::as_bool) == Some(true);
         if !unique(original) && unique(update) {
-            let message = format!("{} now requires unique items: {REJECTS}", path.subject());
-            report(out, ViolationKind::UniqueItemsAdded, path.at(Some("uniqueItems")), message);
+            let message = format!("{} now requires unique items: {REJECTS}", found.path.subject());
+            found.report(ViolationKind::UniqueItemsAdded, Some("uniqueItems"), message);
         }
-        size_limits(out, path, original, update, &CONTAINS_COUNTS);
+        size_limits(found, original, update, &CONTAINS_COUNTS);
     }
 }
 
@@ -94,6 +75,18 @@ fn lone_item(index: usize, why: Lone) -> (ViolationKind, String) {
         ),
     }
 }
+
+/// How many items an array may have.
+const ITEM_COUNTS: [SizeLimit; 2] = [
+    SizeLimit::upper("maxItems", ViolationKind::MaxItemsAdded, ViolationKind::MaxItemsDecreased),
+    SizeLimit::lower("minItems", ViolationKind::MinItemsAdded, ViolationKind::MinItemsIncreased),
+];
+
+/// How many items may match `contains`.
+const CONTAINS_COUNTS: [SizeLimit; 2] = [
+    SizeLimit::upper("maxContains", ViolationKind::MaxContainsAdded, ViolationKind::MaxContainsDecreased),
+    SizeLimit::lower("minContains", ViolationKind::MinContainsAdded, ViolationKind::MinContainsIncreased),
+];
 
 /// The array keywords of a schema, across drafts: `items` as one schema, tuple items (`items` as an array, or
 /// `prefixItems`), and what follows the tuple (`additionalItems`, or `items` after `prefixItems`).

@@ -4,14 +4,13 @@
 use super::Diff;
 use super::locations::Loc;
 use super::nodes::Criterion;
-use super::report::{Path, REJECTS, report};
-use crate::compat::{Violation, ViolationKind};
+use super::report::{Findings, Path, REJECTS};
+use crate::compat::ViolationKind;
 
 impl<'a> Diff<'a> {
     pub(super) fn compare_combined(
         &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
+        found: &mut Findings,
         (oc, os, osyn): (Criterion, Vec<Loc<'a>>, bool),
         (uc, us): (Criterion, Vec<Loc<'a>>),
         depth: usize,
@@ -23,9 +22,13 @@ impl<'a> Diff<'a> {
                 Criterion::All => os.len() == 1 && us.len() == 1,
             };
             if !allowed {
-                let message =
-                    format!("{} changed from `{}` to `{}`: {REJECTS}", path.subject(), oc.keyword(), uc.keyword());
-                return report(out, ViolationKind::CombinedTypeChanged, path.at(None), message);
+                let message = format!(
+                    "{} changed from `{}` to `{}`: {REJECTS}",
+                    found.path.subject(),
+                    oc.keyword(),
+                    uc.keyword()
+                );
+                return found.report(ViolationKind::CombinedTypeChanged, None, message);
             }
         }
         let os = dedup(os);
@@ -33,13 +36,16 @@ impl<'a> Diff<'a> {
         if os.len() < us.len() && uc == Criterion::All {
             let message = format!(
                 "{} has more `allOf` subschemas than the writer's, each a further constraint: {REJECTS}",
-                path.subject()
+                found.path.subject()
             );
-            report(out, ViolationKind::ProductTypeExtended, path.at(None), message);
+            found.report(ViolationKind::ProductTypeExtended, None, message);
         } else if os.len() > us.len() && uc != Criterion::All {
-            let message =
-                format!("{} has fewer `{}` alternatives than the writer's: {REJECTS}", path.subject(), uc.keyword());
-            report(out, ViolationKind::SumTypeNarrowed, path.at(None), message);
+            let message = format!(
+                "{} has fewer `{}` alternatives than the writer's: {REJECTS}",
+                found.path.subject(),
+                uc.keyword()
+            );
+            found.report(ViolationKind::SumTypeNarrowed, None, message);
         }
 
         let edges: Vec<Vec<bool>> =
@@ -63,10 +69,10 @@ impl<'a> Diff<'a> {
         let what = if osyn { "constraints".to_string() } else { format!("`{}` subschemas", oc.keyword()) };
         let message = format!(
             "the {what} of {} cannot all be paired with compatible reader subschemas; unpaired writer subschemas: {:?}{reason}",
-            path.subject(),
+            found.path.subject(),
             unmatched
         );
-        report(out, ViolationKind::CombinedTypeSubschemasChanged, path.at(None), message);
+        found.report(ViolationKind::CombinedTypeSubschemasChanged, None, message);
     }
 }
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::Diff;
 use super::locations::{Loc, Side};
 use super::nodes::{Node, facets};
-use super::report::{Path, REJECTS, path_parent, report};
-use crate::compat::{Violation, ViolationKind};
+use super::report::{Findings, REJECTS, path_parent};
+use crate::compat::ViolationKind;
 
 /// `additionalProperties`/`additionalItems`/`unevaluated*`: whether extra members are allowed, and the schema
 /// they must match. An empty schema (`{}`) is read as `true`.
@@ -122,14 +122,7 @@ impl<'a> Rest<'a> {
 impl<'a> Diff<'a> {
     /// What the writer left open past its declared members (`additional*`, then `unevaluated*`) must stay open
     /// enough: closing it or constraining it with a schema rejects data the writer accepted.
-    pub(super) fn compare_rest(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        original: &Rest<'a>,
-        update: &Rest<'a>,
-        depth: usize,
-    ) {
+    pub(super) fn compare_rest(&mut self, found: &mut Findings, original: &Rest<'a>, update: &Rest<'a>, depth: usize) {
         use ViolationKind as Kind;
         let [additional, unevaluated] = match update.members {
             Members::Properties => [
@@ -143,43 +136,41 @@ impl<'a> Diff<'a> {
         };
         let locs = (original.loc, update.loc);
         let extras = (original.additional, update.additional);
-        self.compare_open_content(out, path, update.keyword, additional, locs, extras, depth);
+        self.compare_open_content(found, update.keyword, additional, locs, extras, depth);
         let extras = (Extra::of(original.unevaluated), Extra::of(update.unevaluated));
-        self.compare_open_content(out, path, update.unevaluated_keyword, unevaluated, locs, extras, depth);
+        self.compare_open_content(found, update.unevaluated_keyword, unevaluated, locs, extras, depth);
     }
 
     /// One open-content keyword: closing it, or constraining with a schema what the writer left open to any
     /// value, rejects data the writer accepted.
-    #[allow(clippy::too_many_arguments)]
     fn compare_open_content(
         &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
+        found: &mut Findings,
         keyword: &str,
         (noun, removed, narrowed): (&str, ViolationKind, ViolationKind),
         (original, update): (Loc<'a>, Loc<'a>),
         (o, u): (Extra<'a>, Extra<'a>),
         depth: usize,
     ) {
-        path.push(keyword);
+        found.path.push(keyword);
         match (o, u) {
             (Extra { permits: true, .. }, Extra { permits: false, .. }) => {
-                let message = format!("{} no longer allows {noun} (`{keyword}`): {REJECTS}", path_parent(path));
-                report(out, removed, path.at(None), message);
+                let message = format!("{} no longer allows {noun} (`{keyword}`): {REJECTS}", path_parent(&found.path));
+                found.report(removed, None, message);
             }
             (Extra { permits: true, schema: None }, Extra { schema: Some(_), .. }) => {
                 let message = format!(
                     "{} now constrains {noun} (`{keyword}`) with a schema, where the writer allowed any: {REJECTS}",
-                    path_parent(path)
+                    path_parent(&found.path)
                 );
-                report(out, narrowed, path.at(None), message);
+                found.report(narrowed, None, message);
             }
             (Extra { schema: Some(os), .. }, Extra { schema: Some(us), .. }) => {
-                self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1)
+                self.compare(found, Some(original.child(os)), Some(update.child(us)), depth + 1)
             }
             _ => {}
         }
-        path.pop();
+        found.path.pop();
     }
 
     /// A member (a property, a tuple item) only one side declares, judged by the other side's content model:
@@ -187,8 +178,7 @@ impl<'a> Diff<'a> {
     /// member must take the values the writer allowed there. `word` says what a violation is.
     pub(super) fn lone_member(
         &mut self,
-        out: &mut Vec<Violation>,
-        path: &Path,
+        found: &mut Findings,
         member: Loc<'a>,
         other: ContentModel<'a>,
         depth: usize,
@@ -198,11 +188,11 @@ impl<'a> Diff<'a> {
         let why = match other {
             ContentModel::PartiallyOpen(schema) => {
                 let (original, update) = if removed { (member, schema) } else { (schema, member) };
-                let found = self.sub(path, Some(original), Some(update), depth + 1);
-                if found.is_empty() {
+                let reasons = self.sub(&found.path, Some(original), Some(update), depth + 1);
+                if reasons.is_empty() {
                     return;
                 }
-                out.extend(found);
+                found.violations.extend(reasons);
                 if removed { Lone::RemovedNotCovered } else { Lone::AddedNotCovered }
             }
             // An open reader takes whatever the writer held for a removed member, and an added member that
@@ -215,6 +205,6 @@ impl<'a> Diff<'a> {
             ContentModel::Closed => Lone::RemovedFromClosed,
         };
         let (kind, message) = word(why);
-        report(out, kind, path.at(None), message);
+        found.report(kind, None, message);
     }
 }

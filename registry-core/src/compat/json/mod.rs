@@ -28,7 +28,7 @@ use crate::format::holds_key;
 use crate::format::json::{JsonSchema, is_reference_key};
 use locations::{Docs, Loc, Side};
 use nodes::{Criterion, Facet, Node};
-use report::{Path, REJECTS, report};
+use report::{Findings, Path, REJECTS};
 use scalars::{compare_enum, compare_number, compare_string};
 
 /// Deepest nesting of schema comparisons before the walk stops and reports.
@@ -52,9 +52,9 @@ fn compare_documents<'a>(writer: Docs<'a>, reader: Docs<'a>, shortcut: bool) -> 
     let original = Loc::root(Side::Writer, writer.root);
     let update = Loc::root(Side::Reader, reader.root);
     let mut diff = Diff { writer, reader, in_progress: HashSet::new(), memo: HashMap::new(), steps: 0, shortcut };
-    let mut out = Vec::new();
-    diff.compare(&mut out, &mut Path::default(), Some(original), Some(update), 0);
-    out
+    let mut found = Findings::default();
+    diff.compare(&mut found, Some(original), Some(update), 0);
+    found.violations
 }
 
 /// A (writer schema, reader schema) pair, by identity.
@@ -73,20 +73,14 @@ struct Diff<'a> {
 }
 
 impl<'a> Diff<'a> {
-    /// Compares the writer's `original` with the reader's `update`, appending what makes them incompatible.
-    fn compare(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        original: Option<Loc<'a>>,
-        update: Option<Loc<'a>>,
-        depth: usize,
-    ) {
+    /// Compares the writer's `original` with the reader's `update`, recording in `found` what makes them
+    /// incompatible.
+    fn compare(&mut self, found: &mut Findings, original: Option<Loc<'a>>, update: Option<Loc<'a>>, depth: usize) {
         let (original, update) = match (original, update) {
             (None, None) | (Some(_), None) => return,
             (None, Some(_)) => {
-                let message = format!("{} now has a schema where the writer had none: {REJECTS}", path.subject());
-                return report(out, ViolationKind::SchemaAdded, path.at(None), message);
+                let message = format!("{} now has a schema where the writer had none: {REJECTS}", found.path.subject());
+                return found.report(ViolationKind::SchemaAdded, None, message);
             }
             (Some(o), Some(u)) => (o, u),
         };
@@ -106,7 +100,7 @@ impl<'a> Diff<'a> {
                 "the schemas nest deeper than {MAX_DEPTH} levels or need more than {MAX_STEPS} comparisons; \
                  compatibility could not be established"
             );
-            return report(out, ViolationKind::TypeChanged, path.at(None), message);
+            return found.report(ViolationKind::TypeChanged, None, message);
         }
         let original = self.normalize(original);
         let update = self.normalize(update);
@@ -144,8 +138,8 @@ impl<'a> Diff<'a> {
         if o.class() != u.class() {
             if !matches!(o, Node::False) && !matches!(u, Node::Empty) {
                 let message =
-                    format!("{} changed from {} to {}: {REJECTS}", path.subject(), o.describe(), u.describe());
-                report(out, ViolationKind::TypeChanged, path.at(None), message);
+                    format!("{} changed from {} to {}: {REJECTS}", found.path.subject(), o.describe(), u.describe());
+                found.report(ViolationKind::TypeChanged, None, message);
             }
             return;
         }
@@ -155,34 +149,34 @@ impl<'a> Diff<'a> {
             return;
         }
         match (o, u) {
-            (Node::String, Node::String) => compare_string(out, path, original, update),
+            (Node::String, Node::String) => compare_string(found, original, update),
             (Node::Number { integer: oi }, Node::Number { integer: ui }) => {
-                compare_number(out, path, original, update);
+                compare_number(found, original, update);
                 if !oi && ui {
-                    let message = format!("{} narrowed from number to integer: {REJECTS}", path.subject());
-                    report(out, ViolationKind::TypeNarrowed, path.at(None), message);
+                    let message = format!("{} narrowed from number to integer: {REJECTS}", found.path.subject());
+                    found.report(ViolationKind::TypeNarrowed, None, message);
                 }
             }
             (Node::Enum { values: ov, keyword }, Node::Enum { values: uv, .. }) => {
-                compare_enum(out, path, &ov, &uv, keyword)
+                compare_enum(found, &ov, &uv, keyword)
             }
             (
                 Node::Combined { criterion: oc, subs: os, synthetic: osyn },
                 Node::Combined { criterion: uc, subs: us, .. },
-            ) => self.compare_combined(out, path, (oc, os, osyn), (uc, us), depth),
+            ) => self.compare_combined(found, (oc, os, osyn), (uc, us), depth),
             // The reader's `not` must exclude no more than the writer's: compare the other way round.
             (Node::Not(on), Node::Not(un)) if !self.compatible(un, on, depth + 1) => {
-                let message = format!("the `not` of {} now excludes values the writer accepted", path.subject());
-                report(out, ViolationKind::NotTypeExtended, path.at(Some("not")), message);
+                let message = format!("the `not` of {} now excludes values the writer accepted", found.path.subject());
+                found.report(ViolationKind::NotTypeExtended, Some("not"), message);
             }
-            (Node::Object, Node::Object) => self.compare_object(out, path, original, update, depth),
-            (Node::Array, Node::Array) => self.compare_array(out, path, original, update, depth),
+            (Node::Object, Node::Object) => self.compare_object(found, original, update, depth),
+            (Node::Array, Node::Array) => self.compare_array(found, original, update, depth),
             (Node::Unresolved(a), Node::Unresolved(b)) if a != b => {
                 let message = format!(
                     "{} refers to {b} instead of {a}, and neither resolves, so they cannot be compared",
-                    path.subject()
+                    found.path.subject()
                 );
-                report(out, ViolationKind::TypeChanged, path.at(None), message);
+                found.report(ViolationKind::TypeChanged, None, message);
             }
             _ => {}
         }
@@ -195,20 +189,20 @@ impl<'a> Diff<'a> {
         if let Some(known) = self.memo.get(&key) {
             return *known;
         }
-        let mut scratch = Vec::new();
-        self.compare(&mut scratch, &mut Path::default(), Some(original), Some(update), depth);
-        let ok = scratch.is_empty();
+        let mut scratch = Findings::default();
+        self.compare(&mut scratch, Some(original), Some(update), depth);
+        let ok = scratch.violations.is_empty();
         if self.steps <= MAX_STEPS {
             self.memo.insert(key, ok);
         }
         ok
     }
 
-    /// The violations of comparing a pair, at `path`, kept separate from `out`.
+    /// The violations of comparing a pair, at `path`, kept apart from what the caller has found.
     fn sub(&mut self, path: &Path, original: Option<Loc<'a>>, update: Option<Loc<'a>>, depth: usize) -> Vec<Violation> {
-        let mut scratch = Vec::new();
-        self.compare(&mut scratch, &mut path.clone(), original, update, depth);
-        scratch
+        let mut scratch = Findings { violations: Vec::new(), path: path.clone() };
+        self.compare(&mut scratch, original, update, depth);
+        scratch.violations
     }
 }
 

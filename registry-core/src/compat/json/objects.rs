@@ -8,25 +8,12 @@ use serde_json::{Map, Value};
 use super::Diff;
 use super::content::{ContentModel, Lone, Members, Rest};
 use super::locations::Loc;
-use super::report::{Path, REJECTS, escape, report};
+use super::report::{Findings, REJECTS, escape};
 use super::scalars::{SizeLimit, size_limits};
-use crate::compat::{Violation, ViolationKind};
-
-/// How many properties an object may have.
-const PROPERTY_COUNTS: [SizeLimit; 2] = [
-    SizeLimit::upper("maxProperties", ViolationKind::MaxPropertiesAdded, ViolationKind::MaxPropertiesDecreased),
-    SizeLimit::lower("minProperties", ViolationKind::MinPropertiesAdded, ViolationKind::MinPropertiesIncreased),
-];
+use crate::compat::ViolationKind;
 
 impl<'a> Diff<'a> {
-    pub(super) fn compare_object(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        original: Loc<'a>,
-        update: Loc<'a>,
-        depth: usize,
-    ) {
+    pub(super) fn compare_object(&mut self, found: &mut Findings, original: Loc<'a>, update: Loc<'a>, depth: usize) {
         let o = ObjectView::new(original);
         let u = ObjectView::new(update);
 
@@ -36,13 +23,13 @@ impl<'a> Diff<'a> {
             if !o.is_required(name) && u.is_required(name) && !has_default(u_schema) {
                 let message =
                     format!("property `{name}` became required and has no default: the writer's data may lack it");
-                path.push("required");
-                report(out, ViolationKind::RequiredAttributeAdded, path.at(Some(&escape(name))), message);
-                path.pop();
+                found.path.push("required");
+                found.report(ViolationKind::RequiredAttributeAdded, Some(&escape(name)), message);
+                found.path.pop();
             }
         }
 
-        path.push("properties");
+        found.path.push("properties");
         let mut names: Vec<&str> = o.properties.iter().map(|(n, _)| *n).collect();
         for (n, _) in &u.properties {
             if o.property(n).is_none() {
@@ -50,64 +37,57 @@ impl<'a> Diff<'a> {
             }
         }
         for name in names {
-            path.push(name);
+            found.path.push(name);
             match (o.property(name), u.property(name)) {
                 (Some(os), None) => {
                     let word = |why| lone_property(name, os, &u, why);
-                    self.lone_member(out, path, original.child(os), u.content_model(name), depth, word);
+                    self.lone_member(found, original.child(os), u.content_model(name), depth, word);
                 }
                 (None, Some(us)) => {
                     let writer = o.content_model(name);
                     let word = |why| lone_property(name, us, &u, why);
-                    self.lone_member(out, path, update.child(us), writer, depth, word);
+                    self.lone_member(found, update.child(us), writer, depth, word);
                     // An open writer's data may carry the property already: that case has kinds of its own.
                     if !matches!(writer, ContentModel::Open) && u.is_required(name) && !has_default(us) {
                         let message = format!(
                             "required property `{name}` was added without a default: the writer's data lacks it"
                         );
-                        report(out, ViolationKind::RequiredPropertyAddedToUnopenContentModel, path.at(None), message);
+                        found.report(ViolationKind::RequiredPropertyAddedToUnopenContentModel, None, message);
                     }
                 }
                 (Some(os), Some(us)) => {
-                    self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1)
+                    self.compare(found, Some(original.child(os)), Some(update.child(us)), depth + 1)
                 }
                 (None, None) => {}
             }
-            path.pop();
+            found.path.pop();
         }
-        path.pop();
+        found.path.pop();
 
         // The reference registry reads patternProperties only for added or removed properties; a pattern both
         // sides declare must also keep accepting what it accepted.
-        path.push("patternProperties");
+        found.path.push("patternProperties");
         for (pattern, os) in &o.patterns {
             if let Some((_, us)) = u.patterns.iter().find(|(p, _)| p == pattern) {
-                path.push(pattern);
-                self.compare(out, path, Some(original.child(os)), Some(update.child(us)), depth + 1);
-                path.pop();
+                found.path.push(pattern);
+                self.compare(found, Some(original.child(os)), Some(update.child(us)), depth + 1);
+                found.path.pop();
             }
         }
-        path.pop();
+        found.path.pop();
 
-        self.compare_dependencies(out, path, &o, &u, depth);
-        self.compare_rest(out, path, &o.rest, &u.rest, depth);
-        size_limits(out, path, original, update, &PROPERTY_COUNTS);
+        self.compare_dependencies(found, &o, &u, depth);
+        self.compare_rest(found, &o.rest, &u.rest, depth);
+        size_limits(found, original, update, &PROPERTY_COUNTS);
     }
 
-    fn compare_dependencies(
-        &mut self,
-        out: &mut Vec<Violation>,
-        path: &mut Path,
-        o: &ObjectView<'a>,
-        u: &ObjectView<'a>,
-        depth: usize,
-    ) {
-        for_each_dependency(path, &o.property_deps, &u.property_deps, |path, name, od, ud| match (od, ud) {
+    fn compare_dependencies(&mut self, found: &mut Findings, o: &ObjectView<'a>, u: &ObjectView<'a>, depth: usize) {
+        for_each_dependency(found, &o.property_deps, &u.property_deps, |found, name, od, ud| match (od, ud) {
             (None, Some(ud)) => {
                 let message = format!(
                     "a dependency was added: when `{name}` is present the reader also requires {ud:?}: {REJECTS}"
                 );
-                report(out, ViolationKind::DependencyArrayAdded, path.at(None), message);
+                found.report(ViolationKind::DependencyArrayAdded, None, message);
             }
             (Some(od), Some(ud)) if !same_set(od, ud) => {
                 let (kind, verb) = if subset(od, ud) {
@@ -122,20 +102,20 @@ impl<'a> Diff<'a> {
                     "when `{name}` is present the reader requires {verb} properties ({ud:?} instead of {od:?}): \
                      {REJECTS}"
                 );
-                report(out, kind, path.at(None), message);
+                found.report(kind, None, message);
             }
             _ => {}
         });
 
-        for_each_dependency(path, &o.schema_deps, &u.schema_deps, |path, name, od, ud| match (od, ud) {
+        for_each_dependency(found, &o.schema_deps, &u.schema_deps, |found, name, od, ud| match (od, ud) {
             (None, Some(_)) => {
                 let message = format!(
                     "a schema dependency was added: when `{name}` is present the object must also match a schema: \
                      {REJECTS}"
                 );
-                report(out, ViolationKind::DependencySchemaAdded, path.at(None), message);
+                found.report(ViolationKind::DependencySchemaAdded, None, message);
             }
-            (Some(od), Some(ud)) => self.compare(out, path, Some(o.loc.child(od)), Some(u.loc.child(ud)), depth + 1),
+            (Some(od), Some(ud)) => self.compare(found, Some(o.loc.child(od)), Some(u.loc.child(ud)), depth + 1),
             _ => {}
         });
     }
@@ -184,13 +164,13 @@ fn lone_property(name: &str, schema: &Value, reader: &ObjectView<'_>, why: Lone)
 /// A dependency: `(keyword, property, what the property's presence requires)`.
 type Dependency<'a, T> = (&'static str, &'a str, T);
 
-/// Calls `compare` for each property either side names a dependency for, the writer's first, with `path` at
-/// it (under the keyword that declares it) and the writer's and the reader's requirement.
+/// Calls `compare` for each property either side names a dependency for, the writer's first, with the path
+/// at it (under the keyword that declares it) and the writer's and the reader's requirement.
 fn for_each_dependency<'d, 'a, T>(
-    path: &mut Path,
+    found: &mut Findings,
     o: &'d [Dependency<'a, T>],
     u: &'d [Dependency<'a, T>],
-    mut compare: impl FnMut(&mut Path, &'a str, Option<&'d T>, Option<&'d T>),
+    mut compare: impl FnMut(&mut Findings, &'a str, Option<&'d T>, Option<&'d T>),
 ) {
     let mut names: Vec<&str> = o.iter().map(|d| d.1).collect();
     names.extend(u.iter().map(|d| d.1).filter(|n| !o.iter().any(|d| d.1 == *n)));
@@ -198,11 +178,11 @@ fn for_each_dependency<'d, 'a, T>(
         let od = o.iter().find(|d| d.1 == name);
         let ud = u.iter().find(|d| d.1 == name);
         let keyword = od.or(ud).map(|d| d.0).unwrap_or("dependencies");
-        path.push(keyword);
-        path.push(name);
-        compare(path, name, od.map(|d| &d.2), ud.map(|d| &d.2));
-        path.pop();
-        path.pop();
+        found.path.push(keyword);
+        found.path.push(name);
+        compare(found, name, od.map(|d| &d.2), ud.map(|d| &d.2));
+        found.path.pop();
+        found.path.pop();
     }
 }
 
@@ -217,6 +197,12 @@ fn same_set(a: &[&str], b: &[&str]) -> bool {
 fn subset(a: &[&str], b: &[&str]) -> bool {
     a.iter().all(|x| b.contains(x))
 }
+
+/// How many properties an object may have.
+const PROPERTY_COUNTS: [SizeLimit; 2] = [
+    SizeLimit::upper("maxProperties", ViolationKind::MaxPropertiesAdded, ViolationKind::MaxPropertiesDecreased),
+    SizeLimit::lower("minProperties", ViolationKind::MinPropertiesAdded, ViolationKind::MinPropertiesIncreased),
+];
 
 /// The object keywords of a schema.
 struct ObjectView<'a> {

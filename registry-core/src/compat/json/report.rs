@@ -1,5 +1,5 @@
-//! How a violation is reported: the JSON pointer it is found at, the words naming that schema, and the
-//! reason every violation shares.
+//! How a violation is recorded: [`Findings`] (what a comparison found, and the JSON pointer the walk is at),
+//! the words naming the schema there, and the reason every violation shares.
 
 use crate::compat::{Violation, ViolationKind};
 
@@ -55,6 +55,17 @@ pub(super) fn path_parent(path: &Path) -> String {
 
 pub(super) const REJECTS: &str = "the reader rejects data the writer accepted";
 
-pub(super) fn report(out: &mut Vec<Violation>, kind: ViolationKind, path: String, message: String) {
-    out.push(Violation { kind, path, message });
+/// What a comparison has found, and where in the schemas it is: the path grows and shrinks as the walk goes.
+#[derive(Default)]
+pub(super) struct Findings {
+    pub(super) violations: Vec<Violation>,
+    pub(super) path: Path,
+}
+
+impl Findings {
+    /// Records a violation of the schema at the path, or of its `keyword`.
+    pub(super) fn report(&mut self, kind: ViolationKind, keyword: Option<&str>, message: String) {
+        let path = self.path.at(keyword);
+        self.violations.push(Violation { kind, path, message });
+    }
 }

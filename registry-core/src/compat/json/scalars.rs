@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::locations::Loc;
-use super::report::{Path, REJECTS, report};
-use crate::compat::{Violation, ViolationKind};
+use super::report::{Findings, REJECTS};
+use crate::compat::ViolationKind;
 
 /// Whether a bound limits from above (`maxLength`) or below (`minLength`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,7 @@ enum Limit {
 
 /// A limit one keyword sets on a size (`maxLength`, `minItems`, `maxProperties`, ...), and the kinds reported
 /// when the reader adds it or tightens it.
+#[derive(Clone, Copy)]
 pub(super) struct SizeLimit {
     keyword: &'static str,
     limit: Limit,
@@ -32,6 +33,32 @@ impl SizeLimit {
     pub(super) const fn lower(keyword: &'static str, added: ViolationKind, increased: ViolationKind) -> Self {
         SizeLimit { keyword, limit: Limit::Lower, added, tightened: increased }
     }
+
+    /// Reports the limit where the reader added it, or tightened the writer's.
+    fn compare(self, found: &mut Findings, original: Option<&Value>, update: Option<&Value>) {
+        let SizeLimit { keyword, limit, added, tightened } = self;
+        match (original.and_then(Value::as_f64), update.and_then(Value::as_f64)) {
+            (None, Some(_)) => {
+                let message = format!(
+                    "{} gained `{keyword}: {}`: {REJECTS}",
+                    found.path.subject(),
+                    update.map(Value::to_string).unwrap_or_default()
+                );
+                found.report(added, Some(keyword), message);
+            }
+            (Some(o), Some(u)) if (limit == Limit::Upper && u < o) || (limit == Limit::Lower && u > o) => {
+                let verb = if limit == Limit::Upper { "decreased" } else { "increased" };
+                let message = format!(
+                    "`{keyword}` of {} {verb} from {} to {}: {REJECTS}",
+                    found.path.subject(),
+                    original.map(Value::to_string).unwrap_or_default(),
+                    update.map(Value::to_string).unwrap_or_default()
+                );
+                found.report(tightened, Some(keyword), message);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A string's lengths.
@@ -41,81 +68,42 @@ const LENGTHS: [SizeLimit; 2] = [
 ];
 
 /// Reports each size limit the reader added, or tightened.
-pub(super) fn size_limits(
-    out: &mut Vec<Violation>,
-    path: &Path,
-    original: Loc<'_>,
-    update: Loc<'_>,
-    limits: &[SizeLimit],
-) {
-    for SizeLimit { keyword, limit, added, tightened } in limits {
-        let o = original.get(keyword).filter(|v| v.is_number());
-        let u = update.get(keyword).filter(|v| v.is_number());
-        bound_values(out, path, o, u, keyword, *limit, (*added, *tightened));
+pub(super) fn size_limits(found: &mut Findings, original: Loc<'_>, update: Loc<'_>, limits: &[SizeLimit]) {
+    for limit in limits {
+        let o = original.get(limit.keyword).filter(|v| v.is_number());
+        let u = update.get(limit.keyword).filter(|v| v.is_number());
+        limit.compare(found, o, u);
     }
 }
 
-fn bound_values(
-    out: &mut Vec<Violation>,
-    path: &Path,
-    original: Option<&Value>,
-    update: Option<&Value>,
-    keyword: &str,
-    limit: Limit,
-    (added, tightened): (ViolationKind, ViolationKind),
-) {
-    match (original.and_then(Value::as_f64), update.and_then(Value::as_f64)) {
-        (None, Some(_)) => {
-            let message = format!(
-                "{} gained `{keyword}: {}`: {REJECTS}",
-                path.subject(),
-                update.map(Value::to_string).unwrap_or_default()
-            );
-            report(out, added, path.at(Some(keyword)), message);
-        }
-        (Some(o), Some(u)) if (limit == Limit::Upper && u < o) || (limit == Limit::Lower && u > o) => {
-            let verb = if limit == Limit::Upper { "decreased" } else { "increased" };
-            let message = format!(
-                "`{keyword}` of {} {verb} from {} to {}: {REJECTS}",
-                path.subject(),
-                original.map(Value::to_string).unwrap_or_default(),
-                update.map(Value::to_string).unwrap_or_default()
-            );
-            report(out, tightened, path.at(Some(keyword)), message);
-        }
-        _ => {}
-    }
-}
-
-pub(super) fn compare_string(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, update: Loc<'_>) {
-    size_limits(out, path, original, update, &LENGTHS);
+pub(super) fn compare_string(found: &mut Findings, original: Loc<'_>, update: Loc<'_>) {
+    size_limits(found, original, update, &LENGTHS);
     let (om, um) = (original.object(), update.object());
     let o_pattern = om.and_then(|m| m.get("pattern")).and_then(Value::as_str);
     let u_pattern = um.and_then(|m| m.get("pattern")).and_then(Value::as_str);
     match (o_pattern, u_pattern) {
         (None, Some(p)) => {
-            let message = format!("{} gained `pattern` {p:?}: {REJECTS}", path.subject());
-            report(out, ViolationKind::PatternAdded, path.at(Some("pattern")), message);
+            let message = format!("{} gained `pattern` {p:?}: {REJECTS}", found.path.subject());
+            found.report(ViolationKind::PatternAdded, Some("pattern"), message);
         }
         (Some(o), Some(u)) if o != u => {
-            let message = format!("`pattern` of {} changed from {o:?} to {u:?}: {REJECTS}", path.subject());
-            report(out, ViolationKind::PatternChanged, path.at(Some("pattern")), message);
+            let message = format!("`pattern` of {} changed from {o:?} to {u:?}: {REJECTS}", found.path.subject());
+            found.report(ViolationKind::PatternChanged, Some("pattern"), message);
         }
         _ => {}
     }
 }
 
-pub(super) fn compare_number(out: &mut Vec<Violation>, path: &Path, original: Loc<'_>, update: Loc<'_>) {
+pub(super) fn compare_number(found: &mut Findings, original: Loc<'_>, update: Loc<'_>) {
     let (o, u) = (NumberBounds::new(original), NumberBounds::new(update));
-    numeric_limit(out, path, Limit::Upper, o.upper(), u.upper(), o.exclusive_maximum.is_some());
-    numeric_limit(out, path, Limit::Lower, o.lower(), u.lower(), o.exclusive_minimum.is_some());
+    numeric_limit(found, Limit::Upper, o.upper(), u.upper(), o.exclusive_maximum.is_some());
+    numeric_limit(found, Limit::Lower, o.lower(), u.lower(), o.exclusive_minimum.is_some());
     let multiple = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("multipleOf")).and_then(Value::as_f64);
     let (om, um) = (multiple(original.object()), multiple(update.object()));
-    let at = path.at(Some("multipleOf"));
     match (om, um) {
         (None, Some(u)) => {
-            let message = format!("{} gained `multipleOf: {u}`: {REJECTS}", path.subject());
-            report(out, ViolationKind::MultipleOfAdded, at, message);
+            let message = format!("{} gained `multipleOf: {u}`: {REJECTS}", found.path.subject());
+            found.report(ViolationKind::MultipleOfAdded, Some("multipleOf"), message);
         }
         (Some(o), Some(u)) if o != u => {
             if is_multiple(o, u) {
@@ -126,9 +114,11 @@ pub(super) fn compare_number(out: &mut Vec<Violation>, path: &Path, original: Lo
             } else {
                 (ViolationKind::MultipleOfChanged, "unrelated to")
             };
-            let message =
-                format!("`multipleOf` of {} changed from {o} to {u}, {how} the writer's: {REJECTS}", path.subject());
-            report(out, kind, at, message);
+            let message = format!(
+                "`multipleOf` of {} changed from {o} to {u}, {how} the writer's: {REJECTS}",
+                found.path.subject()
+            );
+            found.report(kind, Some("multipleOf"), message);
         }
         _ => {}
     }
@@ -211,8 +201,7 @@ fn tighter(limit: Limit, a: Option<Bound>, b: Option<Bound>) -> Option<Bound> {
 /// Compares numeric limits by their effect, so `maximum`, `exclusiveMaximum` and draft 4's boolean form can
 /// be traded for each other; kinds follow the reference registry's names.
 fn numeric_limit(
-    out: &mut Vec<Violation>,
-    path: &Path,
+    found: &mut Findings,
     limit: Limit,
     original: Option<Bound>,
     update: Option<Bound>,
@@ -247,24 +236,18 @@ fn numeric_limit(
         format!("{op} {}", b.text)
     };
     let message = match &original {
-        None => format!("{} gained the limit {}: {REJECTS}", path.subject(), describe(&update)),
+        None => format!("{} gained the limit {}: {REJECTS}", found.path.subject(), describe(&update)),
         Some(o) => format!(
             "{} now requires {} where the writer allowed {}: {REJECTS}",
-            path.subject(),
+            found.path.subject(),
             describe(&update),
             describe(o)
         ),
     };
-    report(out, kind, path.at(Some(keyword)), message);
+    found.report(kind, Some(keyword), message);
 }
 
-pub(super) fn compare_enum(
-    out: &mut Vec<Violation>,
-    path: &Path,
-    original: &[&Value],
-    update: &[&Value],
-    keyword: &str,
-) {
+pub(super) fn compare_enum(found: &mut Findings, original: &[&Value], update: &[&Value], keyword: &str) {
     let contains = |set: &[&Value], v: &Value| set.iter().any(|s| json_equal(s, v));
     let missing: Vec<String> = original.iter().filter(|v| !contains(update, v)).map(|v| v.to_string()).collect();
     if missing.is_empty() {
@@ -272,8 +255,8 @@ pub(super) fn compare_enum(
     }
     let narrowed = update.iter().all(|v| contains(original, v));
     let kind = if narrowed { ViolationKind::EnumArrayNarrowed } else { ViolationKind::EnumArrayChanged };
-    let message = format!("`{keyword}` of {} no longer allows {}: {REJECTS}", path.subject(), missing.join(", "));
-    report(out, kind, path.at(Some(keyword)), message);
+    let message = format!("`{keyword}` of {} no longer allows {}: {REJECTS}", found.path.subject(), missing.join(", "));
+    found.report(kind, Some(keyword), message);
 }
 
 /// JSON equality with numbers compared by value (`1` equals `1.0`).
