@@ -79,7 +79,9 @@ impl ParsedSchema {
     /// description only its length.
     pub fn memory_estimate(&self) -> usize {
         let canonical = self.canonical.len();
-        let contract = self.contract_bytes.saturating_mul(4);
+        // A Protobuf schema keeps its text as given beside the descriptor.
+        let contract =
+            self.contract_bytes.saturating_mul(4).saturating_add(self.source.as_ref().map_or(0, String::len));
         contract.saturating_add(match self.schema_type {
             SchemaType::Json => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(2 << 10),
             SchemaType::Avro => json_members(&self.canonical).saturating_mul(MEMBER_BYTES).saturating_add(3 << 9),
