@@ -116,6 +116,11 @@ impl SemVer {
     /// 1.0.0, every subject's first version.
     pub const FIRST: SemVer = SemVer { major: 1, minor: 0, patch: 0 };
 
+    /// The next patch version: x.y.(z+1).
+    pub fn bump_patch(self) -> SemVer {
+        SemVer { major: self.major, minor: self.minor, patch: self.patch.saturating_add(1) }
+    }
+
     /// The next minor version: x.(y+1).0.
     pub fn bump_minor(self) -> SemVer {
         SemVer { major: self.major, minor: self.minor.saturating_add(1), patch: 0 }

@@ -5,12 +5,14 @@
 pub(crate) mod avro;
 pub(crate) mod avro_names;
 mod avro_text;
+mod documentation;
 mod jackson;
 pub(crate) mod json;
 pub(crate) mod proto_text;
 pub(crate) mod protobuf;
 
 pub use avro_names::install_scanning_validators as install_avro_name_validators;
+pub use documentation::without_documentation;
 pub use protobuf::is_serialized_descriptor;
 
 use crate::contract::DataContract;

@@ -426,6 +426,17 @@ impl Shared {
             }
             (Some(given), _) => given,
             (None, None) => SemVer::FIRST,
+            (None, Some(latest))
+                if live
+                    .first()
+                    .map(|(_, id)| txn.schema(*id))
+                    .transpose()?
+                    .flatten()
+                    .is_some_and(|newest| documentation_alone(&newest, parsed)) =>
+            {
+                // The newest live version but for its documentation: a patch.
+                latest.bump_patch()
+            }
             (None, Some(latest)) => {
                 // Backward compatible with the latest live version: a minor bump; otherwise a major one.
                 let checked = level.checks_backward() && mode != Mode::Import;
@@ -472,6 +483,19 @@ impl Shared {
         }
         Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))
     }
+}
+
+/// Whether `parsed` is `newest` but for its documentation: the same format, references and contract, and texts
+/// equal once their docs, titles, descriptions, examples and comments are set aside.
+fn documentation_alone(newest: &StoredSchema, parsed: &ParsedSchema) -> bool {
+    let text = parsed.text();
+    newest.schema_type == parsed.schema_type()
+        && newest.references == parsed.references()
+        && newest.contract == *parsed.contract()
+        && newest.text != text
+        && registry_core::format::without_documentation(newest.schema_type, &newest.text).is_some_and(|bare| {
+            registry_core::format::without_documentation(parsed.schema_type(), text).as_deref() == Some(bare.as_str())
+        })
 }
 
 /// Where a new version's id comes from.

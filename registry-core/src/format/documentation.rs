@@ -1,0 +1,149 @@
+//! A schema's text without its documentation: what tells a change of documentation alone (a patch bump of the
+//! semantic version) from a change of the schema.
+//!
+//! Avro: every `doc` of a type or a field. JSON Schema: the annotations `title`, `description`, `examples` and
+//! `$comment` of every schema in the document, not a property of that name. Protobuf: comments are not part of its
+//! identity at all, so a change of comments alone is the same schema.
+
+use super::jackson::{self, Node, Numbers};
+use crate::SchemaType;
+
+/// JSON Schema keywords whose value is a map from names to schemas: the names are not keywords.
+const SCHEMA_MAPS: &[&str] =
+    &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"];
+/// JSON Schema keywords whose value is data, not a schema.
+const DATA: &[&str] = &["const", "enum", "default", "examples"];
+/// JSON Schema annotations that only document.
+const ANNOTATIONS: &[&str] = &["title", "description", "examples", "$comment"];
+
+/// `text` (a schema of `schema_type`) without its documentation, written compactly; `None` for Protobuf and for a
+/// text that is not JSON.
+pub fn without_documentation(schema_type: SchemaType, text: &str) -> Option<String> {
+    let numbers = match schema_type {
+        SchemaType::Avro => Numbers::Double,
+        SchemaType::Json => Numbers::Decimal,
+        SchemaType::Protobuf => return None,
+    };
+    let node = Node::parse(text, numbers).ok()?;
+    let stripped = match schema_type {
+        SchemaType::Avro => avro(node),
+        _ => json_schema(node),
+    };
+    let mut out = String::with_capacity(text.len());
+    jackson::write(&stripped, numbers, &mut out);
+    Some(out)
+}
+
+/// An Avro schema without the `doc` of its types and fields (an object with a `type`); defaults are data, kept.
+fn avro(node: Node<'_>) -> Node<'_> {
+    match node {
+        Node::Object(members) => {
+            let typed = members.iter().any(|(key, _)| key == "type");
+            Node::Object(
+                members
+                    .into_iter()
+                    .filter(|(key, _)| !(typed && key == "doc"))
+                    .map(|(key, value)| if key == "default" { (key, value) } else { (key, avro(value)) })
+                    .collect(),
+            )
+        }
+        Node::Array(items) => Node::Array(items.into_iter().map(avro).collect()),
+        other => other,
+    }
+}
+
+/// A JSON Schema without the annotations of any schema in it.
+fn json_schema(node: Node<'_>) -> Node<'_> {
+    match node {
+        Node::Object(members) => Node::Object(
+            members
+                .into_iter()
+                .filter(|(key, _)| !ANNOTATIONS.contains(&key.as_ref()))
+                .map(|(key, value)| {
+                    let value = if DATA.contains(&key.as_ref()) {
+                        value
+                    } else if SCHEMA_MAPS.contains(&key.as_ref()) {
+                        schema_map(value)
+                    } else {
+                        json_schema(value)
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Node::Array(items) => Node::Array(items.into_iter().map(json_schema).collect()),
+        other => other,
+    }
+}
+
+/// A map from names to schemas: each name kept, each schema without its annotations.
+fn schema_map(node: Node<'_>) -> Node<'_> {
+    match node {
+        Node::Object(members) => {
+            Node::Object(members.into_iter().map(|(key, value)| (key, json_schema(value))).collect())
+        }
+        other => json_schema(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (format, one text, another, whether they differ only in documentation).
+    const CASES: &[(SchemaType, &str, &str, bool)] = &[
+        (
+            SchemaType::Avro,
+            r#"{"type":"record","name":"R","doc":"one","fields":[{"name":"f","type":"int","doc":"a"}]}"#,
+            r#"{"type":"record","name":"R","doc":"two","fields":[{"name":"f","type":"int"}]}"#,
+            true,
+        ),
+        (
+            SchemaType::Avro,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"enum","name":"E","doc":"x","symbols":["A"]}}]}"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"enum","name":"E","symbols":["A"]}}]}"#,
+            true,
+        ),
+        (
+            SchemaType::Avro,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":"int","doc":"a"}]}"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"g","type":"int","doc":"a"}]}"#,
+            false,
+        ),
+        (
+            SchemaType::Avro,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"int"},"default":{"doc":"1"}}]}"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"int"},"default":{"doc":"2"}}]}"#,
+            false,
+        ),
+        (
+            SchemaType::Json,
+            r#"{"title":"T","type":"object","properties":{"a":{"type":"string","description":"x","examples":["q"]}}}"#,
+            r#"{"type":"object","$comment":"c","properties":{"a":{"type":"string"}}}"#,
+            true,
+        ),
+        (
+            SchemaType::Json,
+            r#"{"type":"object","properties":{"title":{"type":"string"}}}"#,
+            r#"{"type":"object","properties":{"description":{"type":"string"}}}"#,
+            false,
+        ),
+        (SchemaType::Json, r#"{"const":{"title":"a"}}"#, r#"{"const":{"title":"b"}}"#, false),
+        (
+            SchemaType::Json,
+            r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"title":"x"}"#,
+            r#"{"type":"object","properties":{"a":{"type":"string"}},"title":"x"}"#,
+            false,
+        ),
+    ];
+
+    #[test]
+    fn documentation_alone_is_set_apart() {
+        for (schema_type, a, b, same) in CASES {
+            let (a_bare, b_bare) = (without_documentation(*schema_type, a), without_documentation(*schema_type, b));
+            assert!(a_bare.is_some() && b_bare.is_some(), "{a} / {b}");
+            assert_eq!(a_bare == b_bare, *same, "{a}\n{b}\n{a_bare:?}\n{b_bare:?}");
+        }
+        assert_eq!(without_documentation(SchemaType::Protobuf, "syntax = \"proto3\";"), None);
+    }
+}
