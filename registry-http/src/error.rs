@@ -63,7 +63,7 @@ impl From<RegistryError> for ApiError {
         // so the compiler cannot flag it here and `tests/error_codes.rs` does.
         let (status, code) = match &e {
             E::SubjectNotFound(_) => (StatusCode::NOT_FOUND, 40401),
-            E::VersionNotFound { .. } => (StatusCode::NOT_FOUND, 40402),
+            E::VersionNotFound { .. } | E::SemVerNotFound { .. } => (StatusCode::NOT_FOUND, 40402),
             E::SchemaNotFound(_) | E::SchemaNotInSubject(_) | E::GuidNotFound(_) => (StatusCode::NOT_FOUND, 40403),
             E::SubjectSoftDeleted(_) => (StatusCode::NOT_FOUND, 40404),
             E::SubjectNotSoftDeleted(_) => (StatusCode::NOT_FOUND, 40405),

@@ -25,6 +25,11 @@ fn table() -> Vec<(RegistryError, StatusCode, u32)> {
     vec![
         (E::SubjectNotFound(subject.clone()), S::NOT_FOUND, 40401),
         (E::VersionNotFound { subject: subject.clone(), version }, S::NOT_FOUND, 40402),
+        (
+            E::SemVerNotFound { subject: subject.clone(), semver: "1.2.3".parse().expect("a semver") },
+            S::NOT_FOUND,
+            40402,
+        ),
         (E::SchemaNotFound(SchemaId(7)), S::NOT_FOUND, 40403),
         (E::SchemaNotInSubject(subject.clone()), S::NOT_FOUND, 40403),
         (E::GuidNotFound(guid), S::NOT_FOUND, 40403),

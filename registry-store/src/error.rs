@@ -20,6 +20,14 @@ pub enum RegistryError {
         /// The version asked for.
         version: Version,
     },
+    /// The subject has no version with this semantic version.
+    #[error("Version {semver} not found.")]
+    SemVerNotFound {
+        /// The subject.
+        subject: Subject,
+        /// The semantic version asked for.
+        semver: crate::records::SemVer,
+    },
     /// No schema has this id.
     #[error("Schema {0} not found")]
     SchemaNotFound(SchemaId),

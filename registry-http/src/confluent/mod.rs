@@ -118,7 +118,7 @@ fn subject_prefix(flags: &Flags) -> Option<String> {
     }
 }
 
-fn version(text: &str) -> ApiResult<VersionSelector> {
+pub(crate) fn version(text: &str) -> ApiResult<VersionSelector> {
     text.parse().map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -25,6 +25,9 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/schemas/{id}", get(schema))
         .route("/api/v1/compatibility/check", post(check))
         .route("/api/v1/subjects/{subject}/versions", get(versions))
+        .route("/api/v1/subjects/{subject}/versions/{version}", get(version))
+        .route("/api/v1/namespaces", get(namespaces))
+        .route("/api/v1/namespaces/{namespace}/subjects", get(namespace_subjects))
         .route("/api/v1/validate/{id}", post(validate_by_id))
         .route("/api/v1/subjects/{subject}/versions/{version}/validate", post(validate_by_version))
 }
@@ -198,6 +201,48 @@ async fn versions(State(state): State<SharedState>, Path(name): Path<String>) ->
             .map(|v| json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": v.id.0, "deleted": v.deleted}))
             .collect::<Vec<_>>()
     )))
+}
+
+/// `GET /api/v1/subjects/{subject}/versions/{version}`: one version by number, `latest` or semantic version
+/// (`1.2.0`): its number, semver, id, state and schema.
+async fn version(
+    State(state): State<SharedState>,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<Sr<Value>> {
+    let subject = crate::confluent::request_subject(&name)?;
+    let found = if version.contains('.') {
+        let semver: SemVer = version.parse()?;
+        state.registry.version_by_semver(&subject, semver, Deleted::Exclude)?
+    } else {
+        state.registry.version(&subject, crate::confluent::version(&version)?, Deleted::Exclude)?
+    };
+    let stored = &found.schema;
+    let schema: Value = match stored.schema_type {
+        SchemaType::Protobuf => Value::String(stored.text.clone()),
+        _ => serde_json::from_str(&stored.text).unwrap_or_else(|_| Value::String(stored.text.clone())),
+    };
+    Ok(Sr(json!({
+        "subject": found.subject.as_str(),
+        "version": found.version.get(),
+        "semver": found.semver.to_string(),
+        "id": stored.id.0,
+        "schema_type": lower(stored.schema_type),
+        "schema": schema,
+        "deleted": found.deleted,
+    })))
+}
+
+/// `GET /api/v1/namespaces`: the namespaces of subjects named `namespace.name`, with their subject counts.
+async fn namespaces(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
+    let namespaces = state.registry.namespaces(Deleted::Exclude)?;
+    let listed = namespaces.iter().map(|(namespace, subjects)| json!({"namespace": namespace, "subjects": subjects}));
+    Ok(Sr(Value::Array(listed.collect())))
+}
+
+/// `GET /api/v1/namespaces/{namespace}/subjects`: the subjects of one namespace.
+async fn namespace_subjects(State(state): State<SharedState>, Path(namespace): Path<String>) -> ApiResult<Sr<Value>> {
+    let subjects = state.registry.subjects_in_namespace(&namespace, Deleted::Exclude)?;
+    Ok(Sr(json!(subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>())))
 }
 
 /// `POST /api/v1/validate/...`: one document (`data`), a batch (`items`) or an Avro binary datum

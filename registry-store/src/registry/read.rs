@@ -9,7 +9,7 @@ use registry_core::{
 
 use super::{Counts, Deleted, Registry, inherit};
 use crate::RegistryError;
-use crate::records::{SchemaVersion, StoredSchema, SubjectVersion, VersionInfo};
+use crate::records::{SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
 use crate::store::{Resolver, Result};
 
 impl Registry {
@@ -329,6 +329,36 @@ impl Registry {
             caches.fill(epoch, &caches.latest, subject.clone(), Some((version, record.id, record.semver)));
         }
         Ok(SchemaVersion { subject: subject.clone(), version, semver: record.semver, deleted: record.deleted, schema })
+    }
+
+    /// The newest version of `subject` with semantic version `semver` (soft-deleted ones as `deleted` says).
+    pub fn version_by_semver(&self, subject: &Subject, semver: SemVer, deleted: Deleted) -> Result<SchemaVersion> {
+        let list = self.version_list(subject, deleted)?;
+        let found = list.iter().rev().find(|v| v.semver == semver && deleted.admits(v.deleted));
+        let version = found.ok_or_else(|| RegistryError::SemVerNotFound { subject: subject.clone(), semver })?.version;
+        self.version(subject, VersionSelector::Number(version), deleted)
+    }
+
+    /// The namespaces of the subjects named `namespace.name` (the part before the last dot), sorted, each once,
+    /// with how many subjects each holds. Soft-deleted subjects count as `deleted` says.
+    pub fn namespaces(&self, deleted: Deleted) -> Result<Vec<(String, usize)>> {
+        let mut namespaces = std::collections::BTreeMap::<String, usize>::new();
+        for subject in self.subjects("", deleted)? {
+            if let Some((namespace, _)) = subject.as_str().rsplit_once('.') {
+                *namespaces.entry(namespace.to_string()).or_default() += 1;
+            }
+        }
+        Ok(namespaces.into_iter().collect())
+    }
+
+    /// The subjects named `namespace.name` for this `namespace` (the part before the last dot is exactly it).
+    pub fn subjects_in_namespace(&self, namespace: &str, deleted: Deleted) -> Result<Vec<Subject>> {
+        let prefix = format!("{namespace}.");
+        let subjects = self.subjects(&prefix, deleted)?;
+        Ok(subjects
+            .into_iter()
+            .filter(|s| s.as_str().rsplit_once('.').is_some_and(|(ns, _)| ns == namespace))
+            .collect())
     }
 
     /// The subjects whose name starts with `prefix`, sorted. With `Deleted::Only`, those that have versions
