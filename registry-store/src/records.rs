@@ -100,8 +100,8 @@ pub struct VersionInfo {
     pub deleted: bool,
 }
 
-/// A semantic version of a subject's schema: the first is 1.0.0; a compatible change bumps the minor, a
-/// change that breaks backward compatibility (possible only under NONE) bumps the major.
+/// A semantic version of a subject's schema: the first is 1.0.0; a change of documentation alone bumps the patch,
+/// a compatible change the minor, a change that breaks backward compatibility (possible only under NONE) the major.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SemVer {
     /// Breaking changes.
