@@ -263,7 +263,7 @@ fn ceiling_body() -> Bytes {
     Bytes::from(format!(r#"{{"schema":"{filler}","schemaType":"JSON"}}"#))
 }
 
-/// Runs the ceiling server in this process: a minimal axum app on `127.0.0.1:0` answering [`ceiling_body`] to
+/// Runs the ceiling server in this process: a minimal axum app on `127.0.0.1:0` answering `ceiling_body` to
 /// any GET, with `threads` runtime workers. Prints the address on the first line of stdout and serves until
 /// stdin closes (the loader that started it has stopped or gone).
 pub fn serve_ceiling(threads: usize) -> Result<(), String> {

@@ -37,7 +37,7 @@ impl StoredSchema {
 
     /// Whether this record holds `parsed`: the same format, text, references and contract. Two records can:
     /// schemas whose texts became one canonical text when a store was upgraded keep their ids
-    /// ([`crate::store`]'s canonical rewrite), though only one holds their identity.
+    /// (the store's canonical rewrite), though only one holds their identity.
     pub fn holds(&self, parsed: &ParsedSchema) -> bool {
         self.schema_type == parsed.schema_type()
             && self.text == parsed.text()
