@@ -28,6 +28,9 @@ pub(crate) enum Form {
 /// Keys of a schema object Avro reads itself; the others are its properties.
 const SCHEMA_RESERVED: &[&str] =
     &["doc", "fields", "items", "name", "namespace", "size", "symbols", "values", "type", "aliases"];
+/// Keys of an enum Avro reads itself: a schema's, and its `default`.
+const ENUM_RESERVED: &[&str] =
+    &["doc", "fields", "items", "name", "namespace", "size", "symbols", "values", "type", "aliases", "default"];
 /// Keys of a field Avro reads itself.
 const FIELD_RESERVED: &[&str] = &["default", "doc", "name", "order", "type", "aliases"];
 /// Avro's primitive type names.
@@ -333,46 +336,22 @@ impl<'n, 'a> Writer<'n, 'a> {
         self.out.push_str(r#","name":"#);
         jackson::write_string(&name.name, &mut self.out);
         match (&name.space, space) {
-            (Some(own), current) if Some(own.as_str()) != current => {
-                self.out.push_str(r#","namespace":"#);
-                jackson::write_string(own, &mut self.out);
-            }
-            (None, Some(_)) => self.out.push_str(r#","namespace":"""#),
+            (Some(own), current) if Some(own.as_str()) != current => self.member("namespace", own),
+            (None, Some(_)) => self.member("namespace", ""),
             _ => {}
         }
         if let Some(doc) = node.get("doc").and_then(Node::as_str)
             && !(doc.is_empty() && self.form == Form::Normalized)
         {
-            self.out.push_str(r#","doc":"#);
-            jackson::write_string(doc, &mut self.out);
+            self.member("doc", doc);
         }
         let reserved: &[&str] = match kind {
             "enum" => {
-                self.out.push_str(r#","symbols":["#);
-                for (i, symbol) in array(node, "symbols").iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    jackson::write_string(symbol.as_str().unwrap_or_default(), &mut self.out);
-                }
-                self.out.push(']');
+                self.strings("symbols", array(node, "symbols").iter().map(|s| s.as_str().unwrap_or_default()));
                 if let Some(default) = node.get("default").and_then(Node::as_str) {
-                    self.out.push_str(r#","default":"#);
-                    jackson::write_string(default, &mut self.out);
+                    self.member("default", default);
                 }
-                &[
-                    "doc",
-                    "fields",
-                    "items",
-                    "name",
-                    "namespace",
-                    "size",
-                    "symbols",
-                    "values",
-                    "type",
-                    "aliases",
-                    "default",
-                ]
+                ENUM_RESERVED
             }
             "fixed" => {
                 self.out.push_str(r#","size":"#);
@@ -413,33 +392,33 @@ impl<'n, 'a> Writer<'n, 'a> {
             None => self.out.push_str("null"),
         }
         if let Some(doc) = field.get("doc").and_then(Node::as_str) {
-            self.out.push_str(r#","doc":"#);
-            jackson::write_string(doc, &mut self.out);
+            self.member("doc", doc);
         }
         if let Some(default) = field.get("default") {
             let typed = match schema {
                 // Normalized, a default its schema cannot hold is dropped, as Confluent's conversion drops it.
-                Some(schema) if self.form == Form::Normalized => self.retype(default, schema, space, depth + 1)?,
+                Some(schema) if self.form == Form::Normalized => {
+                    self.retype(default, schema, space, depth + 1)?.map(Cow::Owned)
+                }
+                // Avro reads a textual default of a float or double field as the number.
                 Some(schema) => Some(match (default, self.kind(schema, space)) {
-                    // Avro reads a textual default of a float or double field as the number.
                     (Node::String(text), Some("float" | "double")) => match text.trim().parse::<f64>() {
-                        Ok(value) => Typed::Double(value),
-                        Err(_) => Typed::Node(default.clone()),
+                        Ok(value) => Cow::Owned(Node::Float(value)),
+                        Err(_) => Cow::Borrowed(default),
                     },
-                    _ => Typed::Node(default.clone()),
+                    _ => Cow::Borrowed(default),
                 }),
-                None => Some(Typed::Node(default.clone())),
+                None => Some(Cow::Borrowed(default)),
             };
             if let Some(typed) = typed {
                 self.out.push_str(r#","default":"#);
-                typed.write(&mut self.out);
+                jackson::write(&typed, Numbers::Double, &mut self.out);
             }
         }
         if let Some(order) = field.get("order").and_then(Node::as_str) {
             let order = order.to_ascii_lowercase();
             if order != "ascending" {
-                self.out.push_str(r#","order":"#);
-                jackson::write_string(&order, &mut self.out);
+                self.member("order", &order);
             }
         }
         let mut aliases: Vec<&str> = Vec::new();
@@ -452,14 +431,7 @@ impl<'n, 'a> Writer<'n, 'a> {
             aliases.sort_by(|a, b| java_order(a, b));
         }
         if !aliases.is_empty() {
-            self.out.push_str(r#","aliases":["#);
-            for (i, alias) in aliases.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                jackson::write_string(alias, &mut self.out);
-            }
-            self.out.push(']');
+            self.strings("aliases", aliases);
         }
         self.properties(field, FIELD_RESERVED, None);
         self.out.push('}');
@@ -481,12 +453,28 @@ impl<'n, 'a> Writer<'n, 'a> {
         if self.form == Form::Normalized {
             aliases.sort_by(|a, b| java_order(&a.full(), &b.full()));
         }
-        self.out.push_str(r#","aliases":["#);
-        for (i, alias) in aliases.iter().enumerate() {
+        let space = name.space.as_deref();
+        self.strings("aliases", aliases.iter().map(|alias| alias.qualified(space)));
+    }
+
+    /// Writes the member `,"key":"value"`.
+    fn member(&mut self, key: &str, value: &str) {
+        self.out.push(',');
+        jackson::write_string(key, &mut self.out);
+        self.out.push(':');
+        jackson::write_string(value, &mut self.out);
+    }
+
+    /// Writes the member `,"key":[...]` of `values`, strings.
+    fn strings<S: AsRef<str>>(&mut self, key: &str, values: impl IntoIterator<Item = S>) {
+        self.out.push(',');
+        jackson::write_string(key, &mut self.out);
+        self.out.push_str(":[");
+        for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
-            jackson::write_string(&alias.qualified(name.space.as_deref()), &mut self.out);
+            jackson::write_string(value.as_ref(), &mut self.out);
         }
         self.out.push(']');
     }
@@ -563,28 +551,28 @@ impl<'n, 'a> Writer<'n, 'a> {
         schema: &'n Node<'a>,
         space: Option<&str>,
         depth: usize,
-    ) -> Result<Option<Typed<'v>>, SchemaError> {
+    ) -> Result<Option<Node<'v>>, SchemaError> {
         self.deeper(depth)?;
         let schema = match schema {
             Node::Array(branches) => match branches.first() {
                 Some(first) => return self.retype(value, first, space, depth + 1),
-                None => return Ok(Some(Typed::Node(value.sorted()))),
+                None => return Ok(Some(value.sorted())),
             },
             schema => schema,
         };
         let kind = self.kind(schema, space);
         // Inside an array, a map or a record a member is kept as it is where it converts to nothing.
         let member = |value: &Node<'v>, schema: Option<&'n Node<'a>>, space: Option<&str>| match schema {
-            Some(schema) => {
-                Ok(self.retype(value, schema, space, depth + 1)?.unwrap_or_else(|| Typed::Node(value.sorted())))
-            }
-            None => Ok(Typed::Node(value.sorted())),
+            Some(schema) => Ok(self.retype(value, schema, space, depth + 1)?.unwrap_or_else(|| value.sorted())),
+            None => Ok(value.sorted()),
         };
+        // A Java `float` is written with its own shortest digits.
+        let float = |n: f64| Node::Float(jackson::float_as_double(n as f32));
         Ok(match value {
             Node::Number(literal) if value.is_integer() => match (kind, literal.parse::<i64>()) {
-                (None | Some("int" | "long"), Ok(_)) => Some(Typed::Node(value.clone())),
-                (Some("float"), Ok(n)) => Some(Typed::Float(n as f64 as f32)),
-                (Some("double"), Ok(n)) => Some(Typed::Double(n as f64)),
+                (None | Some("int" | "long"), Ok(_)) => Some(value.clone()),
+                (Some("float"), Ok(n)) => Some(float(n as f64)),
+                (Some("double"), Ok(n)) => Some(Node::Float(n as f64)),
                 _ => None,
             },
             Node::Number(_) | Node::Float(_) => {
@@ -594,13 +582,13 @@ impl<'n, 'a> Writer<'n, 'a> {
                     _ => None,
                 };
                 match (kind, number) {
-                    (Some("float"), Some(n)) => Some(Typed::Float(n as f32)),
-                    (Some("double") | None, Some(n)) => Some(Typed::Double(n)),
+                    (Some("float"), Some(n)) => Some(float(n)),
+                    (Some("double") | None, Some(n)) => Some(Node::Float(n)),
                     _ => None,
                 }
             }
             Node::String(_) => match kind {
-                None | Some("string" | "enum" | "bytes" | "fixed") => Some(Typed::Node(value.clone())),
+                None | Some("string" | "enum" | "bytes" | "fixed") => Some(value.clone()),
                 _ => None,
             },
             Node::Array(items) => {
@@ -610,7 +598,7 @@ impl<'n, 'a> Writer<'n, 'a> {
                 };
                 let items =
                     items.iter().map(|item| member(item, element, space)).collect::<Result<_, SchemaError>>()?;
-                Some(Typed::Array(items))
+                Some(Node::Array(items))
             }
             Node::Object(members) => {
                 let record = if kind == Some("record") { self.definition_of(schema, space) } else { None };
@@ -627,54 +615,13 @@ impl<'n, 'a> Writer<'n, 'a> {
                         None => values,
                     };
                     let inner_space = record.as_ref().map_or(space, |(_, s)| s.as_deref());
-                    typed.push((key.to_string(), member(value, member_schema, inner_space)?));
+                    typed.push((key.clone(), member(value, member_schema, inner_space)?));
                 }
                 typed.sort_by(|a, b| java_order(&a.0, &b.0));
-                Some(Typed::Object(typed))
+                Some(Node::Object(typed))
             }
-            other => Some(Typed::Node(other.clone())),
+            other => Some(other.clone()),
         })
-    }
-}
-
-/// A default converted by its schema.
-enum Typed<'v> {
-    Node(Node<'v>),
-    Double(f64),
-    Float(f32),
-    Array(Vec<Typed<'v>>),
-    Object(Vec<(String, Typed<'v>)>),
-}
-
-impl Typed<'_> {
-    fn write(&self, out: &mut String) {
-        match self {
-            Typed::Node(node) => jackson::write(node, Numbers::Double, out),
-            Typed::Double(value) => jackson::java_double(*value, out),
-            Typed::Float(value) => jackson::java_float(*value, out),
-            Typed::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
-            }
-            Typed::Object(members) => {
-                out.push('{');
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    jackson::write_string(key, out);
-                    out.push(':');
-                    value.write(out);
-                }
-                out.push('}');
-            }
-        }
     }
 }
 

@@ -42,13 +42,9 @@ impl<'a> Node<'a> {
         Ok(match text.as_bytes().first() {
             Some(b'{') => {
                 let Members(members) = serde_json::from_str(text)?;
-                let mut object: Vec<(Cow<'a, str>, Node<'a>)> = Vec::with_capacity(members.len());
+                let mut object = Vec::with_capacity(members.len());
                 for (key, value) in members {
-                    let value = Node::from_raw(value)?;
-                    match object.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => object.push((key, value)),
-                    }
+                    put(&mut object, key, Node::from_raw(value)?);
                 }
                 Node::Object(object)
             }
@@ -96,6 +92,15 @@ impl<'a> Node<'a> {
             Node::Array(items) => Node::Array(items.iter().map(Node::sorted).collect()),
             other => other.clone(),
         }
+    }
+}
+
+/// Adds a member to an object being read: a key given twice keeps its last value at its first position, as Jackson
+/// does.
+fn put<'a>(members: &mut Vec<(Cow<'a, str>, Node<'a>)>, key: Cow<'a, str>, value: Node<'a>) {
+    match members.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = value,
+        None => members.push((key, value)),
     }
 }
 
@@ -194,13 +199,9 @@ impl<'de> Deserialize<'de> for Node<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-                let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+                let mut members = Vec::new();
                 while let Some(Key(key)) = map.next_key()? {
-                    let value: Node<'de> = map.next_value()?;
-                    match members.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => members.push((key, value)),
-                    }
+                    put(&mut members, key, map.next_value()?);
                 }
                 Ok(Node::Object(members))
             }
@@ -327,7 +328,9 @@ pub(crate) fn write_number(literal: &str, numbers: Numbers, out: &mut String) {
         if digits.is_empty() {
             out.push('0');
         } else {
-            out.push_str(&literal[..literal.len() - digits.len()].replace('0', ""));
+            if literal.starts_with('-') {
+                out.push('-');
+            }
             out.push_str(digits);
         }
         return;
@@ -348,36 +351,27 @@ pub(crate) fn write_number(literal: &str, numbers: Numbers, out: &mut String) {
 /// Java's `Double.toString`: plain from 10^-3 up to 10^7, else computerized scientific notation (`1.0E7`), with the
 /// fewest digits that read back as the same double.
 pub(crate) fn java_double(value: f64, out: &mut String) {
-    java_floating(format!("{value:e}"), value == 0.0, value.is_sign_negative(), value.is_finite(), out);
-}
-
-/// Java's `Float.toString`, likewise for a `float`.
-pub(crate) fn java_float(value: f32, out: &mut String) {
-    java_floating(format!("{value:e}"), value == 0.0, value.is_sign_negative(), value.is_finite(), out);
-}
-
-fn java_floating(scientific: String, zero: bool, negative: bool, finite: bool, out: &mut String) {
-    if !finite {
+    if !value.is_finite() {
         // Jackson quotes what JSON has no number for.
-        out.push_str(if scientific.starts_with("NaN") {
+        out.push_str(if value.is_nan() {
             "\"NaN\""
-        } else if negative {
+        } else if value < 0.0 {
             "\"-Infinity\""
         } else {
             "\"Infinity\""
         });
         return;
     }
-    if negative {
+    if value.is_sign_negative() {
         out.push('-');
     }
-    if zero {
+    if value == 0.0 {
         out.push_str("0.0");
         return;
     }
+    let scientific = format!("{:e}", value.abs());
     // Rust writes the shortest digits as `d.ddde±x`.
-    let scientific = scientific.trim_start_matches('-');
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     if (-3..7).contains(&exponent) {
@@ -403,6 +397,12 @@ fn java_floating(scientific: String, zero: bool, negative: bool, finite: bool, o
         out.push_str(if digits.len() > 1 { &digits[1..] } else { "0" });
         let _ = write!(out, "E{exponent}");
     }
+}
+
+/// The double a Java `float` is written as: the one with the float's shortest digits, so that [`java_double`]
+/// writes what Java's `Float.toString` writes (the same layout, those digits).
+pub(crate) fn float_as_double(value: f32) -> f64 {
+    format!("{value:e}").parse().unwrap_or(f64::from(value))
 }
 
 /// A JSON number literal taken apart: sign, digits without the point, and the power of ten they are scaled by.
@@ -555,11 +555,23 @@ mod tests {
     #[test]
     fn floats_are_written_as_java_does() {
         let mut out = String::new();
-        java_float(std::f64::consts::PI as f32, &mut out);
+        java_double(float_as_double(std::f64::consts::PI as f32), &mut out);
         assert_eq!(out, "3.1415927");
         out.clear();
-        java_float(1.0, &mut out);
+        java_double(float_as_double(1.0), &mut out);
         assert_eq!(out, "1.0");
+        for (value, java) in [(1e-4f32, "1.0E-4"), (f32::MAX, "3.4028235E38"), (f32::NAN, "\"NaN\"")] {
+            out.clear();
+            java_double(float_as_double(value), &mut out);
+            assert_eq!(out, java, "{value}");
+        }
+        // The double keeps the float's shortest digits, across the float range.
+        for bits in (0..u32::MAX).step_by(7_919_993) {
+            let value = f32::from_bits(bits);
+            if value.is_finite() {
+                assert_eq!(format!("{:e}", float_as_double(value)), format!("{value:e}"), "{value}");
+            }
+        }
     }
 
     /// The one-pass read writes what the level-by-level read writes, wherever it is taken.

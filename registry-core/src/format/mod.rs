@@ -240,7 +240,7 @@ fn parse_with(
             (FormatSchema::Protobuf(Box::new(parsed)), canonical, Some(schema.text.clone()))
         }
     };
-    if check && source.is_none() {
+    if check && schema.schema_type != SchemaType::Protobuf {
         // The text stored is the canonical one: it must be readable under the same limits as the text sent.
         let size = canonical.len().saturating_add(contract_bytes);
         if size > limits.max_schema_bytes {
@@ -252,14 +252,12 @@ fn parse_with(
     let mut references = schema.references.clone();
     if normalize {
         references.sort_by(|a, b| a.subject.as_str().cmp(b.subject.as_str()).then(a.version.cmp(&b.version)));
-        let mut seen = Vec::with_capacity(references.len());
-        references.retain(|r| {
-            let first = !seen.contains(r);
-            if first {
-                seen.push(r.clone());
+        let sorted = std::mem::take(&mut references);
+        for reference in sorted {
+            if !references.contains(&reference) {
+                references.push(reference);
             }
-            first
-        });
+        }
     }
     let fingerprint = Fingerprint::compute(schema.schema_type, &canonical, &references, &schema.contract);
     Ok(ParsedSchema {
@@ -285,13 +283,7 @@ pub fn canonical_text(
 ) -> Result<Option<String>, SchemaError> {
     check_size(text, limits)?;
     match schema_type {
-        SchemaType::Avro => {
-            check_depth(text, Syntax::Json, limits)?;
-            for reference in references {
-                check_depth(reference, Syntax::Json, limits)?;
-            }
-            avro_text::text(text, references, avro_text::Form::Canonical, limits.max_depth).map(Some)
-        }
+        SchemaType::Avro => avro_text_checked(text, references, avro_text::Form::Canonical, limits).map(Some),
         SchemaType::Json => {
             check_depth(text, Syntax::Json, limits)?;
             json::canonical_text(text, false).map(Some)
@@ -312,10 +304,20 @@ pub fn resolved_text(
     }
     let resolved = resolve_all(schema, resolver, limits)?;
     let references: Vec<&str> = resolved.iter().map(|r| r.schema.text.as_str()).collect();
-    for text in references.iter().chain(std::iter::once(&schema.text.as_str())) {
+    avro_text_checked(&schema.text, &references, avro_text::Form::Resolved, limits)
+}
+
+/// An Avro text in `form`, outside a parse: its nesting, and its references', checked first.
+fn avro_text_checked(
+    text: &str,
+    references: &[&str],
+    form: avro_text::Form,
+    limits: &Limits,
+) -> Result<String, SchemaError> {
+    for text in references.iter().chain(std::iter::once(&text)) {
         check_depth(text, Syntax::Json, limits)?;
     }
-    avro_text::text(&schema.text, &references, avro_text::Form::Resolved, limits.max_depth)
+    avro_text::text(text, references, form, limits.max_depth)
 }
 
 fn check_size(text: &str, limits: &Limits) -> Result<(), SchemaError> {
