@@ -16,9 +16,29 @@ const DATA: &[&str] = &["const", "enum", "default", "examples"];
 /// JSON Schema annotations that only document.
 const ANNOTATIONS: &[&str] = &["title", "description", "examples", "$comment"];
 
+/// Whether `new` is `old` but for its documentation (two texts of `schema_type`, as stored): they differ, and
+/// are equal once their documentation is set aside. Never for Protobuf.
+pub fn differs_only_in_documentation(schema_type: SchemaType, old: &str, new: &str) -> bool {
+    let keys: &[&str] = match schema_type {
+        SchemaType::Avro => &["\"doc\""],
+        SchemaType::Json => &["\"title\"", "\"description\"", "\"examples\"", "\"$comment\""],
+        SchemaType::Protobuf => return false,
+    };
+    // Neither text documents anything: nothing to set aside, so they are the same only if equal (the usual case,
+    // answered without parsing).
+    let documented = |text: &str| keys.iter().any(|key| text.contains(key));
+    if old == new || !(documented(old) || documented(new)) {
+        return false;
+    }
+    match (without_documentation(schema_type, old), without_documentation(schema_type, new)) {
+        (Some(old), Some(new)) => old == new,
+        _ => false,
+    }
+}
+
 /// `text` (a schema of `schema_type`) without its documentation, written compactly; `None` for Protobuf and for a
 /// text that is not JSON.
-pub fn without_documentation(schema_type: SchemaType, text: &str) -> Option<String> {
+fn without_documentation(schema_type: SchemaType, text: &str) -> Option<String> {
     let numbers = match schema_type {
         SchemaType::Avro => Numbers::Double,
         SchemaType::Json => Numbers::Decimal,
@@ -143,7 +163,11 @@ mod tests {
             let (a_bare, b_bare) = (without_documentation(*schema_type, a), without_documentation(*schema_type, b));
             assert!(a_bare.is_some() && b_bare.is_some(), "{a} / {b}");
             assert_eq!(a_bare == b_bare, *same, "{a}\n{b}\n{a_bare:?}\n{b_bare:?}");
+            assert_eq!(differs_only_in_documentation(*schema_type, a, b), *same, "{a}\n{b}");
+            assert!(!differs_only_in_documentation(*schema_type, a, a), "{a} is not a change");
         }
         assert_eq!(without_documentation(SchemaType::Protobuf, "syntax = \"proto3\";"), None);
+        let proto = ["syntax = \"proto3\";\n// one\nmessage M {}", "syntax = \"proto3\";\n// two\nmessage M {}"];
+        assert!(!differs_only_in_documentation(SchemaType::Protobuf, proto[0], proto[1]));
     }
 }

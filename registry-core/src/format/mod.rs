@@ -12,7 +12,7 @@ pub(crate) mod proto_text;
 pub(crate) mod protobuf;
 
 pub use avro_names::install_scanning_validators as install_avro_name_validators;
-pub use documentation::without_documentation;
+pub use documentation::differs_only_in_documentation;
 pub use protobuf::is_serialized_descriptor;
 
 use crate::contract::DataContract;

@@ -341,11 +341,20 @@ impl Shared {
         }
         // Known elsewhere but not here: this subject may hold the same text under an id that kept an older identity
         // when texts became canonical; that version is the answer, as Confluent's lookup by equivalence finds it.
+        // Such ids share the text's GUID, so the GUID index names them without reading the subject's records.
         if known_id.is_some_and(|known| !versions.iter().any(|(_, r)| r.id == known))
             && !options.is_explicit()
             && !options.versioned
         {
-            for (version, record) in versions.iter().rev().filter(|(_, r)| !r.deleted) {
+            let contract = parsed.contract();
+            let guid = registry_core::SchemaGuid::compute(
+                parsed.text(),
+                parsed.references(),
+                contract.metadata.as_ref(),
+                contract.rule_set.as_ref(),
+            );
+            let same_text = txn.ids_by_guid(&guid)?;
+            for (version, record) in versions.iter().rev().filter(|(_, r)| !r.deleted && same_text.contains(&r.id)) {
                 if txn.schema(record.id)?.is_some_and(|stored| stored.holds(parsed)) {
                     let registered = Registered {
                         id: record.id,
@@ -488,14 +497,10 @@ impl Shared {
 /// Whether `parsed` is `newest` but for its documentation: the same format, references and contract, and texts
 /// equal once their docs, titles, descriptions, examples and comments are set aside.
 fn documentation_alone(newest: &StoredSchema, parsed: &ParsedSchema) -> bool {
-    let text = parsed.text();
     newest.schema_type == parsed.schema_type()
         && newest.references == parsed.references()
         && newest.contract == *parsed.contract()
-        && newest.text != text
-        && registry_core::format::without_documentation(newest.schema_type, &newest.text).is_some_and(|bare| {
-            registry_core::format::without_documentation(parsed.schema_type(), text).as_deref() == Some(bare.as_str())
-        })
+        && registry_core::format::differs_only_in_documentation(newest.schema_type, &newest.text, parsed.text())
 }
 
 /// Where a new version's id comes from.
