@@ -272,26 +272,6 @@ fn parse_with(
     })
 }
 
-/// The text Confluent's registry stores for a schema of `schema_type` whose references' texts are `references`
-/// (in order), without parsing it as new: for a store rewriting what it kept before its texts were canonical.
-/// `None` for Protobuf, whose text is kept as given.
-pub fn canonical_text(
-    schema_type: SchemaType,
-    text: &str,
-    references: &[&str],
-    limits: &Limits,
-) -> Result<Option<String>, SchemaError> {
-    check_size(text, limits)?;
-    match schema_type {
-        SchemaType::Avro => avro_text_checked(text, references, avro_text::Form::Canonical, limits).map(Some),
-        SchemaType::Json => {
-            check_depth(text, Syntax::Json, limits)?;
-            json::canonical_text(text, false).map(Some)
-        }
-        SchemaType::Protobuf => Ok(None),
-    }
-}
-
 /// An Avro schema's text with every named type written out at its first use, the types of its references (and
 /// theirs) included, as Confluent's `format=resolved` answers; another format's text as it is.
 pub fn resolved_text(
@@ -304,20 +284,10 @@ pub fn resolved_text(
     }
     let resolved = resolve_all(schema, resolver, limits)?;
     let references: Vec<&str> = resolved.iter().map(|r| r.schema.text.as_str()).collect();
-    avro_text_checked(&schema.text, &references, avro_text::Form::Resolved, limits)
-}
-
-/// An Avro text in `form`, outside a parse: its nesting, and its references', checked first.
-fn avro_text_checked(
-    text: &str,
-    references: &[&str],
-    form: avro_text::Form,
-    limits: &Limits,
-) -> Result<String, SchemaError> {
-    for text in references.iter().chain(std::iter::once(&text)) {
+    for text in references.iter().chain(std::iter::once(&schema.text.as_str())) {
         check_depth(text, Syntax::Json, limits)?;
     }
-    avro_text::text(text, references, form, limits.max_depth)
+    avro_text::text(&schema.text, &references, avro_text::Form::Resolved, limits.max_depth)
 }
 
 fn check_size(text: &str, limits: &Limits) -> Result<(), SchemaError> {

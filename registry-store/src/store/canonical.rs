@@ -8,11 +8,13 @@
 //! them, as Confluent answers with the id stored last. The others keep the fingerprint they had, which no new
 //! registration computes any more.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use registry_core::{Fingerprint, Limits, SchemaId, SchemaReference, SchemaType, canonical_text};
+use registry_core::{Fingerprint, Limits, ResolveError, SchemaId, SchemaReference, SchemaType, UnparsedSchema};
 
 use super::Result;
+use crate::RegistryError;
 use crate::records::StoredSchema;
 
 /// One record to rewrite.
@@ -25,64 +27,48 @@ pub(crate) struct Rewrite {
     pub(crate) rebind: bool,
 }
 
-/// The texts of `references` and of theirs, dependencies first and each once, as a parse resolves them (`seen`
-/// holds the ones collected): `false` when one is gone or the chain is past the reference depth limit.
-fn every_reference(
-    references: &[SchemaReference],
-    referenced: &dyn Fn(&SchemaReference) -> Result<Option<StoredSchema>>,
-    seen: &mut Vec<SchemaReference>,
-    texts: &mut Vec<String>,
-    depth: usize,
-) -> Result<bool> {
-    if depth > Limits::default().max_reference_depth {
-        return Ok(false);
-    }
-    for reference in references {
-        let key = SchemaReference { name: String::new(), ..reference.clone() };
-        if seen.contains(&key) {
-            continue;
-        }
-        seen.push(key);
-        let Some(schema) = referenced(reference)? else { return Ok(false) };
-        if !every_reference(&schema.references, referenced, seen, texts, depth + 1)? {
-            return Ok(false);
-        }
-        texts.push(schema.text);
-    }
-    Ok(true)
-}
-
 /// The rewrites of `schemas` (every schema record): `referenced` finds a referenced version's record, `holder` the
-/// id a fingerprint is bound to now. A record whose text cannot be made canonical (a reference gone, a text the
-/// current parser refuses) is left as it is, with a warning; `Registry::check` reports it.
+/// id a fingerprint is bound to now. Each record is parsed as a stored one is read back (`parse_stored`, its
+/// references resolved as any parse resolves them), and takes the text and fingerprint of that parse. A record
+/// that does not parse (a reference gone, a text the current parser refuses) is left as it is, with a warning;
+/// `Registry::check` reports it. A failure of the store itself stops the rewrite.
 pub(crate) fn rewrites(
     schemas: Vec<StoredSchema>,
     referenced: &dyn Fn(&SchemaReference) -> Result<Option<StoredSchema>>,
     holder: &dyn Fn(&Fingerprint) -> Result<Option<SchemaId>>,
 ) -> Result<Vec<Rewrite>> {
-    // Every stored text was accepted under some limits: the rewrite refuses none for its size or depth.
-    let limits = Limits { max_schema_bytes: usize::MAX, max_depth: 512, ..Limits::default() };
+    let failure: RefCell<Option<RegistryError>> = RefCell::new(None);
+    let resolver = |reference: &SchemaReference| -> Result<UnparsedSchema, ResolveError> {
+        match referenced(reference) {
+            Ok(Some(schema)) => Ok(schema.to_unparsed()),
+            Ok(None) => Err(ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version }),
+            Err(e) => {
+                let message = e.to_string();
+                failure.replace(Some(e));
+                Err(ResolveError::Other(message))
+            }
+        }
+    };
+    // Every stored text was accepted under some limits: the rewrite refuses none for its size (a stored text is
+    // read at any size) or a nesting a registry could have been configured to take.
+    let limits = Limits { max_depth: 256, ..Limits::default() };
     let mut rewrites = Vec::new();
     for before in schemas {
+        // A Protobuf schema's text is kept as given, and its identity is computed as before.
         if before.schema_type == SchemaType::Protobuf {
             continue;
         }
-        let mut references = Vec::new();
-        if !every_reference(&before.references, referenced, &mut Vec::new(), &mut references, 0)? {
-            tracing::warn!(id = before.id.0, "a schema whose reference is gone keeps its text");
-            continue;
-        }
-        let references: Vec<&str> = references.iter().map(String::as_str).collect();
-        let text = match canonical_text(before.schema_type, &before.text, &references, &limits) {
-            Ok(Some(text)) => text,
-            Ok(None) => continue,
+        let parsed = match registry_core::parse_stored(&before.to_unparsed(), &resolver, &limits) {
+            Ok(parsed) => parsed,
             Err(e) => {
-                tracing::warn!(id = before.id.0, error = %e, "a schema whose text cannot be made canonical keeps it");
+                if let Some(failure) = failure.take() {
+                    return Err(failure);
+                }
+                tracing::warn!(id = before.id.0, error = %e, "a schema that cannot be read again keeps its text");
                 continue;
             }
         };
-        let fingerprint =
-            Fingerprint::compute(before.schema_type, text.as_bytes(), &before.references, &before.contract);
+        let (text, fingerprint) = (parsed.text().to_string(), parsed.fingerprint());
         if text == before.text && fingerprint == before.fingerprint {
             continue;
         }
