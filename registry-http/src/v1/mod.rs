@@ -125,7 +125,8 @@ async fn register(
     ))
 }
 
-/// `GET /api/v1/schemas/{id}`: the schema as a JSON value written as stored (key order kept), with the rest.
+/// An `/api/v1` answer about one schema (`GET /api/v1/schemas/{id}`, a subject's version): the schema as a JSON value
+/// written as stored (key order kept), beside the rest.
 #[derive(Serialize)]
 struct SchemaAnswer {
     schema: Box<serde_json::value::RawValue>,
@@ -133,20 +134,27 @@ struct SchemaAnswer {
     rest: Value,
 }
 
+impl SchemaAnswer {
+    /// `stored`'s schema as a JSON value written as stored (an Avro or JSON Schema text is compact JSON, its key
+    /// order kept; a Protobuf text is a string), beside `rest`.
+    fn of(stored: &registry_store::StoredSchema, rest: Value) -> ApiResult<SchemaAnswer> {
+        let raw = match stored.schema_type {
+            SchemaType::Protobuf => None,
+            _ => serde_json::value::RawValue::from_string(stored.text.clone()).ok(),
+        };
+        let schema = match raw {
+            Some(raw) => raw,
+            None => serde_json::value::to_raw_value(&stored.text)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 50001, e.to_string()))?,
+        };
+        Ok(SchemaAnswer { schema, rest })
+    }
+}
+
 async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Sr<SchemaAnswer>> {
     let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
     let stored = state.registry.schema_by_id(id)?;
     let uses = state.registry.versions_for_id(id, Deleted::Exclude)?;
-    // Avro and JSON Schema texts are compact JSON as stored; a Protobuf text is a string.
-    let raw = match stored.schema_type {
-        SchemaType::Protobuf => None,
-        _ => serde_json::value::RawValue::from_string(stored.text.clone()).ok(),
-    };
-    let schema = match raw {
-        Some(raw) => raw,
-        None => serde_json::value::to_raw_value(&stored.text)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 50001, e.to_string()))?,
-    };
     let mut answer = json!({
         "id": stored.id.0,
         "schema_type": lower(stored.schema_type),
@@ -162,7 +170,7 @@ async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> Api
     if let Some(rule_set) = &stored.contract.rule_set {
         answer["rule_set"] = json!(rule_set);
     }
-    Ok(Sr(SchemaAnswer { schema, rest: answer }))
+    Ok(Sr(SchemaAnswer::of(&stored, answer)?))
 }
 
 async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {
@@ -208,7 +216,7 @@ async fn versions(State(state): State<SharedState>, Path(name): Path<String>) ->
 async fn version(
     State(state): State<SharedState>,
     Path((name, version)): Path<(String, String)>,
-) -> ApiResult<Sr<Value>> {
+) -> ApiResult<Sr<SchemaAnswer>> {
     let subject = crate::confluent::request_subject(&name)?;
     let found = if version.contains('.') {
         let semver: SemVer = version.parse()?;
@@ -217,19 +225,15 @@ async fn version(
         state.registry.version(&subject, crate::confluent::version(&version)?, Deleted::Exclude)?
     };
     let stored = &found.schema;
-    let schema: Value = match stored.schema_type {
-        SchemaType::Protobuf => Value::String(stored.text.clone()),
-        _ => serde_json::from_str(&stored.text).unwrap_or_else(|_| Value::String(stored.text.clone())),
-    };
-    Ok(Sr(json!({
+    let rest = json!({
         "subject": found.subject.as_str(),
         "version": found.version.get(),
         "semver": found.semver.to_string(),
         "id": stored.id.0,
         "schema_type": lower(stored.schema_type),
-        "schema": schema,
         "deleted": found.deleted,
-    })))
+    });
+    Ok(Sr(SchemaAnswer::of(stored, rest)?))
 }
 
 /// `GET /api/v1/namespaces`: the namespaces of subjects named `namespace.name`, with their subject counts.
