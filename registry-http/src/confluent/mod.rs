@@ -216,7 +216,8 @@ pub(crate) async fn register_schema(
 /// `FileDescriptorProto` with `format=serialized`; an Avro schema's references are written out with
 /// `format=resolved`; otherwise the text as stored.
 fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option<&str>) -> ApiResult<Cow<'a, str>> {
-    if is_resolved(stored, format) {
+    // `resolved` is Avro's format, as `serialized` is Protobuf's.
+    if stored.schema_type == SchemaType::Avro && is_resolved(format) {
         return Ok(Cow::Owned(registry.resolved_text(stored)?));
     }
     if stored.schema_type != SchemaType::Protobuf {
@@ -231,11 +232,9 @@ fn schema_text<'a>(registry: &Registry, stored: &'a StoredSchema, format: Option
     Ok(text.map_or(Cow::Borrowed(&stored.text), Cow::Owned))
 }
 
-/// Whether `format` asks for an Avro schema's references written out and this one has any.
-fn is_resolved(stored: &StoredSchema, format: Option<&str>) -> bool {
-    stored.schema_type == SchemaType::Avro
-        && !stored.references.is_empty()
-        && format.is_some_and(|f| f.eq_ignore_ascii_case("resolved"))
+/// Whether `format` asks for an Avro schema's references written out (core writes out those it has).
+fn is_resolved(format: Option<&str>) -> bool {
+    format.is_some_and(|f| f.eq_ignore_ascii_case("resolved"))
 }
 
 fn references(stored: &StoredSchema) -> Vec<ReferenceDto> {
@@ -352,7 +351,7 @@ async fn schema_by_id(
     // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
     flags.subject.as_deref().map(subject).transpose()?;
     let id = schema_id(&id)?;
-    if flags.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("resolved")) {
+    if is_resolved(flags.format.as_deref()) {
         // Rendered each time: only an Avro schema with references has a resolved text of its own.
         let stored = state.registry.schema_by_id(id)?;
         return Ok(Sr(schema_fields(&state.registry, &stored, flags.format.as_deref())?).into_response());

@@ -64,9 +64,6 @@ impl Registry {
     /// A registered schema's text with the types of its references written out (Confluent's `format=resolved`;
     /// an Avro schema with references is the only one it changes).
     pub fn resolved_text(&self, schema: &StoredSchema) -> Result<String> {
-        if schema.schema_type != registry_core::SchemaType::Avro || schema.references.is_empty() {
-            return Ok(schema.text.clone());
-        }
         let snapshot = self.snapshot()?;
         let resolver = Resolver::new(&*snapshot);
         let limits = &self.inner.shared.options.limits;
