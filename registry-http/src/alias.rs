@@ -74,8 +74,7 @@ fn without_context(path: &str, query: Option<&str>) -> Option<(String, Option<St
         let root_setting = i == 0 && (*segment == "config" || *segment == "mode");
         if subject_next && !segment.is_empty() {
             let decoded = percent_decode_str(segment).decode_utf8_lossy();
-            let qualified = decoded.starts_with(":.") || decoded.starts_with(":*:");
-            out.push(if qualified { segment.to_string() } else { format!("{delimited}{segment}") });
+            out.push(if is_qualified(&decoded) { segment.to_string() } else { format!("{delimited}{segment}") });
         } else {
             out.push(segment.to_string());
         }
@@ -96,12 +95,17 @@ fn without_context(path: &str, query: Option<&str>) -> Option<(String, Option<St
     Some((rewritten, query))
 }
 
+/// Whether a subject (or prefix) names its context already: `:.ctx:name`, or the wildcard `:*:`.
+fn is_qualified(subject: &str) -> bool {
+    subject.starts_with(":.") || subject.starts_with(":*:")
+}
+
 /// `query` with parameter `name` qualified by `delimited` (added when it is not there).
 fn qualify_param(query: Option<&str>, name: &str, delimited: &str) -> String {
     let mut found = false;
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .map(|(key, value)| {
-            if key == name && !value.starts_with(":.") && !value.starts_with(":*:") {
+            if key == name && !is_qualified(&value) {
                 found = true;
                 (key.into_owned(), format!("{delimited}{value}"))
             } else {
