@@ -13,7 +13,7 @@ if [ ! -d ../shared/conformance ]; then
   echo "conformance: SKIPPED: ../shared/conformance not found (with CI=true this fails)"
   exit 0
 fi
-out=$(cargo test --locked -q -p registry-core --test conformance -- --nocapture 2>&1) || { echo "$out"; exit 1; }
+out=$(cargo test --locked -q --workspace --test conformance -- --nocapture 2>&1) || { echo "$out"; exit 1; }
 # Unanchored: libtest's progress dots share a line with what a test prints. A file missing from the directory
 # is skipped by its test (outside CI), which says so: that line is shown too.
 echo "$out" | grep -oE 'conformance: SKIPPED.*' || true

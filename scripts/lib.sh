@@ -30,10 +30,17 @@ PYEOF
     fi
 }
 
+# Builds the workspace's binaries (debug), the server and the load generator, with the features `cargo test
+# --workspace` resolves: every cargo command of the test scripts shares that one set, so each crate is compiled
+# once per run and target/ holds one copy of it (a `-p` build resolves other features and compiles it all again).
+build_binaries() {
+    cargo build --locked -q --workspace --bins --examples
+}
+
 # Builds the server (debug) and names it in BIN.
 build_server() {
     step "build the server"
-    cargo build --locked -p registry-http
+    build_binaries
     BIN="$ROOT/target/debug/schema-registry"
 }
 

@@ -11,7 +11,7 @@ setup_venv
 BIN="${1:-${REGISTRY_BIN:-}}"
 if [[ -z $BIN ]]; then
     step "build the server"
-    cargo build --locked -p registry-http --bin schema-registry
+    build_binaries
     BIN="$ROOT/target/debug/schema-registry"
 fi
 [[ -x $BIN ]] || { echo "no server binary at $BIN" >&2; exit 1; }

@@ -29,7 +29,7 @@ step "build the server and the load generator ($PROFILE)"
 if [[ $PROFILE == release ]]; then
     cargo build --locked --release -p registry-http -p registry-load --bin schema-registry --bin registry-load
 else
-    cargo build --locked -p registry-http -p registry-load --bin schema-registry --bin registry-load
+    build_binaries
 fi
 WORK="$(mktemp -d)"
 # Copies: a build during a long run must not meet a running binary.

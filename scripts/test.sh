@@ -4,8 +4,9 @@
 # starts, and stops again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-step() { printf '\n==> %s\n' "$*"; }
+source scripts/lib.sh
+# A run builds from what is there: incremental caches would only double the workspace's share of target/.
+export CARGO_INCREMENTAL=0
 
 step "PostgreSQL for the shared-store tests (a throwaway server on a loopback port)"
 PG_DIR=$(mktemp -d /tmp/registry-pg.XXXXXX)
@@ -27,10 +28,10 @@ step "conformance with the reference registry's compatibility examples"
 ./scripts/conformance.sh
 
 step "benches in test mode (each bench runs once; no timing is asserted)"
-cargo test --locked -p registry-benches --benches
+cargo test --locked --workspace --benches
 
 step "the load generator's smoke run against a spawned server (no timing is asserted)"
-cargo build --locked -q -p registry-http -p registry-load --bin schema-registry --bin registry-load
+build_binaries
 ./target/debug/registry-load smoke --spawn ./target/debug/schema-registry
 
 step "the real-client test: confluent-kafka's Python client against the server"
@@ -55,7 +56,8 @@ step "fuzzing: each cargo-fuzz target briefly (parse, compat, the model-based re
 ./scripts/fuzz-all.sh 20
 
 step "the embedded example runs"
-cargo run --locked -q -p registry-examples --example embedded >/dev/null
+build_binaries
+./target/debug/examples/embedded >/dev/null
 
 echo
 echo "all tests passed"
