@@ -45,6 +45,21 @@ impl Fingerprint {
         Fingerprint(hasher.finalize().into())
     }
 
+    /// The identity of this schema in schema context `context` (`.ctx`, as [`crate::Subject::context`] names
+    /// it): the same in the default context `.`, another in every other, so each context dedups within itself
+    /// and gives a schema its own id there.
+    pub fn in_context(self, context: &str) -> Self {
+        if context == crate::subject::DEFAULT_CONTEXT {
+            return self;
+        }
+        let mut hasher = Sha256::new();
+        for part in [b"schema-registry/context/v1".as_slice(), context.as_bytes(), &self.0] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        Fingerprint(hasher.finalize().into())
+    }
+
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
         use fmt::Write;

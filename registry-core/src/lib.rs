@@ -34,6 +34,9 @@ pub use guid::{GuidError, SchemaGuid};
 pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};
 pub use schema::{SchemaId, SchemaReference, SchemaType, UnparsedSchema};
-pub use subject::{RESERVED_EMPTY, RESERVED_GLOBAL, Subject};
+pub use subject::{
+    DEFAULT_CONTEXT, GLOBAL_CONTEXT, RESERVED_EMPTY, RESERVED_GLOBAL, Subject, WILDCARD_CONTEXT, qualify,
+    reference_target, split_qualified,
+};
 pub use validate::{ValidateError, ValidateOptions, ValidationError, ValidationReport, Validator};
 pub use version::{Version, VersionSelector};

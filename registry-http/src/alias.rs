@@ -1,6 +1,6 @@
 //! The path rewrites Confluent makes before routing. The context prefix (`ContextFilter`): `/contexts/{ctx}/...`
-//! is the same request with its subjects qualified by the context (`/contexts/./subjects/s` is `/subjects/s`; a
-//! subject of another context is then refused, as this registry has only the default one). And subject aliases
+//! is the same request with its subjects qualified by the context (`/contexts/./subjects/s` is `/subjects/s`,
+//! `/contexts/.ctx/subjects/s` is `/subjects/:.ctx:s`). And subject aliases
 //! (`AliasFilter`): a path segment that follows a
 //! `subjects` or `deks` segment names a subject, and when that subject's own config (no fallback to the global
 //! one) sets an `alias`, the request is about the alias instead. Under `/dek-registry` the config's
@@ -133,7 +133,8 @@ fn aliased_path(state: &AppState, path: &str) -> Option<String> {
         let mut written = segment.to_string();
         if subject_next && !segment.is_empty() {
             let name = percent_decode_str(segment).decode_utf8().ok();
-            let alias = name.and_then(|name| Subject::new(&name).ok()).and_then(|s| alias_of(state, &s, for_keys));
+            let alias =
+                name.and_then(|name| Subject::qualified(&name).ok()).and_then(|s| alias_of(state, &s, for_keys));
             if let Some(alias) = alias {
                 written = utf8_percent_encode(&alias, SEGMENT).to_string();
                 changed = true;
@@ -145,7 +146,12 @@ fn aliased_path(state: &AppState, path: &str) -> Option<String> {
     changed.then(|| out.join("/"))
 }
 
-/// The subject `subject`'s own config names as its alias: `aliasForDeks` before `alias` for the key registry.
+/// The subject `subject`'s own config names as its alias: `aliasForDeks` before `alias` for the key registry. A
+/// plain alias is in the aliasing subject's context (Confluent's `qualifySubjectWithParent`).
 pub(crate) fn alias_of(state: &AppState, subject: &Subject, for_keys: bool) -> Option<String> {
-    state.registry.alias(subject, for_keys).ok().flatten()
+    let alias = state.registry.alias(subject, for_keys).ok().flatten()?;
+    match Subject::new(&alias) {
+        Ok(named) => Some(subject.referenced(&named).as_str().to_string()),
+        Err(_) => Some(alias),
+    }
 }

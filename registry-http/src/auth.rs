@@ -185,9 +185,15 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     }
     let is_config = path == "/config" || path.starts_with("/config/");
     let is_mode = path == "/mode" || path.starts_with("/mode/");
+    // A context's config (`/config/:.ctx:`, `/config/:.__GLOBAL:`) is every subject's of it, as the global one is.
+    let context_config = path.strip_prefix("/config/").is_some_and(|scope| {
+        let scope = percent_encoding::percent_decode_str(scope).decode_utf8_lossy();
+        let (context, name) = registry_core::split_qualified(&scope);
+        context != registry_core::DEFAULT_CONTEXT && name.is_empty()
+    });
     Some(match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => Role::Reader,
-        _ if is_mode => Role::Admin,
+        _ if is_mode || context_config => Role::Admin,
         Method::DELETE if path.starts_with("/config/") => Role::Writer,
         Method::DELETE => Role::Admin,
         Method::PUT if path == "/config" => Role::Admin,

@@ -93,6 +93,7 @@ impl From<RegistryError> for ApiError {
             | E::VersionExists { .. }
             | E::VersionsExhausted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
+            E::ContextNotEmpty(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42211),
             E::Storage(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::SubjectMoving(_) => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::KeyNotFound(_) => (StatusCode::NOT_FOUND, 40470),

@@ -70,7 +70,7 @@ impl Server {
         if name.contains(['/', '%']) {
             return None;
         }
-        let subject = Subject::new(name).ok()?;
+        let subject = Subject::qualified(name).ok()?;
         // An aliased subject is the router's to answer: it rewrites the path to the alias.
         if !auth::permits(&self.state, request) || crate::alias::alias_of(&self.state, &subject, false).is_some() {
             return None;

@@ -69,6 +69,7 @@ fn table() -> Vec<(RegistryError, StatusCode, u32)> {
         (E::RegistryReadOnly, S::UNPROCESSABLE_ENTITY, 42205),
         (E::NotImportMode(subject.clone()), S::UNPROCESSABLE_ENTITY, 42205),
         (E::ImportNotEmpty, S::UNPROCESSABLE_ENTITY, 42205),
+        (E::ContextNotEmpty(".ctx".into()), S::UNPROCESSABLE_ENTITY, 42211),
         (E::IdMismatch { given: SchemaId(7), known: SchemaId(8) }, S::UNPROCESSABLE_ENTITY, 42205),
         (E::IdTaken(SchemaId(7)), S::UNPROCESSABLE_ENTITY, 42205),
         (E::VersionExists { subject: subject.clone(), version }, S::UNPROCESSABLE_ENTITY, 42205),

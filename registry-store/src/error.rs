@@ -128,6 +128,9 @@ pub enum RegistryError {
     /// An id or version was given for a registration outside IMPORT mode.
     #[error("Subject '{0}' is not in import mode: an id or version can be given only in IMPORT mode")]
     NotImportMode(Subject),
+    /// A context still has subjects, and cannot be deleted (or it is the default one, which never is).
+    #[error("The specified context '{}' is not empty.", registry_core::qualify(.0, ""))]
+    ContextNotEmpty(String),
     /// IMPORT mode was asked where schemas already exist, without `force`.
     #[error("Cannot import since found existing subjects; set force=true to switch to IMPORT anyway")]
     ImportNotEmpty,

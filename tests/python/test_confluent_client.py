@@ -776,3 +776,28 @@ message Other {{
     data = latest(msg, ctx)
     assert framing(data)[1] == schema_id
     assert ProtobufDeserializer(event_cls, {"use.deprecated.format": False}, new_client())(data, ctx) == msg
+
+
+def test_a_context_has_ids_of_its_own_and_a_consumer_reads_them_back(client):
+    """A subject in a schema context (`:.ctx:name`) takes the context's ids, from 1, whatever the default context
+    holds; a producer and a consumer whose subject name strategy puts their subjects in the context meet over the
+    id alone (the consumer asks for it with its subject, and so in the context)."""
+    context = "team" + uuid.uuid4().hex[:8]
+    topic = unique("orders")
+
+    def strategy(ctx, record_name):
+        return f":.{context}:{ctx.topic}-value"
+
+    # The default context's id 1 is some other schema by now (or becomes one here).
+    client.register_schema(unique("default-value"), Schema('"string"', "AVRO"))
+    order = json.dumps({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"}]})
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    conf = {"auto.register.schemas": True, "subject.name.strategy": strategy}
+    data = AvroSerializer(new_client(), order, conf=conf)({"id": 7}, ctx)
+    assert framing(data)[1] == 1, "the context's first id"
+    assert new_client().get_schema(1).schema_str != json.dumps(json.loads(order), separators=(",", ":"))
+    deserializer = AvroDeserializer(new_client(), conf={"subject.name.strategy": strategy})
+    assert deserializer(data, ctx) == {"id": 7}
+    assert f":.{context}:{topic}-value" in client.get_subjects()
+    registered = client.get_latest_version(f":.{context}:{topic}-value")
+    assert (registered.schema_id, registered.version) == (1, 1)

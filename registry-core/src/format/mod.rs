@@ -33,6 +33,8 @@ pub struct ParsedSchema {
     /// The text as given, where it is not the canonical form (Protobuf).
     source: Option<String>,
     fingerprint: Fingerprint,
+    /// The schema context it is registered in, when not the default one: part of the fingerprint.
+    context: Option<std::sync::Arc<str>>,
     kind: FormatSchema,
 }
 
@@ -53,9 +55,25 @@ impl ParsedSchema {
         self.schema_type
     }
 
-    /// The identity: SHA-256 of (format, canonical form, references, data contract).
+    /// The identity: SHA-256 of (format, canonical form, references, data contract), then of the context it is
+    /// in when that is not the default one ([`Fingerprint::in_context`]).
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
+    }
+
+    /// The same schema in schema context `context` (`.` the default): its fingerprint is the context's.
+    pub fn in_context(mut self, context: &str) -> ParsedSchema {
+        if context != self.context() {
+            let base = Fingerprint::compute(self.schema_type, &self.canonical, &self.references, &self.contract);
+            self.fingerprint = base.in_context(context);
+            self.context = (context != crate::DEFAULT_CONTEXT).then(|| context.into());
+        }
+        self
+    }
+
+    /// The schema context it is in: `.` unless [`ParsedSchema::in_context`] said another.
+    pub fn context(&self) -> &str {
+        self.context.as_deref().unwrap_or(crate::DEFAULT_CONTEXT)
     }
 
     /// The canonical form the fingerprint is computed over: for Avro and JSON Schema the text Confluent's registry
@@ -132,8 +150,10 @@ impl ParsedSchema {
     /// The same schema with another data contract (inherited, or merged with configured defaults), and so
     /// another fingerprint: the tree is not parsed again.
     pub fn with_contract(&self, contract: DataContract) -> ParsedSchema {
-        let fingerprint = Fingerprint::compute(self.schema_type, &self.canonical, &self.references, &contract);
+        let fingerprint = Fingerprint::compute(self.schema_type, &self.canonical, &self.references, &contract)
+            .in_context(self.context());
         ParsedSchema {
+            context: self.context.clone(),
             contract_bytes: contract.approximate_bytes(),
             contract,
             fingerprint,
@@ -268,6 +288,7 @@ fn parse_with(
         canonical,
         source,
         fingerprint,
+        context: None,
         kind,
     })
 }

@@ -171,6 +171,8 @@ pub(crate) struct Flags {
     pub default_to_global: Option<String>,
     pub force: Option<String>,
     pub subject_prefix: Option<String>,
+    /// `GET /contexts`: keep the contexts whose name starts with this.
+    pub context_prefix: Option<String>,
     pub latest_only: Option<String>,
     pub offset: Option<String>,
     pub limit: Option<String>,

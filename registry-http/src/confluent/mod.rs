@@ -11,9 +11,9 @@ use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::{SchemaGuid, SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelector};
 use registry_store::{
@@ -55,6 +55,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/v1/metadata/id", get(metadata_id))
         .route("/v1/metadata/version", get(metadata_version))
         .route("/contexts", get(contexts))
+        .route("/contexts/{context}", delete(delete_context))
         .merge(keys::routes())
 }
 
@@ -65,57 +66,42 @@ pub(crate) fn request_subject(name: &str) -> ApiResult<Subject> {
     subject(name)
 }
 
-/// A subject named in a request, as Confluent reads a qualified name: `:.:name` is `name` in the default context,
-/// the only one this registry has; a name in another context (`:.ctx:name`) or the wildcard (`:*:`) is refused
-/// with 42208, where Confluent would give it an id space of its own.
+/// A subject named in a request, in its normalized qualified form (`:.:name` is `name`, `:.ctx` is `:.ctx:`):
+/// Confluent's `QualifiedSubject`.
 fn subject(name: &str) -> ApiResult<Subject> {
-    match qualified(name) {
-        Qualified::Default(name) => Ok(Subject::new(name)?),
-        Qualified::Other(context) => Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            42208,
-            format!(
-                "The specified subject '{name}' is not valid: it is in context '{context}', and this registry has only \
-                 the default context ('.')"
-            ),
-        )),
+    Ok(Subject::qualified(name)?)
+}
+
+/// The scope a `/config/{subject}` or `/mode/{subject}` path names: the top level for the default context alone
+/// (`:.:`, as Confluent reads it), else the subject (a context alone, `:.ctx:`, is that context's settings).
+fn scope_subject(name: &str) -> ApiResult<Option<Subject>> {
+    match registry_core::split_qualified(name) {
+        (registry_core::DEFAULT_CONTEXT, "") => Ok(None),
+        _ => subject(name).map(Some),
     }
 }
 
-/// Where a qualified subject name is (Confluent's `QualifiedSubject`).
-enum Qualified<'a> {
-    /// In the default context: the name without its `:.:`.
-    Default(&'a str),
-    /// In another context (or the wildcard `*`), named.
-    Other(&'a str),
+/// The key ranges a listing's `subjectPrefix` names, as Confluent reads one: `:*:` before a prefix is every
+/// context (the default one and each other), `:.ctx:` before it that context, and a plain prefix (or none, for
+/// `GET /schemas`) the default context. Each is a prefix of stored names, with whether only the default
+/// context's names under it count (a plain prefix such as `:` also starts the other contexts' names).
+fn subject_prefixes(registry: &Registry, prefix: &str) -> ApiResult<Vec<(String, bool)>> {
+    match registry_core::split_qualified(prefix) {
+        (registry_core::WILDCARD_CONTEXT, rest) => {
+            let mut prefixes = vec![(rest.to_string(), true)];
+            for context in registry.contexts()?.iter().skip(1) {
+                prefixes.push((registry_core::qualify(context, rest), false));
+            }
+            Ok(prefixes)
+        }
+        (registry_core::DEFAULT_CONTEXT, rest) => Ok(vec![(rest.to_string(), true)]),
+        (context, rest) => Ok(vec![(registry_core::qualify(context, rest), false)]),
+    }
 }
 
-/// Parses a possibly qualified subject name: `:.ctx:name` (the closing colon optional), `:*:name`, or a plain name.
-fn qualified(name: &str) -> Qualified<'_> {
-    if name.starts_with(":*:") {
-        return Qualified::Other("*");
-    }
-    let Some(qualified) = name.strip_prefix(':').filter(|rest| rest.starts_with('.')) else {
-        return Qualified::Default(name);
-    };
-    let (context, subject) = match qualified[1..].find(':') {
-        Some(end) => (&qualified[..end + 1], &qualified[end + 2..]),
-        None => (qualified, ""),
-    };
-    if context == "." { Qualified::Default(subject) } else { Qualified::Other(context) }
-}
-
-/// A `subjectPrefix` as Confluent reads one: `:*:` (every context) and `:.:` (the default one) before a prefix leave
-/// it; a prefix in another context matches nothing here (`None`).
-fn subject_prefix(flags: &Flags) -> Option<String> {
-    let prefix = flags.subject_prefix.clone().unwrap_or_default();
-    if let Some(rest) = prefix.strip_prefix(":*:") {
-        return Some(rest.to_string());
-    }
-    match qualified(&prefix) {
-        Qualified::Default(rest) => Some(rest.to_string()),
-        Qualified::Other(_) => None,
-    }
+/// Whether a stored subject name is listed under a prefix of [`subject_prefixes`].
+fn listed(name: &str, default_only: bool) -> bool {
+    !default_only || registry_core::split_qualified(name).0 == registry_core::DEFAULT_CONTEXT
 }
 
 pub(crate) fn version(text: &str) -> ApiResult<VersionSelector> {
@@ -137,6 +123,13 @@ pub(crate) fn schema_id(text: &str) -> ApiResult<SchemaId> {
         Ok(id) => u32::try_from(id).map(SchemaId).map_err(|_| ApiError::schema_not_found(text)),
         Err(_) => Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found")),
     }
+}
+
+/// The stored id a path's id names, read under the request's `subject` (its context, or a subject holding it:
+/// [`Registry::resolve_id`]); 40403 when it names none.
+fn id_named(registry: &Registry, text: &str, flags: &Flags) -> ApiResult<SchemaId> {
+    let id = schema_id(text)?;
+    registry.resolve_id(id.0, flags.subject.as_deref())?.ok_or_else(|| ApiError::schema_not_found(text))
 }
 
 fn deleted(flags: &Flags) -> ApiResult<Deleted> {
@@ -249,7 +242,7 @@ fn schema_object<'a>(
     Ok(SchemaObject {
         subject: v.subject.as_str(),
         version: v.version.get(),
-        id: v.schema.id.0,
+        id: registry.public_id(v.schema.id)?.0,
         fields: schema_fields(registry, &v.schema, format)?,
     })
 }
@@ -284,9 +277,29 @@ async fn root() -> Sr<Value> {
     Sr(json!({}))
 }
 
-/// `GET /contexts`: the contexts with subjects. Every subject here is in the default context, `.`.
-async fn contexts() -> Sr<Vec<&'static str>> {
-    Sr(vec!["."])
+/// `GET /contexts`: the default context, then every other by name; `contextPrefix` keeps those whose name
+/// starts with it, then `offset` and `limit` page.
+async fn contexts(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
+    let prefix = flags.context_prefix.clone().unwrap_or_default();
+    let contexts = state.registry.contexts()?;
+    Ok(Sr(page(contexts.into_iter().filter(|c| c.starts_with(&prefix)), &flags)?))
+}
+
+/// `DELETE /contexts/{context}`: the context is listed no more (204); 42211 while it has subjects. The name is
+/// read as Confluent reads it (`ctx`, `.ctx` and `:.ctx:` are one); one holding a colon is 400, and the default
+/// context is never deleted (404).
+async fn delete_context(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    let bare = name.strip_prefix(':').unwrap_or(&name);
+    let bare = bare.strip_suffix(':').unwrap_or(bare);
+    if bare.contains(':') {
+        return Err(ApiError::bad_request(format!("Context name '{bare}' cannot contain a colon")));
+    }
+    let context = if bare.starts_with('.') { bare.to_string() } else { format!(".{bare}") };
+    if context == registry_core::DEFAULT_CONTEXT {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found"));
+    }
+    on_pool(&state.registry, move |r| r.delete_context(&context)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn schema_types() -> Sr<Vec<&'static str>> {
@@ -294,12 +307,22 @@ async fn schema_types() -> Sr<Vec<&'static str>> {
 }
 
 async fn list_schemas(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Response> {
-    let Some(prefix) = subject_prefix(&flags) else { return Ok(Sr(Vec::<Value>::new()).into_response()) };
+    // No prefix is the default context's schemas (where `GET /subjects` lists every context's subjects).
+    let prefixes = subject_prefixes(&state.registry, flags.subject_prefix.as_deref().unwrap_or_default())?;
     let latest_only = flag(&flags.latest_only)?;
     let page = Page::of(&flags)?;
     // Every version's record: a walk over the whole registry, off the async workers.
     let deleted = deleted(&flags)?;
-    let versions = on_pool(&state.registry, move |r| r.schemas(&prefix, deleted, latest_only)).await?;
+    let versions = on_pool(&state.registry, move |r| {
+        let mut versions = Vec::new();
+        for (prefix, default_only) in &prefixes {
+            let found = r.schemas(prefix, deleted, latest_only)?;
+            versions.extend(found.into_iter().filter(|v| listed(v.subject.as_str(), *default_only)));
+        }
+        versions.sort_by(|a, b| a.subject.cmp(&b.subject).then(a.version.cmp(&b.version)));
+        Ok(versions)
+    })
+    .await?;
     let objects = page
         .of_items(versions.iter())
         .map(|v| schema_object(&state.registry, v, flags.format.as_deref()))
@@ -348,9 +371,7 @@ async fn schema_by_id(
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
-    // `subject` names a context in Confluent; ids are global here, so it is only checked for validity.
-    flags.subject.as_deref().map(subject).transpose()?;
-    let id = schema_id(&id)?;
+    let id = id_named(&state.registry, &id, &flags)?;
     if is_resolved(flags.format.as_deref()) {
         // Rendered each time: only an Avro schema with references has a resolved text of its own.
         let stored = state.registry.schema_by_id(id)?;
@@ -387,14 +408,16 @@ async fn schema_by_guid(
     Ok(Sr(schema_fields(&state.registry, &stored, flags.format.as_deref())?).into_response())
 }
 
-/// `GET /schemas/guids/{guid}/ids`: `[{"context": ".", "id"}]` for each id holding it; none (never 404) for a GUID
-/// no schema has or a string that is not one.
+/// `GET /schemas/guids/{guid}/ids`: `[{"context", "id"}]` for each id holding it, in each context (by context,
+/// then id); none (never 404) for a GUID no schema has or a string that is not one.
 async fn ids_by_guid(State(state): State<SharedState>, Path(guid): Path<String>) -> ApiResult<Sr<Vec<Value>>> {
     let ids = match guid.parse::<SchemaGuid>() {
         Ok(guid) => state.registry.ids_by_guid(&guid)?,
         Err(_) => Vec::new(),
     };
-    Ok(Sr(ids.iter().map(|id| json!({"context": ".", "id": id.0})).collect()))
+    let mut named = ids.iter().map(|id| state.registry.context_id_of(*id)).collect::<Result<Vec<_>, _>>()?;
+    named.sort();
+    Ok(Sr(named.iter().map(|(context, id)| json!({"context": context, "id": id.0})).collect()))
 }
 
 /// Renders the `GET /schemas/ids/{id}` answer for `stored` and keeps it, as rendered at `removals`.
@@ -429,7 +452,8 @@ pub(crate) fn latest_answer(state: &AppState, subject: &Subject) -> Option<Respo
     };
     let fields = by_id.strip_prefix(b"{")?;
     let subject = serde_json::to_string(found.subject.as_str()).ok()?;
-    let head = format!(r#"{{"subject":{subject},"version":{},"id":{},"#, found.version.get(), found.schema.id.0);
+    let id = state.registry.public_id(found.schema.id).ok()?;
+    let head = format!(r#"{{"subject":{subject},"version":{},"id":{id},"#, found.version.get());
     let mut body = Vec::with_capacity(head.len() + fields.len());
     body.extend_from_slice(head.as_bytes());
     body.extend_from_slice(fields);
@@ -489,7 +513,7 @@ async fn raw_schema_by_id(
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
-    let stored = state.registry.schema_by_id(schema_id(&id)?)?;
+    let stored = state.registry.schema_by_id(id_named(&state.registry, &id, &flags)?)?;
     Ok(RawSchema(schema_text(&state.registry, &stored, flags.format.as_deref())?.into_owned().into()))
 }
 
@@ -498,7 +522,7 @@ async fn subjects_for_id(
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<String>>> {
-    let subjects = state.registry.subjects_for_id(schema_id(&id)?, deleted(&flags)?)?;
+    let subjects = state.registry.subjects_for_id(id_named(&state.registry, &id, &flags)?, deleted(&flags)?)?;
     Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
 }
 
@@ -507,15 +531,22 @@ async fn versions_for_id(
     Path(id): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<Value>>> {
-    let versions = state.registry.versions_for_id(schema_id(&id)?, deleted(&flags)?)?;
+    let versions = state.registry.versions_for_id(id_named(&state.registry, &id, &flags)?, deleted(&flags)?)?;
     let versions = versions.iter().map(|v| json!({"subject": v.subject.as_str(), "version": v.version.get()}));
     Ok(Sr(page(versions, &flags)?))
 }
 
 async fn list_subjects(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Vec<String>>> {
-    let Some(prefix) = subject_prefix(&flags) else { return Ok(Sr(Vec::new())) };
-    let subjects = state.registry.subjects(&prefix, deleted(&flags)?)?;
-    Ok(Sr(page(subjects.iter().map(ToString::to_string), &flags)?))
+    // No prefix is every context's subjects, as `:*:` is.
+    let prefix = flags.subject_prefix.as_deref().unwrap_or(":*:");
+    let deleted = deleted(&flags)?;
+    let mut subjects = Vec::new();
+    for (prefix, default_only) in subject_prefixes(&state.registry, prefix)? {
+        let found = state.registry.subjects(&prefix, deleted)?;
+        subjects.extend(found.iter().map(ToString::to_string).filter(|name| listed(name, default_only)));
+    }
+    subjects.sort();
+    Ok(Sr(page(subjects, &flags)?))
 }
 
 async fn lookup(
@@ -534,7 +565,10 @@ async fn lookup(
     }
     let schema = body.to_unparsed()?.normalized(normalize);
     let light = is_light(&state.registry, &schema, None)?;
-    let found = inline_or_blocking(&state.registry, light, move |r| r.lookup(&subject, &schema, deleted)).await?;
+    let found = inline_or_blocking(&state.registry, light, move |r| {
+        r.in_any_context(&subject, |subject| r.lookup(subject, &schema, deleted))
+    })
+    .await?;
     Ok(Sr(schema_object(&state.registry, &found, None)?).into_response())
 }
 
@@ -678,7 +712,7 @@ fn registration_answer(state: &AppState, id: SchemaId, version: u32) -> ApiResul
     // The answer by id leaves out an AVRO `schemaType` (first when it is there); a registration answer has one.
     let fields = by_id.strip_prefix(b"{").unwrap_or(&by_id);
     let avro = if fields.starts_with(br#""schemaType""#) { "" } else { r#""schemaType":"AVRO","# };
-    let head = format!(r#"{{"id":{},"version":{version},{avro}"#, id.0);
+    let head = format!(r#"{{"id":{},"version":{version},{avro}"#, state.registry.public_id(id)?.0);
     let mut body = Vec::with_capacity(head.len() + fields.len());
     body.extend_from_slice(head.as_bytes());
     body.extend_from_slice(fields);
@@ -709,7 +743,9 @@ async fn get_version(
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
-    let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
+    let (selector, deleted) = (version(&v)?, deleted(&flags)?);
+    let registry = &state.registry;
+    let found = registry.in_any_context(&subject(&name)?, |s| registry.version(s, selector, deleted))?;
     Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?).into_response())
 }
 
@@ -718,7 +754,9 @@ async fn raw_version_schema(
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<RawSchema> {
-    let found = state.registry.version(&subject(&name)?, version(&v)?, deleted(&flags)?)?;
+    let (selector, deleted) = (version(&v)?, deleted(&flags)?);
+    let registry = &state.registry;
+    let found = registry.in_any_context(&subject(&name)?, |s| registry.version(s, selector, deleted))?;
     Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned().into()))
 }
 
@@ -727,8 +765,10 @@ async fn referenced_by(
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Vec<u32>>> {
+    // Ids alone, each as its own context names it (Confluent's answer drops their contexts too).
     let ids = state.registry.referenced_by(&subject(&name)?, version(&v)?)?;
-    Ok(Sr(page(ids.iter().map(|id| id.0), &flags)?))
+    let ids = ids.iter().map(|id| Ok(state.registry.public_id(*id)?.0)).collect::<ApiResult<Vec<u32>>>()?;
+    Ok(Sr(page(ids, &flags)?))
 }
 
 async fn delete_version(
@@ -904,7 +944,7 @@ async fn get_subject_config(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
-    read_config(&state, Some(subject(&name)?), &flags)
+    read_config(&state, scope_subject(&name)?, &flags)
 }
 
 async fn put_subject_config(
@@ -912,11 +952,11 @@ async fn put_subject_config(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Sr<Value>> {
-    write_config(&state, Some(subject(&name)?), body).await
+    write_config(&state, scope_subject(&name)?, body).await
 }
 
 async fn delete_subject_config(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
-    remove_config(&state, Some(subject(&name)?)).await
+    remove_config(&state, scope_subject(&name)?).await
 }
 
 async fn get_global_mode(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
@@ -936,7 +976,7 @@ async fn get_subject_mode(
     Path(name): Path<String>,
     Query(flags): Query<Flags>,
 ) -> ApiResult<Sr<Value>> {
-    read_mode(&state, Some(subject(&name)?), &flags)
+    read_mode(&state, scope_subject(&name)?, &flags)
 }
 
 async fn put_subject_mode(
@@ -945,13 +985,13 @@ async fn put_subject_mode(
     Query(flags): Query<Flags>,
     JsonBody(body): JsonBody<ModeRequest>,
 ) -> ApiResult<Sr<Value>> {
-    write_mode(&state, Some(subject(&name)?), &flags, &body).await
+    write_mode(&state, scope_subject(&name)?, &flags, &body).await
 }
 
 async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
-    let subject = subject(&name)?;
+    let subject = scope_subject(&name)?;
     let previous =
-        on_pool(&state.registry, move |r| r.delete_mode(Scope::Subject(&subject)).map_err(unset_is_not_found)).await?;
+        on_pool(&state.registry, move |r| r.delete_mode(scope_of(&subject)).map_err(unset_is_not_found)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
 }
 

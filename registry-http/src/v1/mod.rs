@@ -114,7 +114,7 @@ async fn register(
     Ok(SrStatus(
         status,
         json!({
-            "id": registered.id.0,
+            "id": state.registry.public_id(registered.id)?.0,
             "subject": answer_subject.as_str(),
             "version": registered.version.get(),
             "semver": registered.semver.to_string(),
@@ -151,8 +151,15 @@ impl SchemaAnswer {
     }
 }
 
+/// The stored id of an id of the default context (another context's ids are read through the Confluent API,
+/// with a subject naming the context).
+fn default_id(state: &AppState, text: &str) -> ApiResult<SchemaId> {
+    let named = text.parse::<u32>().ok().map(|n| state.registry.resolve_id(n, None)).transpose()?.flatten();
+    named.ok_or_else(|| ApiError::schema_not_found(text))
+}
+
 async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Sr<SchemaAnswer>> {
-    let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
+    let id = default_id(&state, &id)?;
     let stored = state.registry.schema_by_id(id)?;
     let uses = state.registry.versions_for_id(id, Deleted::Exclude)?;
     let mut answer = json!({
@@ -206,8 +213,8 @@ async fn versions(State(state): State<SharedState>, Path(name): Path<String>) ->
     let list = state.registry.version_list(&subject, Deleted::Include)?;
     Ok(Sr(json!(
         list.iter()
-            .map(|v| json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": v.id.0, "deleted": v.deleted}))
-            .collect::<Vec<_>>()
+            .map(|v| Ok(json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": state.registry.public_id(v.id)?.0, "deleted": v.deleted})))
+            .collect::<ApiResult<Vec<_>>>()?
     )))
 }
 
@@ -229,7 +236,7 @@ async fn version(
         "subject": found.subject.as_str(),
         "version": found.version.get(),
         "semver": found.semver.to_string(),
-        "id": stored.id.0,
+        "id": state.registry.public_id(stored.id)?.0,
         "schema_type": lower(stored.schema_type),
         "deleted": found.deleted,
     });
@@ -301,7 +308,7 @@ async fn validate_by_id(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
-    let id = id.parse::<u32>().map(SchemaId).map_err(|_| ApiError::schema_not_found(&id))?;
+    let id = default_id(&state, &id)?;
     validate_against(&state, id, body).await
 }
 

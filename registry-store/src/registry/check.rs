@@ -135,10 +135,25 @@ impl Registry {
                 }
                 _ => {}
             }
-            let resolver = Resolver::new(snapshot);
+            // A schema of another context than the default one resolves its references, and has its identity, there.
+            let context = match id.0 {
+                n if n < crate::store::FIRST_CONTEXT_ID => registry_core::DEFAULT_CONTEXT.to_string(),
+                _ => match problem_or_stop(problems, || format!("the context of id {id}"), snapshot.id_context(*id))? {
+                    Some(Some((context, _))) => context,
+                    Some(None) => {
+                        problems.push(format!("schema id {id}: its context is not recorded"));
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            let referrer = Subject::new(&registry_core::qualify(&context, "_"))
+                .map_err(|e| RegistryError::Corrupt(format!("context {context}: {e}")))?;
+            let resolver = Resolver::in_context(snapshot, &context);
             let parse = |normalize: bool| {
                 let unparsed = stored.to_unparsed().normalized(normalize);
-                resolver.outcome(registry_core::parse_stored(&unparsed, &resolver, limits))
+                let parsed = resolver.outcome(registry_core::parse_stored(&unparsed, &resolver, limits));
+                parsed.map(|parsed| parsed.in_context(&context))
             };
             match parse(false) {
                 Ok(parsed) if parsed.fingerprint() != stored.fingerprint => {
@@ -159,7 +174,7 @@ impl Registry {
                 Err(e) => problems.push(format!("schema id {id}: does not parse: {e}")),
             }
             for reference in &stored.references {
-                let (subject, version) = (&reference.subject, reference.version);
+                let (subject, version) = (&referrer.referenced(&reference.subject), reference.version);
                 let found = problem_or_stop(
                     problems,
                     || format!("{subject} version {version}"),

@@ -22,7 +22,7 @@ impl Registry {
         schema: &UnparsedSchema,
         against: Option<VersionSelector>,
     ) -> Result<CompatReport> {
-        let parsed = self.parse(schema)?;
+        let parsed = self.parse_for(subject, schema)?;
         let snapshot = self.snapshot()?;
         let (effective, settings) = in_force(&*snapshot, subject)?;
         let level = effective.level;
@@ -62,7 +62,7 @@ impl Registry {
         schema: &UnparsedSchema,
         level: CompatibilityLevel,
     ) -> Result<CompatReport> {
-        let parsed = self.parse(schema)?;
+        let parsed = self.parse_for(subject, schema)?;
         let snapshot = self.snapshot()?;
         let live = live_versions(&snapshot.subject_versions(subject)?);
         self.inner.shared.check_against(&parsed, level, &live, &*snapshot, true)
@@ -93,10 +93,12 @@ impl Shared {
                 None => {
                     let stored = snapshot.schema(*id)?.ok_or(RegistryError::SchemaNotFound(*id))?;
                     let limits = &self.options.limits;
-                    let resolver = Resolver::new(snapshot);
+                    // A subject's versions are in its context, the candidate's.
+                    let context = candidate.context();
+                    let resolver = Resolver::in_context(snapshot, context);
                     let parsed =
                         resolver.outcome(registry_core::parse_stored(&stored.to_unparsed(), &resolver, limits));
-                    let parsed = Arc::new(parsed?);
+                    let parsed = Arc::new(parsed?.in_context(context));
                     if keep {
                         self.caches.parsed.insert(*id, parsed.clone());
                     }

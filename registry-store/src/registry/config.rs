@@ -1,8 +1,8 @@
 //! Compatibility levels and modes, per subject and global, and the two rules every operation shares: what
 //! applies to a subject (its own setting, else the global one, else the default) and what a mode admits.
 
-use registry_core::Subject;
 use registry_core::compat::CompatibilityLevel;
+use registry_core::{DEFAULT_CONTEXT, GLOBAL_CONTEXT, Subject, qualify};
 
 use super::options::GLOBAL_SCOPE;
 use super::{RegisterOptions, Registry, Scope};
@@ -31,9 +31,39 @@ fn resolve(own: &ConfigRecord, global: &ConfigRecord) -> Effective {
     Effective { level: own.compatibility.or(global.compatibility).unwrap_or_default(), mode }
 }
 
+/// The scope a subject's settings fall back to first: its context's (`:.ctx:`), the top level for the default
+/// context's subjects.
+pub(super) fn context_scope(subject: &Subject) -> String {
+    match subject.context() {
+        DEFAULT_CONTEXT => GLOBAL_SCOPE.to_string(),
+        context => qualify(context, ""),
+    }
+}
+
+/// The scope every context falls back to last (Confluent's `:.__GLOBAL:`).
+pub(super) fn global_context_scope() -> String {
+    qualify(GLOBAL_CONTEXT, "")
+}
+
+/// What a subject falls back to where its own record is silent, as Confluent chains them: its context's record
+/// (the top level's in the default context), then the global context's, each field from the first that sets it.
+fn fallback(read: impl Fn(&str) -> Result<ConfigRecord>, subject: &Subject) -> Result<ConfigRecord> {
+    let first = read(&context_scope(subject))?;
+    if first.compatibility.is_some() && first.mode.is_some() && first.settings.is_some() {
+        return Ok(first);
+    }
+    let last = read(&global_context_scope())?;
+    let settings = if first.has_config() { first.settings } else { last.settings };
+    Ok(ConfigRecord {
+        compatibility: first.compatibility.or(last.compatibility),
+        mode: first.mode.or(last.mode),
+        settings,
+    })
+}
+
 /// The settings that apply to `subject` in a snapshot or transaction.
 pub(super) fn effective_in(snapshot: &dyn Snapshot, subject: &Subject) -> Result<Effective> {
-    Ok(resolve(&snapshot.config(subject.as_str())?, &snapshot.config(GLOBAL_SCOPE)?))
+    Ok(resolve(&snapshot.config(subject.as_str())?, &fallback(|scope| snapshot.config(scope), subject)?))
 }
 
 /// What a mode admits of a registration: READONLY takes none, and an explicit id needs IMPORT.
@@ -53,7 +83,7 @@ fn resolve_settings(own: &ConfigRecord, global: &ConfigRecord) -> ScopeSettings 
 /// Everything in force for `subject` in a snapshot or transaction, from one read of its record and the global one:
 /// the level and mode, and the settings beside them.
 pub(super) fn in_force(snapshot: &dyn Snapshot, subject: &Subject) -> Result<(Effective, ScopeSettings)> {
-    let (own, global) = (snapshot.config(subject.as_str())?, snapshot.config(GLOBAL_SCOPE)?);
+    let (own, global) = (snapshot.config(subject.as_str())?, fallback(|scope| snapshot.config(scope), subject)?);
     Ok((resolve(&own, &global), resolve_settings(&own, &global)))
 }
 
@@ -131,7 +161,8 @@ impl Registry {
     /// flags, policy and group fall back to the global ones; defaults, overrides and aliases do not), else the
     /// global ones, as Confluent resolves them.
     pub fn effective_settings(&self, subject: &Subject) -> Result<ScopeSettings> {
-        Ok(resolve_settings(&self.config_record(subject.as_str())?, &self.config_record(GLOBAL_SCOPE)?))
+        let fallback = fallback(|scope| self.config_record(scope), subject)?;
+        Ok(resolve_settings(&self.config_record(subject.as_str())?, &fallback))
     }
 
     /// The subject `subject` is another name for, by its own config (no fallback to the global one, as Confluent
@@ -210,6 +241,16 @@ impl Registry {
                         })?;
                         any
                     }
+                    // A context's (or the global context's) settings: any subject of the context (of any).
+                    Scope::Subject(subject) if subject.name_in_context().is_empty() => {
+                        let prefix = if subject.context() == GLOBAL_CONTEXT { "" } else { subject.as_str() };
+                        let mut any = false;
+                        snapshot.scan_versions(prefix, &mut |_| {
+                            any = true;
+                            Ok(false)
+                        })?;
+                        any
+                    }
                     Scope::Subject(subject) => !snapshot.subject_versions(subject)?.is_empty(),
                 };
                 if non_empty {
@@ -232,7 +273,7 @@ impl Registry {
 
     /// The settings that apply to `subject`, from the cache.
     pub(super) fn effective(&self, subject: &Subject) -> Result<Effective> {
-        Ok(resolve(&self.config_record(subject.as_str())?, &self.config_record(GLOBAL_SCOPE)?))
+        Ok(resolve(&self.config_record(subject.as_str())?, &fallback(|scope| self.config_record(scope), subject)?))
     }
 
     /// The settings of one scope, from the cache, else from a snapshot.
@@ -254,9 +295,10 @@ impl Registry {
         change: impl FnOnce(&dyn Snapshot, &mut ConfigRecord) -> Result<T>,
     ) -> Result<T> {
         let key = scope.key();
+        // A context's settings are read by every registration in it, as the global ones by all.
         let locks = match scope {
-            Scope::Global => vec![Lock::Global],
-            Scope::Subject(subject) => vec![Lock::Subject(subject)],
+            Scope::Subject(subject) if !subject.name_in_context().is_empty() => vec![Lock::Subject(subject)],
+            _ => vec![Lock::Global],
         };
         self.write(&locks, |txn| {
             let mut record = txn.config(key)?;

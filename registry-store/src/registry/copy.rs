@@ -81,6 +81,14 @@ impl Registry {
                 RegistryError::Corrupt(format!("a version refers to schema id {id}, which is not stored"))
             })?);
         }
+        // The ids of the other contexts than the default one, as the source names them, and its contexts.
+        let mut context_ids = std::collections::BTreeMap::new();
+        for (id, _) in bindings.iter().filter(|(id, _)| id.0 >= crate::store::FIRST_CONTEXT_ID) {
+            let named = source.id_context(*id)?;
+            let named = named.ok_or_else(|| RegistryError::Corrupt(format!("stored id {id} has no context")))?;
+            context_ids.insert(*id, named);
+        }
+        let contexts = source.contexts()?;
         let keks = source.keks()?;
         let mut deks = Vec::new();
         for kek in &keks {
@@ -115,12 +123,23 @@ impl Registry {
                     _ => {}
                 }
                 txn.bind(fingerprint, *id)?;
-                txn.reserve_id(*id)?;
+                match context_ids.get(id) {
+                    Some((context, in_context)) => txn.map_context_id(context, *in_context, *id)?,
+                    None => txn.reserve_id(*id)?,
+                }
+            }
+            for context in &contexts {
+                txn.add_context(context)?;
             }
             for schema in &schemas {
                 txn.put_schema(schema)?;
+                let context = context_ids.get(&schema.id).map_or(registry_core::DEFAULT_CONTEXT, |(c, _)| c.as_str());
                 for reference in &schema.references {
-                    txn.add_referrer(reference, schema.id)?;
+                    let named = registry_core::reference_target(context, &reference.subject);
+                    txn.add_referrer(
+                        &registry_core::SchemaReference { subject: named, ..reference.clone() },
+                        schema.id,
+                    )?;
                 }
             }
             for (subject, version, record) in &versions {

@@ -89,6 +89,9 @@ fn refuse_if_referenced(
     for version in versions {
         let referrers = snapshot.referrers(subject, version)?;
         if !referrers.is_empty() {
+            // Each as its own context names it.
+            let referrers =
+                referrers.iter().map(|id| super::contexts::public_id(snapshot, *id)).collect::<Result<_>>()?;
             return Err(RegistryError::ReferenceExists { subject: subject.clone(), version, referrers });
         }
     }
@@ -127,8 +130,9 @@ fn drop_use(txn: &mut dyn Transaction, id: SchemaId, subject: &Subject, version:
         return Ok(false);
     }
     if exists && let Some(stored) = txn.schema(id)? {
+        // The subject's context is its schemas': their references name subjects from there.
         for reference in &stored.references {
-            txn.remove_referrer(reference, id)?;
+            txn.remove_referrer(&super::contexts::referenced(subject, reference), id)?;
         }
     }
     // The record goes; the id stays bound to its fingerprint, so it is never reused.

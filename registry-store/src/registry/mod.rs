@@ -9,6 +9,7 @@
 mod check;
 mod compat;
 mod config;
+mod contexts;
 mod copy;
 mod delete;
 mod inherit;

@@ -207,6 +207,11 @@ impl Scope<'_> {
     }
 }
 
+/// Refuses a subject no schema can be registered under ([`Subject::check_registrable`]).
+pub(crate) fn registrable(subject: &Subject) -> Result<(), RegistryError> {
+    subject.check_registrable().map_err(|reason| RegistryError::InvalidSubject { subject: subject.clone(), reason })
+}
+
 /// Refuses a subject that nothing can be written to (a reserved name).
 pub(crate) fn writable(subject: &Subject) -> Result<(), RegistryError> {
     subject.check_writable().map_err(|reason| RegistryError::InvalidSubject { subject: subject.clone(), reason })

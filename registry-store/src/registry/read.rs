@@ -3,46 +3,68 @@
 use std::sync::Arc;
 
 use registry_core::{
-    Fingerprint, NoReferences, ParsedSchema, SchemaGuid, SchemaId, Subject, UnparsedSchema, ValidateOptions,
-    ValidationReport, Validator, Version, VersionSelector,
+    DEFAULT_CONTEXT, Fingerprint, NoReferences, ParsedSchema, SchemaGuid, SchemaId, Subject, UnparsedSchema,
+    ValidateOptions, ValidationReport, Validator, Version, VersionSelector,
 };
 
 use super::{Counts, Deleted, Registry, inherit};
 use crate::RegistryError;
 use crate::records::{SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
-use crate::store::{Resolver, Result};
+use crate::store::{FIRST_CONTEXT_ID, Resolver, Result, Snapshot};
 
 impl Registry {
     // ----- parsing -----
 
-    /// Parses and checks `schema`, resolving its references against this registry.
+    /// Parses and checks `schema`, resolving its references against this registry (from the default context).
     pub fn parse(&self, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
-        self.parse_keyed(schema, text_key(schema))
+        self.parse_keyed(schema, text_key(schema), DEFAULT_CONTEXT)
     }
 
-    /// `parse` with the text memo's key already computed (`None` for a schema with references).
-    pub(super) fn parse_keyed(&self, schema: &UnparsedSchema, key: Option<[u8; 32]>) -> Result<Arc<ParsedSchema>> {
+    /// [`Registry::parse`] for a schema of `subject`: its references, and its identity, are in the subject's
+    /// context.
+    pub fn parse_for(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Arc<ParsedSchema>> {
+        self.parse_keyed(schema, text_key(schema), subject.context())
+    }
+
+    /// `parse` in schema context `context`, with the text memo's key already computed (`None` for a schema with
+    /// references).
+    pub(super) fn parse_keyed(
+        &self,
+        schema: &UnparsedSchema,
+        key: Option<[u8; 32]>,
+        context: &str,
+    ) -> Result<Arc<ParsedSchema>> {
         let limits = &self.inner.shared.options.limits;
         let parsed = if schema.references.is_empty() {
             registry_core::parse(schema, &NoReferences, limits)?
         } else {
             let snapshot = self.snapshot()?;
-            let resolver = Resolver::new(&*snapshot);
+            let resolver = Resolver::in_context(&*snapshot, context);
             resolver.outcome(registry_core::parse(schema, &resolver, limits))?
         };
+        // The memo holds the default context's fingerprint (a text without references parses the same anywhere).
         if let Some(key) = key {
             self.caches().text_fingerprints.insert(key, parsed.fingerprint());
         }
-        Ok(Arc::new(parsed))
+        Ok(Arc::new(parsed.in_context(context)))
     }
 
-    /// The fingerprint of a schema seen before, without parsing it again, and else its parse.
-    pub(super) fn fingerprint_or_parse(&self, schema: &UnparsedSchema) -> Result<Identified> {
+    /// The fingerprint in `context` of a schema seen before, without parsing it again, and else its parse.
+    pub(super) fn fingerprint_or_parse(&self, schema: &UnparsedSchema, context: &str) -> Result<Identified> {
         let key = text_key(schema);
         match key.and_then(|key| self.caches().text_fingerprints.get(&key)) {
-            Some(fingerprint) => Ok(Identified::Seen(fingerprint)),
-            None => Ok(Identified::Parsed(self.parse_keyed(schema, key)?)),
+            Some(fingerprint) => Ok(Identified::Seen(fingerprint.in_context(context))),
+            None => Ok(Identified::Parsed(self.parse_keyed(schema, key, context)?)),
         }
+    }
+
+    /// The context a stored id's schema is in: the default one for an id below [`FIRST_CONTEXT_ID`].
+    pub(super) fn context_of(&self, snapshot: &dyn Snapshot, id: SchemaId) -> Result<String> {
+        if id.0 < FIRST_CONTEXT_ID {
+            return Ok(DEFAULT_CONTEXT.to_string());
+        }
+        let found = snapshot.id_context(id)?;
+        found.map(|(context, _)| context).ok_or_else(|| RegistryError::SchemaNotFound(id))
     }
 
     /// The parsed form of a registered schema, cached by id.
@@ -54,9 +76,10 @@ impl Registry {
         let snapshot = self.snapshot()?;
         // Accepted when it was registered: parsed without the checks new input needs.
         let limits = &self.inner.shared.options.limits;
-        let resolver = Resolver::new(&*snapshot);
-        let parsed =
-            Arc::new(resolver.outcome(registry_core::parse_stored(&schema.to_unparsed(), &resolver, limits))?);
+        let context = self.context_of(&*snapshot, id)?;
+        let resolver = Resolver::in_context(&*snapshot, &context);
+        let parsed = resolver.outcome(registry_core::parse_stored(&schema.to_unparsed(), &resolver, limits))?;
+        let parsed = Arc::new(parsed.in_context(&context));
         self.caches().parsed.insert(id, parsed.clone());
         Ok(parsed)
     }
@@ -65,7 +88,8 @@ impl Registry {
     /// an Avro schema with references is the only one it changes).
     pub fn resolved_text(&self, schema: &StoredSchema) -> Result<String> {
         let snapshot = self.snapshot()?;
-        let resolver = Resolver::new(&*snapshot);
+        let context = self.context_of(&*snapshot, schema.id)?;
+        let resolver = Resolver::in_context(&*snapshot, &context);
         let limits = &self.inner.shared.options.limits;
         resolver.outcome(registry_core::resolved_text(&schema.to_unparsed(), &resolver, limits))
     }
@@ -143,7 +167,7 @@ impl Registry {
         } else {
             schema
         };
-        let (fingerprint, parsed) = match self.fingerprint_or_parse(schema)? {
+        let (fingerprint, parsed) = match self.fingerprint_or_parse(schema, subject.context())? {
             Identified::Seen(fingerprint) => (fingerprint, None),
             Identified::Parsed(parsed) => (parsed.fingerprint(), Some(parsed)),
         };
@@ -162,7 +186,7 @@ impl Registry {
         if found.is_none() {
             let parsed = match parsed {
                 Some(parsed) => parsed,
-                None => self.parse_keyed(schema, None)?,
+                None => self.parse_keyed(schema, None, subject.context())?,
             };
             let schemas = admitted()
                 .map(|(version, record)| Ok((*version, self.schema_in(snapshot, record.id)?)))

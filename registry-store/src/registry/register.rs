@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use registry_core::compat::{CompatReport, CompatibilityLevel};
-use registry_core::{Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version};
+use registry_core::{
+    DEFAULT_CONTEXT, Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version,
+};
 
 use super::config::{self, Effective};
+use super::contexts::{public_id, referenced};
 use super::inherit::{self, Basis};
-use super::options::writable;
+use super::options::registrable;
 use super::read::{Identified, text_key};
 use super::{RegisterOptions, Registry, Shared};
 use crate::RegistryError;
@@ -59,7 +62,7 @@ impl Registry {
         options: RegisterOptions,
         attempts: u32,
     ) -> Result<Registration> {
-        writable(subject)?;
+        registrable(subject)?;
         let mode = self.effective_mode(subject)?;
         config::admit(subject, mode, &options)?;
         let explicit = options.is_explicit();
@@ -82,7 +85,7 @@ impl Registry {
         // transaction.
         let mut parsed = None;
         if !blank {
-            let known = self.fingerprint_or_parse(request)?;
+            let known = self.fingerprint_or_parse(request, subject.context())?;
             if as_sent_answers
                 && let Identified::Seen(fingerprint) = known
                 && let Some(registered) = self.answerable(subject, fingerprint, latest_only)?
@@ -91,7 +94,7 @@ impl Registry {
             }
             let as_sent = match known {
                 Identified::Parsed(parsed) => parsed,
-                Identified::Seen(_) => self.parse_keyed(request, None)?,
+                Identified::Seen(_) => self.parse_keyed(request, None, subject.context())?,
             };
             if as_sent_answers && let Some(registered) = self.answerable(subject, as_sent.fingerprint(), latest_only)? {
                 return Ok(Registration::answered(registered));
@@ -193,7 +196,7 @@ impl Registry {
         let parsed = match as_sent {
             Some(parsed) if !changed => parsed,
             Some(parsed) if schema.text == request.text => Arc::new(parsed.with_contract(schema.contract.clone())),
-            _ => self.parse_keyed(&schema, None)?,
+            _ => self.parse_keyed(&schema, None, subject.context())?,
         };
         if changed
             && !options.versioned
@@ -224,7 +227,7 @@ impl Registry {
     /// in this subject, in a mode that accepts registrations. `None` means `register` must do real work (parse,
     /// check, write); a server calls this inline and `register` on its blocking pool only when it is `None`.
     pub fn registered_already(&self, subject: &Subject, schema: &UnparsedSchema) -> Result<Option<Registered>> {
-        writable(subject)?;
+        registrable(subject)?;
         let settings = self.effective_settings(subject)?;
         // A configured normalization parses what the request does not say to.
         let normalized_here = settings.normalize == Some(true) && !schema.normalize;
@@ -232,6 +235,7 @@ impl Registry {
             return Ok(None);
         }
         let fingerprint = text_key(schema).and_then(|key| self.caches().text_fingerprints.get(&key));
+        let fingerprint = fingerprint.map(|fingerprint| fingerprint.in_context(subject.context()));
         Ok(fingerprint.and_then(|fingerprint| self.cached_registration(subject, fingerprint)))
     }
 
@@ -294,7 +298,7 @@ impl Registry {
     ) -> Result<Answer<Heard>> {
         let shared = self.inner.shared.clone();
         let (job_subject, schema, parsed) = (subject.clone(), schema.clone(), parsed.clone());
-        let referenced = schema.references.iter().map(|reference| reference.subject.clone()).collect();
+        let referenced = schema.references.iter().map(|reference| subject.referenced(&reference.subject)).collect();
         self.inner.committer.submit(
             subject.clone(),
             referenced,
@@ -325,12 +329,22 @@ impl Shared {
         }
         let inherited = inheritance.is_some_and(|i| i.request != *schema);
         let known_id = txn.id_of(&fingerprint)?;
+        // An id given outside the default context is the context's own: with the stored id it names, if any yet.
+        let context = subject.context();
+        let given = match options.id {
+            Some(given) if context != DEFAULT_CONTEXT => {
+                txn.hold_ids()?;
+                Some((given, txn.context_id(context, given.0)?))
+            }
+            Some(given) => Some((given, Some(given))),
+            None => None,
+        };
 
         if let Some(known) = known_id {
             let existing = versions.iter().rev().find(|(_, r)| !r.deleted && r.id == known);
             // Outside IMPORT mode, a request naming a version makes a new one (the fast path answered the rest).
             if let Some((version, record)) = existing
-                && options.id.is_none_or(|given| given == known)
+                && given.is_none_or(|(_, stored)| stored == Some(known))
                 && options.version.is_none_or(|v| v == *version)
                 && (mode == Mode::Import || !options.versioned)
             {
@@ -368,18 +382,19 @@ impl Shared {
             }
         }
 
-        let id = match (options.id, known_id) {
-            (Some(given), Some(known)) if given != known => {
-                return Err(RegistryError::IdMismatch { given, known });
+        let id = match (given, known_id) {
+            (Some((given, stored)), Some(known)) if stored != Some(known) => {
+                return Err(RegistryError::IdMismatch { given, known: public_id(&*txn, known)? });
             }
-            (Some(given), _) => {
+            (Some((given, Some(stored))), _) => {
                 // Held first: another transaction allocating `given` right now would otherwise bind it unseen.
                 txn.hold_ids()?;
-                if txn.fingerprint_of(given)?.is_some_and(|bound| bound != fingerprint) {
+                if txn.fingerprint_of(stored)?.is_some_and(|bound| bound != fingerprint) {
                     return Err(RegistryError::IdTaken(given));
                 }
-                IdChoice::Given(given)
+                IdChoice::Given(stored)
             }
+            (Some((given, None)), _) => IdChoice::GivenInContext(given.0),
             (None, Some(known)) => IdChoice::Known(known),
             (None, None) => IdChoice::Allocate,
         };
@@ -403,7 +418,7 @@ impl Shared {
         // The references resolved when the schema was parsed, before this transaction: the versions they name must
         // still be there (the transaction holds their subjects' locks, so a delete cannot race it).
         for reference in &schema.references {
-            if txn.version(&reference.subject, reference.version)?.is_none() {
+            if txn.version(&subject.referenced(&reference.subject), reference.version)?.is_none() {
                 let source = ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
                 let name = reference.name.clone();
                 return Err(RegistryError::InvalidSchema(SchemaError::ReferenceNotResolved { name, source }));
@@ -461,14 +476,20 @@ impl Shared {
 
         // Every check has passed: from here on the job writes. A job that fails before this line wrote nothing,
         // so it cannot disturb the other jobs of its group commit.
+        let in_default = context == DEFAULT_CONTEXT;
         let (id, fresh) = match id {
-            IdChoice::Given(id) => {
+            IdChoice::Given(id) if in_default => {
                 txn.reserve_id(id)?;
                 (id, false)
             }
-            IdChoice::Known(id) => (id, false),
-            IdChoice::Allocate => (txn.allocate_id()?, true),
+            IdChoice::Given(id) | IdChoice::Known(id) => (id, false),
+            IdChoice::GivenInContext(given) => (txn.reserve_in_context(context, given)?, true),
+            IdChoice::Allocate if in_default => (txn.allocate_id()?, true),
+            IdChoice::Allocate => (txn.allocate_in_context(context)?.0, true),
         };
+        if !in_default {
+            txn.add_context(context)?;
+        }
         // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept, and held
         // so that a delete cannot take it away before this commits; an id allocated just now has none.
         if fresh || !txn.hold_schema(id)? {
@@ -488,7 +509,7 @@ impl Shared {
         txn.add_use(id, subject, version)?;
         // The references are part of the fingerprint, so a kept record names the same ones.
         for reference in parsed.references() {
-            txn.add_referrer(reference, id)?;
+            txn.add_referrer(&referenced(subject, reference), id)?;
         }
         Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))
     }
@@ -505,8 +526,10 @@ fn documentation_alone(newest: &StoredSchema, parsed: &ParsedSchema) -> bool {
 
 /// Where a new version's id comes from.
 enum IdChoice {
-    /// Given by an import.
+    /// Given by an import: the stored id it names.
     Given(SchemaId),
+    /// Given by an import into a context other than the default one, naming no stored id yet.
+    GivenInContext(u32),
     /// The id this schema was registered with before, in any subject.
     Known(SchemaId),
     /// A new one.

@@ -28,6 +28,12 @@ use crate::records::StoredSchema;
 
 pub(crate) type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
+/// The first stored id of a schema in a context other than the default one. The default context's ids are
+/// their own stored ids, Confluent's int32 range; every other context's ids each name a stored id at or above
+/// this one, drawn from one counter ([`Transaction::allocate_in_context`]), so the stored ids of two contexts
+/// never meet and the default context's are as they always were.
+pub(crate) const FIRST_CONTEXT_ID: u32 = 1 << 31;
+
 /// One row of the versions listing: a subject's name, a version number and its record.
 pub(crate) type VersionRow<'a> = (&'a str, u32, VersionRecord);
 
@@ -71,6 +77,14 @@ pub(crate) trait Snapshot {
     fn deks(&self, kek: &str, subject: Option<&str>) -> Result<Vec<Dek>>;
     /// How many DEKs there are, under every KEK.
     fn dek_count(&self) -> Result<u64>;
+    /// The contexts other than the default one (`.ctx`), by name, each made by its first registration.
+    fn contexts(&self) -> Result<Vec<String>>;
+    /// The stored id that id `id` of context `context` (not the default one) names, if any.
+    fn context_id(&self, context: &str, id: u32) -> Result<Option<SchemaId>>;
+    /// The context and the id there of a stored id at or above [`FIRST_CONTEXT_ID`].
+    fn id_context(&self, id: SchemaId) -> Result<Option<(String, u32)>>;
+    /// The largest id given out or imported in context `context` (not the default one); 0 for none.
+    fn context_max_id(&self, context: &str) -> Result<u32>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
@@ -114,6 +128,19 @@ pub(crate) trait Transaction: Snapshot {
     fn allocate_id(&mut self) -> Result<SchemaId>;
     /// Makes sure `allocate_id` never hands out `id` (an id given explicitly, in IMPORT mode).
     fn reserve_id(&mut self, id: SchemaId) -> Result<()>;
+    /// Lists context `context` (not the default one) from now on, if it was not.
+    fn add_context(&mut self, context: &str) -> Result<()>;
+    /// Lists context `context` no more. Its ids stay bound and its counter stays where it is.
+    fn remove_context(&mut self, context: &str) -> Result<()>;
+    /// The next id of context `context` (one past its largest) and the new stored id it names, both never handed
+    /// out before. Serialized as [`Transaction::allocate_id`] is.
+    fn allocate_in_context(&mut self, context: &str) -> Result<(SchemaId, u32)>;
+    /// The stored id that id `id` of context `context` names, bound to a new stored id now if it named none (an
+    /// id given explicitly, in IMPORT mode); the context's counter is past `id` after.
+    fn reserve_in_context(&mut self, context: &str, id: u32) -> Result<SchemaId>;
+    /// Makes id `id` of context `context` name stored id `stored`, as another store has it (a copy); both
+    /// counters are past them after.
+    fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()>;
     /// Tells every other instance sharing this store of `change`, once (and only if) this transaction commits.
     /// A store only one instance uses has no one to tell.
     fn publish(&mut self, change: &Change) -> Result<()> {
@@ -236,19 +263,33 @@ impl Snapshot for Lazy<'_> {
     fn dek_count(&self) -> Result<u64> {
         self.get()?.dek_count()
     }
+    fn contexts(&self) -> Result<Vec<String>> {
+        self.get()?.contexts()
+    }
+    fn context_id(&self, context: &str, id: u32) -> Result<Option<SchemaId>> {
+        self.get()?.context_id(context, id)
+    }
+    fn id_context(&self, id: SchemaId) -> Result<Option<(String, u32)>> {
+        self.get()?.id_context(id)
+    }
+    fn context_max_id(&self, context: &str) -> Result<u32> {
+        self.get()?.context_max_id(context)
+    }
 }
 
 /// Resolves a schema's references against a snapshot (or a transaction, through its reads), and keeps the
 /// store's failure, if reading one failed, so that it is answered as itself rather than as an invalid schema.
 pub(crate) struct Resolver<'a> {
     snapshot: &'a dyn Snapshot,
+    /// The context of the schema whose references are resolved: a plain reference names a subject there.
+    context: &'a str,
     failure: std::cell::RefCell<Option<RegistryError>>,
 }
 
 impl<'a> Resolver<'a> {
-    /// A resolver reading `snapshot`.
-    pub(crate) fn new(snapshot: &'a dyn Snapshot) -> Self {
-        Self { snapshot, failure: std::cell::RefCell::new(None) }
+    /// A resolver reading `snapshot`, for a schema of context `context`.
+    pub(crate) fn in_context(snapshot: &'a dyn Snapshot, context: &'a str) -> Self {
+        Self { snapshot, context, failure: std::cell::RefCell::new(None) }
     }
 
     /// The outcome of a parse that resolved through this resolver: the store's failure if it had one.
@@ -270,9 +311,19 @@ impl ReferenceResolver for Resolver<'_> {
         };
         let not_found = || ResolveError::NotFound { subject: reference.subject.clone(), version: reference.version };
         let snapshot = self.snapshot;
-        let record = snapshot.version(&reference.subject, reference.version).map_err(other)?.ok_or_else(not_found)?;
+        let subject = registry_core::reference_target(self.context, &reference.subject);
+        let record = snapshot.version(&subject, reference.version).map_err(other)?.ok_or_else(not_found)?;
         let stored = snapshot.schema(record.id).map_err(other)?.ok_or_else(not_found)?;
-        Ok(stored.to_unparsed())
+        let mut unparsed = stored.to_unparsed();
+        // Its own references name subjects from its context: one that would name another from the referrer's is
+        // written out to name its subject from any context.
+        for nested in &mut unparsed.references {
+            let target = subject.referenced(&nested.subject);
+            if target != registry_core::reference_target(self.context, &nested.subject) {
+                nested.subject = target.absolute();
+            }
+        }
+        Ok(unparsed)
     }
 }
 

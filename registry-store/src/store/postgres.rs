@@ -106,6 +106,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // fingerprints and GUIDs by `canonicalize` in the same transaction.
         "COMMENT ON TABLE registry_schemas IS 'schema texts are canonical since migration 6';",
     ),
+    (
+        7,
+        // Schema contexts other than the default one: those listed, the largest id of each (kept after its
+        // listing ends), and the stored id each of their ids names (from 2^31 up, apart from the default's).
+        r#"
+    CREATE TABLE IF NOT EXISTS registry_contexts (name text COLLATE "C" PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS registry_context_max_ids (name text COLLATE "C" PRIMARY KEY, max_id bigint NOT NULL);
+    CREATE TABLE IF NOT EXISTS registry_context_ids (
+        context text COLLATE "C" NOT NULL,
+        id bigint NOT NULL,
+        stored bigint NOT NULL UNIQUE,
+        PRIMARY KEY (context, id)
+    );
+    INSERT INTO registry_meta (key, value) VALUES ('next_context_id', 2147483648) ON CONFLICT (key) DO NOTHING;
+    "#,
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
@@ -809,6 +825,29 @@ impl Snapshot for PgTransaction<'_> {
         let rows = self.conn.query("SELECT count(*) FROM registry_deks", vec![])?;
         u64::try_from(get::<i64>(&rows[0], 0)?).map_err(corrupt)
     }
+
+    fn contexts(&self) -> Result<Vec<String>> {
+        let rows = self.conn.query("SELECT name FROM registry_contexts ORDER BY name", vec![])?;
+        rows.iter().map(|row| get(row, 0)).collect()
+    }
+
+    fn context_id(&self, context: &str, id: u32) -> Result<Option<SchemaId>> {
+        let sql = "SELECT stored FROM registry_context_ids WHERE context = $1 AND id = $2";
+        let rows = self.conn.query(sql, vec![text(context), Box::new(i64::from(id))])?;
+        rows.first().map(|row| self::id(get(row, 0)?)).transpose()
+    }
+
+    fn id_context(&self, id: SchemaId) -> Result<Option<(String, u32)>> {
+        let sql = "SELECT context, id FROM registry_context_ids WHERE stored = $1";
+        let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
+        rows.first().map(|row| Ok((get(row, 0)?, self::id(get(row, 1)?)?.0))).transpose()
+    }
+
+    fn context_max_id(&self, context: &str) -> Result<u32> {
+        let sql = "SELECT max_id FROM registry_context_max_ids WHERE name = $1";
+        let rows = self.conn.query(sql, vec![text(context)])?;
+        rows.first().map_or(Ok(0), |row| Ok(self::id(get(row, 0)?)?.0))
+    }
 }
 
 /// Gives every schema row written before the GUID column its GUID (inside the migration's transaction).
@@ -1044,7 +1083,11 @@ impl Transaction for PgTransaction<'_> {
 
     fn allocate_id(&mut self) -> Result<SchemaId> {
         let counter = self.counter()?;
-        let id = u32::try_from(counter.next).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
+        let id = u32::try_from(counter.next)
+            .ok()
+            .filter(|id| *id < super::FIRST_CONTEXT_ID)
+            .map(SchemaId)
+            .ok_or(RegistryError::IdsExhausted)?;
         *counter = Counter { next: counter.next + 1, dirty: true };
         Ok(id)
     }
@@ -1054,6 +1097,52 @@ impl Transaction for PgTransaction<'_> {
         if counter.next <= i64::from(id.0) {
             *counter = Counter { next: i64::from(id.0) + 1, dirty: true };
         }
+        Ok(())
+    }
+
+    fn add_context(&mut self, context: &str) -> Result<()> {
+        let sql = "INSERT INTO registry_contexts (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
+        self.conn.queue(sql, vec![text(context)]);
+        Ok(())
+    }
+
+    fn remove_context(&mut self, context: &str) -> Result<()> {
+        self.conn.queue("DELETE FROM registry_contexts WHERE name = $1", vec![text(context)]);
+        Ok(())
+    }
+
+    /// The context's row is locked first: two transactions allocating in one context take turns.
+    fn allocate_in_context(&mut self, context: &str) -> Result<(SchemaId, u32)> {
+        let sql = "INSERT INTO registry_context_max_ids (name, max_id) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING";
+        self.conn.queue(sql, vec![text(context)]);
+        let sql = "SELECT max_id FROM registry_context_max_ids WHERE name = $1 FOR UPDATE";
+        let rows = self.conn.query(sql, vec![text(context)])?;
+        let max: i64 = rows.first().map_or(Ok(0), |row| get(row, 0))?;
+        let id = u32::try_from(max + 1).ok().filter(|id| *id <= i32::MAX as u32).ok_or(RegistryError::IdsExhausted)?;
+        Ok((self.reserve_in_context(context, id)?, id))
+    }
+
+    fn reserve_in_context(&mut self, context: &str, id: u32) -> Result<SchemaId> {
+        if let Some(stored) = self.context_id(context, id)? {
+            return Ok(stored);
+        }
+        let sql = "UPDATE registry_meta SET value = value + 1 WHERE key = 'next_context_id' RETURNING value - 1";
+        let rows = self.conn.query(sql, vec![])?;
+        let row = rows.first().ok_or_else(|| corrupt("registry_meta has no next_context_id row"))?;
+        let stored = u32::try_from(get::<i64>(row, 0)?).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
+        self.map_context_id(context, id, stored)?;
+        Ok(stored)
+    }
+
+    fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()> {
+        let sql = "INSERT INTO registry_context_ids (context, id, stored) VALUES ($1, $2, $3) \
+                   ON CONFLICT (context, id) DO NOTHING";
+        self.conn.queue(sql, vec![text(context), Box::new(i64::from(id)), Box::new(i64::from(stored.0))]);
+        let sql = "INSERT INTO registry_context_max_ids (name, max_id) VALUES ($1, $2) \
+                   ON CONFLICT (name) DO UPDATE SET max_id = greatest(registry_context_max_ids.max_id, excluded.max_id)";
+        self.conn.queue(sql, vec![text(context), Box::new(i64::from(id))]);
+        let sql = "UPDATE registry_meta SET value = greatest(value, $1) WHERE key = 'next_context_id'";
+        self.conn.queue(sql, vec![Box::new(i64::from(stored.0) + 1)]);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use redb::{
 };
 use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject, Version};
 
-use super::{Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
+use super::{FIRST_CONTEXT_ID, Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
 use crate::codec::{
     ConfigRecord, VersionRecord, decode, decode_config, decode_schema, encode, encode_config, encode_schema,
@@ -49,16 +49,30 @@ const DEKS: TableDefinition<(&str, &str, &str, u32), &[u8]> = TableDefinition::n
 /// (GUID, id) of every stored schema: the ids by Confluent's content hash (`GET /schemas/guids/{guid}`).
 const GUIDS: TableDefinition<(&[u8], u32), ()> = TableDefinition::new("guids");
 
+/// Context name (`.ctx`) -> () for each context listed (made by its first registration, until it is deleted).
+const CONTEXTS: TableDefinition<&str, ()> = TableDefinition::new("contexts");
+/// Context name -> the largest id given out or imported there. Never shrinks, and outlives the context's listing.
+const CONTEXT_MAX_IDS: TableDefinition<&str, u32> = TableDefinition::new("context_max_ids");
+/// (context, id in it) -> stored id, for every context but the default one. Never shrinks.
+const CONTEXT_IDS: TableDefinition<(&str, u32), u32> = TableDefinition::new("context_ids");
+/// stored id -> (context, id in it): [`CONTEXT_IDS`] the other way.
+const ID_CONTEXTS: TableDefinition<u32, (&str, u32)> = TableDefinition::new("id_contexts");
+
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
-/// The file's format: 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
+/// The file's format: 5 since schema contexts have ids of their own (its context tables, empty in a file that
+/// never had a context), 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
 /// contracts, no GUID index) is given the index, and one of format 3 or less its canonical texts
 /// ([`super::canonical`]), when it is opened; it is then refused by releases that predate it.
-const FILE_FORMAT: u64 = 4;
+const FILE_FORMAT: u64 = 5;
 /// The format that added the GUID index.
 const GUID_FORMAT: u64 = 3;
 /// `META` key: the next schema id to allocate.
 const META_NEXT_ID: &str = "next_id";
+/// `META` key: the next stored id of a schema in a context other than the default one.
+const META_NEXT_CONTEXT_ID: &str = "next_context_id";
+/// The format that made schema texts canonical.
+const CANONICAL_FORMAT: u64 = 4;
 
 /// Opens the database again, on the same file or storage.
 type Opener = Box<dyn Fn() -> Result<Database> + Send + Sync>;
@@ -153,7 +167,9 @@ impl RedbStore {
                     if found < GUID_FORMAT {
                         index_guids(&txn)?;
                     }
-                    canonicalize(&txn)?;
+                    if found < CANONICAL_FORMAT {
+                        canonicalize(&txn)?;
+                    }
                     meta.insert(META_FORMAT_VERSION, FILE_FORMAT)?;
                 }
                 None => {
@@ -308,6 +324,10 @@ watched! {
     keks() -> Vec<Kek>;
     deks(kek: &str, subject: Option<&str>) -> Vec<Dek>;
     dek_count() -> u64;
+    contexts() -> Vec<String>;
+    context_id(context: &str, id: u32) -> Option<SchemaId>;
+    id_context(id: SchemaId) -> Option<(String, u32)>;
+    context_max_id(context: &str) -> u32;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
@@ -323,6 +343,10 @@ struct ReadTables {
     guids: OnceCell<ReadOnlyTable<(&'static [u8], u32), ()>>,
     keks: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
     deks: OnceCell<ReadOnlyTable<DekKey, &'static [u8]>>,
+    contexts: OnceCell<ReadOnlyTable<&'static str, ()>>,
+    context_max_ids: OnceCell<ReadOnlyTable<&'static str, u32>>,
+    context_ids: OnceCell<ReadOnlyTable<(&'static str, u32), u32>>,
+    id_contexts: OnceCell<ReadOnlyTable<u32, (&'static str, u32)>>,
 }
 
 impl ReadTables {
@@ -339,6 +363,10 @@ impl ReadTables {
             guids: OnceCell::new(),
             keks: OnceCell::new(),
             deks: OnceCell::new(),
+            contexts: OnceCell::new(),
+            context_max_ids: OnceCell::new(),
+            context_ids: OnceCell::new(),
+            id_contexts: OnceCell::new(),
         }
     }
 
@@ -370,6 +398,10 @@ struct WriteTables<'txn> {
     guids: Table<'txn, (&'static [u8], u32), ()>,
     keks: Table<'txn, &'static str, &'static [u8]>,
     deks: Table<'txn, DekKey, &'static [u8]>,
+    contexts: Table<'txn, &'static str, ()>,
+    context_max_ids: Table<'txn, &'static str, u32>,
+    context_ids: Table<'txn, (&'static str, u32), u32>,
+    id_contexts: Table<'txn, u32, (&'static str, u32)>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -387,6 +419,10 @@ impl<'txn> WriteTables<'txn> {
             guids: txn.open_table(GUIDS)?,
             keks: txn.open_table(KEKS)?,
             deks: txn.open_table(DEKS)?,
+            contexts: txn.open_table(CONTEXTS)?,
+            context_max_ids: txn.open_table(CONTEXT_MAX_IDS)?,
+            context_ids: txn.open_table(CONTEXT_IDS)?,
+            id_contexts: txn.open_table(ID_CONTEXTS)?,
         })
     }
 
@@ -408,6 +444,10 @@ trait Tables {
     type Guids: ReadableTable<(&'static [u8], u32), ()>;
     type Keks: ReadableTable<&'static str, &'static [u8]>;
     type Deks: ReadableTable<DekKey, &'static [u8]> + ReadableTableMetadata;
+    type Contexts: ReadableTable<&'static str, ()>;
+    type ContextMaxIds: ReadableTable<&'static str, u32>;
+    type ContextIds: ReadableTable<(&'static str, u32), u32>;
+    type IdContexts: ReadableTable<u32, (&'static str, u32)>;
     fn versions_table(&self) -> Result<&Self::Versions>;
     fn schemas_table(&self) -> Result<&Self::Schemas>;
     fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
@@ -418,6 +458,10 @@ trait Tables {
     fn guids_table(&self) -> Result<&Self::Guids>;
     fn keks_table(&self) -> Result<&Self::Keks>;
     fn deks_table(&self) -> Result<&Self::Deks>;
+    fn contexts_table(&self) -> Result<&Self::Contexts>;
+    fn context_max_ids_table(&self) -> Result<&Self::ContextMaxIds>;
+    fn context_ids_table(&self) -> Result<&Self::ContextIds>;
+    fn id_contexts_table(&self) -> Result<&Self::IdContexts>;
 }
 
 impl Tables for ReadTables {
@@ -431,6 +475,10 @@ impl Tables for ReadTables {
     type Guids = ReadOnlyTable<(&'static [u8], u32), ()>;
     type Keks = ReadOnlyTable<&'static str, &'static [u8]>;
     type Deks = ReadOnlyTable<DekKey, &'static [u8]>;
+    type Contexts = ReadOnlyTable<&'static str, ()>;
+    type ContextMaxIds = ReadOnlyTable<&'static str, u32>;
+    type ContextIds = ReadOnlyTable<(&'static str, u32), u32>;
+    type IdContexts = ReadOnlyTable<u32, (&'static str, u32)>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         self.open(&self.versions, VERSIONS)
     }
@@ -461,6 +509,18 @@ impl Tables for ReadTables {
     fn deks_table(&self) -> Result<&Self::Deks> {
         self.open(&self.deks, DEKS)
     }
+    fn contexts_table(&self) -> Result<&Self::Contexts> {
+        self.open(&self.contexts, CONTEXTS)
+    }
+    fn context_max_ids_table(&self) -> Result<&Self::ContextMaxIds> {
+        self.open(&self.context_max_ids, CONTEXT_MAX_IDS)
+    }
+    fn context_ids_table(&self) -> Result<&Self::ContextIds> {
+        self.open(&self.context_ids, CONTEXT_IDS)
+    }
+    fn id_contexts_table(&self) -> Result<&Self::IdContexts> {
+        self.open(&self.id_contexts, ID_CONTEXTS)
+    }
 }
 
 impl<'txn> Tables for WriteTables<'txn> {
@@ -474,6 +534,10 @@ impl<'txn> Tables for WriteTables<'txn> {
     type Guids = Table<'txn, (&'static [u8], u32), ()>;
     type Keks = Table<'txn, &'static str, &'static [u8]>;
     type Deks = Table<'txn, DekKey, &'static [u8]>;
+    type Contexts = Table<'txn, &'static str, ()>;
+    type ContextMaxIds = Table<'txn, &'static str, u32>;
+    type ContextIds = Table<'txn, (&'static str, u32), u32>;
+    type IdContexts = Table<'txn, u32, (&'static str, u32)>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         Ok(&self.versions)
     }
@@ -503,6 +567,18 @@ impl<'txn> Tables for WriteTables<'txn> {
     }
     fn deks_table(&self) -> Result<&Self::Deks> {
         Ok(&self.deks)
+    }
+    fn contexts_table(&self) -> Result<&Self::Contexts> {
+        Ok(&self.contexts)
+    }
+    fn context_max_ids_table(&self) -> Result<&Self::ContextMaxIds> {
+        Ok(&self.context_max_ids)
+    }
+    fn context_ids_table(&self) -> Result<&Self::ContextIds> {
+        Ok(&self.context_ids)
+    }
+    fn id_contexts_table(&self) -> Result<&Self::IdContexts> {
+        Ok(&self.id_contexts)
     }
 }
 
@@ -707,6 +783,25 @@ impl<T: Tables> Snapshot for T {
     fn dek_count(&self) -> Result<u64> {
         Ok(self.deks_table()?.len()?)
     }
+
+    fn contexts(&self) -> Result<Vec<String>> {
+        self.contexts_table()?.iter()?.map(|entry| Ok(entry?.0.value().to_string())).collect()
+    }
+
+    fn context_id(&self, context: &str, id: u32) -> Result<Option<SchemaId>> {
+        Ok(self.context_ids_table()?.get((context, id))?.map(|stored| SchemaId(stored.value())))
+    }
+
+    fn id_context(&self, id: SchemaId) -> Result<Option<(String, u32)>> {
+        Ok(self.id_contexts_table()?.get(id.0)?.map(|row| {
+            let (context, id) = row.value();
+            (context.to_string(), id)
+        }))
+    }
+
+    fn context_max_id(&self, context: &str) -> Result<u32> {
+        Ok(self.context_max_ids_table()?.get(context)?.map_or(0, |max| max.value()))
+    }
 }
 
 /// A KEK or DEK stored as JSON.
@@ -819,7 +914,7 @@ impl Transaction for WriteTables<'_> {
 
     fn allocate_id(&mut self) -> Result<SchemaId> {
         let next = self.next_id()?;
-        let id = u32::try_from(next).map_err(|_| RegistryError::IdsExhausted)?;
+        let id = u32::try_from(next).ok().filter(|id| *id < FIRST_CONTEXT_ID).ok_or(RegistryError::IdsExhausted)?;
         self.meta.insert(META_NEXT_ID, next + 1)?;
         Ok(SchemaId(id))
     }
@@ -827,6 +922,43 @@ impl Transaction for WriteTables<'_> {
     fn reserve_id(&mut self, id: SchemaId) -> Result<()> {
         let next = self.next_id()?.max(u64::from(id.0) + 1);
         self.meta.insert(META_NEXT_ID, next)?;
+        Ok(())
+    }
+
+    fn add_context(&mut self, context: &str) -> Result<()> {
+        self.contexts.insert(context, ())?;
+        Ok(())
+    }
+
+    fn remove_context(&mut self, context: &str) -> Result<()> {
+        self.contexts.remove(context)?;
+        Ok(())
+    }
+
+    fn allocate_in_context(&mut self, context: &str) -> Result<(SchemaId, u32)> {
+        let id = self.context_max_id(context)?.checked_add(1).filter(|id| *id <= i32::MAX as u32);
+        let id = id.ok_or(RegistryError::IdsExhausted)?;
+        Ok((self.reserve_in_context(context, id)?, id))
+    }
+
+    fn reserve_in_context(&mut self, context: &str, id: u32) -> Result<SchemaId> {
+        if let Some(stored) = self.context_id(context, id)? {
+            return Ok(stored);
+        }
+        let next = self.meta.get(META_NEXT_CONTEXT_ID)?.map_or(u64::from(FIRST_CONTEXT_ID), |next| next.value());
+        let stored = u32::try_from(next).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
+        self.map_context_id(context, id, stored)?;
+        Ok(stored)
+    }
+
+    fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()> {
+        self.context_ids.insert((context, id), stored.0)?;
+        self.id_contexts.insert(stored.0, (context, id))?;
+        if id > self.context_max_id(context)? {
+            self.context_max_ids.insert(context, id)?;
+        }
+        let next = self.meta.get(META_NEXT_CONTEXT_ID)?.map_or(u64::from(FIRST_CONTEXT_ID), |next| next.value());
+        self.meta.insert(META_NEXT_CONTEXT_ID, next.max(u64::from(stored.0) + 1))?;
         Ok(())
     }
 }
