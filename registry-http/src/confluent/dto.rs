@@ -95,6 +95,16 @@ pub(crate) struct SchemaObject<'a> {
     pub fields: SchemaById<'a>,
 }
 
+/// `GET /schemas/ids/{id}?subject=`: `{"subject","version",` (a version holding the id, as the subject names
+/// it) then the fields of [`SchemaById`].
+#[derive(Debug, Serialize)]
+pub(crate) struct HeldSchema<'a> {
+    pub subject: &'a str,
+    pub version: u32,
+    #[serde(flatten)]
+    pub fields: SchemaById<'a>,
+}
+
 /// `GET /schemas/ids/{id}`: `{"schemaType"?,"schema","references"?,"guid","metadata"?,"ruleSet"?}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

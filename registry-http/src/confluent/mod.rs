@@ -372,6 +372,16 @@ async fn schema_by_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
     let id = id_named(&state.registry, &id, &flags)?;
+    // Read under a subject, the answer names a version holding the id, as Confluent's does.
+    if let Some(hint) = flags.subject.as_deref() {
+        let stored = state.registry.schema_by_id(id)?;
+        let fields = schema_fields(&state.registry, &stored, flags.format.as_deref())?;
+        let Some(held) = state.registry.version_holding(id, hint)? else {
+            return Ok(Sr(fields).into_response());
+        };
+        let answer = dto::HeldSchema { subject: held.subject.as_str(), version: held.version.get(), fields };
+        return Ok(Sr(answer).into_response());
+    }
     if is_resolved(flags.format.as_deref()) {
         // Rendered each time: only an Avro schema with references has a resolved text of its own.
         let stored = state.registry.schema_by_id(id)?;

@@ -4,9 +4,10 @@
 
 use registry_core::{DEFAULT_CONTEXT, SchemaId, SchemaReference, Subject, qualify};
 
-use super::Registry;
+use super::{Deleted, Registry};
 use crate::RegistryError;
 use crate::cache::Change;
+use crate::records::SubjectVersion;
 use crate::store::{FIRST_CONTEXT_ID, Lock, Result, Snapshot};
 
 impl Registry {
@@ -82,6 +83,15 @@ impl Registry {
         }
         drop(snapshot);
         self.id_in_context(DEFAULT_CONTEXT, id)
+    }
+
+    /// The version holding stored id `id` that a reader's subject hint names ([`Registry::resolve_id`]): the
+    /// subject of the hint's name, else any version holding it (a hint that names a context alone).
+    pub fn version_holding(&self, id: SchemaId, subject: &str) -> Result<Option<SubjectVersion>> {
+        let name = registry_core::split_qualified(subject).1;
+        let uses = self.versions_for_id(id, Deleted::Include)?;
+        let named = uses.iter().position(|u| !name.is_empty() && u.subject.name_in_context() == name);
+        Ok(named.or((!uses.is_empty()).then_some(0)).map(|at| uses[at].clone()))
     }
 
     /// `read` of `subject`, and where a plain subject has no versions, of the subject of that name in each other
