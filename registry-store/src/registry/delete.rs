@@ -32,7 +32,7 @@ impl Registry {
                     VersionSelector::Latest => RegistryError::SubjectNotFound(subject.clone()),
                 });
             };
-            refuse_if_referenced(&*txn, subject, [version])?;
+            refuse_if_referenced(&*txn, subject, [version], how, false)?;
             match how {
                 Deletion::Soft if record.deleted => {
                     Err(RegistryError::VersionSoftDeleted { subject: subject.clone(), version })
@@ -63,7 +63,7 @@ impl Registry {
                 Deletion::Permanent if any_live => return Err(RegistryError::SubjectNotSoftDeleted(subject.clone())),
                 _ => {}
             }
-            refuse_if_referenced(&*txn, subject, versions.iter().map(|(version, _)| *version))?;
+            refuse_if_referenced(&*txn, subject, versions.iter().map(|(version, _)| *version), how, true)?;
             let mut deleted = Vec::new();
             let mut touched = Vec::new();
             // A soft delete leaves the versions already soft-deleted as they are.
@@ -80,14 +80,33 @@ impl Registry {
     }
 }
 
-/// The rule both deletes share: no version that another schema references is deleted, softly or for good.
+/// The rule both deletes share, in Confluent's terms: no version is soft-deleted while a live version references
+/// it, nor deleted for good while any version (soft-deleted too) does; a subject deleted whole takes its own
+/// references to itself with it (`whole`).
 fn refuse_if_referenced(
     snapshot: &dyn Snapshot,
     subject: &Subject,
     versions: impl IntoIterator<Item = Version>,
+    how: Deletion,
+    whole: bool,
 ) -> Result<()> {
     for version in versions {
-        let referrers = snapshot.referrers(subject, version)?;
+        let mut referrers = Vec::new();
+        for id in snapshot.referrers(subject, version)? {
+            let mut holds = false;
+            for (user, used) in snapshot.uses(id)? {
+                if whole && user == *subject {
+                    continue;
+                }
+                holds |= match how {
+                    Deletion::Permanent => true,
+                    Deletion::Soft => snapshot.version(&user, used)?.is_some_and(|record| !record.deleted),
+                };
+            }
+            if holds {
+                referrers.push(id);
+            }
+        }
         if !referrers.is_empty() {
             // Each as its own context names it.
             let referrers =
