@@ -188,4 +188,10 @@ pub(crate) struct Flags {
     pub limit: Option<String>,
     pub format: Option<String>,
     pub subject: Option<String>,
+    /// `GET /schemas/ids/{id}`: add the largest id of the schema's context (`maxId`).
+    pub fetch_max_id: Option<String>,
+    /// `qualified`: references of a schema of a context other than the default one name their subjects whole.
+    pub reference_format: Option<String>,
+    /// `DELETE /mode/{context}`: the modes of the context's subjects too.
+    pub recursive: Option<String>,
 }

@@ -239,11 +239,29 @@ fn schema_object<'a>(
     v: &'a registry_store::SchemaVersion,
     format: Option<&str>,
 ) -> ApiResult<SchemaObject<'a>> {
+    object_of(registry, v, schema_fields(registry, &v.schema, format)?)
+}
+
+/// [`schema_object`] as a request's flags ask (its `format` and `referenceFormat`).
+fn schema_object_for<'a>(
+    registry: &Registry,
+    v: &'a registry_store::SchemaVersion,
+    flags: &Flags,
+) -> ApiResult<SchemaObject<'a>> {
+    object_of(registry, v, schema_fields_for(registry, &v.schema, flags)?)
+}
+
+/// The schema object of version `v` with its schema's `fields`: the id as its context names it.
+fn object_of<'a>(
+    registry: &Registry,
+    v: &'a registry_store::SchemaVersion,
+    fields: SchemaById<'a>,
+) -> ApiResult<SchemaObject<'a>> {
     Ok(SchemaObject {
         subject: v.subject.as_str(),
         version: v.version.get(),
         id: registry.public_id(v.schema.id)?.0,
-        fields: schema_fields(registry, &v.schema, format)?,
+        fields,
     })
 }
 
@@ -256,6 +274,33 @@ fn schema_fields<'a>(registry: &Registry, stored: &'a StoredSchema, format: Opti
         guid: stored.guid().to_string(),
         metadata: stored.contract.metadata.as_ref(),
         rule_set: stored.contract.rule_set.as_ref(),
+    })
+}
+
+/// [`schema_fields`] as a request's flags ask: with `referenceFormat=qualified`, the references of a schema of a
+/// context other than the default one name their subjects whole (`:.ctx:name`), as Confluent writes them.
+fn schema_fields_for<'a>(registry: &Registry, stored: &'a StoredSchema, flags: &Flags) -> ApiResult<SchemaById<'a>> {
+    let mut fields = schema_fields(registry, stored, flags.format.as_deref())?;
+    if is_qualified_format(flags) && !stored.references.is_empty() {
+        let (context, _) = registry.context_id_of(stored.id)?;
+        for (written, reference) in fields.references.iter_mut().zip(&stored.references) {
+            if context != registry_core::DEFAULT_CONTEXT {
+                written.subject = registry_core::reference_target(&context, &reference.subject).to_string();
+            }
+        }
+    }
+    Ok(fields)
+}
+
+/// Whether a request asks for `referenceFormat=qualified`.
+fn is_qualified_format(flags: &Flags) -> bool {
+    flags.reference_format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("qualified"))
+}
+
+/// An answer as a JSON value (to add a field to).
+fn to_value(answer: &impl serde::Serialize) -> ApiResult<Value> {
+    serde_json::to_value(answer).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
     })
 }
 
@@ -372,14 +417,24 @@ async fn schema_by_id(
     Query(flags): Query<Flags>,
 ) -> ApiResult<Response> {
     let id = id_named(&state.registry, &id, &flags)?;
-    // Read under a subject, the answer names a version holding the id, as Confluent's does.
-    if let Some(hint) = flags.subject.as_deref() {
-        let stored = state.registry.schema_by_id(id)?;
-        let fields = schema_fields(&state.registry, &stored, flags.format.as_deref())?;
-        let Some(held) = state.registry.version_holding(id, hint)? else {
-            return Ok(Sr(fields).into_response());
+    let fetch_max_id = flag(&flags.fetch_max_id)?;
+    // Read under a subject, the answer names a version holding the id, as Confluent's does; `maxId` and qualified
+    // references are asked for rarely: these answers are rendered each time.
+    if flags.subject.is_some() || fetch_max_id || is_qualified_format(&flags) {
+        let registry = &state.registry;
+        let stored = registry.schema_by_id(id)?;
+        let fields = schema_fields_for(registry, &stored, &flags)?;
+        let held = flags.subject.as_deref().map(|hint| registry.version_holding(id, hint)).transpose()?.flatten();
+        let mut answer = match &held {
+            Some(held) => {
+                to_value(&dto::HeldSchema { subject: held.subject.as_str(), version: held.version.get(), fields })?
+            }
+            None => to_value(&fields)?,
         };
-        let answer = dto::HeldSchema { subject: held.subject.as_str(), version: held.version.get(), fields };
+        if fetch_max_id && let Value::Object(answer) = &mut answer {
+            let (context, _) = registry.context_id_of(id)?;
+            answer.insert("maxId".into(), json!(registry.max_id_in(&context)?));
+        }
         return Ok(Sr(answer).into_response());
     }
     if is_resolved(flags.format.as_deref()) {
@@ -756,7 +811,7 @@ async fn get_version(
     let (selector, deleted) = (version(&v)?, deleted(&flags)?);
     let registry = &state.registry;
     let found = registry.in_any_context(&subject(&name)?, |s| registry.version(s, selector, deleted))?;
-    Ok(Sr(schema_object(&state.registry, &found, flags.format.as_deref())?).into_response())
+    Ok(Sr(schema_object_for(&state.registry, &found, &flags)?).into_response())
 }
 
 async fn raw_version_schema(
@@ -998,17 +1053,34 @@ async fn put_subject_mode(
     write_mode(&state, scope_subject(&name)?, &flags, &body).await
 }
 
-async fn delete_subject_mode(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
+async fn delete_subject_mode(
+    State(state): State<SharedState>,
+    Path(name): Path<String>,
+    Query(flags): Query<Flags>,
+) -> ApiResult<Sr<Value>> {
     let subject = scope_subject(&name)?;
+    if flag(&flags.recursive)? {
+        return delete_modes_under(&state, subject).await;
+    }
     let previous =
         on_pool(&state.registry, move |r| r.delete_mode(scope_of(&subject)).map_err(unset_is_not_found)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
 }
 
 /// `DELETE /mode`: the global mode goes back to READWRITE; the answer is the mode it had.
-async fn delete_global_mode(State(state): State<SharedState>) -> ApiResult<Sr<Value>> {
+async fn delete_global_mode(State(state): State<SharedState>, Query(flags): Query<Flags>) -> ApiResult<Sr<Value>> {
+    if flag(&flags.recursive)? {
+        return delete_modes_under(&state, None).await;
+    }
     let previous = on_pool(&state.registry, move |r| r.delete_mode(Scope::Global)).await?;
     Ok(Sr(json!({"mode": previous.as_str()})))
+}
+
+/// `DELETE /mode[/{context}]?recursive=true`: the mode of the scope and of every subject under it; the answer is
+/// the scope's own mode, or `{}` when it had none.
+async fn delete_modes_under(state: &AppState, subject: Option<Subject>) -> ApiResult<Sr<Value>> {
+    let previous = on_pool(&state.registry, move |r| r.delete_modes_under(scope_of(&subject))).await?;
+    Ok(Sr(previous.map_or_else(|| json!({}), |mode| json!({"mode": mode.as_str()}))))
 }
 
 /// `GET /v1/metadata/id`: Confluent's cluster identity answer. There is no Kafka cluster behind this registry;

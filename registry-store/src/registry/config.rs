@@ -271,6 +271,28 @@ impl Registry {
         })
     }
 
+    /// Removes the mode set at `scope` and at every subject under it (a context's `:.ctx:` and its subjects; the
+    /// top level and the default context's subjects), as Confluent's recursive `DELETE /mode` does. Returns the
+    /// scope's own mode, if it had one (the top level always has one: READWRITE when none is set).
+    pub fn delete_modes_under(&self, scope: Scope<'_>) -> Result<Option<Mode>> {
+        let key = scope.key().to_string();
+        let under = |name: &str| match scope {
+            Scope::Global => registry_core::split_qualified(name).0 == DEFAULT_CONTEXT,
+            // A context's subjects; a subject has none under it.
+            Scope::Subject(subject) => subject.name_in_context().is_empty() && name.starts_with(&key),
+        };
+        self.write(&[Lock::Global], |txn| {
+            let own = txn.config(&key)?.mode.or((scope == Scope::Global).then_some(Mode::default()));
+            for (name, mut record) in txn.configs()? {
+                if (name == key || under(&name)) && record.mode.take().is_some() {
+                    txn.put_config(&name, record)?;
+                }
+            }
+            // Many scopes at once: every cached setting is read again.
+            Ok((own, Change::Unknown))
+        })
+    }
+
     /// The settings that apply to `subject`, from the cache.
     pub(super) fn effective(&self, subject: &Subject) -> Result<Effective> {
         Ok(resolve(&self.config_record(subject.as_str())?, &fallback(|scope| self.config_record(scope), subject)?))

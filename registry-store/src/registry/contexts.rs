@@ -114,6 +114,12 @@ impl Registry {
         }
     }
 
+    /// The largest id given out or imported in `context` (Confluent's `maxId`).
+    pub fn max_id_in(&self, context: &str) -> Result<u32> {
+        let snapshot = self.snapshot()?;
+        if context == DEFAULT_CONTEXT { snapshot.max_id() } else { snapshot.context_max_id(context) }
+    }
+
     /// A stored id as its context names it: (`.`, itself) in the default context, else (the context, its id
     /// there).
     pub fn context_id_of(&self, id: SchemaId) -> Result<(String, SchemaId)> {

@@ -85,6 +85,8 @@ pub(crate) trait Snapshot {
     fn id_context(&self, id: SchemaId) -> Result<Option<(String, u32)>>;
     /// The largest id given out or imported in context `context` (not the default one); 0 for none.
     fn context_max_id(&self, context: &str) -> Result<u32>;
+    /// The largest id given out or imported in the default context; 0 for none.
+    fn max_id(&self) -> Result<u32>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
@@ -274,6 +276,9 @@ impl Snapshot for Lazy<'_> {
     }
     fn context_max_id(&self, context: &str) -> Result<u32> {
         self.get()?.context_max_id(context)
+    }
+    fn max_id(&self) -> Result<u32> {
+        self.get()?.max_id()
     }
 }
 

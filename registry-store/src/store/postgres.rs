@@ -843,6 +843,12 @@ impl Snapshot for PgTransaction<'_> {
         rows.first().map(|row| Ok((get(row, 0)?, self::id(get(row, 1)?)?.0))).transpose()
     }
 
+    fn max_id(&self) -> Result<u32> {
+        let rows = self.conn.query("SELECT value FROM registry_meta WHERE key = 'next_id'", vec![])?;
+        let next: i64 = rows.first().map_or(Ok(1), |row| get(row, 0))?;
+        Ok(u32::try_from(next.saturating_sub(1)).unwrap_or(u32::MAX))
+    }
+
     fn context_max_id(&self, context: &str) -> Result<u32> {
         let sql = "SELECT max_id FROM registry_context_max_ids WHERE name = $1";
         let rows = self.conn.query(sql, vec![text(context)])?;

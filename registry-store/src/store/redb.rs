@@ -328,6 +328,7 @@ watched! {
     context_id(context: &str, id: u32) -> Option<SchemaId>;
     id_context(id: SchemaId) -> Option<(String, u32)>;
     context_max_id(context: &str) -> u32;
+    max_id() -> u32;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
@@ -347,6 +348,7 @@ struct ReadTables {
     context_max_ids: OnceCell<ReadOnlyTable<&'static str, u32>>,
     context_ids: OnceCell<ReadOnlyTable<(&'static str, u32), u32>>,
     id_contexts: OnceCell<ReadOnlyTable<u32, (&'static str, u32)>>,
+    meta: OnceCell<ReadOnlyTable<&'static str, u64>>,
 }
 
 impl ReadTables {
@@ -367,6 +369,7 @@ impl ReadTables {
             context_max_ids: OnceCell::new(),
             context_ids: OnceCell::new(),
             id_contexts: OnceCell::new(),
+            meta: OnceCell::new(),
         }
     }
 
@@ -448,6 +451,7 @@ trait Tables {
     type ContextMaxIds: ReadableTable<&'static str, u32>;
     type ContextIds: ReadableTable<(&'static str, u32), u32>;
     type IdContexts: ReadableTable<u32, (&'static str, u32)>;
+    type Meta: ReadableTable<&'static str, u64>;
     fn versions_table(&self) -> Result<&Self::Versions>;
     fn schemas_table(&self) -> Result<&Self::Schemas>;
     fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
@@ -462,6 +466,7 @@ trait Tables {
     fn context_max_ids_table(&self) -> Result<&Self::ContextMaxIds>;
     fn context_ids_table(&self) -> Result<&Self::ContextIds>;
     fn id_contexts_table(&self) -> Result<&Self::IdContexts>;
+    fn meta_table(&self) -> Result<&Self::Meta>;
 }
 
 impl Tables for ReadTables {
@@ -479,6 +484,7 @@ impl Tables for ReadTables {
     type ContextMaxIds = ReadOnlyTable<&'static str, u32>;
     type ContextIds = ReadOnlyTable<(&'static str, u32), u32>;
     type IdContexts = ReadOnlyTable<u32, (&'static str, u32)>;
+    type Meta = ReadOnlyTable<&'static str, u64>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         self.open(&self.versions, VERSIONS)
     }
@@ -521,6 +527,9 @@ impl Tables for ReadTables {
     fn id_contexts_table(&self) -> Result<&Self::IdContexts> {
         self.open(&self.id_contexts, ID_CONTEXTS)
     }
+    fn meta_table(&self) -> Result<&Self::Meta> {
+        self.open(&self.meta, META)
+    }
 }
 
 impl<'txn> Tables for WriteTables<'txn> {
@@ -538,6 +547,7 @@ impl<'txn> Tables for WriteTables<'txn> {
     type ContextMaxIds = Table<'txn, &'static str, u32>;
     type ContextIds = Table<'txn, (&'static str, u32), u32>;
     type IdContexts = Table<'txn, u32, (&'static str, u32)>;
+    type Meta = Table<'txn, &'static str, u64>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         Ok(&self.versions)
     }
@@ -579,6 +589,9 @@ impl<'txn> Tables for WriteTables<'txn> {
     }
     fn id_contexts_table(&self) -> Result<&Self::IdContexts> {
         Ok(&self.id_contexts)
+    }
+    fn meta_table(&self) -> Result<&Self::Meta> {
+        Ok(&self.meta)
     }
 }
 
@@ -801,6 +814,11 @@ impl<T: Tables> Snapshot for T {
 
     fn context_max_id(&self, context: &str) -> Result<u32> {
         Ok(self.context_max_ids_table()?.get(context)?.map_or(0, |max| max.value()))
+    }
+
+    fn max_id(&self) -> Result<u32> {
+        let next = self.meta_table()?.get(META_NEXT_ID)?.map_or(1, |next| next.value());
+        Ok(u32::try_from(next.saturating_sub(1)).unwrap_or(u32::MAX))
     }
 }
 
