@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use registry_core::compat::InvalidLevel;
 use registry_core::{SchemaError, SubjectError, VersionError};
-use registry_store::{InvalidMode, InvalidSemVer, RegistryError};
+use registry_store::{InvalidMode, InvalidSemVer, InvalidState, RegistryError};
 use serde_json::json;
 
 use crate::extract::CONTENT_TYPE_V1;
@@ -94,6 +94,7 @@ impl From<RegistryError> for ApiError {
             | E::VersionsExhausted(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42205),
             E::ReferenceExists { .. } => (StatusCode::UNPROCESSABLE_ENTITY, 42206),
             E::ContextNotEmpty(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42211),
+            E::StateTransition { .. } => (StatusCode::CONFLICT, 40910),
             E::Storage(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::SubjectMoving(_) => (StatusCode::SERVICE_UNAVAILABLE, 50003),
             E::KeyNotFound(_) => (StatusCode::NOT_FOUND, 40470),
@@ -156,6 +157,13 @@ impl From<InvalidLevel> for ApiError {
 impl From<InvalidMode> for ApiError {
     fn from(e: InvalidMode) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 42204, e.to_string())
+    }
+}
+
+/// A lifecycle state name that is not one: 422, as an invalid mode is.
+impl From<InvalidState> for ApiError {
+    fn from(e: InvalidState) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 42212, e.to_string())
     }
 }
 

@@ -70,6 +70,17 @@ fn table() -> Vec<(RegistryError, StatusCode, u32)> {
         (E::NotImportMode(subject.clone()), S::UNPROCESSABLE_ENTITY, 42205),
         (E::ImportNotEmpty, S::UNPROCESSABLE_ENTITY, 42205),
         (E::ContextNotEmpty(".ctx".into()), S::UNPROCESSABLE_ENTITY, 42211),
+        (
+            E::StateTransition {
+                subject: subject.clone(),
+                version,
+                from: registry_store::VersionState::Draft,
+                to: registry_store::VersionState::Deprecated,
+                allowed: vec![registry_store::VersionState::Active],
+            },
+            S::CONFLICT,
+            40910,
+        ),
         (E::IdMismatch { given: SchemaId(7), known: SchemaId(8) }, S::UNPROCESSABLE_ENTITY, 42205),
         (E::IdTaken(SchemaId(7)), S::UNPROCESSABLE_ENTITY, 42205),
         (E::VersionExists { subject: subject.clone(), version }, S::UNPROCESSABLE_ENTITY, 42205),

@@ -180,7 +180,7 @@ where
 }
 
 /// The latest live version of a subject and its schema id.
-pub(crate) type Latest = Option<(Version, SchemaId, SemVer)>;
+pub(crate) type Latest = Option<(Version, SchemaId, SemVer, crate::records::VersionState)>;
 
 pub(crate) struct Caches {
     pub schemas: Counted<SchemaId, Arc<StoredSchema>>,

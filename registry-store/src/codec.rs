@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::RegistryError;
 use crate::error::StorageError;
-use crate::records::{Mode, ScopeSettings, SemVer, StoredSchema};
+use crate::records::{Mode, ScopeSettings, SemVer, StoredSchema, VersionState};
 use registry_core::compat::CompatibilityLevel;
 
 /// The newest format this build writes and reads.
@@ -22,12 +22,72 @@ pub(crate) const FORMAT_VERSION: u8 = 2;
 /// The oldest format this build reads, and the one it writes every record in but a schema with a contract.
 pub(crate) const OLDEST_FORMAT: u8 = 1;
 
-/// One version of a subject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One version of a subject. Its `state` is its lifecycle state as set (DRAFT, ACTIVE or DEPRECATED); a deleted
+/// version is ARCHIVED whatever it says, and comes back to it when restored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct VersionRecord {
     pub id: SchemaId,
     pub deleted: bool,
     pub semver: SemVer,
+    pub state: VersionState,
+}
+
+impl VersionRecord {
+    /// A new, live version in `state`.
+    pub fn new(id: SchemaId, semver: SemVer, state: VersionState) -> Self {
+        Self { id, deleted: false, semver, state }
+    }
+
+    /// Its lifecycle state as answered: ARCHIVED when soft-deleted.
+    pub fn effective_state(&self) -> VersionState {
+        if self.deleted { VersionState::Archived } else { self.state }
+    }
+
+    /// Whether it counts as the subject's current schema: live and not a draft (what `latest`, compatibility
+    /// checks and inheritance read).
+    pub fn is_current(&self) -> bool {
+        !self.deleted && self.state != VersionState::Draft
+    }
+}
+
+/// A version record as format 1 lays it out (every ACTIVE version is written so).
+#[derive(Serialize, Deserialize)]
+struct VersionRecordV1 {
+    id: SchemaId,
+    deleted: bool,
+    semver: SemVer,
+}
+
+/// A version record with its lifecycle state: format [`VERSION_STATE_FORMAT`].
+#[derive(Serialize, Deserialize)]
+struct VersionRecordV3 {
+    id: SchemaId,
+    deleted: bool,
+    semver: SemVer,
+    state: VersionState,
+}
+
+/// The format of a version record whose state is not ACTIVE (its own byte: schema and config records have none
+/// of this format).
+const VERSION_STATE_FORMAT: u8 = 3;
+
+/// A version record as stored: format 1 for an ACTIVE version, as every release wrote it; format 3 with its state.
+pub(crate) fn encode_version(record: &VersionRecord) -> Result<Vec<u8>, RegistryError> {
+    let VersionRecord { id, deleted, semver, state } = *record;
+    if state == VersionState::Active {
+        return encode_as(OLDEST_FORMAT, &VersionRecordV1 { id, deleted, semver }, 32);
+    }
+    encode_as(VERSION_STATE_FORMAT, &VersionRecordV3 { id, deleted, semver, state }, 32)
+}
+
+/// A version record written by [`encode_version`] (or by any earlier release).
+pub(crate) fn decode_version(bytes: &[u8]) -> Result<VersionRecord, RegistryError> {
+    if let Some((&VERSION_STATE_FORMAT, body)) = bytes.split_first() {
+        let VersionRecordV3 { id, deleted, semver, state } = postcard::from_bytes(body).map_err(undecodable)?;
+        return Ok(VersionRecord { id, deleted, semver, state });
+    }
+    let VersionRecordV1 { id, deleted, semver } = decode(bytes)?;
+    Ok(VersionRecord { id, deleted, semver, state: VersionState::Active })
 }
 
 /// The configuration of one scope (global or a subject).
@@ -121,15 +181,6 @@ pub(crate) fn settings_from_json(json: &str) -> Result<ScopeSettings, RegistryEr
     }
     serde_json::from_str(json)
         .map_err(|e| RegistryError::Corrupt(format!("stored config settings cannot be read: {e}")))
-}
-
-pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RegistryError> {
-    encode_sized(record, 32)
-}
-
-/// [`encode`] into a buffer made for about `size` bytes, so a large record is written without regrowing it.
-pub(crate) fn encode_sized<T: Serialize>(record: &T, size: usize) -> Result<Vec<u8>, RegistryError> {
-    encode_as(OLDEST_FORMAT, record, size)
 }
 
 /// `record` in `format`, into a buffer made for about `size` bytes.
@@ -295,12 +346,31 @@ mod tests {
         let mut bytes = encode_schema(&schema(DataContract::default())).unwrap();
         bytes[0] = FORMAT_VERSION + 1;
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
-        let mut bytes = encode(&VersionRecord { id: SchemaId(1), deleted: false, semver: SemVer::FIRST }).unwrap();
+        let mut bytes = encode_version(&VersionRecord::new(SchemaId(1), SemVer::FIRST, VersionState::Active)).unwrap();
         assert_eq!(bytes[0], 1, "records without a contract are written as before");
         bytes[0] = FORMAT_VERSION + 1;
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
-        assert!(matches!(decode::<VersionRecord>(&bytes), Err(RegistryError::UnsupportedFormat { .. })));
+        bytes[0] = VERSION_STATE_FORMAT + 1;
+        assert!(matches!(decode_version(&bytes), Err(RegistryError::UnsupportedFormat { .. })));
         assert!(matches!(decode_schema(&[]), Err(RegistryError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_version_record_keeps_its_state_and_an_active_one_is_written_as_before() {
+        // Format 1 wrote the id, the deleted flag and the semver, as postcard writes a tuple of them.
+        let mut before = vec![1u8];
+        postcard::to_io(&(SchemaId(9), true, SemVer::FIRST), &mut before).unwrap();
+        let active =
+            VersionRecord { id: SchemaId(9), deleted: true, semver: SemVer::FIRST, state: VersionState::Active };
+        assert_eq!(encode_version(&active).unwrap(), before);
+        assert_eq!(decode_version(&before).unwrap(), active);
+        for state in [VersionState::Draft, VersionState::Deprecated] {
+            let record = VersionRecord { state, ..active };
+            let bytes = encode_version(&record).unwrap();
+            assert_eq!(bytes[0], VERSION_STATE_FORMAT);
+            assert_eq!(decode_version(&bytes).unwrap(), record);
+            assert_eq!(record.effective_state(), VersionState::Archived, "a deleted version is archived");
+        }
     }
 
     #[test]

@@ -128,6 +128,23 @@ pub enum RegistryError {
     /// An id or version was given for a registration outside IMPORT mode.
     #[error("Subject '{0}' is not in import mode: an id or version can be given only in IMPORT mode")]
     NotImportMode(Subject),
+    /// A version's lifecycle state cannot go from `from` to `to`; `allowed` are the states it can go to.
+    #[error(
+        "Version {version} of subject '{subject}' cannot go from {from} to {to}: from {from} it can go to {}",
+        list_states(allowed)
+    )]
+    StateTransition {
+        /// The subject.
+        subject: Subject,
+        /// The version.
+        version: Version,
+        /// Its state.
+        from: crate::VersionState,
+        /// The state asked for.
+        to: crate::VersionState,
+        /// The states it can go to.
+        allowed: Vec<crate::VersionState>,
+    },
     /// A context still has subjects, and cannot be deleted (or it is the default one, which never is).
     #[error("The specified context '{}' is not empty.", registry_core::qualify(.0, ""))]
     ContextNotEmpty(String),
@@ -228,6 +245,10 @@ pub enum RegistryError {
 fn describe_report(report: &CompatReport) -> String {
     let parts: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
     format!("[{}]", parts.join("; "))
+}
+
+fn list_states(states: &[crate::VersionState]) -> String {
+    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn list_ids(ids: &[SchemaId]) -> String {

@@ -38,8 +38,8 @@ pub use commit::CommitStats;
 pub use error::{RegistryError, StorageError};
 pub use keys::{Dek, DekAlgorithm, Kek};
 pub use records::{
-    InvalidMode, InvalidSemVer, InvalidSettings, Mode, Registered, SchemaVersion, ScopeConfig, ScopeSettings, SemVer,
-    SettingsPatch, StoredSchema, SubjectVersion, VersionInfo,
+    InvalidMode, InvalidSemVer, InvalidSettings, InvalidState, Mode, Registered, SchemaVersion, ScopeConfig,
+    ScopeSettings, SemVer, SettingsPatch, StoredSchema, SubjectVersion, VersionInfo, VersionState,
 };
 pub use registry::{
     CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, KekUpdate, MAX_KEYS, NewDek, NewKek,

@@ -98,6 +98,8 @@ pub struct VersionInfo {
     pub id: SchemaId,
     /// Whether it is soft-deleted.
     pub deleted: bool,
+    /// Its lifecycle state (ARCHIVED when soft-deleted).
+    pub state: VersionState,
 }
 
 /// A semantic version of a subject's schema: the first is 1.0.0; a change of documentation alone bumps the patch,
@@ -167,6 +169,8 @@ pub struct SchemaVersion {
     pub semver: SemVer,
     /// Whether it is soft-deleted.
     pub deleted: bool,
+    /// Its lifecycle state (ARCHIVED when soft-deleted).
+    pub state: VersionState,
     /// The schema.
     pub schema: Arc<StoredSchema>,
 }
@@ -395,3 +399,69 @@ impl std::str::FromStr for Mode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid mode '{0}': use READWRITE, READONLY, READONLY_OVERRIDE or IMPORT")]
 pub struct InvalidMode(pub String);
+
+/// A version's place in its lifecycle. A version is ACTIVE when registered, unless registered as a DRAFT; a
+/// soft-deleted version is ARCHIVED (Confluent's clients see it deleted), and kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VersionState {
+    /// Registered, but not the latest for serializers nor checked against until it is activated.
+    Draft,
+    /// In use (the default).
+    #[default]
+    Active,
+    /// Still served, and flagged (`x-schema-deprecated: true`): producers should move on.
+    Deprecated,
+    /// Soft-deleted for Confluent's clients, kept, and may be restored.
+    Archived,
+}
+
+impl VersionState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [VersionState; 4] =
+        [VersionState::Draft, VersionState::Active, VersionState::Deprecated, VersionState::Archived];
+
+    /// Its name in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Draft => "DRAFT",
+            VersionState::Active => "ACTIVE",
+            VersionState::Deprecated => "DEPRECATED",
+            VersionState::Archived => "ARCHIVED",
+        }
+    }
+
+    /// The states a version in this one may be moved to: a draft is activated (or archived unused); an active
+    /// version is deprecated or archived; a deprecated one is archived, or active again; an archived one is
+    /// restored as active or deprecated. A draft is never made again, nor anything else made one.
+    pub fn allowed_next(self) -> &'static [VersionState] {
+        use VersionState::*;
+        match self {
+            Draft => &[Active, Archived],
+            Active => &[Deprecated, Archived],
+            Deprecated => &[Active, Archived],
+            Archived => &[Active, Deprecated],
+        }
+    }
+}
+
+impl fmt::Display for VersionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for VersionState {
+    type Err = InvalidState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        VersionState::ALL
+            .into_iter()
+            .find(|state| state.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| InvalidState(s.to_string()))
+    }
+}
+
+/// A state name that is not DRAFT, ACTIVE, DEPRECATED or ARCHIVED.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid state '{0}': use DRAFT, ACTIVE, DEPRECATED or ARCHIVED")]
+pub struct InvalidState(pub String);

@@ -522,7 +522,15 @@ pub(crate) fn latest_answer(state: &AppState, subject: &Subject) -> Option<Respo
     let mut body = Vec::with_capacity(head.len() + fields.len());
     body.extend_from_slice(head.as_bytes());
     body.extend_from_slice(fields);
-    Some(RawSchema(Bytes::from(body)).into_response())
+    Some(flagged(RawSchema(Bytes::from(body)).into_response(), found.state))
+}
+
+/// A version's answer, flagged `x-schema-deprecated: true` when the version is DEPRECATED.
+fn flagged(mut response: Response, state: registry_store::VersionState) -> Response {
+    if state == registry_store::VersionState::Deprecated {
+        response.headers_mut().insert("x-schema-deprecated", axum::http::HeaderValue::from_static("true"));
+    }
+    response
 }
 
 /// The pre-rendered `GET /schemas/ids/{id}` answer for `(id, serialized)` if it still holds, counted as a hit;
@@ -740,7 +748,7 @@ async fn register(
             VersionSelector::Latest => Err(ApiError::unprocessable("a registration needs a version number")),
         })?),
     };
-    let options = RegisterOptions { id, version, versioned, semver: None };
+    let options = RegisterOptions { id, version, versioned, ..RegisterOptions::default() };
     let plain = id.is_none() && !versioned;
     let result = register_schema(&state.registry, subject, schema, options).await;
     metrics::record_registration(result.as_ref().map(|r| r.deduplicated));
@@ -811,18 +819,19 @@ async fn get_version(
     let (selector, deleted) = (version(&v)?, deleted(&flags)?);
     let registry = &state.registry;
     let found = registry.in_any_context(&subject(&name)?, |s| registry.version(s, selector, deleted))?;
-    Ok(Sr(schema_object_for(&state.registry, &found, &flags)?).into_response())
+    Ok(flagged(Sr(schema_object_for(&state.registry, &found, &flags)?).into_response(), found.state))
 }
 
 async fn raw_version_schema(
     State(state): State<SharedState>,
     Path((name, v)): Path<(String, String)>,
     Query(flags): Query<Flags>,
-) -> ApiResult<RawSchema> {
+) -> ApiResult<Response> {
     let (selector, deleted) = (version(&v)?, deleted(&flags)?);
     let registry = &state.registry;
     let found = registry.in_any_context(&subject(&name)?, |s| registry.version(s, selector, deleted))?;
-    Ok(RawSchema(schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned().into()))
+    let text = schema_text(&state.registry, &found.schema, flags.format.as_deref())?.into_owned();
+    Ok(flagged(RawSchema(text.into()).into_response(), found.state))
 }
 
 async fn referenced_by(

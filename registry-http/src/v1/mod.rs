@@ -4,12 +4,12 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{
     SchemaId, SchemaType, Subject, UnparsedSchema, ValidateOptions, ValidationReport, VersionSelector,
 };
-use registry_store::{Deleted, RegisterOptions, SemVer};
+use registry_store::{Deleted, RegisterOptions, SemVer, VersionState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/compatibility/check", post(check))
         .route("/api/v1/subjects/{subject}/versions", get(versions))
         .route("/api/v1/subjects/{subject}/versions/{version}", get(version))
+        .route("/api/v1/subjects/{subject}/versions/{version}/state", put(set_state))
         .route("/api/v1/namespaces", get(namespaces))
         .route("/api/v1/namespaces/{namespace}/subjects", get(namespace_subjects))
         .route("/api/v1/validate/{id}", post(validate_by_id))
@@ -60,6 +61,8 @@ struct SchemaBody {
     /// Normalize the schema first, as Confluent's `normalize=true` does.
     #[serde(default)]
     normalize: bool,
+    /// The lifecycle state to register in: `ACTIVE` (the default) or `DRAFT` (registration only).
+    state: Option<String>,
 }
 
 impl SchemaBody {
@@ -102,7 +105,16 @@ async fn register(
 ) -> ApiResult<SrStatus<Value>> {
     let (subject, schema) = body.unparsed()?;
     let semver: Option<SemVer> = body.version.as_deref().map(str::parse).transpose()?;
-    let options = RegisterOptions { semver, ..RegisterOptions::default() };
+    let draft = match body.state.as_deref().map(str::parse::<VersionState>).transpose()? {
+        None | Some(VersionState::Active) => false,
+        Some(VersionState::Draft) => true,
+        Some(other) => {
+            return Err(ApiError::unprocessable(format!(
+                "a version is registered ACTIVE or DRAFT, not {other}: move it there afterwards (PUT .../state)"
+            )));
+        }
+    };
+    let options = RegisterOptions { semver, draft, ..RegisterOptions::default() };
     let answer_subject = subject.clone();
     // The record was just written or found, so its read is a cache hit: inline, as reads are.
     let result = register_schema(&state.registry, subject, schema, options)
@@ -110,6 +122,8 @@ async fn register(
         .and_then(|registered| Ok((registered, state.registry.schema_by_id(registered.id)?)));
     metrics::record_registration(result.as_ref().map(|(r, _)| r.deduplicated));
     let (registered, stored) = result?;
+    let held = VersionSelector::Number(registered.version);
+    let found_state = state.registry.version(&answer_subject, held, Deleted::Include)?.state;
     let status = if registered.deduplicated { StatusCode::OK } else { StatusCode::CREATED };
     Ok(SrStatus(
         status,
@@ -118,6 +132,7 @@ async fn register(
             "subject": answer_subject.as_str(),
             "version": registered.version.get(),
             "semver": registered.semver.to_string(),
+            "state": found_state.as_str(),
             "fingerprint": stored.fingerprint.to_hex(),
             "guid": stored.guid().to_string(),
             "deduplicated": registered.deduplicated,
@@ -213,7 +228,7 @@ async fn versions(State(state): State<SharedState>, Path(name): Path<String>) ->
     let list = state.registry.version_list(&subject, Deleted::Include)?;
     Ok(Sr(json!(
         list.iter()
-            .map(|v| Ok(json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": state.registry.public_id(v.id)?.0, "deleted": v.deleted})))
+            .map(|v| Ok(json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": state.registry.public_id(v.id)?.0, "deleted": v.deleted, "state": v.state.as_str()})))
             .collect::<ApiResult<Vec<_>>>()?
     )))
 }
@@ -231,6 +246,11 @@ async fn version(
     } else {
         state.registry.version(&subject, crate::confluent::version(&version)?, Deleted::Exclude)?
     };
+    version_answer(&state, &found)
+}
+
+/// One version as `/api/v1` answers it: its number, semver, id, state and schema.
+fn version_answer(state: &AppState, found: &registry_store::SchemaVersion) -> ApiResult<Sr<SchemaAnswer>> {
     let stored = &found.schema;
     let rest = json!({
         "subject": found.subject.as_str(),
@@ -239,8 +259,39 @@ async fn version(
         "id": state.registry.public_id(stored.id)?.0,
         "schema_type": lower(stored.schema_type),
         "deleted": found.deleted,
+        "state": found.state.as_str(),
     });
     Ok(Sr(SchemaAnswer::of(stored, rest)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct StateBody {
+    state: String,
+}
+
+/// `PUT /api/v1/subjects/{subject}/versions/{version}/state`: moves a version through its lifecycle and answers
+/// it as it is after; a move the state does not allow names the ones it does.
+async fn set_state(
+    State(state): State<SharedState>,
+    Path((name, version)): Path<(String, String)>,
+    JsonBody(body): JsonBody<StateBody>,
+) -> ApiResult<Sr<SchemaAnswer>> {
+    let subject = crate::confluent::request_subject(&name)?;
+    let selector = select(&state, &subject, &version)?;
+    let to: VersionState = body.state.parse()?;
+    let found = on_pool(&state.registry, move |r| r.set_state(&subject, selector, to)).await?;
+    version_answer(&state, &found)
+}
+
+/// A version path segment: a number, `latest`, or a semantic version (the newest version that has it).
+fn select(state: &AppState, subject: &Subject, version: &str) -> ApiResult<VersionSelector> {
+    if version.contains('.') {
+        let semver: SemVer = version.parse()?;
+        return Ok(VersionSelector::Number(
+            state.registry.version_by_semver(subject, semver, Deleted::Include)?.version,
+        ));
+    }
+    crate::confluent::version(version)
 }
 
 /// `GET /api/v1/namespaces`: the namespaces of subjects named `namespace.name`, with their subject counts.

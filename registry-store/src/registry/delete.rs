@@ -83,7 +83,7 @@ impl Registry {
 /// The rule both deletes share, in Confluent's terms: no version is soft-deleted while a live version references
 /// it, nor deleted for good while any version (soft-deleted too) does; a subject deleted whole takes its own
 /// references to itself with it (`whole`).
-fn refuse_if_referenced(
+pub(super) fn refuse_if_referenced(
     snapshot: &dyn Snapshot,
     subject: &Subject,
     versions: impl IntoIterator<Item = Version>,
@@ -118,7 +118,7 @@ fn refuse_if_referenced(
 }
 
 /// Deletes one version, soft (flagged) or permanently (removed, with its use of its id).
-fn delete_one(
+pub(super) fn delete_one(
     txn: &mut dyn Transaction,
     subject: &Subject,
     version: Version,

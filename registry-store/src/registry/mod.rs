@@ -14,6 +14,7 @@ mod copy;
 mod delete;
 mod inherit;
 mod keys;
+mod lifecycle;
 mod options;
 mod read;
 mod register;

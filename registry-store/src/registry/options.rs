@@ -230,6 +230,9 @@ pub struct RegisterOptions {
     pub versioned: bool,
     /// The semantic version to give it; must be greater than the subject's latest. Computed when absent.
     pub semver: Option<SemVer>,
+    /// Registered as a DRAFT: not the latest, nor checked against, until it is activated
+    /// ([`Registry::set_state`]). A schema the subject already has answers as it is.
+    pub draft: bool,
 }
 
 impl RegisterOptions {

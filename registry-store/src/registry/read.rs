@@ -9,7 +9,7 @@ use registry_core::{
 
 use super::{Counts, Deleted, Registry, inherit};
 use crate::RegistryError;
-use crate::records::{SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo};
+use crate::records::{SchemaVersion, SemVer, StoredSchema, SubjectVersion, VersionInfo, VersionState};
 use crate::store::{FIRST_CONTEXT_ID, Resolver, Result, Snapshot};
 
 impl Registry {
@@ -221,6 +221,7 @@ impl Registry {
             version,
             semver: record.semver,
             deleted: record.deleted,
+            state: record.effective_state(),
             schema: self.schema_in(snapshot, id)?,
         })
     }
@@ -251,6 +252,7 @@ impl Registry {
                     version: *version,
                     semver: record.semver,
                     deleted: record.deleted,
+                    state: record.effective_state(),
                     schema,
                 });
             }
@@ -324,16 +326,17 @@ impl Registry {
     pub fn version(&self, subject: &Subject, selector: VersionSelector, deleted: Deleted) -> Result<SchemaVersion> {
         let caches = self.caches();
         let latest_live = selector == VersionSelector::Latest && deleted == Deleted::Exclude;
-        if latest_live && let Some(Some((version, id, semver))) = caches.latest.get(subject) {
+        if latest_live && let Some(Some((version, id, semver, state))) = caches.latest.get(subject) {
             let schema = self.schema_by_id(id)?;
-            return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, schema });
+            return Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted: false, state, schema });
         }
         let epoch = caches.epoch();
         let snapshot = self.snapshot()?;
         let versions = snapshot.subject_versions(subject)?;
         let admitted = || versions.iter().filter(|(_, r)| deleted.admits(r.deleted));
         let found = match selector {
-            VersionSelector::Latest => admitted().next_back(),
+            // A draft is no one's latest until it is activated.
+            VersionSelector::Latest => admitted().filter(|(_, r)| r.state != VersionState::Draft).next_back(),
             VersionSelector::Number(v) => admitted().find(|(version, _)| *version == v),
         };
         let Some(&(version, record)) = found else {
@@ -347,9 +350,11 @@ impl Registry {
         };
         let schema = self.schema_in(&*snapshot, record.id)?;
         if latest_live {
-            caches.fill(epoch, &caches.latest, subject.clone(), Some((version, record.id, record.semver)));
+            let latest = Some((version, record.id, record.semver, record.effective_state()));
+            caches.fill(epoch, &caches.latest, subject.clone(), latest);
         }
-        Ok(SchemaVersion { subject: subject.clone(), version, semver: record.semver, deleted: record.deleted, schema })
+        let (semver, deleted, state) = (record.semver, record.deleted, record.effective_state());
+        Ok(SchemaVersion { subject: subject.clone(), version, semver, deleted, state, schema })
     }
 
     /// The newest version of `subject` with semantic version `semver` (soft-deleted ones as `deleted` says).
@@ -429,7 +434,13 @@ impl Registry {
             .subject_versions(subject)?
             .into_iter()
             .filter(|(_, r)| deleted.admits(r.deleted))
-            .map(|(version, r)| VersionInfo { version, semver: r.semver, id: r.id, deleted: r.deleted })
+            .map(|(version, r)| VersionInfo {
+                version,
+                semver: r.semver,
+                id: r.id,
+                deleted: r.deleted,
+                state: r.effective_state(),
+            })
             .collect();
         if versions.is_empty() {
             return Err(RegistryError::SubjectNotFound(subject.clone()));
@@ -465,7 +476,8 @@ impl Registry {
                 out.pop();
             }
             let schema = self.schema_in(&*snapshot, record.id)?;
-            out.push(SchemaVersion { subject, version, semver: record.semver, deleted: record.deleted, schema });
+            let (semver, deleted, state) = (record.semver, record.deleted, record.effective_state());
+            out.push(SchemaVersion { subject, version, semver, deleted, state, schema });
             Ok(true)
         })?;
         Ok(out)

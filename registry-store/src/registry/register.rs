@@ -19,7 +19,7 @@ use crate::RegistryError;
 use crate::cache::Caches;
 use crate::codec::VersionRecord;
 use crate::commit::{Answer, Committed, Heard};
-use crate::records::{Mode, Registered, ScopeSettings, SemVer, StoredSchema};
+use crate::records::{Mode, Registered, ScopeSettings, SemVer, StoredSchema, VersionState};
 use crate::store::{Lazy, Result, Snapshot, Transaction};
 
 impl Registry {
@@ -211,7 +211,7 @@ impl Registry {
     /// The subject's newest live version and its id: from the cache, else the store.
     fn newest_live(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
         match self.caches().latest.get(subject) {
-            Some(latest) => Ok(latest.map(|(version, id, _)| (version, id))),
+            Some(latest) => Ok(latest.map(|(version, id, ..)| (version, id))),
             None => self.snapshot()?.newest_live_version(subject),
         }
     }
@@ -271,7 +271,7 @@ impl Registry {
             live_versions(&snapshot.subject_versions(subject)?)
         } else {
             match self.caches().latest.get(subject) {
-                Some(latest) => latest.map(|(version, id, _)| (version, id)).into_iter().collect(),
+                Some(latest) => latest.map(|(version, id, ..)| (version, id)).into_iter().collect(),
                 None => snapshot.newest_live_version(subject)?.into_iter().collect(),
             }
         };
@@ -505,7 +505,8 @@ impl Shared {
             txn.put_schema(&stored)?;
         }
         txn.bind(&fingerprint, id)?;
-        txn.put_version(subject, version, VersionRecord { id, deleted: false, semver })?;
+        let state = if options.draft { VersionState::Draft } else { VersionState::Active };
+        txn.put_version(subject, version, VersionRecord::new(id, semver, state))?;
         txn.add_use(id, subject, version)?;
         // The references are part of the fingerprint, so a kept record names the same ones.
         for reference in parsed.references() {
@@ -689,7 +690,7 @@ impl Inheritance {
         schema: &UnparsedSchema,
         versioned: bool,
     ) -> Result<()> {
-        let newest = versions.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id));
+        let newest = versions.iter().rev().find(|(_, r)| r.is_current()).map(|(v, r)| (*v, r.id));
         let next = next_version(versions, subject)?;
         if newest == self.basis.newest
             && self.basis.next.is_none_or(|given| given == next)
@@ -769,5 +770,5 @@ impl Precheck {
 
 /// A subject's live versions, newest first, from its versions in ascending order.
 pub(super) fn live_versions(versions: &[(Version, VersionRecord)]) -> Vec<(Version, SchemaId)> {
-    versions.iter().rev().filter(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)).collect()
+    versions.iter().rev().filter(|(_, r)| r.is_current()).map(|(v, r)| (*v, r.id)).collect()
 }

@@ -122,6 +122,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     INSERT INTO registry_meta (key, value) VALUES ('next_context_id', 2147483648) ON CONFLICT (key) DO NOTHING;
     "#,
     ),
+    (
+        8,
+        // Each version's lifecycle state as set: DRAFT, ACTIVE or DEPRECATED (a deleted version is ARCHIVED).
+        "ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'ACTIVE';",
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
@@ -348,7 +353,7 @@ impl PgStore {
             (global_lock, vec![Box::new(global)]),
             ("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)]),
             (
-                "SELECT subject, version, id, deleted, semver FROM registry_versions WHERE subject = ANY($1) \
+                "SELECT subject, version, id, deleted, semver, state FROM registry_versions WHERE subject = ANY($1) \
                  ORDER BY subject, version",
                 vec![Box::new(subjects.clone())],
             ),
@@ -685,16 +690,17 @@ impl Snapshot for PgTransaction<'_> {
         if let Some(known) = self.known_versions(subject) {
             return Ok(known.clone());
         }
-        let sql = "SELECT version, id, deleted, semver FROM registry_versions WHERE subject = $1 ORDER BY version";
+        let sql =
+            "SELECT version, id, deleted, semver, state FROM registry_versions WHERE subject = $1 ORDER BY version";
         let rows = self.conn.query(sql, vec![text(subject.as_str())])?;
         rows.iter().map(|row| Ok((version(get(row, 0)?)?, version_record(row, 1)?))).collect()
     }
 
     fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
         if let Some(known) = self.known_versions(subject) {
-            return Ok(known.iter().rev().find(|(_, r)| !r.deleted).map(|(v, r)| (*v, r.id)));
+            return Ok(known.iter().rev().find(|(_, r)| r.is_current()).map(|(v, r)| (*v, r.id)));
         }
-        let sql = "SELECT version, id FROM registry_versions WHERE subject = $1 AND NOT deleted \
+        let sql = "SELECT version, id FROM registry_versions WHERE subject = $1 AND NOT deleted AND state <> 'DRAFT' \
                    ORDER BY version DESC LIMIT 1";
         let rows = self.conn.query(sql, vec![text(subject.as_str())])?;
         rows.first().map(|row| Ok((version(get(row, 0)?)?, id(get(row, 1)?)?))).transpose()
@@ -704,13 +710,13 @@ impl Snapshot for PgTransaction<'_> {
         if let Some(known) = self.known_versions(subject) {
             return Ok(known.iter().find(|(v, _)| *v == version).map(|(_, r)| *r));
         }
-        let sql = "SELECT id, deleted, semver FROM registry_versions WHERE subject = $1 AND version = $2";
+        let sql = "SELECT id, deleted, semver, state FROM registry_versions WHERE subject = $1 AND version = $2";
         let rows = self.conn.query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
         rows.first().map(|row| version_record(row, 0)).transpose()
     }
 
     fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
-        let sql = "SELECT subject, version, id, deleted, semver FROM registry_versions \
+        let sql = "SELECT subject, version, id, deleted, semver, state FROM registry_versions \
                    WHERE subject >= $1 AND starts_with(subject, $1) ORDER BY subject, version";
         for row in self.conn.query(sql, vec![text(prefix)])? {
             let name: &str = get(&row, 0)?;
@@ -943,15 +949,16 @@ impl Transaction for PgTransaction<'_> {
                 Err(at) => known.insert(at, (version, record)),
             }
         }
-        let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver) VALUES ($1, $2, $3, $4, $5) \
+        let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver, state) VALUES ($1, $2, $3, $4, $5, $6) \
                    ON CONFLICT (subject, version) DO UPDATE \
-                   SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver";
+                   SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver, state = excluded.state";
         let params: Params = vec![
             text(subject.as_str()),
             Box::new(i64::from(version.get())),
             Box::new(i64::from(record.id.0)),
             Box::new(record.deleted),
             Box::new(record.semver.to_string()),
+            Box::new(record.state.as_str()),
         ];
         self.conn.queue(sql, params);
         Ok(())
@@ -1189,12 +1196,13 @@ fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
     Ok(Fingerprint(bytes.try_into().map_err(|_| corrupt("a fingerprint is not 32 bytes"))?))
 }
 
-/// A version record from the row's columns `from..from + 3` (id, deleted, semver).
+/// A version record from the row's columns `from..from + 4` (id, deleted, semver, state).
 fn version_record(row: &Row, from: usize) -> Result<VersionRecord> {
     Ok(VersionRecord {
         id: id(get(row, from)?)?,
         deleted: get(row, from + 1)?,
         semver: get::<&str>(row, from + 2)?.parse().map_err(corrupt)?,
+        state: get::<&str>(row, from + 3)?.parse().map_err(corrupt)?,
     })
 }
 

@@ -16,7 +16,8 @@ use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject,
 use super::{FIRST_CONTEXT_ID, Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
 use crate::codec::{
-    ConfigRecord, VersionRecord, decode, decode_config, decode_schema, encode, encode_config, encode_schema,
+    ConfigRecord, VersionRecord, decode_config, decode_schema, decode_version, encode_config, encode_schema,
+    encode_version,
 };
 use crate::error::StorageError;
 use crate::keys::{Dek, Kek};
@@ -636,7 +637,7 @@ fn canonicalize(txn: &WriteTransaction) -> Result<()> {
         let Some(record) = versions.get((reference.subject.as_str(), reference.version.get()))? else {
             return Ok(None);
         };
-        let record: VersionRecord = decode(record.value())?;
+        let record = decode_version(record.value())?;
         Ok(by_id.get(&record.id).cloned())
     };
     let holder = |fingerprint: &Fingerprint| -> Result<Option<SchemaId>> {
@@ -677,7 +678,7 @@ fn subject_rows<'t>(
     Ok(table.range((name, 0u32)..=(name, u32::MAX))?.map(|entry| {
         let (key, value) = entry?;
         let version = Version::new(key.value().1).map_err(corrupt)?;
-        Ok((version, decode(value.value())?))
+        Ok((version, decode_version(value.value())?))
     }))
 }
 
@@ -689,7 +690,7 @@ impl<T: Tables> Snapshot for T {
     fn newest_live_version(&self, subject: &Subject) -> Result<Option<(Version, SchemaId)>> {
         for row in subject_rows(self.versions_table()?, subject)?.rev() {
             let (version, record) = row?;
-            if !record.deleted {
+            if record.is_current() {
                 return Ok(Some((version, record.id)));
             }
         }
@@ -697,14 +698,17 @@ impl<T: Tables> Snapshot for T {
     }
 
     fn version(&self, subject: &Subject, version: Version) -> Result<Option<VersionRecord>> {
-        self.versions_table()?.get((subject.as_str(), version.get()))?.map(|bytes| decode(bytes.value())).transpose()
+        self.versions_table()?
+            .get((subject.as_str(), version.get()))?
+            .map(|bytes| decode_version(bytes.value()))
+            .transpose()
     }
 
     fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
         for entry in self.versions_table()?.range((prefix, 0u32)..)? {
             let (key, value) = entry?;
             let (name, version) = key.value();
-            if !name.starts_with(prefix) || !visit((name, version, decode(value.value())?))? {
+            if !name.starts_with(prefix) || !visit((name, version, decode_version(value.value())?))? {
                 break;
             }
         }
@@ -838,7 +842,7 @@ fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
 
 impl Transaction for WriteTables<'_> {
     fn put_version(&mut self, subject: &Subject, version: Version, record: VersionRecord) -> Result<()> {
-        self.versions.insert((subject.as_str(), version.get()), encode(&record)?.as_slice())?;
+        self.versions.insert((subject.as_str(), version.get()), encode_version(&record)?.as_slice())?;
         Ok(())
     }
 
@@ -1014,7 +1018,12 @@ mod tests {
             [("a", 1, false), ("a", 2, false), ("a", 3, true), ("a", 4, true), ("ab", 1, false), ("b", 1, false)];
         let work: Work<'_> = Box::new(|txn| {
             for (name, v, deleted) in rows {
-                let record = VersionRecord { id: SchemaId(v * 10), deleted, semver: crate::SemVer::FIRST };
+                let record = VersionRecord {
+                    id: SchemaId(v * 10),
+                    deleted,
+                    semver: crate::SemVer::FIRST,
+                    state: Default::default(),
+                };
                 txn.put_version(&subject(name), version(v), record)?;
             }
             Ok(())
