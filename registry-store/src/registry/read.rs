@@ -336,7 +336,7 @@ impl Registry {
         let admitted = || versions.iter().filter(|(_, r)| deleted.admits(r.deleted));
         let found = match selector {
             // A draft is no one's latest until it is activated.
-            VersionSelector::Latest => admitted().filter(|(_, r)| r.state != VersionState::Draft).next_back(),
+            VersionSelector::Latest => admitted().rfind(|(_, r)| r.state != VersionState::Draft),
             VersionSelector::Number(v) => admitted().find(|(version, _)| *version == v),
         };
         let Some(&(version, record)) = found else {
