@@ -34,6 +34,10 @@ step "the load generator's smoke run against a spawned server (no timing is asse
 build_binaries
 ./target/debug/registry-load smoke --spawn ./target/debug/schema-registry
 
+step "the README's examples: each session, against a fresh server, answers what the README shows"
+build_binaries
+python3 scripts/readme-examples.py ./target/debug/schema-registry README.md
+
 step "the real-client test: confluent-kafka's Python client against the server"
 ./scripts/client-test.sh
 

@@ -2,8 +2,8 @@
 //!
 //! The byte lets a later release read (or refuse, clearly) what an earlier one wrote. Format 2 added the data
 //! contract to schema records and the settings beside the level to config records. Only a schema record with a
-//! contract, or a config record with settings, is written in format 2; every other record is written in format 1,
-//! as before.
+//! contract, or a config record with settings, is written in format 2; only a version record whose lifecycle state
+//! is not ACTIVE in format 3; every other record is written in format 1, as before.
 
 use std::sync::Arc;
 

@@ -95,14 +95,19 @@ pub(crate) struct SchemaObject<'a> {
     pub fields: SchemaById<'a>,
 }
 
-/// `GET /schemas/ids/{id}?subject=`: `{"subject","version",` (a version holding the id, as the subject names
-/// it) then the fields of [`SchemaById`].
+/// `GET /schemas/ids/{id}?subject=&fetchMaxId=`: `{"subject","version",` (a version holding the id, as the
+/// subject names it) then the fields of [`SchemaById`], then `maxId` (the largest id of the schema's context).
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct HeldSchema<'a> {
-    pub subject: &'a str,
-    pub version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
     #[serde(flatten)]
     pub fields: SchemaById<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_id: Option<u32>,
 }
 
 /// `GET /schemas/ids/{id}`: `{"schemaType"?,"schema","references"?,"guid","metadata"?,"ruleSet"?}`.

@@ -297,13 +297,6 @@ fn is_qualified_format(flags: &Flags) -> bool {
     flags.reference_format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("qualified"))
 }
 
-/// An answer as a JSON value (to add a field to).
-fn to_value(answer: &impl serde::Serialize) -> ApiResult<Value> {
-    serde_json::to_value(answer).map_err(|e| {
-        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 50001, format!("cannot encode the answer: {e}"))
-    })
-}
-
 fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
     let mut answer = json!({"is_compatible": report.is_compatible()});
     if verbose {
@@ -425,16 +418,16 @@ async fn schema_by_id(
         let stored = registry.schema_by_id(id)?;
         let fields = schema_fields_for(registry, &stored, &flags)?;
         let held = flags.subject.as_deref().map(|hint| registry.version_holding(id, hint)).transpose()?.flatten();
-        let mut answer = match &held {
-            Some(held) => {
-                to_value(&dto::HeldSchema { subject: held.subject.as_str(), version: held.version.get(), fields })?
-            }
-            None => to_value(&fields)?,
+        let max_id = match fetch_max_id {
+            true => Some(registry.max_id_in(&registry.context_id_of(id)?.0)?),
+            false => None,
         };
-        if fetch_max_id && let Value::Object(answer) = &mut answer {
-            let (context, _) = registry.context_id_of(id)?;
-            answer.insert("maxId".into(), json!(registry.max_id_in(&context)?));
-        }
+        let answer = dto::HeldSchema {
+            subject: held.as_ref().map(|held| held.subject.as_str()),
+            version: held.as_ref().map(|held| held.version.get()),
+            fields,
+            max_id,
+        };
         return Ok(Sr(answer).into_response());
     }
     if is_resolved(flags.format.as_deref()) {
