@@ -6,8 +6,9 @@ Usage: scripts/readme-examples.py SERVER_BINARY [README]
 Every fenced block whose first line is a `$ ` command is one example session: a fresh server (an empty data
 directory, a free port) answers its commands in order, and each command's output must be the lines the README shows
 under it. `localhost:8081` in a command is the fresh server; `$H` is the Confluent content type. A command goes on
-over lines while it ends with a backslash or has a quote open. Request ids differ from run to run: they are compared
-as `*`. Exits non-zero, showing every difference, when any example answers otherwise.
+over lines while it ends with a backslash or has a quote open. What differs from run to run is compared as `*`: a
+request id, and an audit entry's time and the hashes that cover it. Exits non-zero, showing every difference, when
+any example answers otherwise.
 """
 
 import os
@@ -21,7 +22,7 @@ import time
 import urllib.request
 
 CONTENT_TYPE = "Content-Type: application/vnd.schemaregistry.v1+json"
-REQUEST_ID = re.compile(r'"request_id":"[^"]*"')
+VOLATILE = re.compile(r'"(request_id|time|prev_hash|hash)":"[^"]*"')
 
 
 def sessions(text):
@@ -89,7 +90,7 @@ def start(binary, data_dir):
 
 
 def normalized(text):
-    return REQUEST_ID.sub('"request_id":"*"', text).strip("\n")
+    return VOLATILE.sub(lambda m: f'"{m.group(1)}":"*"', text).strip("\n")
 
 
 def main():

@@ -192,6 +192,8 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         context != registry_core::DEFAULT_CONTEXT && name.is_empty()
     });
     Some(match *method {
+        // Who did what is for admins to read.
+        _ if path == "/api/v1/audit" => Role::Admin,
         Method::GET | Method::HEAD | Method::OPTIONS => Role::Reader,
         _ if is_mode || context_config => Role::Admin,
         Method::DELETE if path.starts_with("/config/") => Role::Writer,
@@ -210,8 +212,8 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
 
 /// What the auth layer decides for a request.
 enum Verdict {
-    /// Auth is off, the route needs no role, or the key's role suffices.
-    Allowed,
+    /// Auth is off, the route needs no role, or the key's role suffices: with the key's name, if one was checked.
+    Allowed(Option<Arc<str>>),
     /// No valid key.
     Unauthorized,
     /// A valid key whose role lacks what the route needs.
@@ -219,25 +221,36 @@ enum Verdict {
 }
 
 fn verdict(state: &AppState, request: &Request) -> Verdict {
-    let Some(keys) = &state.auth else { return Verdict::Allowed };
-    let Some(needed) = required_role(request.method(), request.uri().path()) else { return Verdict::Allowed };
+    let Some(keys) = &state.auth else { return Verdict::Allowed(None) };
+    let Some(needed) = required_role(request.method(), request.uri().path()) else { return Verdict::Allowed(None) };
     match presented_key(request).and_then(|key| keys.role_of(&key)) {
         None => Verdict::Unauthorized,
         Some((role, name)) if role < needed => Verdict::Forbidden { name, role, needed },
-        Some(_) => Verdict::Allowed,
+        Some((_, name)) => Verdict::Allowed(Some(name)),
     }
+}
+
+tokio::task_local! {
+    /// The name of the key the request being answered presented, when auth is on.
+    static ACTOR: Option<Arc<str>>;
+}
+
+/// The name of the key the request being answered presented (what its writes are audited as); `None` when auth
+/// is off, or outside a request.
+pub(crate) fn current_actor() -> Option<Arc<str>> {
+    ACTOR.try_with(Clone::clone).ok().flatten()
 }
 
 /// Whether `request` may go ahead: what the auth middleware would let through, without its answers for what it
 /// would not.
 pub(crate) fn permits(state: &AppState, request: &Request) -> bool {
-    matches!(verdict(state, request), Verdict::Allowed)
+    matches!(verdict(state, request), Verdict::Allowed(_))
 }
 
 /// The auth middleware: 401 without a valid key, 403 for a role that lacks the right.
 pub(crate) async fn authorize(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     match verdict(&state, &request) {
-        Verdict::Allowed => next.run(request).await,
+        Verdict::Allowed(name) => ACTOR.scope(name, next.run(request)).await,
         Verdict::Unauthorized => {
             let mut response =
                 ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required")

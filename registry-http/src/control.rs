@@ -23,8 +23,8 @@ pub fn socket_path(store_file: &Path) -> PathBuf {
 /// The report of a check, for people: counts, then each problem on a line.
 pub fn render_check(store: &str, report: &CheckReport) -> String {
     let mut text = format!(
-        "checked {store}: {} subjects, {} versions, {} schemas, {} ids",
-        report.subjects, report.versions, report.schemas, report.ids
+        "checked {store}: {} subjects, {} versions, {} schemas, {} ids, {} audit entries chained",
+        report.subjects, report.versions, report.schemas, report.ids, report.audit_entries
     );
     if report.subjects_with_gaps > 0 {
         text.push_str(&format!(

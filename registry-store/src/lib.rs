@@ -42,7 +42,8 @@ pub use records::{
     ScopeSettings, SemVer, SettingsPatch, StoredSchema, SubjectVersion, VersionInfo, VersionState,
 };
 pub use registry::{
-    CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted, Deletion, KekUpdate, MAX_KEYS, NewDek, NewKek,
-    RegisterOptions, Registration, Registry, RegistryOptions, Scope, StoreAddress, StoreOptions,
+    AuditAction, AuditEntry, AuditPage, AuditVerdict, CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted,
+    Deletion, KekUpdate, MAX_AUDIT_PAGE, MAX_KEYS, NewDek, NewKek, RegisterOptions, Registration, Registry,
+    RegistryOptions, Scope, StoreAddress, StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;

@@ -153,7 +153,8 @@ where
     F: FnOnce(&Registry) -> Result<T, registry_store::RegistryError> + Send + 'static,
     T: Send + 'static,
 {
-    let registry = registry.clone();
+    // Its writes are audited as the request's key.
+    let registry = registry.acting_as(crate::auth::current_actor().as_deref());
     tokio::task::spawn_blocking(move || f(&registry))
         .await
         .map_err(|e| {
@@ -192,6 +193,8 @@ pub(crate) async fn register_schema(
     schema: UnparsedSchema,
     options: RegisterOptions,
 ) -> ApiResult<Registered> {
+    let actor = crate::auth::current_actor();
+    let registry = &registry.acting_as(actor.as_deref());
     let registration = if is_light(registry, &schema, Some(&subject))? {
         registry.begin_register(&subject, &schema, options)?
     } else {

@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/subjects/{subject}/versions/{version}", get(version))
         .route("/api/v1/subjects/{subject}/versions/{version}/state", put(set_state))
         .route("/api/v1/namespaces", get(namespaces))
+        .route("/api/v1/audit", get(audit))
         .route("/api/v1/namespaces/{namespace}/subjects", get(namespace_subjects))
         .route("/api/v1/validate/{id}", post(validate_by_id))
         .route("/api/v1/subjects/{subject}/versions/{version}/validate", post(validate_by_version))
@@ -292,6 +293,43 @@ fn select(state: &AppState, subject: &Subject, version: &str) -> ApiResult<Versi
         ));
     }
     crate::confluent::version(version)
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    since: Option<String>,
+    limit: Option<String>,
+    subject: Option<String>,
+}
+
+/// `GET /api/v1/audit?since=&limit=&subject=`: a page of the audit log from entry `since` (1 by default), at most
+/// `limit` entries (100 by default, 1000 at most), those about `subject` alone if given; `next` is where the next
+/// page starts, `null` at the end.
+async fn audit(
+    State(state): State<SharedState>,
+    crate::extract::Query(query): crate::extract::Query<AuditQuery>,
+) -> ApiResult<Sr<AuditAnswer>> {
+    let number = |value: &Option<String>, name: &str, default: u64| -> ApiResult<u64> {
+        match value.as_deref() {
+            None | Some("") => Ok(default),
+            Some(text) => {
+                text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number")))
+            }
+        }
+    };
+    let since = number(&query.since, "since", 1)?;
+    let limit = usize::try_from(number(&query.limit, "limit", 100)?).unwrap_or(usize::MAX);
+    let subject = query.subject.as_deref().map(crate::confluent::request_subject).transpose()?;
+    let page = on_pool(&state.registry, move |r| r.audit(since, limit, subject.as_ref())).await?;
+    Ok(Sr(AuditAnswer { entries: page.entries, next: page.next }))
+}
+
+/// `GET /api/v1/audit`'s answer: each entry's fields in their order (seq, time, actor, action, subject, version,
+/// id, detail, prev_hash, hash).
+#[derive(Serialize)]
+struct AuditAnswer {
+    entries: Vec<registry_store::AuditEntry>,
+    next: Option<u64>,
 }
 
 /// `GET /api/v1/namespaces`: the namespaces of subjects named `namespace.name`, with their subject counts.

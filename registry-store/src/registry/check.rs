@@ -24,6 +24,8 @@ pub struct CheckReport {
     /// Subjects whose version numbers have gaps. Permanent deletes leave them, so they are not problems; they
     /// are counted to tell a reader what to expect.
     pub subjects_with_gaps: u64,
+    /// Entries of the audit log (all of them, when its chain holds).
+    pub audit_entries: u64,
     /// What is wrong, a line each; empty when the registry is sound.
     pub problems: Vec<String>,
 }
@@ -195,6 +197,13 @@ impl Registry {
                         "schema id {id}: the index of who references {subject} version {version} misses it"
                     ));
                 }
+            }
+        }
+        match self.verify_audit()? {
+            super::AuditVerdict::Intact(entries) => report.audit_entries = entries,
+            super::AuditVerdict::Broken { seq, reason } => {
+                report.audit_entries = seq.saturating_sub(1);
+                report.problems.push(format!("audit entry {seq}: {reason}"));
             }
         }
         Ok(report)

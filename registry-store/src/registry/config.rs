@@ -4,6 +4,7 @@
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{DEFAULT_CONTEXT, GLOBAL_CONTEXT, Subject, qualify};
 
+use super::audit::{self, AuditAction, Event};
 use super::options::GLOBAL_SCOPE;
 use super::{RegisterOptions, Registry, Scope};
 use crate::RegistryError;
@@ -131,7 +132,7 @@ impl Registry {
     /// Sets the compatibility level at `scope`.
     pub fn set_config(&self, scope: Scope<'_>, level: CompatibilityLevel) -> Result<()> {
         scope.writable()?;
-        self.update_config(scope, |snapshot, record| {
+        self.update_config(scope, Event::new(AuditAction::Config).detail(level.as_str()), |snapshot, record| {
             admit_config_write(snapshot, scope)?;
             record.compatibility = Some(level);
             Ok(())
@@ -140,7 +141,7 @@ impl Registry {
 
     /// Removes the level set at `scope`, returning it; the global level falls back to BACKWARD.
     pub fn delete_config(&self, scope: Scope<'_>) -> Result<CompatibilityLevel> {
-        self.update_config(scope, |snapshot, record| {
+        self.update_config(scope, Event::new(AuditAction::Config).detail("level removed"), |snapshot, record| {
             admit_config_write(snapshot, scope)?;
             match (record.compatibility.take(), scope) {
                 (Some(level), _) => Ok(level),
@@ -184,7 +185,12 @@ impl Registry {
         patch: &SettingsPatch,
     ) -> Result<ScopeConfig> {
         scope.writable()?;
-        self.update_config(scope, |snapshot, record| {
+        let detail = match level {
+            Some(Some(level)) => format!("updated, level {level}"),
+            Some(None) => "updated, level removed".to_string(),
+            None => "updated".to_string(),
+        };
+        self.update_config(scope, Event::new(AuditAction::Config).detail(detail), |snapshot, record| {
             admit_config_write(snapshot, scope)?;
             if let Some(level) = level {
                 record.compatibility = level;
@@ -198,7 +204,7 @@ impl Registry {
     /// Removes `scope`'s config (its level and settings; its mode stays) and returns it. A subject without one is
     /// `SubjectLevelNotConfigured`; the global scope answers an empty one.
     pub fn delete_scope_config(&self, scope: Scope<'_>) -> Result<ScopeConfig> {
-        self.update_config(scope, |snapshot, record| {
+        self.update_config(scope, Event::new(AuditAction::Config).detail("removed"), |snapshot, record| {
             admit_config_write(snapshot, scope)?;
             if let Scope::Subject(subject) = scope
                 && !record.has_config()
@@ -230,7 +236,7 @@ impl Registry {
     /// Sets the mode at `scope`. IMPORT is refused where schemas already exist, unless `force`.
     pub fn set_mode(&self, scope: Scope<'_>, mode: Mode, force: bool) -> Result<()> {
         scope.writable()?;
-        self.update_config(scope, |snapshot, record| {
+        self.update_config(scope, Event::new(AuditAction::Mode).detail(mode.as_str()), |snapshot, record| {
             if mode == Mode::Import && !force {
                 let non_empty = match scope {
                     Scope::Global => {
@@ -264,7 +270,8 @@ impl Registry {
 
     /// Removes the mode set at `scope`, returning it; the global mode falls back to READWRITE.
     pub fn delete_mode(&self, scope: Scope<'_>) -> Result<Mode> {
-        self.update_config(scope, |_, record| match (record.mode.take(), scope) {
+        let event = Event::new(AuditAction::Mode).detail("removed");
+        self.update_config(scope, event, |_, record| match (record.mode.take(), scope) {
             (Some(mode), _) => Ok(mode),
             (None, Scope::Global) => Ok(Mode::default()),
             (None, Scope::Subject(subject)) => Err(RegistryError::SubjectModeNotConfigured(subject.clone())),
@@ -288,6 +295,11 @@ impl Registry {
                     txn.put_config(&name, record)?;
                 }
             }
+            audit::append(
+                txn,
+                self.actor(),
+                Event::new(AuditAction::Mode).subject(&key).detail("removed, recursively"),
+            )?;
             // Many scopes at once: every cached setting is read again.
             Ok((own, Change::Unknown))
         })
@@ -314,6 +326,7 @@ impl Registry {
     fn update_config<T>(
         &self,
         scope: Scope<'_>,
+        event: Event,
         change: impl FnOnce(&dyn Snapshot, &mut ConfigRecord) -> Result<T>,
     ) -> Result<T> {
         let key = scope.key();
@@ -326,6 +339,7 @@ impl Registry {
             let mut record = txn.config(key)?;
             let answer = change(&*txn, &mut record)?;
             txn.put_config(key, record)?;
+            audit::append(txn, self.actor(), event.subject(key))?;
             Ok((answer, Change::Config { scope: key.to_string() }))
         })
     }

@@ -4,6 +4,7 @@
 
 use registry_core::{DEFAULT_CONTEXT, SchemaId, SchemaReference, Subject, qualify};
 
+use super::audit::{self, AuditAction, Event};
 use super::{Deleted, Registry};
 use crate::RegistryError;
 use crate::cache::Change;
@@ -36,6 +37,7 @@ impl Registry {
                 return Err(RegistryError::ContextNotEmpty(context.to_string()));
             }
             txn.remove_context(context)?;
+            audit::append(txn, self.actor(), Event::new(AuditAction::DeleteContext).subject(&prefix))?;
             Ok(((), Change::Config { scope: prefix.clone() }))
         })
     }

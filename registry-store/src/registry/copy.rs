@@ -89,6 +89,16 @@ impl Registry {
             context_ids.insert(*id, named);
         }
         let contexts = source.contexts()?;
+        // The audit log, entry by entry as stored, so that its chain still verifies in the copy.
+        let mut audit: Vec<(u64, Vec<u8>)> = Vec::new();
+        loop {
+            let from = audit.last().map_or(1, |(seq, _)| *seq + 1);
+            let page = source.audit_entries(from, super::MAX_AUDIT_PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            audit.extend(page);
+        }
         let keks = source.keks()?;
         let mut deks = Vec::new();
         for kek in &keks {
@@ -157,6 +167,13 @@ impl Registry {
             }
             for dek in &deks {
                 txn.put_dek(dek)?;
+            }
+            // A target with a log of its own keeps it (a forced copy over it): the source's would not chain on.
+            if txn.audit_head()?.is_none() {
+                txn.hold_audit()?;
+                for (seq, entry) in &audit {
+                    txn.append_audit(*seq, entry)?;
+                }
             }
             // Whatever the target's instances had cached about it is stale now.
             Ok((copied, Change::Unknown))

@@ -3,6 +3,7 @@
 
 use registry_core::{SchemaId, Subject, Version, VersionSelector};
 
+use super::audit::{self, AuditAction, Event};
 use super::config::{admit_write, effective_in};
 use super::{Deletion, Registry};
 use crate::RegistryError;
@@ -41,6 +42,9 @@ impl Registry {
                     Err(RegistryError::VersionNotSoftDeleted { subject: subject.clone(), version })
                 }
                 _ => {
+                    let event = Event::new(AuditAction::DeleteVersion).subject(subject.as_str()).version(version);
+                    let event = event.id(&*txn, record.id)?.detail(how.as_str());
+                    audit::append(txn, self.actor(), event)?;
                     let touched = vec![delete_one(txn, subject, version, record, how)?];
                     Ok((version, Change::Deleted { subject: subject.clone(), touched, settings_gone: false }))
                 }
@@ -71,6 +75,8 @@ impl Registry {
                 touched.push(delete_one(txn, subject, version, record, how)?);
                 deleted.push(version);
             }
+            let event = Event::new(AuditAction::DeleteSubject).subject(subject.as_str()).detail(how.as_str());
+            audit::append(txn, self.actor(), event)?;
             let settings_gone = how == Deletion::Permanent;
             if settings_gone {
                 txn.put_config(subject.as_str(), Default::default())?;

@@ -5,6 +5,7 @@
 
 use registry_core::{Subject, VersionSelector};
 
+use super::audit::{self, AuditAction, Event};
 use super::config::{admit_write, in_force};
 use super::delete::{delete_one, refuse_if_referenced};
 use super::{Deletion, Registry};
@@ -71,6 +72,9 @@ impl Registry {
                     Change::Registered { subject: subject.clone() }
                 }
             };
+            let event = Event::new(AuditAction::State).subject(subject.as_str()).version(version);
+            let event = event.id(&*txn, record.id)?.detail(format!("{from} -> {to}"));
+            audit::append(txn, self.actor(), event)?;
             Ok(((), change))
         })?;
         self.version(subject, VersionSelector::Number(version), super::Deleted::Include)

@@ -6,6 +6,7 @@
 //! allocation. Writes return after a durable commit. Reads run on snapshots behind moka caches, which the code
 //! path that commits keeps coherent (`crate::cache`).
 
+mod audit;
 mod check;
 mod compat;
 mod config;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use registry_core::SchemaId;
 
+pub use audit::{AuditAction, AuditEntry, AuditPage, AuditVerdict, MAX_AUDIT_PAGE};
 pub use check::CheckReport;
 pub use copy::Copied;
 pub use keys::{KekUpdate, MAX_KEYS, NewDek, NewKek};
@@ -44,6 +46,8 @@ use crate::store::{Lock, Result, Snapshot, Store, Transaction, transact};
 #[derive(Clone)]
 pub struct Registry {
     inner: Arc<Inner>,
+    /// Who its writes are made by, in the audit log ([`Registry::acting_as`]).
+    actor: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -123,6 +127,7 @@ impl Registry {
                 store,
                 shared: Arc::new(Shared { caches, options }),
             }),
+            actor: None,
         }
     }
 

@@ -177,6 +177,16 @@ pub enum Deletion {
     Permanent,
 }
 
+impl Deletion {
+    /// `soft` or `permanent`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Deletion::Soft => "soft",
+            Deletion::Permanent => "permanent",
+        }
+    }
+}
+
 /// Where a config or mode applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope<'a> {

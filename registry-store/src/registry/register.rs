@@ -9,6 +9,7 @@ use registry_core::{
     DEFAULT_CONTEXT, Fingerprint, ParsedSchema, ResolveError, SchemaError, SchemaId, Subject, UnparsedSchema, Version,
 };
 
+use super::audit::{self, AuditAction, Event};
 use super::config::{self, Effective};
 use super::contexts::{public_id, referenced};
 use super::inherit::{self, Basis};
@@ -130,7 +131,7 @@ impl Registry {
         let superseded =
             precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
         let given_version = options.version.is_some();
-        let admission = Admission { options, precheck, inheritance };
+        let admission = Admission { options, actor: self.actor.clone(), precheck, inheritance };
         let answer = self.submit_registration(subject, &schema, &parsed, admission)?;
         let finish = Finish {
             caches: self.inner.shared.caches.clone(),
@@ -318,7 +319,7 @@ impl Shared {
         parsed: &ParsedSchema,
         admission: Admission,
     ) -> Committed {
-        let Admission { options, precheck, inheritance } = admission;
+        let Admission { options, actor, precheck, inheritance } = admission;
         // The mode and level as this transaction sees them: a change committed since the caller's checks counts.
         let (Effective { level, mode }, settings) = config::in_force(&*txn, subject)?;
         config::admit(subject, mode, &options)?;
@@ -512,6 +513,13 @@ impl Shared {
         for reference in parsed.references() {
             txn.add_referrer(&referenced(subject, reference), id)?;
         }
+        let event = Event::new(AuditAction::Register).subject(subject.as_str()).version(version).id(&*txn, id)?;
+        let event = match (mode, options.draft) {
+            (Mode::Import, _) => event.detail("import"),
+            (_, true) => event.detail("draft"),
+            _ => event,
+        };
+        audit::append(txn, actor.as_deref(), event)?;
         Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))
     }
 }
@@ -666,6 +674,8 @@ fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
 /// How a registration is to be admitted: the caller's options, and the checks made ahead.
 struct Admission {
     options: RegisterOptions,
+    /// Who registers, for the audit log.
+    actor: Option<Arc<str>>,
     precheck: Option<Precheck>,
     /// What the registration took from its subject's newest version (outside IMPORT mode).
     inheritance: Option<Inheritance>,

@@ -87,6 +87,10 @@ pub(crate) trait Snapshot {
     fn context_max_id(&self, context: &str) -> Result<u32>;
     /// The largest id given out or imported in the default context; 0 for none.
     fn max_id(&self) -> Result<u32>;
+    /// Up to `limit` audit entries as stored, from sequence number `from` on, in order.
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// The last audit entry as stored, if any.
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>>;
 }
 
 /// Reads and writes inside one transaction: what a write makes is seen by the reads after it.
@@ -140,6 +144,11 @@ pub(crate) trait Transaction: Snapshot {
     /// The stored id that id `id` of context `context` names, bound to a new stored id now if it named none (an
     /// id given explicitly, in IMPORT mode); the context's counter is past `id` after.
     fn reserve_in_context(&mut self, context: &str, id: u32) -> Result<SchemaId>;
+    /// Serializes against every other transaction that appends to the audit log, until this one ends: the head
+    /// it reads from then on is final.
+    fn hold_audit(&mut self) -> Result<()>;
+    /// Appends audit entry `seq` (one past the head), as stored.
+    fn append_audit(&mut self, seq: u64, entry: &[u8]) -> Result<()>;
     /// Makes id `id` of context `context` name stored id `stored`, as another store has it (a copy); both
     /// counters are past them after.
     fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()>;
@@ -279,6 +288,12 @@ impl Snapshot for Lazy<'_> {
     }
     fn max_id(&self) -> Result<u32> {
         self.get()?.max_id()
+    }
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.get()?.audit_entries(from, limit)
+    }
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        self.get()?.audit_head()
     }
 }
 

@@ -127,6 +127,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // Each version's lifecycle state as set: DRAFT, ACTIVE or DEPRECATED (a deleted version is ARCHIVED).
         "ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'ACTIVE';",
     ),
+    (
+        9,
+        // The audit log: each write's entry as JSON, chained by the hash of the one before (`registry::audit`).
+        // Its `audit` row in registry_meta is what appenders lock, in turn.
+        r#"
+    CREATE TABLE IF NOT EXISTS registry_audit (seq bigint PRIMARY KEY, entry text NOT NULL);
+    INSERT INTO registry_meta (key, value) VALUES ('audit', 0) ON CONFLICT (key) DO NOTHING;
+    "#,
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
@@ -620,6 +629,8 @@ struct PgTransaction<'s> {
     known: Option<Prefetched>,
     /// Whether a write transaction sent its `COMMIT` or `ROLLBACK`.
     ended: bool,
+    /// Whether it holds the audit log's row.
+    audit_held: bool,
 }
 
 /// The versions of the subjects, and the ids of the fingerprints, that a write transaction holds the locks of.
@@ -661,6 +672,7 @@ impl<'s> PgTransaction<'s> {
             settings: RefCell::default(),
             known: None,
             ended: false,
+            audit_held: false,
         }
     }
 
@@ -847,6 +859,18 @@ impl Snapshot for PgTransaction<'_> {
         let sql = "SELECT context, id FROM registry_context_ids WHERE stored = $1";
         let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
         rows.first().map(|row| Ok((get(row, 0)?, self::id(get(row, 1)?)?.0))).transpose()
+    }
+
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let sql = "SELECT seq, entry FROM registry_audit WHERE seq >= $1 ORDER BY seq LIMIT $2";
+        let (from, limit) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.conn.query(sql, vec![Box::new(from), Box::new(limit)])?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        let rows = self.conn.query("SELECT seq, entry FROM registry_audit ORDER BY seq DESC LIMIT 1", vec![])?;
+        rows.first().map(audit_row).transpose()
     }
 
     fn max_id(&self) -> Result<u32> {
@@ -1147,6 +1171,23 @@ impl Transaction for PgTransaction<'_> {
         Ok(stored)
     }
 
+    /// The audit log's row in `registry_meta`, locked until the transaction ends: appenders take turns.
+    fn hold_audit(&mut self) -> Result<()> {
+        if !self.audit_held {
+            self.conn.query("SELECT value FROM registry_meta WHERE key = 'audit' FOR UPDATE", vec![])?;
+            self.audit_held = true;
+        }
+        Ok(())
+    }
+
+    fn append_audit(&mut self, seq: u64, entry: &[u8]) -> Result<()> {
+        let entry = std::str::from_utf8(entry).map_err(|e| StorageError::new(STORE, e))?.to_string();
+        let seq = i64::try_from(seq).map_err(|e| StorageError::new(STORE, e))?;
+        self.conn
+            .queue("INSERT INTO registry_audit (seq, entry) VALUES ($1, $2)", vec![Box::new(seq), Box::new(entry)]);
+        Ok(())
+    }
+
     fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()> {
         let sql = "INSERT INTO registry_context_ids (context, id, stored) VALUES ($1, $2, $3) \
                    ON CONFLICT (context, id) DO NOTHING";
@@ -1204,6 +1245,12 @@ fn version_record(row: &Row, from: usize) -> Result<VersionRecord> {
         semver: get::<&str>(row, from + 2)?.parse().map_err(corrupt)?,
         state: get::<&str>(row, from + 3)?.parse().map_err(corrupt)?,
     })
+}
+
+/// An audit row: its sequence number and entry.
+fn audit_row(row: &Row) -> Result<(u64, Vec<u8>)> {
+    let seq = u64::try_from(get::<i64>(row, 0)?).map_err(corrupt)?;
+    Ok((seq, get::<&str>(row, 1)?.as_bytes().to_vec()))
 }
 
 fn get<'r, T: tokio_postgres::types::FromSql<'r>>(row: &'r Row, column: usize) -> Result<T> {

@@ -59,13 +59,17 @@ const CONTEXT_IDS: TableDefinition<(&str, u32), u32> = TableDefinition::new("con
 /// stored id -> (context, id in it): [`CONTEXT_IDS`] the other way.
 const ID_CONTEXTS: TableDefinition<u32, (&str, u32)> = TableDefinition::new("id_contexts");
 
+/// sequence number -> an audit entry as JSON (the registry's hash chain: `registry::audit`).
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
-/// The file's format: 5 since schema contexts have ids of their own (its context tables, empty in a file that
+/// The file's format: 6 since every write appends to the audit log (a release before it would write without, and
+/// leave the log silent about it), 5 since schema contexts have ids of their own (its context tables, empty in a file that
 /// never had a context), 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
 /// contracts, no GUID index) is given the index, and one of format 3 or less its canonical texts
 /// ([`super::canonical`]), when it is opened; it is then refused by releases that predate it.
-const FILE_FORMAT: u64 = 5;
+const FILE_FORMAT: u64 = 6;
 /// The format that added the GUID index.
 const GUID_FORMAT: u64 = 3;
 /// `META` key: the next schema id to allocate.
@@ -330,6 +334,8 @@ watched! {
     id_context(id: SchemaId) -> Option<(String, u32)>;
     context_max_id(context: &str) -> u32;
     max_id() -> u32;
+    audit_entries(from: u64, limit: usize) -> Vec<(u64, Vec<u8>)>;
+    audit_head() -> Option<(u64, Vec<u8>)>;
 }
 
 /// The tables a snapshot reads, each opened on its first use.
@@ -350,6 +356,7 @@ struct ReadTables {
     context_ids: OnceCell<ReadOnlyTable<(&'static str, u32), u32>>,
     id_contexts: OnceCell<ReadOnlyTable<u32, (&'static str, u32)>>,
     meta: OnceCell<ReadOnlyTable<&'static str, u64>>,
+    audit: OnceCell<ReadOnlyTable<u64, &'static [u8]>>,
 }
 
 impl ReadTables {
@@ -371,6 +378,7 @@ impl ReadTables {
             context_ids: OnceCell::new(),
             id_contexts: OnceCell::new(),
             meta: OnceCell::new(),
+            audit: OnceCell::new(),
         }
     }
 
@@ -406,6 +414,7 @@ struct WriteTables<'txn> {
     context_max_ids: Table<'txn, &'static str, u32>,
     context_ids: Table<'txn, (&'static str, u32), u32>,
     id_contexts: Table<'txn, u32, (&'static str, u32)>,
+    audit: Table<'txn, u64, &'static [u8]>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -427,6 +436,7 @@ impl<'txn> WriteTables<'txn> {
             context_max_ids: txn.open_table(CONTEXT_MAX_IDS)?,
             context_ids: txn.open_table(CONTEXT_IDS)?,
             id_contexts: txn.open_table(ID_CONTEXTS)?,
+            audit: txn.open_table(AUDIT)?,
         })
     }
 
@@ -453,6 +463,7 @@ trait Tables {
     type ContextIds: ReadableTable<(&'static str, u32), u32>;
     type IdContexts: ReadableTable<u32, (&'static str, u32)>;
     type Meta: ReadableTable<&'static str, u64>;
+    type Audit: ReadableTable<u64, &'static [u8]>;
     fn versions_table(&self) -> Result<&Self::Versions>;
     fn schemas_table(&self) -> Result<&Self::Schemas>;
     fn fingerprints_table(&self) -> Result<&Self::Fingerprints>;
@@ -468,6 +479,7 @@ trait Tables {
     fn context_ids_table(&self) -> Result<&Self::ContextIds>;
     fn id_contexts_table(&self) -> Result<&Self::IdContexts>;
     fn meta_table(&self) -> Result<&Self::Meta>;
+    fn audit_table(&self) -> Result<&Self::Audit>;
 }
 
 impl Tables for ReadTables {
@@ -486,6 +498,7 @@ impl Tables for ReadTables {
     type ContextIds = ReadOnlyTable<(&'static str, u32), u32>;
     type IdContexts = ReadOnlyTable<u32, (&'static str, u32)>;
     type Meta = ReadOnlyTable<&'static str, u64>;
+    type Audit = ReadOnlyTable<u64, &'static [u8]>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         self.open(&self.versions, VERSIONS)
     }
@@ -531,6 +544,9 @@ impl Tables for ReadTables {
     fn meta_table(&self) -> Result<&Self::Meta> {
         self.open(&self.meta, META)
     }
+    fn audit_table(&self) -> Result<&Self::Audit> {
+        self.open(&self.audit, AUDIT)
+    }
 }
 
 impl<'txn> Tables for WriteTables<'txn> {
@@ -549,6 +565,7 @@ impl<'txn> Tables for WriteTables<'txn> {
     type ContextIds = Table<'txn, (&'static str, u32), u32>;
     type IdContexts = Table<'txn, u32, (&'static str, u32)>;
     type Meta = Table<'txn, &'static str, u64>;
+    type Audit = Table<'txn, u64, &'static [u8]>;
     fn versions_table(&self) -> Result<&Self::Versions> {
         Ok(&self.versions)
     }
@@ -593,6 +610,9 @@ impl<'txn> Tables for WriteTables<'txn> {
     }
     fn meta_table(&self) -> Result<&Self::Meta> {
         Ok(&self.meta)
+    }
+    fn audit_table(&self) -> Result<&Self::Audit> {
+        Ok(&self.audit)
     }
 }
 
@@ -824,6 +844,20 @@ impl<T: Tables> Snapshot for T {
         let next = self.meta_table()?.get(META_NEXT_ID)?.map_or(1, |next| next.value());
         Ok(u32::try_from(next.saturating_sub(1)).unwrap_or(u32::MAX))
     }
+
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let rows = self.audit_table()?.range(from..)?.take(limit);
+        rows.map(|entry| {
+            let (seq, bytes) = entry?;
+            Ok((seq.value(), bytes.value().to_vec()))
+        })
+        .collect()
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        let last = self.audit_table()?.last()?;
+        Ok(last.map(|(seq, bytes)| (seq.value(), bytes.value().to_vec())))
+    }
 }
 
 /// A KEK or DEK stored as JSON.
@@ -971,6 +1005,16 @@ impl Transaction for WriteTables<'_> {
         let stored = u32::try_from(next).map(SchemaId).map_err(|_| RegistryError::IdsExhausted)?;
         self.map_context_id(context, id, stored)?;
         Ok(stored)
+    }
+
+    /// redb has one writer at a time: holding is only looking.
+    fn hold_audit(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn append_audit(&mut self, seq: u64, entry: &[u8]) -> Result<()> {
+        self.audit.insert(seq, entry)?;
+        Ok(())
     }
 
     fn map_context_id(&mut self, context: &str, id: u32, stored: SchemaId) -> Result<()> {
