@@ -207,6 +207,18 @@ pub(crate) struct Caches {
     retractions: AtomicU64,
     /// The registry's counts, and the epoch they were counted at.
     counts: std::sync::Mutex<Option<(u64, crate::Counts)>>,
+    /// The subjects the search index must read again before it answers (every one, to begin with).
+    search_stale: std::sync::Mutex<Stale>,
+}
+
+/// What of the search index a change made stale.
+#[derive(Debug, Default)]
+pub(crate) enum Stale {
+    /// Everything: read every subject again.
+    #[default]
+    All,
+    /// These subjects.
+    Subjects(std::collections::HashSet<Subject>),
 }
 
 /// A schema id a delete touched: the fingerprint it is bound to, and whether no version uses it any more.
@@ -263,7 +275,26 @@ impl Caches {
             removals: AtomicU64::new(0),
             retractions: AtomicU64::new(0),
             counts: std::sync::Mutex::new(None),
+            search_stale: std::sync::Mutex::new(Stale::All),
         }
+    }
+
+    /// Marks `subject`'s entries of the search index stale (every subject's, for `None`).
+    fn stale_for_search(&self, subject: Option<&Subject>) {
+        let mut stale = self.search_stale.lock().unwrap_or_else(|e| e.into_inner());
+        match (&mut *stale, subject) {
+            (Stale::All, _) => {}
+            (Stale::Subjects(subjects), Some(subject)) => {
+                subjects.insert(subject.clone());
+            }
+            (stale, None) => *stale = Stale::All,
+        }
+    }
+
+    /// What of the search index went stale since the last call; nothing is stale after it.
+    pub(crate) fn take_search_stale(&self) -> Stale {
+        let mut stale = self.search_stale.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *stale, Stale::Subjects(Default::default()))
     }
 
     /// The counts kept at `epoch`, if they were counted then and this instance misses no change.
@@ -331,6 +362,7 @@ impl Caches {
     /// Drops every answer a write can make stale, and counts a removal and a retraction, for a change that
     /// cannot be named. Ids keep their meaning, so parsed trees, the text memo and validators stay.
     pub(crate) fn forget(&self) {
+        self.stale_for_search(None);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.latest.invalidate_all();
         self.subject_fingerprints.invalidate_all();
@@ -353,6 +385,7 @@ impl Caches {
         if !blind {
             self.forget();
         } else if !was {
+            self.stale_for_search(None);
             self.epoch.fetch_add(1, Ordering::AcqRel);
             self.latest.invalidate_all();
             self.subject_fingerprints.invalidate_all();
@@ -364,6 +397,7 @@ impl Caches {
     /// A new version of `subject` has committed: its latest version changed. Called before anyone is answered,
     /// so a caller that stops waiting cannot leave a stale entry behind.
     fn after_register(&self, subject: &Subject) {
+        self.stale_for_search(Some(subject));
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.latest.invalidate(subject);
     }
@@ -396,6 +430,7 @@ impl Caches {
     /// Versions of `subject` were deleted, soft or permanently, touching `touched`; with `settings_gone`, the
     /// subject's own settings went too (a permanent delete of the whole subject).
     fn after_delete(&self, subject: &Subject, touched: &[Touched], settings_gone: bool) {
+        self.stale_for_search(Some(subject));
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.latest.invalidate(subject);
         if settings_gone {

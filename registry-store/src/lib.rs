@@ -43,7 +43,7 @@ pub use records::{
 };
 pub use registry::{
     AuditAction, AuditEntry, AuditPage, AuditVerdict, CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted,
-    Deletion, KekUpdate, MAX_AUDIT_PAGE, MAX_KEYS, NewDek, NewKek, RegisterOptions, Registration, Registry,
-    RegistryOptions, Scope, StoreAddress, StoreOptions,
+    Deletion, KekUpdate, MAX_AUDIT_PAGE, MAX_KEYS, MAX_SEARCH_PAGE, NewDek, NewKek, RegisterOptions, Registration,
+    Registry, RegistryOptions, Scope, SearchHit, SearchMatch, SearchQuery, SearchResults, StoreAddress, StoreOptions,
 };
 pub use registry_core::compat::CompatibilityLevel;

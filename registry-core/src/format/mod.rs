@@ -10,6 +10,9 @@ mod jackson;
 pub(crate) mod json;
 pub(crate) mod proto_text;
 pub(crate) mod protobuf;
+mod terms;
+
+pub use terms::{SearchTerm, TermKind};
 
 pub use avro_names::install_scanning_validators as install_avro_name_validators;
 pub use documentation::differs_only_in_documentation;
@@ -123,6 +126,11 @@ impl ParsedSchema {
     /// The parsed form of its format.
     pub(crate) fn kind(&self) -> &FormatSchema {
         &self.kind
+    }
+
+    /// What the schema can be found by: the names it declares and its documentation, each with where it is.
+    pub fn search_terms(&self) -> Vec<SearchTerm> {
+        terms::terms(self)
     }
 
     /// A Protobuf schema's `.proto` source, rendered from its compiled descriptor (how a schema sent as a

@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/subjects/{subject}/versions/{version}/state", put(set_state))
         .route("/api/v1/namespaces", get(namespaces))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/search", get(search))
         .route("/api/v1/namespaces/{namespace}/subjects", get(namespace_subjects))
         .route("/api/v1/validate/{id}", post(validate_by_id))
         .route("/api/v1/subjects/{subject}/versions/{version}/validate", post(validate_by_version))
@@ -293,6 +294,59 @@ fn select(state: &AppState, subject: &Subject, version: &str) -> ApiResult<Versi
         ));
     }
     crate::confluent::version(version)
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    schema_type: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /api/v1/search?q=&limit=&offset=&schema_type=&state=`: subjects found by their names and by the names and
+/// documentation of their schemas, best first (`limit` 20 by default, 100 at most); `total` counts them all.
+async fn search(
+    State(state): State<SharedState>,
+    crate::extract::Query(params): crate::extract::Query<SearchParams>,
+) -> ApiResult<Sr<Value>> {
+    let text = params.q.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request("q is required: the text to search for"));
+    }
+    let number = |value: &Option<String>, name: &str, default: usize| -> ApiResult<usize> {
+        match value.as_deref() {
+            None | Some("") => Ok(default),
+            Some(text) => {
+                text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number")))
+            }
+        }
+    };
+    let query = registry_store::SearchQuery {
+        text,
+        schema_type: params.schema_type.as_deref().map(str::parse).transpose()?,
+        state: params.state.as_deref().map(str::parse).transpose()?,
+        offset: number(&params.offset, "offset", 0)?,
+        limit: number(&params.limit, "limit", 20)?,
+    };
+    let found = on_pool(&state.registry, move |r| r.search(&query)).await?;
+    let results: Vec<Value> = found
+        .hits
+        .iter()
+        .map(|hit| {
+            json!({
+                "subject": hit.subject.as_str(),
+                "version": hit.version.get(),
+                "id": hit.id.0,
+                "schema_type": lower(hit.schema_type),
+                "state": hit.state.as_str(),
+                "score": hit.score,
+                "matches": hit.matches.iter().map(|m| json!({"kind": m.kind, "path": m.path, "text": m.text})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Sr(json!({"results": results, "total": found.total})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,7 @@ mod lifecycle;
 mod options;
 mod read;
 mod register;
+mod search;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use options::{
     StoreOptions,
 };
 pub use register::Registration;
+pub use search::{MAX_SEARCH_PAGE, SearchHit, SearchMatch, SearchQuery, SearchResults};
 
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches, Change};
@@ -55,6 +57,8 @@ struct Inner {
     committer: Committer,
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
+    /// The search index, read again where writes made it stale.
+    search: std::sync::Mutex<search::Index>,
 }
 
 /// What a write job inside the committer needs: the caches and the options, never the `Registry` itself (a
@@ -126,6 +130,7 @@ impl Registry {
                 committer: Committer::start(store.clone(), caches.clone()),
                 store,
                 shared: Arc::new(Shared { caches, options }),
+                search: Default::default(),
             }),
             actor: None,
         }
