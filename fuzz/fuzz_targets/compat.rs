@@ -1,4 +1,4 @@
-//! Two schemas of one format through `compat::can_read`, both ways: the first byte picks the format, the rest
+//! Two schemas of one format through `compat::can_read`, both ways, and `diff::diff`: the first byte picks the format, the rest
 //! splits at the first NUL byte (or in half) into the two texts. Whatever parses must compare without panicking.
 
 #![no_main]
@@ -20,4 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let (Ok(a), Ok(b)) = (parse(first), parse(second)) else { return };
     let _ = compat::can_read(&a, &b);
     let _ = compat::can_read(&b, &a);
+    // The diff explainer walks both schemas and places both checks' verdicts: it must not panic either.
+    if let Ok(explained) = registry_core::diff::diff(&a, &b) {
+        assert_eq!(explained.differences.is_empty(), explained.bump == registry_core::diff::Bump::None);
+    }
 });

@@ -16,6 +16,7 @@
 
 pub mod compat;
 pub mod contract;
+pub mod diff;
 mod error;
 mod fingerprint;
 pub mod format;

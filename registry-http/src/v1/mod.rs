@@ -24,6 +24,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/schemas", post(register))
         .route("/api/v1/schemas/{id}", get(schema))
         .route("/api/v1/compatibility/check", post(check))
+        .route("/api/v1/compatibility/diff", post(diff))
         .route("/api/v1/subjects/{subject}/versions", get(versions))
         .route("/api/v1/subjects/{subject}/versions/{version}", get(version))
         .route("/api/v1/subjects/{subject}/versions/{version}/state", put(set_state))
@@ -195,6 +196,60 @@ async fn schema(State(state): State<SharedState>, Path(id): Path<String>) -> Api
         answer["rule_set"] = json!(rule_set);
     }
     Ok(Sr(SchemaAnswer::of(&stored, answer)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct DiffBody {
+    schema_type: Option<String>,
+    old: Option<Box<serde_json::value::RawValue>>,
+    new: Option<Box<serde_json::value::RawValue>>,
+    subject: Option<String>,
+    from: Option<Value>,
+    to: Option<Value>,
+}
+
+/// A schema in a body: a JSON value (kept as written) or the schema text as a string.
+fn schema_text(raw: &serde_json::value::RawValue) -> ApiResult<String> {
+    let raw = raw.get();
+    match raw.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(raw).map_err(|e| ApiError::bad_request(e.to_string())),
+        Some(b'n') => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Empty schema")),
+        _ => Ok(raw.to_string()),
+    }
+}
+
+/// `POST /api/v1/compatibility/diff`: `{"schema_type","old","new"}` or `{"subject","from","to"}` (a number,
+/// `latest` or a semver each): every difference with its kind, path, old and new value and the directions it
+/// breaks, and the semver bump it implies.
+async fn diff(State(state): State<SharedState>, JsonBody(body): JsonBody<DiffBody>) -> ApiResult<Sr<Value>> {
+    let found = match (&body.subject, &body.schema_type, &body.old, &body.new) {
+        (Some(name), None, None, None) => {
+            let subject = crate::confluent::request_subject(name)?;
+            let side = |value: &Option<Value>, name: &str| -> ApiResult<VersionSelector> {
+                match value {
+                    Some(Value::Number(n)) => select(&state, &subject, &n.to_string()),
+                    Some(Value::String(text)) => select(&state, &subject, text),
+                    _ => {
+                        Err(ApiError::unprocessable(format!("`{name}` names a version: a number, latest or a semver")))
+                    }
+                }
+            };
+            let (from, to) = (side(&body.from, "from")?, side(&body.to, "to")?);
+            on_pool(&state.registry, move |r| r.diff_versions(&subject, from, to)).await?
+        }
+        (None, Some(schema_type), Some(old), Some(new)) => {
+            let schema_type: SchemaType = schema_type.parse()?;
+            let old = UnparsedSchema::new(schema_type, schema_text(old)?);
+            let new = UnparsedSchema::new(schema_type, schema_text(new)?);
+            on_pool(&state.registry, move |r| r.diff(&old, &new)).await?
+        }
+        _ => {
+            return Err(ApiError::unprocessable(
+                "send {\"schema_type\", \"old\", \"new\"} (two schemas) or {\"subject\", \"from\", \"to\"} (two versions)",
+            ));
+        }
+    };
+    Ok(Sr(json!({"differences": found.differences, "bump": found.bump})))
 }
 
 async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<SchemaBody>) -> ApiResult<Sr<Value>> {

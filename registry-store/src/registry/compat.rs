@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use registry_core::compat::{self, CompatReport, CompatibilityLevel};
+use registry_core::diff::SchemaDiff;
 use registry_core::{ParsedSchema, SchemaId, Subject, UnparsedSchema, Version, VersionSelector};
 
 use super::config::in_force;
@@ -53,6 +54,21 @@ impl Registry {
             other => other,
         };
         shared.check_against(&parsed, single, &[one], &*snapshot, true)
+    }
+
+    /// What differs from `old` to `new` (two schemas of one format, read in the default context), each difference
+    /// with where it is and the directions it breaks, and the semantic version bump it implies.
+    pub fn diff(&self, old: &UnparsedSchema, new: &UnparsedSchema) -> Result<SchemaDiff> {
+        let (old, new) = (self.parse(old)?, self.parse(new)?);
+        Ok(registry_core::diff::diff(&old, &new)?)
+    }
+
+    /// [`Registry::diff`] of two versions of `subject` (soft-deleted ones too).
+    pub fn diff_versions(&self, subject: &Subject, from: VersionSelector, to: VersionSelector) -> Result<SchemaDiff> {
+        let old = self.version(subject, from, super::Deleted::Include)?;
+        let new = self.version(subject, to, super::Deleted::Include)?;
+        let (old, new) = (self.parsed_by_id(old.schema.id)?, self.parsed_by_id(new.schema.id)?);
+        Ok(registry_core::diff::diff(&old, &new)?)
     }
 
     /// Checks `schema` against `subject`'s live versions at an explicit `level`, ignoring the subject's own.
