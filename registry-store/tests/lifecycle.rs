@@ -88,3 +88,55 @@ fn states_survive_a_reopen() {
     assert_eq!(states, [VersionState::Deprecated, VersionState::Draft]);
     assert!(registry.check().unwrap().problems.is_empty());
 }
+
+/// Every move between the four states: (from, to, allowed). A move to the state it is in changes nothing.
+const MOVES: &[(VersionState, VersionState, bool)] = {
+    use VersionState::*;
+    &[
+        (Draft, Draft, true),
+        (Draft, Active, true),
+        (Draft, Deprecated, false),
+        (Draft, Archived, true),
+        (Active, Draft, false),
+        (Active, Active, true),
+        (Active, Deprecated, true),
+        (Active, Archived, true),
+        (Deprecated, Draft, false),
+        (Deprecated, Active, true),
+        (Deprecated, Deprecated, true),
+        (Deprecated, Archived, true),
+        (Archived, Draft, false),
+        (Archived, Active, true),
+        (Archived, Deprecated, true),
+        (Archived, Archived, true),
+    ]
+};
+
+#[test]
+fn every_move_is_allowed_or_refused_as_the_table_says() {
+    for &(from, to, allowed) in MOVES {
+        let registry = Registry::in_memory(RegistryOptions::default()).unwrap();
+        let subject = Subject::new("s").unwrap();
+        let draft = RegisterOptions { draft: from == VersionState::Draft, ..RegisterOptions::default() };
+        registry.register_with(&subject, &record(&[("a", "int")]), draft).unwrap();
+        if !matches!(from, VersionState::Draft | VersionState::Active) {
+            registry.set_state(&subject, number(1), from).unwrap();
+        }
+        assert_eq!(registry.version(&subject, number(1), Deleted::Include).unwrap().state, from);
+        match registry.set_state(&subject, number(1), to) {
+            Ok(moved) => {
+                assert!(allowed, "{from} -> {to} was allowed");
+                assert_eq!((moved.state, moved.deleted), (to, to == VersionState::Archived), "{from} -> {to}");
+            }
+            Err(RegistryError::StateTransition { from: was, to: asked, allowed: next, .. }) => {
+                assert!(!allowed, "{from} -> {to} was refused");
+                assert_eq!((was, asked), (from, to));
+                let expected: Vec<_> =
+                    MOVES.iter().filter(|(f, t, ok)| *f == from && *t != from && *ok).map(|(_, t, _)| *t).collect();
+                assert_eq!(next, expected, "the allowed moves from {from}");
+                assert_eq!(registry.version(&subject, number(1), Deleted::Include).unwrap().state, from, "unchanged");
+            }
+            Err(other) => panic!("{from} -> {to}: {other}"),
+        }
+    }
+}
