@@ -248,9 +248,17 @@ pub(crate) fn permits(state: &AppState, request: &Request) -> bool {
 }
 
 /// The auth middleware: 401 without a valid key, 403 for a role that lacks the right.
-pub(crate) async fn authorize(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+pub(crate) async fn authorize(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     match verdict(&state, &request) {
-        Verdict::Allowed(name) => ACTOR.scope(name, next.run(request)).await,
+        Verdict::Allowed(name) => {
+            // The MCP tools check writes against the caller's role themselves.
+            if let (Some(name), Some(keys)) = (&name, &state.auth)
+                && let Some((role, _)) = presented_key(&request).and_then(|key| keys.role_of(&key))
+            {
+                request.extensions_mut().insert(crate::mcp::Caller { role, name: name.clone() });
+            }
+            ACTOR.scope(name, next.run(request)).await
+        }
         Verdict::Unauthorized => {
             let mut response =
                 ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required")

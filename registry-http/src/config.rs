@@ -86,6 +86,10 @@ pub struct Cli {
     /// 1/4, the store's page cache 1/4) [default: 80].
     #[arg(long, env = "SCHEMA_REGISTRY_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub cache_mib: Option<u64>,
+    /// Let MCP callers write (`register_schema`, `set_compatibility`), as their keys' roles allow; off, the MCP
+    /// tools only read and check (dry runs).
+    #[arg(long, env = "SCHEMA_REGISTRY_MCP_WRITES")]
+    pub mcp_writes: bool,
     /// A command other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -111,6 +115,9 @@ pub enum Command {
     /// schema's, ids are bound both ways, indexes and references resolve. Exits 1 if anything is wrong; while
     /// a server runs on the data directory, it runs the check.
     Check,
+    /// Serve the Model Context Protocol over stdio (for an assistant that starts the registry itself), on the
+    /// registry of the data directory or --store; `--mcp-writes` lets it register.
+    Mcp,
     /// Copy a whole registry between stores (redb files and PostgreSQL URLs), keeping ids, versions, soft
     /// deletes, references, compatibility levels and modes.
     Copy {
@@ -149,6 +156,7 @@ pub struct FileSettings {
     max_schema_bytes: Option<usize>,
     cache_capacity: Option<u64>,
     cache_mib: Option<u64>,
+    mcp_writes: Option<bool>,
 }
 
 /// The settings in force.
@@ -182,6 +190,8 @@ pub struct Settings {
     pub cache_capacity: u64,
     /// Bytes for the byte-bounded caches.
     pub cache_bytes: u64,
+    /// Whether MCP callers may write.
+    pub mcp_writes: bool,
 }
 
 /// The server's default cache budget: the registry's default (64 MiB) and a fifth more for ready answers.
@@ -265,6 +275,7 @@ impl Cli {
                 .or(file.cache_capacity)
                 .unwrap_or(registry_store::RegistryOptions::default().cache_capacity),
             cache_bytes: self.cache_mib.or(file.cache_mib).map_or(DEFAULT_CACHE_BYTES, |mib| mib << 20),
+            mcp_writes: self.mcp_writes || file.mcp_writes.unwrap_or(false),
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod control;
 mod error;
 mod extract;
 mod front;
+pub mod mcp;
 pub mod metrics;
 pub mod serve;
 mod v1;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub(crate) answer_counts: Arc<AnswerCounts>,
     /// The memory the large requests in flight may take together, by estimate (`budget.rs`).
     pub(crate) memory_budget: Arc<budget::MemoryBudget>,
+    /// Whether MCP callers may write (`register_schema`, `set_compatibility`), as their keys' roles allow.
+    pub mcp_writes: bool,
 }
 
 /// Hits and misses of the server's own answer caches, shown on `/metrics` with the registry's.
@@ -85,6 +88,7 @@ impl AppState {
             registrations: registration_cache(RegistryOptions::default().cache_capacity),
             answer_counts: Arc::default(),
             memory_budget: Arc::new(budget::MemoryBudget::new(DEFAULT_MEMORY_BUDGET_BYTES)),
+            mcp_writes: false,
         }
     }
 
@@ -173,8 +177,11 @@ async fn without_trailing_slash(routes: Router, mut request: Request) -> axum::r
 }
 
 fn router(state: SharedState) -> Router {
-    let mut router =
-        Router::new().merge(confluent::routes()).merge(v1::routes()).route("/health", get(context::health));
+    let mut router = Router::new()
+        .merge(confluent::routes())
+        .merge(v1::routes())
+        .route("/health", get(context::health))
+        .merge(mcp::routes(&state));
     if state.metrics.is_some() {
         router = router.route("/metrics", get(metrics::render));
     }

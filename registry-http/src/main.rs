@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some(Command::Copy { from, to, force }) => copy(&cli, from, to, *force),
         Some(Command::Backup { to }) => backup(&cli, to),
         Some(Command::Check) => check(&cli),
+        Some(Command::Mcp) => mcp(&cli),
         _ => run(&cli),
     };
     match outcome {
@@ -133,6 +134,27 @@ fn served_backup(path: &std::path::Path, _: &std::path::Path) -> Result<registry
     Err(format!("{} is open in another process: stop it first", path.display()))
 }
 
+/// `schema-registry mcp`: the MCP tools over stdio, on the registry of the data directory (or `--store`), until
+/// the client closes stdin. Logs go to stderr: stdout carries the protocol.
+fn mcp(cli: &Cli) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    let settings = cli.settings()?;
+    let options = RegistryOptions { store: settings.store_options.clone(), ..RegistryOptions::default() };
+    let registry =
+        Registry::open_at(&settings.store, options).map_err(|e| format!("cannot open {}: {e}", settings.store))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let tools = registry_http::mcp::RegistryTools::new(registry, settings.mcp_writes, false);
+        let service = tools.serve(rmcp::transport::stdio()).await.map_err(|e| format!("MCP over stdio: {e}"))?;
+        service.waiting().await.map_err(|e| format!("MCP over stdio: {e}"))?;
+        Ok(())
+    })
+}
+
 /// `schema-registry check`: the registry's integrity; an error (exit 1) when anything is wrong.
 fn check(cli: &Cli) -> Result<(), String> {
     let (text, sound) = match open_target(cli)? {
@@ -190,6 +212,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     state.auth = auth;
     state.max_body_bytes = settings.max_body_bytes;
     state.max_validate_items = settings.max_validate_items;
+    state.mcp_writes = settings.mcp_writes;
     let tls = settings.tls.as_ref().map(|(cert, key)| registry_http::serve::Tls::load(cert, key)).transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
 

@@ -606,3 +606,73 @@ fn backup_and_check_work_on_a_stopped_and_on_a_running_server_and_a_backup_start
     assert!(!ok && stdout.contains("1 problems found") && stdout.contains("s version 1"), "{stdout}{stderr}");
     assert!(stderr.contains("the registry has problems"), "{stderr}");
 }
+
+/// `schema-registry mcp`: the MCP tools over stdio on the data directory's registry, as an assistant that starts
+/// the registry itself talks to it (newline-delimited JSON-RPC); writes only with `--mcp-writes`.
+#[test]
+fn mcp_over_stdio_finds_checks_and_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    // A registry with one schema, made by the library.
+    {
+        let registry =
+            registry_store::Registry::open(data_dir.join("registry.redb"), registry_store::RegistryOptions::default())
+                .unwrap();
+        let order = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"}]}"#;
+        let subject = registry_core::Subject::new("orders-value").unwrap();
+        registry
+            .register(&subject, &registry_core::UnparsedSchema::new(registry_core::SchemaType::Avro, order))
+            .unwrap();
+    }
+    let session = |extra: &[&str], calls: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(extra)
+            .arg("mcp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut send = |message: serde_json::Value| writeln!(stdin, "{message}").unwrap();
+        send(serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}));
+        let init: serde_json::Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+        assert_eq!(init["result"]["serverInfo"]["name"], "schema-registry", "{init}");
+        send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        let mut answers = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            send(serde_json::json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": call}));
+            answers.push(serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap());
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success(), "the server ends when its client closes stdin");
+        answers
+    };
+    let note = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""}]}"#;
+    let register =
+        serde_json::json!({"name": "register_schema", "arguments": {"subject": "orders-value", "schema": note}});
+    let answers = session(
+        &[],
+        &[
+            serde_json::json!({"name": "search_schemas", "arguments": {"query": "order"}}),
+            serde_json::json!({"name": "check_compatibility", "arguments": {"subject": "orders-value", "schema": note}}),
+            register.clone(),
+        ],
+    );
+    assert_eq!(answers[0]["result"]["structuredContent"]["results"][0]["subject"], "orders-value", "{}", answers[0]);
+    assert_eq!(answers[1]["result"]["structuredContent"]["compatible"], true, "{}", answers[1]);
+    assert_eq!(answers[2]["error"]["code"], -32602, "writes are off by default: {}", answers[2]);
+    let answers = session(&["--mcp-writes"], &[register]);
+    let registered = &answers[0]["result"]["structuredContent"];
+    assert_eq!(
+        (registered["version"].as_u64(), registered["semver"].as_str()),
+        (Some(2), Some("1.1.0")),
+        "{}",
+        answers[0]
+    );
+}

@@ -44,6 +44,7 @@ fn state_for(scenario: &Value) -> AppState {
     if let Some(limit) = scenario.get("max_validate_items").and_then(Value::as_u64) {
         state.max_validate_items = limit as usize;
     }
+    state.mcp_writes = scenario.get("mcp_writes").and_then(Value::as_bool).unwrap_or(false);
     if scenario.get("auth").and_then(Value::as_bool) == Some(true) {
         let keys = AuthKeys::default()
             .with_key("reader-key", Role::Reader)
@@ -60,7 +61,10 @@ async fn send(state: &AppState, step: &Value) -> (StatusCode, axum::http::Header
     let mut request = Request::builder().method(method).uri(path);
     let bytes = match (step.get("body"), step.get("raw")) {
         (Some(body), _) => {
-            request = request.header("content-type", "application/vnd.schemaregistry.v1+json");
+            // Unless the step names its own (an MCP call is plain JSON).
+            if step.get("headers").and_then(|h| h.get("content-type")).is_none() {
+                request = request.header("content-type", "application/vnd.schemaregistry.v1+json");
+            }
             Some(body.to_string().into_bytes())
         }
         (None, Some(Value::String(raw))) => Some(raw.clone().into_bytes()),
