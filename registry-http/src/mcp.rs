@@ -3,8 +3,8 @@
 //! the same auth as the REST APIs) and over stdio (`schema-registry mcp`).
 //!
 //! Argument names follow the REST APIs (`subject`, `version`, `id`, `schema`, `schema_type`, `level`, `data`,
-//! `items`, `query`, `limit`, `cursor`). Every tool answers structured content with an output schema; an error
-//! says what was wrong and what to send instead, with the registry's error code.
+//! `items`, `query`, `limit`, `cursor`). Every tool answers structured content with an output schema; a failure is
+//! a tool error (`isError`) whose text says what was wrong and what to send instead, with the registry's error code.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use registry_core::{SchemaId, SchemaType, Subject, UnparsedSchema, VersionSelect
 use registry_store::{Deleted, RegisterOptions, Registry, SearchQuery, SemVer, VersionState};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{ErrorData, Extensions, ServerCapabilities, ServerConfig};
+use rmcp::model::{Extensions, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -413,7 +413,7 @@ impl RegistryTools {
     async fn list_subjects(
         &self,
         Parameters(args): Parameters<ListSubjectsArgs>,
-    ) -> Result<Json<SubjectsAnswer>, ErrorData> {
+    ) -> Result<Json<SubjectsAnswer>, String> {
         let (offset, limit) = (cursor(&args.cursor)?, args.limit.unwrap_or(PAGE).clamp(1, PAGE));
         let prefix = args.prefix.unwrap_or_default();
         let subjects = self.run(move |r| Ok(r.subjects(&prefix, Deleted::Exclude)?)).await?;
@@ -425,7 +425,7 @@ impl RegistryTools {
     #[tool(description = "Find schemas by words: subject names, record/message/field/property names and \
                           documentation of Avro, JSON Schema and Protobuf schemas, best first. Each result names a \
                           subject, version and id to read with get_schema.")]
-    async fn search_schemas(&self, Parameters(args): Parameters<SearchArgs>) -> Result<Json<SearchAnswer>, ErrorData> {
+    async fn search_schemas(&self, Parameters(args): Parameters<SearchArgs>) -> Result<Json<SearchAnswer>, String> {
         if args.query.trim().is_empty() {
             return Err(invalid("`query` is empty: send the words to look for, e.g. `customer` or `order id`"));
         }
@@ -458,7 +458,7 @@ impl RegistryTools {
 
     #[tool(description = "Read a schema: by `id`, or by `subject` and `version` (a number, `latest` or a semver \
                           such as `1.2.0`; `latest` by default). Answers its text, format and references.")]
-    async fn get_schema(&self, Parameters(args): Parameters<GetSchemaArgs>) -> Result<Json<SchemaAnswer>, ErrorData> {
+    async fn get_schema(&self, Parameters(args): Parameters<GetSchemaArgs>) -> Result<Json<SchemaAnswer>, String> {
         let answer = self
             .run(move |r| {
                 let (stored, held) = match (&args.id, &args.subject) {
@@ -496,7 +496,7 @@ impl RegistryTools {
     }
 
     #[tool(description = "List a subject's versions: number, semantic version, schema id and lifecycle state.")]
-    async fn get_versions(&self, Parameters(args): Parameters<SubjectArgs>) -> Result<Json<VersionsAnswer>, ErrorData> {
+    async fn get_versions(&self, Parameters(args): Parameters<SubjectArgs>) -> Result<Json<VersionsAnswer>, String> {
         let answer = self
             .run(move |r| {
                 let subject = Subject::qualified(&args.subject).map_err(subject_error(&args.subject))?;
@@ -524,7 +524,7 @@ impl RegistryTools {
     async fn check_compatibility(
         &self,
         Parameters(args): Parameters<CandidateArgs>,
-    ) -> Result<Json<CompatibilityAnswer>, ErrorData> {
+    ) -> Result<Json<CompatibilityAnswer>, String> {
         Ok(Json(self.compatibility(args, false).await?))
     }
 
@@ -533,14 +533,14 @@ impl RegistryTools {
     async fn explain_violation(
         &self,
         Parameters(args): Parameters<CandidateArgs>,
-    ) -> Result<Json<CompatibilityAnswer>, ErrorData> {
+    ) -> Result<Json<CompatibilityAnswer>, String> {
         Ok(Json(self.compatibility(args, true).await?))
     }
 
     #[tool(description = "What differs between two schemas (`schema_type`, `old`, `new`) or two versions of a \
                           subject (`subject`, `from`, `to`): each difference with its kind, path, old and new value \
                           and whether it breaks BACKWARD or FORWARD, and the semantic version bump it implies.")]
-    async fn diff_schemas(&self, Parameters(args): Parameters<DiffArgs>) -> Result<Json<DiffAnswer>, ErrorData> {
+    async fn diff_schemas(&self, Parameters(args): Parameters<DiffArgs>) -> Result<Json<DiffAnswer>, String> {
         let found = self
             .run(move |r| match (&args.subject, &args.schema_type, &args.old, &args.new) {
                 (Some(subject), None, None, None) => {
@@ -575,10 +575,7 @@ impl RegistryTools {
     #[tool(description = "Validate a document (`data`) or several (`items`) against a registered schema (by `id`, \
                           or `subject` and `version`): every error with the JSON pointer of where it is in the \
                           document, to repair it and try again.")]
-    async fn validate_data(
-        &self,
-        Parameters(args): Parameters<ValidateArgs>,
-    ) -> Result<Json<ValidateAnswer>, ErrorData> {
+    async fn validate_data(&self, Parameters(args): Parameters<ValidateArgs>) -> Result<Json<ValidateAnswer>, String> {
         let answer = self
             .run(move |r| {
                 let id = match (&args.id, &args.subject) {
@@ -622,7 +619,7 @@ impl RegistryTools {
         &self,
         Parameters(args): Parameters<RegisterArgs>,
         extensions: Extensions,
-    ) -> Result<Json<RegisterAnswer>, ErrorData> {
+    ) -> Result<Json<RegisterAnswer>, String> {
         let dry_run = args.dry_run.unwrap_or(false);
         let actor = self.may_write(&extensions, Role::Writer, dry_run)?;
         let kind = args.schema_type.as_deref().map(schema_type).transpose()?.unwrap_or(SchemaType::Avro);
@@ -668,7 +665,7 @@ impl RegistryTools {
         &self,
         Parameters(args): Parameters<SetCompatibilityArgs>,
         extensions: Extensions,
-    ) -> Result<Json<LevelAnswer>, ErrorData> {
+    ) -> Result<Json<LevelAnswer>, String> {
         let dry_run = args.dry_run.unwrap_or(false);
         let needed = if args.subject.is_some() { Role::Writer } else { Role::Admin };
         let actor = self.may_write(&extensions, needed, dry_run)?;
@@ -709,17 +706,17 @@ impl RegistryTools {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Registry) -> Result<T, Failure> + Send + 'static,
-    ) -> Result<T, ErrorData> {
+    ) -> Result<T, String> {
         let registry = self.registry.clone();
         match tokio::task::spawn_blocking(move || work(&registry)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(Failure::Registry(e))) => Err(error(ApiError::from(e))),
-            Ok(Err(Failure::Usage(message))) => Err(invalid(&message)),
-            Err(e) => Err(ErrorData::internal_error(format!("the tool stopped: {e}"), None)),
+            Ok(Err(Failure::Usage(message))) => Err(message),
+            Err(e) => Err(format!("the tool stopped: {e}")),
         }
     }
 
-    async fn compatibility(&self, args: CandidateArgs, explain: bool) -> Result<CompatibilityAnswer, ErrorData> {
+    async fn compatibility(&self, args: CandidateArgs, explain: bool) -> Result<CompatibilityAnswer, String> {
         let kind = args.schema_type.as_deref().map(schema_type).transpose()?.unwrap_or(SchemaType::Avro);
         let level = args.level.as_deref().map(|l| {
             l.parse::<CompatibilityLevel>()
@@ -757,7 +754,7 @@ impl RegistryTools {
 
     /// Whether the caller may write with `needed`: writes over MCP are allowed on this server, and (with auth on)
     /// the caller's key has the role. A dry run only reads. Returns the caller's name, for the audit log.
-    fn may_write(&self, extensions: &Extensions, needed: Role, dry_run: bool) -> Result<Option<Arc<str>>, ErrorData> {
+    fn may_write(&self, extensions: &Extensions, needed: Role, dry_run: bool) -> Result<Option<Arc<str>>, String> {
         let caller =
             extensions.get::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<Caller>()).cloned();
         if dry_run {
@@ -780,8 +777,8 @@ impl RegistryTools {
     }
 }
 
-/// A registry error as a tool error: its message, and the registry's error code with a hint of what to do.
-fn error(e: ApiError) -> ErrorData {
+/// A registry error as a tool error (`isError`): its message, the registry's error code, and a hint of what to do.
+fn error(e: ApiError) -> String {
     let hint = match e.code {
         40401 => Some("list_subjects or search_schemas names the subjects there are"),
         40402 => Some("get_versions names the subject's versions"),
@@ -790,16 +787,14 @@ fn error(e: ApiError) -> ErrorData {
         42201 => Some("the schema does not parse: check its syntax and `schema_type` (AVRO, JSON or PROTOBUF)"),
         _ => None,
     };
-    let data = serde_json::json!({"error_code": e.code, "hint": hint});
-    if e.status.is_server_error() {
-        ErrorData::internal_error(e.message, Some(data))
-    } else {
-        ErrorData::invalid_params(e.message, Some(data))
+    match hint {
+        Some(hint) => format!("{} (error {}; {hint})", e.message, e.code),
+        None => format!("{} (error {})", e.message, e.code),
     }
 }
 
-fn invalid(message: &str) -> ErrorData {
-    ErrorData::invalid_params(message.to_string(), None)
+fn invalid(message: &str) -> String {
+    message.to_string()
 }
 
 /// What stopped a tool's work: the registry's refusal, or arguments that do not fit together.
@@ -823,17 +818,17 @@ fn subject_error(name: &str) -> impl Fn(registry_core::SubjectError) -> Failure 
     move |reason| usage(&format!("invalid subject '{name}': {reason}"))
 }
 
-fn schema_type(name: &str) -> Result<SchemaType, ErrorData> {
+fn schema_type(name: &str) -> Result<SchemaType, String> {
     name.parse::<SchemaType>()
         .map_err(|_| invalid(&format!("unknown schema_type '{name}': use AVRO, JSON or PROTOBUF")))
 }
 
-fn state(name: &str) -> Result<VersionState, ErrorData> {
+fn state(name: &str) -> Result<VersionState, String> {
     name.parse::<VersionState>().map_err(|e| invalid(&e.to_string()))
 }
 
 /// A cursor: the offset the previous answer stopped at.
-fn cursor(cursor: &Option<String>) -> Result<usize, ErrorData> {
+fn cursor(cursor: &Option<String>) -> Result<usize, String> {
     match cursor.as_deref() {
         None | Some("") => Ok(0),
         Some(text) => text.parse().map_err(|_| invalid("`cursor` is the `next_cursor` of a previous answer, as given")),

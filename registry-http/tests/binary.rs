@@ -666,7 +666,7 @@ fn mcp_over_stdio_finds_checks_and_registers() {
     );
     assert_eq!(answers[0]["result"]["structuredContent"]["results"][0]["subject"], "orders-value", "{}", answers[0]);
     assert_eq!(answers[1]["result"]["structuredContent"]["compatible"], true, "{}", answers[1]);
-    assert_eq!(answers[2]["error"]["code"], -32602, "writes are off by default: {}", answers[2]);
+    assert_eq!(answers[2]["result"]["isError"], true, "writes are off by default: {}", answers[2]);
     let answers = session(&["--mcp-writes"], &[register]);
     let registered = &answers[0]["result"]["structuredContent"];
     assert_eq!(
