@@ -35,7 +35,7 @@ wait_healthy "$URL" "$SERVER_PID"
 echo "server ready (pid $SERVER_PID)"
 
 step "pytest tests/python"
-SCHEMA_REGISTRY_URL="$URL" run_pytest "$DATA_DIR/pytest.out" "$ROOT/tests/python"
+SCHEMA_REGISTRY_URL="$URL" SCHEMA_REGISTRY_BIN="$BIN" run_pytest "$DATA_DIR/pytest.out" "$ROOT/tests/python"
 stop_server "$SERVER_PID"
 SERVER_PID=""
 
@@ -52,5 +52,5 @@ wait_healthy "$URL" "$SERVER_PID" "$DATA_DIR/cert.pem"
 echo "server ready (pid $SERVER_PID)"
 
 step "pytest tests/python over TLS, with an API key as Basic auth"
-SCHEMA_REGISTRY_URL="$URL" SCHEMA_REGISTRY_CA="$DATA_DIR/cert.pem" SCHEMA_REGISTRY_BASIC_AUTH="ci:$KEY" \
+SCHEMA_REGISTRY_URL="$URL" SCHEMA_REGISTRY_CA="$DATA_DIR/cert.pem" SCHEMA_REGISTRY_BASIC_AUTH="ci:$KEY" SCHEMA_REGISTRY_BIN="$BIN" \
     run_pytest "$DATA_DIR/pytest-tls.out" "$ROOT/tests/python"

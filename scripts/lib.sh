@@ -3,30 +3,34 @@
 
 ROOT="$(pwd)"
 CLIENT_VERSION="2.16.0"
+# The official MCP Python SDK, the MCP tools' real client.
+MCP_VERSION="1.30.0"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 HEALTH_TIMEOUT_SECS="${HEALTH_TIMEOUT_SECS:-30}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Creates .venv on first use and installs the pinned client (with its rule executors) and pytest unless they are
-# already there.
+# Creates .venv on first use and installs the pinned clients (confluent-kafka with its rule executors, the MCP SDK)
+# and pytest unless they are already there.
 setup_venv() {
     step "python environment ($VENV)"
     if [[ ! -x "$PY" ]]; then
         python3 -m venv "$VENV"
     fi
-    if "$PY" - "$CLIENT_VERSION" <<'PYEOF' 2>/dev/null; then
+    if "$PY" - "$CLIENT_VERSION" "$MCP_VERSION" <<'PYEOF' 2>/dev/null; then
 import sys
 from importlib.metadata import version
 assert version("confluent-kafka") == sys.argv[1]
+assert version("mcp") == sys.argv[2]
+import mcp.client.streamable_http, mcp.client.stdio  # noqa: F401
 import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry, cryptography  # noqa: F401
 import celpy, jsonata  # noqa: F401  (the rules extra: CEL and JSONata executors)
 PYEOF
-        echo "confluent-kafka $CLIENT_VERSION and pytest already installed"
+        echo "confluent-kafka $CLIENT_VERSION, mcp $MCP_VERSION and pytest already installed"
     else
         "$PY" -m pip install --quiet --disable-pip-version-check \
-            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" pytest cryptography
+            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" "mcp==$MCP_VERSION" pytest cryptography
     fi
 }
 
