@@ -690,9 +690,136 @@ impl RegistryTools {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for RegistryTools {
+    /// Each subject's latest schema, `schema://{subject}/latest`, paged by `cursor`.
+    async fn list_resources(
+        &self,
+        request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        let cursor_text = request.and_then(|r| r.cursor);
+        let offset = cursor(&cursor_text).map_err(|e| rmcp::ErrorData::invalid_params(e, None))?;
+        let subjects = self
+            .run(|r| Ok(r.subjects("", Deleted::Exclude)?))
+            .await
+            .map_err(|e| rmcp::ErrorData::internal_error(e, None))?;
+        let resources = subjects
+            .iter()
+            .skip(offset)
+            .take(PAGE)
+            .map(|subject| {
+                rmcp::model::Resource::new(format!("schema://{subject}/latest"), subject.to_string())
+                    .with_description(format!("the latest schema of subject {subject}"))
+            })
+            .collect();
+        let mut result = rmcp::model::ListResourcesResult::with_all_items(resources);
+        result.next_cursor = (subjects.len() > offset + PAGE).then(|| (offset + PAGE).to_string());
+        Ok(result)
+    }
+
+    /// Any version of a subject: `schema://{subject}/{version}` (a number, `latest` or a semver).
+    async fn list_resource_templates(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, rmcp::ErrorData> {
+        let template = rmcp::model::ResourceTemplate::new("schema://{subject}/{version}", "schema version")
+            .with_description("one version of a subject: a number, `latest` or a semantic version such as 1.2.0");
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    /// The schema text of `schema://{subject}/{version}`.
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        let uri = request.uri.clone();
+        let Some((subject, version)) = uri.strip_prefix("schema://").and_then(|rest| rest.rsplit_once('/')) else {
+            return Err(rmcp::ErrorData::invalid_params(
+                format!("`{uri}` is not a schema resource: use schema://{{subject}}/{{version}}"),
+                None,
+            ));
+        };
+        let (subject, version) = (subject.to_string(), Value::String(version.to_string()));
+        let found = self
+            .run(move |r| {
+                let subject = Subject::qualified(&subject).map_err(subject_error(&subject))?;
+                let selector = select(r, &subject, Some(&version))?;
+                Ok(r.version(&subject, selector, Deleted::Exclude)?)
+            })
+            .await
+            .map_err(|e| rmcp::ErrorData::resource_not_found(e, None))?;
+        let mime = if found.schema.schema_type == SchemaType::Protobuf { "text/plain" } else { "application/json" };
+        let contents = rmcp::model::ResourceContents::text(found.schema.text.clone(), uri).with_mime_type(mime);
+        Ok(rmcp::model::ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, rmcp::ErrorData> {
+        use rmcp::model::{Prompt, PromptArgument};
+        let argument =
+            |name: &str, description: &str| PromptArgument::new(name).with_description(description).with_required(true);
+        Ok(rmcp::model::ListPromptsResult::with_all_items(vec![
+            Prompt::new(
+                "evolve_schema",
+                Some("Change a subject's schema as asked, keeping it compatible with its versions"),
+                Some(vec![argument("subject", "the subject"), argument("change", "what to change, in words")]),
+            ),
+            Prompt::new(
+                "make_output_valid",
+                Some("Repair a JSON document until it is valid against a registered schema"),
+                Some(vec![
+                    argument("subject", "the subject whose latest schema it must fit"),
+                    argument("output", "the document"),
+                ]),
+            ),
+        ]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: rmcp::model::GetPromptRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, rmcp::ErrorData> {
+        use rmcp::model::{ContentBlock, GetPromptResult, PromptMessage, Role as Speaker};
+        let arguments = request.arguments.unwrap_or_default();
+        let argument = |name: &str| -> Result<String, rmcp::ErrorData> {
+            match arguments.get(name) {
+                Some(Value::String(text)) => Ok(text.clone()),
+                Some(other) => Ok(other.to_string()),
+                None => Err(rmcp::ErrorData::invalid_params(format!("the prompt needs `{name}`"), None)),
+            }
+        };
+        let text = match request.name.as_str() {
+            "evolve_schema" => format!(
+                "Change the schema of subject `{subject}` as follows: {change}\n\n1. Read its latest version with                  get_schema (subject `{subject}`).\n2. Write the changed schema.\n3. Check it with                  check_compatibility; if it is refused, call explain_violation and apply each fix, then check again.\n\
+                 4. Show diff_schemas between the latest version and the new schema, and the semantic version bump it                  implies. Register it only when asked (register_schema, dry_run first).",
+                subject = argument("subject")?,
+                change = argument("change")?,
+            ),
+            "make_output_valid" => format!(
+                "This document must be valid against the latest schema of subject `{subject}`:\n\n{output}\n\n\
+                 Call validate_data (subject `{subject}`, data: the document). For each error, change the document                  at the error's JSON pointer as its message says, and validate again until it is valid. Answer with                  the valid document only.",
+                subject = argument("subject")?,
+                output = argument("output")?,
+            ),
+            other => {
+                return Err(rmcp::ErrorData::invalid_params(
+                    format!("no prompt `{other}`: the prompts are evolve_schema and make_output_valid"),
+                    None,
+                ));
+            }
+        };
+        Ok(GetPromptResult::new(vec![PromptMessage::new(Speaker::User, ContentBlock::text(text))]).into())
+    }
+
     fn get_info(&self) -> ServerConfig {
         let me = rmcp::model::Implementation::new("schema-registry", env!("CARGO_PKG_VERSION"));
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(me).with_instructions(
+        let capabilities = ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build();
+        ServerConfig::new(capabilities).with_server_info(me).with_instructions(
             "A schema registry (Avro, JSON Schema, Protobuf; Confluent-compatible). Find schemas with search_schemas \
              or list_subjects, read them with get_schema and get_versions, check a change with check_compatibility \
              (explain_violation says how to fix it), compare with diff_schemas, and check data with validate_data \

@@ -107,6 +107,29 @@ def test_every_tool_over_http_answers_as_the_rest_api_does():
         assert unknown.isError and "40401" in unknown.content[0].text
         refused = await call(session, "register_schema", subject=subject, schema=candidate)
         assert refused.isError and "--mcp-writes" in refused.content[0].text
+
+        # Resources: each subject's latest schema, and any version by template.
+        from pydantic import AnyUrl
+
+        listed = []
+        cursor = None
+        while True:
+            page = await session.list_resources(cursor)
+            listed.extend(str(resource.uri) for resource in page.resources)
+            if not page.nextCursor:
+                break
+            cursor = page.nextCursor
+        assert f"schema://{subject}/latest" in listed
+        read = await session.read_resource(AnyUrl(f"schema://{subject}/1"))
+        assert read.contents[0].text == client.get_version(subject, 1).schema.schema_str
+        templates = (await session.list_resource_templates()).resourceTemplates
+        assert templates[0].uriTemplate == "schema://{subject}/{version}"
+
+        # Prompts for the two common tasks.
+        prompts = {prompt.name for prompt in (await session.list_prompts()).prompts}
+        assert prompts == {"evolve_schema", "make_output_valid"}
+        prompt = await session.get_prompt("evolve_schema", {"subject": subject, "change": "add a coupon"})
+        assert subject in prompt.messages[0].content.text
         return True
 
     assert asyncio.run(over_http(work))

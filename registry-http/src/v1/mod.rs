@@ -351,6 +351,14 @@ fn select(state: &AppState, subject: &Subject, version: &str) -> ApiResult<Versi
     crate::confluent::version(version)
 }
 
+/// A number from a query parameter: `default` when absent or empty, 400 naming the parameter when not a number.
+fn number<T: std::str::FromStr>(value: &Option<String>, name: &str, default: T) -> ApiResult<T> {
+    match value.as_deref() {
+        None | Some("") => Ok(default),
+        Some(text) => text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number"))),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct SearchParams {
     q: Option<String>,
@@ -370,14 +378,6 @@ async fn search(
     if text.trim().is_empty() {
         return Err(ApiError::bad_request("q is required: the text to search for"));
     }
-    let number = |value: &Option<String>, name: &str, default: usize| -> ApiResult<usize> {
-        match value.as_deref() {
-            None | Some("") => Ok(default),
-            Some(text) => {
-                text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number")))
-            }
-        }
-    };
     let query = registry_store::SearchQuery {
         text,
         schema_type: params.schema_type.as_deref().map(str::parse).transpose()?,
@@ -418,16 +418,8 @@ async fn audit(
     State(state): State<SharedState>,
     crate::extract::Query(query): crate::extract::Query<AuditQuery>,
 ) -> ApiResult<Sr<AuditAnswer>> {
-    let number = |value: &Option<String>, name: &str, default: u64| -> ApiResult<u64> {
-        match value.as_deref() {
-            None | Some("") => Ok(default),
-            Some(text) => {
-                text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number")))
-            }
-        }
-    };
     let since = number(&query.since, "since", 1)?;
-    let limit = usize::try_from(number(&query.limit, "limit", 100)?).unwrap_or(usize::MAX);
+    let limit = number(&query.limit, "limit", 100)?;
     let subject = query.subject.as_deref().map(crate::confluent::request_subject).transpose()?;
     let page = on_pool(&state.registry, move |r| r.audit(since, limit, subject.as_ref())).await?;
     Ok(Sr(AuditAnswer { entries: page.entries, next: page.next }))
