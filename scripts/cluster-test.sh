@@ -50,7 +50,7 @@ echo "instances ready: ${URLS[*]}"
 
 for url in "${URLS[@]}"; do
     step "the confluent-kafka client test against $url"
-    SCHEMA_REGISTRY_URL="$url" run_pytest "$WORK/client.out" "$ROOT/tests/python"
+    SCHEMA_REGISTRY_URL="$url" SCHEMA_REGISTRY_BIN="$BIN" run_pytest "$WORK/client.out" "$ROOT/tests/python"
 done
 
 step "the instances together (tests/cluster)"
