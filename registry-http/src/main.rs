@@ -148,7 +148,8 @@ fn mcp(cli: &Cli) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let tools = registry_http::mcp::RegistryTools::new(registry, settings.mcp_writes, false);
+        let tools = registry_http::mcp::RegistryTools::new(registry, settings.mcp_writes, false)
+            .with_max_items(settings.max_validate_items);
         let service = tools.serve(rmcp::transport::stdio()).await.map_err(|e| format!("MCP over stdio: {e}"))?;
         service.waiting().await.map_err(|e| format!("MCP over stdio: {e}"))?;
         Ok(())

@@ -31,12 +31,13 @@ pub(crate) fn http_service(
 > {
     use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
     let (registry, writes, auth) = (state.registry.clone(), state.mcp_writes, state.auth.is_some());
+    let max_items = state.max_validate_items;
     let mut config = StreamableHttpServerConfig::default().with_legacy_session_mode(false).with_json_response(true);
     if auth {
         config = config.disable_allowed_hosts();
     }
     StreamableHttpService::new(
-        move || Ok(RegistryTools::new(registry.clone(), writes, auth)),
+        move || Ok(RegistryTools::new(registry.clone(), writes, auth).with_max_items(max_items)),
         Default::default(),
         config,
     )
@@ -82,6 +83,8 @@ pub struct RegistryTools {
     /// Whether callers are known by key (auth on): a write then needs a writer's key, an admin's for the global
     /// level.
     auth: bool,
+    /// Most documents one `validate_data` call may hold, as for the REST APIs.
+    max_items: usize,
     tool_router: ToolRouter<Self>,
 }
 
@@ -405,7 +408,13 @@ impl RegistryTools {
     /// Tools over `registry`; `writes` lets `register_schema` and `set_compatibility` write; `auth` says callers
     /// are known by key (their roles then decide what they may write).
     pub fn new(registry: Registry, writes: bool, auth: bool) -> Self {
-        Self { registry, writes, auth, tool_router: Self::tool_router() }
+        let max_items = crate::DEFAULT_MAX_VALIDATE_ITEMS;
+        Self { registry, writes, auth, max_items, tool_router: Self::tool_router() }
+    }
+
+    /// The same tools taking at most `max_items` documents per `validate_data` call.
+    pub fn with_max_items(self, max_items: usize) -> Self {
+        Self { max_items, ..self }
     }
 
     #[tool(description = "List the registry's subjects (the names schemas are registered under, e.g. \
@@ -576,6 +585,10 @@ impl RegistryTools {
                           or `subject` and `version`): every error with the JSON pointer of where it is in the \
                           document, to repair it and try again.")]
     async fn validate_data(&self, Parameters(args): Parameters<ValidateArgs>) -> Result<Json<ValidateAnswer>, String> {
+        let max_items = self.max_items;
+        if args.items.as_ref().is_some_and(|items| items.len() > max_items) {
+            return Err(format!("`items` holds more than {max_items} documents: send them in several calls"));
+        }
         let answer = self
             .run(move |r| {
                 let id = match (&args.id, &args.subject) {
