@@ -720,7 +720,7 @@ impl ServerHandler for RegistryTools {
             .skip(offset)
             .take(PAGE)
             .map(|subject| {
-                rmcp::model::Resource::new(format!("schema://{subject}/latest"), subject.to_string())
+                rmcp::model::Resource::new(resource_uri(subject.as_str(), "latest"), subject.to_string())
                     .with_description(format!("the latest schema of subject {subject}"))
             })
             .collect();
@@ -753,7 +753,9 @@ impl ServerHandler for RegistryTools {
                 None,
             ));
         };
-        let (subject, version) = (subject.to_string(), Value::String(version.to_string()));
+        // The subject is percent-encoded in the URI (a context's `:.ctx:` is not a host otherwise).
+        let subject = percent_encoding::percent_decode_str(subject).decode_utf8_lossy().into_owned();
+        let version = Value::String(percent_encoding::percent_decode_str(version).decode_utf8_lossy().into_owned());
         let found = self
             .run(move |r| {
                 let subject = Subject::qualified(&subject).map_err(subject_error(&subject))?;
@@ -973,6 +975,32 @@ fn cursor(cursor: &Option<String>) -> Result<usize, String> {
         None | Some("") => Ok(0),
         Some(text) => text.parse().map_err(|_| invalid("`cursor` is the `next_cursor` of a previous answer, as given")),
     }
+}
+
+/// What a subject name must have encoded to stand as the host of a `schema://` URI.
+const URI_HOST: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b':')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The resource URI of a version of a subject: `schema://{subject}/{version}`, the subject percent-encoded.
+fn resource_uri(subject: &str, version: &str) -> String {
+    format!("schema://{}/{version}", percent_encoding::utf8_percent_encode(subject, URI_HOST))
 }
 
 /// A schema argument as text: a string as it is, a JSON value written out.
