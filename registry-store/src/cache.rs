@@ -211,6 +211,9 @@ pub(crate) struct Caches {
     search_stale: std::sync::Mutex<Stale>,
 }
 
+/// The most subjects the search index keeps a list of to read again; past it, it reads everything again.
+const MAX_STALE_SUBJECTS: usize = 10_000;
+
 /// What of the search index a change made stale.
 #[derive(Debug, Default)]
 pub(crate) enum Stale {
@@ -279,11 +282,14 @@ impl Caches {
         }
     }
 
-    /// Marks `subject`'s entries of the search index stale (every subject's, for `None`).
+    /// Marks `subject`'s entries of the search index stale (every subject's, for `None`). Past
+    /// [`MAX_STALE_SUBJECTS`] subjects the whole index is: reading it again whole is then as cheap, and a registry
+    /// nobody searches keeps no list that grows.
     fn stale_for_search(&self, subject: Option<&Subject>) {
         let mut stale = self.search_stale.lock().unwrap_or_else(|e| e.into_inner());
         match (&mut *stale, subject) {
             (Stale::All, _) => {}
+            (Stale::Subjects(subjects), Some(_)) if subjects.len() >= MAX_STALE_SUBJECTS => *stale = Stale::All,
             (Stale::Subjects(subjects), Some(subject)) => {
                 subjects.insert(subject.clone());
             }
@@ -568,6 +574,27 @@ impl Validators {
 mod tests {
     use super::*;
     use registry_core::{Limits, NoReferences, SchemaType, UnparsedSchema};
+
+    #[test]
+    fn the_search_index_reads_again_what_changed_and_everything_past_a_bound() {
+        let caches = Caches::new(&crate::RegistryOptions::default());
+        let subject = |i: usize| Subject::new(&format!("s{i}")).expect("a subject");
+        assert!(matches!(caches.take_search_stale(), Stale::All), "everything, to begin with");
+        caches.apply(&Change::Registered { subject: subject(1) });
+        caches.apply(&Change::Registered { subject: subject(1) });
+        caches.apply(&Change::Config { scope: "s2".into() });
+        match caches.take_search_stale() {
+            Stale::Subjects(subjects) => assert_eq!(subjects, [subject(1)].into()),
+            Stale::All => panic!("one subject changed"),
+        }
+        assert!(matches!(caches.take_search_stale(), Stale::Subjects(s) if s.is_empty()), "nothing since");
+        for i in 0..=MAX_STALE_SUBJECTS {
+            caches.apply(&Change::Registered { subject: subject(i) });
+        }
+        assert!(matches!(caches.take_search_stale(), Stale::All), "past the bound, everything");
+        caches.apply(&Change::Unknown);
+        assert!(matches!(caches.take_search_stale(), Stale::All), "an unknown change, everything");
+    }
 
     #[test]
     fn blind_caches_answer_nothing_that_another_instance_could_change_and_trust_no_remembered_answer() {
