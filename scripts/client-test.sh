@@ -48,9 +48,9 @@ step "start the server over TLS with auth on, on $URL"
 "$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR/data-tls" --auth-keys "$DATA_DIR/keys" \
     --tls-cert "$DATA_DIR/cert.pem" --tls-key "$DATA_DIR/key.pem" >"$LOG" 2>&1 &
 SERVER_PID=$!
-wait_healthy "$URL" "$SERVER_PID" "$DATA_DIR/cert.pem"
+wait_healthy "$URL" "$SERVER_PID" "$DATA_DIR/ca.pem"
 echo "server ready (pid $SERVER_PID)"
 
 step "pytest tests/python over TLS, with an API key as Basic auth"
-SCHEMA_REGISTRY_URL="$URL" SCHEMA_REGISTRY_CA="$DATA_DIR/cert.pem" SCHEMA_REGISTRY_BASIC_AUTH="ci:$KEY" SCHEMA_REGISTRY_BIN="$BIN" \
+SCHEMA_REGISTRY_URL="$URL" SCHEMA_REGISTRY_CA="$DATA_DIR/ca.pem" SCHEMA_REGISTRY_BASIC_AUTH="ci:$KEY" SCHEMA_REGISTRY_BIN="$BIN" \
     run_pytest "$DATA_DIR/pytest-tls.out" "$ROOT/tests/python"

@@ -116,8 +116,19 @@ pub enum Command {
     /// a server runs on the data directory, it runs the check.
     Check,
     /// Serve the Model Context Protocol over stdio (for an assistant that starts the registry itself), on the
-    /// registry of the data directory or --store; `--mcp-writes` lets it register.
-    Mcp,
+    /// registry of the data directory or --store (`--mcp-writes` lets it register), or relayed to the `/mcp` of a
+    /// running server with `--url`.
+    Mcp {
+        /// A running server to relay to (`http://host:port` or `https://...`) instead of opening a registry.
+        #[arg(long)]
+        url: Option<String>,
+        /// The API key to present to that server (as `X-API-Key`).
+        #[arg(long, env = "SCHEMA_REGISTRY_API_KEY")]
+        api_key: Option<String>,
+        /// A PEM certificate (or chain) to trust for an `https://` server.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Copy a whole registry between stores (redb files and PostgreSQL URLs), keeping ids, versions, soft
     /// deletes, references, compatibility levels and modes.
     Copy {

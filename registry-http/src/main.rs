@@ -31,7 +31,8 @@ fn main() -> ExitCode {
         Some(Command::Copy { from, to, force }) => copy(&cli, from, to, *force),
         Some(Command::Backup { to }) => backup(&cli, to),
         Some(Command::Check) => check(&cli),
-        Some(Command::Mcp) => mcp(&cli),
+        Some(Command::Mcp { url: Some(url), api_key, ca }) => mcp_relay(url, api_key.as_deref(), ca.as_deref()),
+        Some(Command::Mcp { url: None, .. }) => mcp(&cli),
         _ => run(&cli),
     };
     match outcome {
@@ -154,6 +155,16 @@ fn mcp(cli: &Cli) -> Result<(), String> {
         service.waiting().await.map_err(|e| format!("MCP over stdio: {e}"))?;
         Ok(())
     })
+}
+
+/// `schema-registry mcp --url`: the MCP messages of stdin relayed to a running server's `/mcp`, its answers to
+/// stdout.
+fn mcp_relay(url: &str, api_key: Option<&str>, ca: Option<&std::path::Path>) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(registry_http::mcp::relay(url, api_key, ca))
 }
 
 /// `schema-registry check`: the registry's integrity; an error (exit 1) when anything is wrong.

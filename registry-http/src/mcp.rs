@@ -1056,3 +1056,162 @@ fn fix(kind: &str, direction: &str) -> String {
         ),
     }
 }
+
+// ----- the stdio relay to a running server -----
+
+/// Relays the MCP messages read from stdin (one JSON-RPC message a line) to the `/mcp` of the server at `url`,
+/// and writes its answers to stdout, a line each, until stdin ends: `schema-registry mcp --url`. `api_key` is
+/// presented as `X-API-Key`; an `https://` server is trusted by the certificates in `ca`. The protocol version
+/// the server answered `initialize` with goes with every later message, as the transport asks.
+pub async fn relay(url: &str, api_key: Option<&str>, ca: Option<&std::path::Path>) -> Result<(), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let target = Target::parse(url, ca)?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    let mut version: Option<String> = None;
+    while let Some(line) = lines.next_line().await.map_err(|e| format!("cannot read stdin: {e}"))? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let message: Value = match serde_json::from_str(&line) {
+            Ok(message) => message,
+            Err(e) => {
+                let error = rpc_error(&Value::Null, -32700, &format!("not JSON: {e}"));
+                stdout.write_all(format!("{error}\n").as_bytes()).await.map_err(|e| e.to_string())?;
+                continue;
+            }
+        };
+        let answers = match target.post(&line, api_key, version.as_deref()).await {
+            Ok(answers) => answers,
+            Err(e) => match message.get("id") {
+                Some(id) => vec![rpc_error(id, -32000, &e).to_string()],
+                None => Vec::new(),
+            },
+        };
+        for answer in answers {
+            if message.get("method").and_then(Value::as_str) == Some("initialize")
+                && let Ok(parsed) = serde_json::from_str::<Value>(&answer)
+                && let Some(agreed) = parsed.pointer("/result/protocolVersion").and_then(Value::as_str)
+            {
+                version = Some(agreed.to_string());
+            }
+            stdout.write_all(format!("{answer}\n").as_bytes()).await.map_err(|e| e.to_string())?;
+        }
+        stdout.flush().await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn rpc_error(id: &Value, code: i64, message: &str) -> Value {
+    serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// Where the relay posts: host, port, path, and TLS when `https://`.
+struct Target {
+    host: String,
+    port: u16,
+    path: String,
+    tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl Target {
+    fn parse(url: &str, ca: Option<&std::path::Path>) -> Result<Self, String> {
+        let uri: axum::http::Uri = url.parse().map_err(|e| format!("invalid --url {url}: {e}"))?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("--url {url}: use http:// or https://")),
+        };
+        let host = uri.host().ok_or_else(|| format!("--url {url} names no host"))?.to_string();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let path = format!("{}/mcp", uri.path().trim_end_matches('/'));
+        let tls = match (https, ca) {
+            (false, _) => None,
+            (true, None) => return Err(format!("--url {url} is https: name the certificate to trust with --ca")),
+            (true, Some(ca)) => Some(connector(ca)?),
+        };
+        Ok(Self { host, port, path, tls })
+    }
+
+    /// Posts one message; the answers: none for a notification (202), one JSON answer, or each of an event
+    /// stream's messages.
+    async fn post(&self, message: &str, api_key: Option<&str>, version: Option<&str>) -> Result<Vec<String>, String> {
+        use http_body_util::{BodyExt, Full};
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot reach {}:{}: {e}", self.host, self.port))?;
+        let authority = format!("{}:{}", self.host, self.port);
+        let mut request = axum::http::Request::post(&self.path)
+            .header("host", &authority)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(key) = api_key {
+            request = request.header("x-api-key", key);
+        }
+        if let Some(version) = version {
+            request = request.header("mcp-protocol-version", version);
+        }
+        let request = request
+            .body(Full::new(axum::body::Bytes::from(message.to_string())))
+            .map_err(|e| format!("cannot build the request: {e}"))?;
+        let response = match &self.tls {
+            None => send(hyper_util::rt::TokioIo::new(stream), request).await?,
+            Some(tls) => {
+                let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| format!("invalid host {}: {e}", self.host))?;
+                let stream = tls.connect(name, stream).await.map_err(|e| format!("TLS with {authority}: {e}"))?;
+                send(hyper_util::rt::TokioIo::new(stream), request).await?
+            }
+        };
+        let status = response.status();
+        let event_stream = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t.to_str().is_ok_and(|t| t.starts_with("text/event-stream")));
+        let body = response.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if !status.is_success() {
+            return Err(format!("the server answered {status}: {}", text.trim()));
+        }
+        if event_stream {
+            let data = text.lines().filter_map(|line| line.strip_prefix("data:")).map(str::trim);
+            return Ok(data.filter(|data| !data.is_empty()).map(str::to_string).collect());
+        }
+        Ok(if text.trim().is_empty() { Vec::new() } else { vec![text.trim().to_string()] })
+    }
+}
+
+async fn send<S>(
+    io: S,
+    request: axum::http::Request<http_body_util::Full<axum::body::Bytes>>,
+) -> Result<axum::http::Response<hyper::body::Incoming>, String>
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(io).await.map_err(|e| format!("HTTP handshake: {e}"))?;
+    tokio::spawn(connection);
+    sender.send_request(request).await.map_err(|e| format!("the request failed: {e}"))
+}
+
+/// A TLS connector trusting the certificates of the PEM file `ca` (ring, as the server).
+fn connector(ca: &std::path::Path) -> Result<tokio_rustls::TlsConnector, String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read a certificate from {}: {e}", ca.display()))?;
+    for cert in certs {
+        roots.add(cert).map_err(|e| format!("cannot trust a certificate of {}: {e}", ca.display()))?;
+    }
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+}

@@ -676,3 +676,47 @@ fn mcp_over_stdio_finds_checks_and_registers() {
         answers[0]
     );
 }
+
+/// `schema-registry mcp --url`: stdio relayed to a running server's `/mcp` (the protocol version agreed at
+/// `initialize` sent with what follows); an unreachable server is an error answer to each request, not a crash.
+#[test]
+fn mcp_relays_stdio_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (server, _) = start(port, &dir.path().join("data"));
+    let (status, _) = http(port, "POST", "/subjects/orders-value/versions", Some(r#"{"schema":"\"long\""}"#)).unwrap();
+    assert_eq!(status, 200);
+    let relay = |url: &str, messages: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+            .args(["mcp", "--url", url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for message in messages {
+            writeln!(stdin, "{message}").unwrap();
+        }
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "the relay ends when stdin does");
+        let text = String::from_utf8(output.stdout).unwrap();
+        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    };
+    let messages = [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_versions", "arguments": {"subject": "orders-value"}}}),
+    ];
+    let answers = relay(&format!("http://127.0.0.1:{port}"), &messages);
+    assert_eq!(answers.len(), 2, "a notification has no answer: {answers:?}");
+    assert_eq!(answers[0]["result"]["serverInfo"]["name"], "schema-registry");
+    assert_eq!(answers[1]["result"]["structuredContent"]["versions"][0]["version"], 1, "{}", answers[1]);
+    assert!(terminate(server).success());
+    let unreachable = relay(&format!("http://127.0.0.1:{}", free_port()), &messages[..1]);
+    assert_eq!(unreachable[0]["error"]["code"], -32000, "{unreachable:?}");
+    assert!(unreachable[0]["error"]["message"].as_str().unwrap().contains("cannot reach"));
+}

@@ -151,3 +151,28 @@ def test_the_tools_over_stdio_on_a_data_directory():
             return True
 
         assert asyncio.run(over_stdio(data_dir, work))
+
+
+def test_the_relay_from_stdio_to_the_running_server():
+    """`schema-registry mcp --url` relays an assistant's stdio to this server's `/mcp` (over TLS trusting the run's
+    CA, with its key, when the run sets them): the same answers as over HTTP."""
+    assert BIN, "SCHEMA_REGISTRY_BIN names the binary (scripts/client-test.sh sets it)"
+    client = new_client()
+    subject = unique("relayed-value")
+    registered = client.register_schema(subject, Schema(order(("id", "long")), "AVRO"))
+    args = ["mcp", "--url", URL]
+    if os.environ.get("SCHEMA_REGISTRY_CA"):
+        args += ["--ca", os.environ["SCHEMA_REGISTRY_CA"]]
+    if os.environ.get("SCHEMA_REGISTRY_BASIC_AUTH"):
+        args += ["--api-key", os.environ["SCHEMA_REGISTRY_BASIC_AUTH"].split(":", 1)[1]]
+
+    async def work():
+        async with stdio_client(StdioServerParameters(command=BIN, args=args)) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
+                found = (await call(session, "get_schema", subject=subject)).structuredContent
+                assert found["id"] == registered
+                return True
+
+    assert asyncio.run(work())
