@@ -701,6 +701,8 @@ impl RegistryTools {
     }
 }
 
+// Arguments that do not fit a tool's input schema (one missing, one of the wrong type) are answered by rmcp as a
+// tool error naming them, as the tools' own failures are.
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for RegistryTools {
     /// Each subject's latest schema, `schema://{subject}/latest`, paged by `cursor`.
