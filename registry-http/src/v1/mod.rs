@@ -508,7 +508,7 @@ async fn validate_by_version(
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
     let subject = crate::confluent::request_subject(&name)?;
-    let selector: VersionSelector = version.parse()?;
+    let selector = select(&state, &subject, &version)?;
     let id = state.registry.version(&subject, selector, Deleted::Exclude)?.schema.id;
     validate_against(&state, id, body).await
 }
