@@ -26,11 +26,12 @@ assert version("mcp") == sys.argv[2]
 import mcp.client.streamable_http, mcp.client.stdio  # noqa: F401
 import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry, cryptography  # noqa: F401
 import celpy, jsonata  # noqa: F401  (the rules extra: CEL and JSONata executors)
+import yaml  # noqa: F401  (tests/container reads compose.yaml)
 PYEOF
         echo "confluent-kafka $CLIENT_VERSION, mcp $MCP_VERSION and pytest already installed"
     else
         "$PY" -m pip install --quiet --disable-pip-version-check \
-            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" "mcp==$MCP_VERSION" pytest cryptography
+            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" "mcp==$MCP_VERSION" pytest cryptography pyyaml
     fi
 }
 

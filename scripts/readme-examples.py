@@ -5,7 +5,8 @@ Usage: scripts/readme-examples.py SERVER_BINARY [README]
 
 Every fenced block whose first line is a `$ ` command is one example session: a fresh server (an empty data
 directory, a free port) answers its commands in order, and each command's output must be the lines the README shows
-under it. `localhost:8081` in a command is the fresh server; `$H` is the Confluent content type. A command goes on
+under it. `localhost:8081` in a command is the fresh server (and in an answer, where it names it); `$H` is the
+Confluent content type; `schema-registry` is the binary under test, run in a fresh working directory. A command goes on
 over lines while it ends with a backslash or has a quote open. What differs from run to run is compared as `*`: a
 request id, and an audit entry's time and the hashes that cover it. Exits non-zero, showing every difference, when
 any example answers otherwise.
@@ -99,16 +100,20 @@ def main():
     with open(readme, encoding="utf-8") as f:
         text = f.read()
     failures, ran = [], 0
+    # `schema-registry` in a command is the binary under test.
+    path = os.path.dirname(os.path.abspath(binary)) + os.pathsep + os.environ.get("PATH", "")
     for line, body in sessions(text):
-        with tempfile.TemporaryDirectory() as data_dir:
+        with tempfile.TemporaryDirectory() as data_dir, tempfile.TemporaryDirectory() as workdir:
             server, port = start(binary, data_dir)
             try:
                 for command, expected in steps(body):
                     ran += 1
                     run = command.replace("localhost:8081", f"127.0.0.1:{port}")
-                    env = dict(os.environ, H=CONTENT_TYPE)
-                    result = subprocess.run(["bash", "-c", run], capture_output=True, text=True, env=env, timeout=60)
-                    got = normalized(result.stdout)
+                    env = dict(os.environ, H=CONTENT_TYPE, PATH=path, RUST_LOG="warn")
+                    result = subprocess.run(
+                        ["bash", "-c", run], capture_output=True, text=True, env=env, timeout=60, cwd=workdir
+                    )
+                    got = normalized(result.stdout.replace(f"127.0.0.1:{port}", "localhost:8081"))
                     if got != normalized(expected):
                         failures.append(f"README.md line {line}: $ {command}\n  shown: {expected}\n  got:   {got}")
             finally:

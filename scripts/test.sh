@@ -41,6 +41,14 @@ python3 scripts/readme-examples.py ./target/debug/schema-registry README.md
 step "the real-client test: confluent-kafka's Python client against the server"
 ./scripts/client-test.sh
 
+step "the migration tool: a server filled by the Python client copied into another and into a data directory"
+./scripts/migrate-test.sh
+
+step "the container image: the Dockerfile's and compose.yaml's facts, and the binary run as the image runs it"
+setup_venv
+build_binaries
+"$PY" tests/container/check_image.py ./target/debug/schema-registry
+
 step "the shared-store test: three instances over one PostgreSQL (client test on each, storm, SIGKILL, outage)"
 ./scripts/cluster-test.sh
 

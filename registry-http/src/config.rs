@@ -20,15 +20,15 @@ pub struct Cli {
     #[arg(long, env = "SCHEMA_REGISTRY_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Directory holding the registry's data; created if missing [default: ./registry-data].
-    #[arg(long, env = "SCHEMA_REGISTRY_DATA_DIR")]
+    #[arg(long, global = true, env = "SCHEMA_REGISTRY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Where the data lives, instead of the data directory: a `postgres://user@host/db` URL (a database that
     /// several instances share) or the path of a redb file [default: DATA_DIR/registry.redb].
-    #[arg(long, env = "SCHEMA_REGISTRY_STORE")]
+    #[arg(long, global = true, env = "SCHEMA_REGISTRY_STORE")]
     pub store: Option<String>,
     /// A file holding the database password, for a URL without one (`SCHEMA_REGISTRY_STORE_PASSWORD` in the
     /// environment works too). The password is never logged.
-    #[arg(long, env = "SCHEMA_REGISTRY_STORE_PASSWORD_FILE")]
+    #[arg(long, global = true, env = "SCHEMA_REGISTRY_STORE_PASSWORD_FILE")]
     pub store_password_file: Option<PathBuf>,
     /// Connections to the database, per instance [default: 16].
     #[arg(long, env = "SCHEMA_REGISTRY_STORE_POOL_SIZE", value_parser = clap::value_parser!(u64).range(1..=1000))]
@@ -37,7 +37,7 @@ pub struct Cli {
     #[arg(long, env = "SCHEMA_REGISTRY_STORE_WAIT_SECS")]
     pub store_wait_secs: Option<u64>,
     /// A TOML file with any of these settings (keys as the flags, with underscores: data_dir = "...").
-    #[arg(long, env = "SCHEMA_REGISTRY_CONFIG")]
+    #[arg(long, global = true, env = "SCHEMA_REGISTRY_CONFIG")]
     pub config: Option<PathBuf>,
     /// Serve /metrics on this separate address too (it is always on the main listener).
     #[arg(long, env = "SCHEMA_REGISTRY_METRICS_ADDR")]
@@ -88,7 +88,7 @@ pub struct Cli {
     pub cache_mib: Option<u64>,
     /// Let MCP callers write (`register_schema`, `set_compatibility`), as their keys' roles allow; off, the MCP
     /// tools only read and check (dry runs).
-    #[arg(long, env = "SCHEMA_REGISTRY_MCP_WRITES")]
+    #[arg(long, global = true, env = "SCHEMA_REGISTRY_MCP_WRITES")]
     pub mcp_writes: bool,
     /// A command other than serving.
     #[command(subcommand)]
@@ -142,6 +142,136 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a running Confluent-compatible registry (Confluent, Karapace, this one) into this one, over its REST
+    /// API: every subject, version, id, type, reference, soft delete, compatibility level and mode, ids and
+    /// versions kept (the target in IMPORT mode meanwhile). Into the server at `--to`, or the data directory's
+    /// registry (or --store's) when no `--to` is given. Re-running skips what is there; a verification pass
+    /// compares both sides at the end.
+    Migrate(MigrateArgs),
+    /// Check a schema file's compatibility offline (for CI): against older schema files, or against a subject's
+    /// versions in a running registry. Exits 0 when compatible, 1 when not, 2 on an error.
+    Compat(CompatArgs),
+    /// Validate data files (JSON documents) against a schema file offline. Exits 0 when all are valid, 1 when
+    /// one is not, 2 on an error.
+    Validate(ValidateArgs),
+    /// Ask a running server whether it is healthy (`GET /health`); exits 0 when it answers 200. For container
+    /// health checks, where no HTTP client may exist.
+    Health {
+        /// The server [default: http://127.0.0.1:8081, or the port of --listen / SCHEMA_REGISTRY_LISTEN].
+        #[arg(long)]
+        url: Option<String>,
+        /// A PEM certificate (or chain) to trust for an `https://` server.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout (`schema-registry man > schema-registry.1`), or write it and one page
+    /// per command (`schema-registry-migrate.1`, ...) into a directory.
+    Man {
+        /// The directory to write every page into (created if missing).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `schema-registry migrate`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The registry to copy from: its base URL (`http://host:8081`, `https://...`).
+    #[arg(long)]
+    pub from: String,
+    /// The registry to copy into: a running server's base URL. Without it, the data directory's registry (or
+    /// --store's) is opened and written directly (no server may run on it).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Basic auth for the source, `user:password` (also `SCHEMA_REGISTRY_FROM_BASIC`).
+    #[arg(long, env = "SCHEMA_REGISTRY_FROM_BASIC", hide_env_values = true, conflicts_with = "from_bearer")]
+    pub from_basic: Option<String>,
+    /// A bearer token for the source (also `SCHEMA_REGISTRY_FROM_BEARER`).
+    #[arg(long, env = "SCHEMA_REGISTRY_FROM_BEARER", hide_env_values = true)]
+    pub from_bearer: Option<String>,
+    /// A PEM certificate (or chain) to trust for an `https://` source.
+    #[arg(long)]
+    pub from_ca: Option<PathBuf>,
+    /// Basic auth for the target, `user:password` (also `SCHEMA_REGISTRY_TO_BASIC`).
+    #[arg(long, env = "SCHEMA_REGISTRY_TO_BASIC", hide_env_values = true, conflicts_with = "to_bearer")]
+    pub to_basic: Option<String>,
+    /// A bearer token (this server: an API key) for the target (also `SCHEMA_REGISTRY_TO_BEARER`).
+    #[arg(long, env = "SCHEMA_REGISTRY_TO_BEARER", hide_env_values = true)]
+    pub to_bearer: Option<String>,
+    /// A PEM certificate (or chain) to trust for an `https://` target.
+    #[arg(long)]
+    pub to_ca: Option<PathBuf>,
+    /// List what would be copied and changed, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip the final pass that compares every version, id, level and mode on both sides.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// `schema-registry compat`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct CompatArgs {
+    /// The compatibility level: BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
+    /// FULL_TRANSITIVE or NONE [default: the subject's level with --subject, else BACKWARD].
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Check against this subject's versions in the registry at --registry, instead of older files.
+    #[arg(long, requires = "registry")]
+    pub subject: Option<String>,
+    /// A running Confluent-compatible registry's base URL, for --subject.
+    #[arg(long, requires = "subject")]
+    pub registry: Option<String>,
+    /// The API key to present to --registry (as `X-API-Key`).
+    #[arg(long, env = "SCHEMA_REGISTRY_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// A PEM certificate (or chain) to trust for an `https://` registry.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// The schemas' type: AVRO, JSON or PROTOBUF [default: from the extension: .avsc, .json, .proto].
+    #[arg(long = "type")]
+    pub schema_type: Option<String>,
+    /// A referenced schema, `name=path` (the name as the schema imports or names it: an Avro full name, a JSON
+    /// Schema `$ref`, a Protobuf import path); repeatable. Every schema file may use each of them.
+    #[arg(long = "ref")]
+    pub refs: Vec<String>,
+    /// Print the verdict as JSON instead of text: the server's verbose answer (`is_compatible`, `messages`) and
+    /// /api/v1's (`compatible`, `level`, `violations`) in one object, with the versions `checked`.
+    #[arg(long)]
+    pub json: bool,
+    /// The schema files: the older versions, oldest first (the first is version 1), then the new one; with
+    /// --subject, the new one alone.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `schema-registry validate`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The schema file (.avsc, .json or .proto).
+    #[arg(long)]
+    pub schema: PathBuf,
+    /// The schema's type: AVRO, JSON or PROTOBUF [default: from the extension].
+    #[arg(long = "type")]
+    pub schema_type: Option<String>,
+    /// For Protobuf, the message type the data is [default: the schema's first message].
+    #[arg(long)]
+    pub message: Option<String>,
+    /// A referenced schema, `name=path` (the name as the schema imports or names it); repeatable.
+    #[arg(long = "ref")]
+    pub refs: Vec<String>,
+    /// Print the reports as JSON instead of text: the server's batch answer (`results`, each with `valid` and
+    /// `errors`), each result with its `file`, and whether all are `valid`.
+    #[arg(long)]
+    pub json: bool,
+    /// The data files, each one JSON document (for Avro its JSON encoding, for Protobuf the proto3 JSON mapping).
+    #[arg(required = true)]
+    pub data: Vec<PathBuf>,
 }
 
 /// The settings a TOML file may hold.

@@ -10,6 +10,7 @@
 mod alias;
 pub mod auth;
 mod budget;
+pub mod client;
 pub mod config;
 mod confluent;
 mod context;
@@ -19,6 +20,8 @@ mod extract;
 mod front;
 pub mod mcp;
 pub mod metrics;
+pub mod migrate;
+pub mod offline;
 pub mod serve;
 mod v1;
 

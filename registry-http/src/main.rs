@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use registry_core::Limits;
 use registry_http::config::{Cli, Command, split_cache_bytes};
 use registry_http::{AppState, AuthKeys, auth, server};
@@ -15,12 +15,22 @@ fn main() -> ExitCode {
     // Before any schema is parsed: apache-avro's name checks are set once per process.
     registry_core::format::install_avro_name_validators();
     let cli = Cli::parse();
-    if let Some(Command::HashKey { key }) = &cli.command {
-        println!("{}", auth::hash_key_hex(key));
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Some(Command::HashKey { key }) => {
+            println!("{}", auth::hash_key_hex(key));
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "schema-registry", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Man { dir }) => return man(dir.as_deref()),
+        Some(Command::Compat(args)) => return registry_http::offline::compat(args),
+        Some(Command::Validate(args)) => return registry_http::offline::validate(args),
+        _ => {}
     }
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_log_level(&cli))))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // A log that cannot be written (its reader gone: a broken pipe) must not fail the request that logs:
@@ -33,6 +43,8 @@ fn main() -> ExitCode {
         Some(Command::Check) => check(&cli),
         Some(Command::Mcp { url: Some(url), api_key, ca }) => mcp_relay(url, api_key.as_deref(), ca.as_deref()),
         Some(Command::Mcp { url: None, .. }) => mcp(&cli),
+        Some(Command::Migrate(args)) => migrate(&cli, args),
+        Some(Command::Health { url, ca }) => health(&cli, url.as_deref(), ca.as_deref()),
         _ => run(&cli),
     };
     match outcome {
@@ -43,6 +55,120 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What is logged unless `RUST_LOG` says otherwise: a command that serves a registry in-process for its own
+/// requests (`migrate` into a data directory) logs warnings only, not each request.
+fn default_log_level(cli: &Cli) -> &'static str {
+    match cli.command {
+        Some(Command::Migrate(_)) => "warn",
+        _ => "info",
+    }
+}
+
+/// `schema-registry man`: the man page, from the clap definitions; with a directory, one page per command too.
+fn man(dir: Option<&std::path::Path>) -> ExitCode {
+    let written = match dir {
+        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).map_err(|e| e.to_string()),
+        Some(dir) => man_pages(dir),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("schema-registry: cannot write the man page: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `schema-registry.1` and `schema-registry-<command>.1` for each command, into `dir`.
+fn man_pages(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut command = Cli::command();
+    command.build();
+    let mut pages = vec![("schema-registry.1".to_string(), command.clone())];
+    for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+        let name = format!("schema-registry-{}", sub.get_name());
+        pages.push((format!("{name}.1"), sub.clone().name(name)));
+    }
+    for (file, page) in pages {
+        let path = dir.join(&file);
+        let mut out = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        clap_mangen::Man::new(page).render(&mut out).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// `schema-registry health`: `GET /health` of the server at `url` (or this configuration's listener).
+fn health(cli: &Cli, url: Option<&str>, ca: Option<&std::path::Path>) -> Result<(), String> {
+    let url = match url {
+        Some(url) => url.to_string(),
+        None => {
+            let listen = cli.settings()?.listen;
+            let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+            let host = if host.contains(':') { format!("[{host}]") } else { host };
+            format!("http://{host}:{}", listen.port())
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let remote = registry_http::client::Remote::new(&url, registry_http::client::Credentials::None, ca)?;
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), remote.get("/health"))
+            .await
+            .map_err(|_| format!("{} did not answer within 10 s", remote.url()))??;
+        if answer.status != 200 {
+            return Err(format!("{} is not healthy: {} {}", remote.url(), answer.status, answer.text()));
+        }
+        println!("{}", answer.text());
+        Ok(())
+    })
+}
+
+/// `schema-registry migrate`: a running registry's contents into this one.
+/// Into the server at `--to`, or the data directory's registry (or `--store`'s), opened here.
+fn migrate(cli: &Cli, args: &registry_http::config::MigrateArgs) -> Result<(), String> {
+    use registry_http::migrate::{Endpoint, run};
+    let mut scratch_dir = None;
+    let target = match &args.to {
+        Some(url) => Endpoint::remote(url, args.to_basic.as_deref(), args.to_bearer.as_deref(), args.to_ca.as_deref())
+            .map_err(|e| format!("--to: {e}"))?,
+        None => {
+            let settings = cli.settings()?;
+            let options = RegistryOptions { store: settings.store_options.clone(), ..RegistryOptions::default() };
+            let name = settings.store.to_string();
+            // A dry run into a data directory that does not exist yet creates nothing: it plans against an empty
+            // registry of its own, removed after.
+            let store = match &settings.store {
+                StoreAddress::Embedded(path) if args.dry_run && !path.exists() => {
+                    let scratch = std::env::temp_dir().join(format!("schema-registry-dry-run-{}", std::process::id()));
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    scratch_dir = Some(scratch.clone());
+                    StoreAddress::Embedded(scratch.join("registry.redb"))
+                }
+                store => store.clone(),
+            };
+            create_data_dir(&store)?;
+            let registry = Registry::open_at(&store, options).map_err(|e| format!("cannot open {name}: {e}"))?;
+            Endpoint::local(registry, name)
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let outcome = runtime.block_on(run(args, target));
+    if let Some(scratch) = scratch_dir {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
+    outcome
+}
+
+/// Creates the directory of an embedded store's file, if missing.
+fn create_data_dir(store: &StoreAddress) -> Result<(), String> {
+    if let StoreAddress::Embedded(path) = store
+        && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// `schema-registry copy`: the whole registry at `from` into the store at `to`.
@@ -192,11 +318,7 @@ fn served_check(path: &std::path::Path) -> Result<(String, bool), String> {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let settings = cli.settings()?;
-    if let StoreAddress::Embedded(path) = &settings.store
-        && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
-    }
+    create_data_dir(&settings.store)?;
     let store = &settings.store;
     let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
     let (registry_bytes, rendered_bytes) = split_cache_bytes(settings.cache_bytes);

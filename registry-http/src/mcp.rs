@@ -1067,7 +1067,9 @@ fn fix(kind: &str, direction: &str) -> String {
 /// the server answered `initialize` with goes with every later message, as the transport asks.
 pub async fn relay(url: &str, api_key: Option<&str>, ca: Option<&std::path::Path>) -> Result<(), String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let target = Target::parse(url, ca)?;
+    let credentials =
+        api_key.map_or(crate::client::Credentials::None, |key| crate::client::Credentials::ApiKey(key.into()));
+    let remote = crate::client::Remote::new(url, credentials, ca).map_err(|e| format!("--url: {e}"))?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdout = tokio::io::stdout();
     let mut version: Option<String> = None;
@@ -1083,7 +1085,7 @@ pub async fn relay(url: &str, api_key: Option<&str>, ca: Option<&std::path::Path
                 continue;
             }
         };
-        let answers = match target.post(&line, api_key, version.as_deref()).await {
+        let answers = match post(&remote, &line, version.as_deref()).await {
             Ok(answers) => answers,
             Err(e) => match message.get("id") {
                 Some(id) => vec![rpc_error(id, -32000, &e).to_string()],
@@ -1108,112 +1110,22 @@ fn rpc_error(id: &Value, code: i64, message: &str) -> Value {
     serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
-/// Where the relay posts: host, port, path, and TLS when `https://`.
-struct Target {
-    host: String,
-    port: u16,
-    path: String,
-    tls: Option<tokio_rustls::TlsConnector>,
-}
-
-impl Target {
-    fn parse(url: &str, ca: Option<&std::path::Path>) -> Result<Self, String> {
-        let uri: axum::http::Uri = url.parse().map_err(|e| format!("invalid --url {url}: {e}"))?;
-        let https = match uri.scheme_str() {
-            Some("http") => false,
-            Some("https") => true,
-            _ => return Err(format!("--url {url}: use http:// or https://")),
-        };
-        let host = uri.host().ok_or_else(|| format!("--url {url} names no host"))?.to_string();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let path = format!("{}/mcp", uri.path().trim_end_matches('/'));
-        let tls = match (https, ca) {
-            (false, _) => None,
-            (true, None) => return Err(format!("--url {url} is https: name the certificate to trust with --ca")),
-            (true, Some(ca)) => Some(connector(ca)?),
-        };
-        Ok(Self { host, port, path, tls })
+/// Posts one message to the server's `/mcp`; the answers: none for a notification (202), one JSON answer, or
+/// each of an event stream's messages.
+async fn post(remote: &crate::client::Remote, message: &str, version: Option<&str>) -> Result<Vec<String>, String> {
+    let mut headers = vec![("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    if let Some(version) = version {
+        headers.push(("mcp-protocol-version", version));
     }
-
-    /// Posts one message; the answers: none for a notification (202), one JSON answer, or each of an event
-    /// stream's messages.
-    async fn post(&self, message: &str, api_key: Option<&str>, version: Option<&str>) -> Result<Vec<String>, String> {
-        use http_body_util::{BodyExt, Full};
-        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| format!("cannot reach {}:{}: {e}", self.host, self.port))?;
-        let authority = format!("{}:{}", self.host, self.port);
-        let mut request = axum::http::Request::post(&self.path)
-            .header("host", &authority)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        if let Some(key) = api_key {
-            request = request.header("x-api-key", key);
-        }
-        if let Some(version) = version {
-            request = request.header("mcp-protocol-version", version);
-        }
-        let request = request
-            .body(Full::new(axum::body::Bytes::from(message.to_string())))
-            .map_err(|e| format!("cannot build the request: {e}"))?;
-        let response = match &self.tls {
-            None => send(hyper_util::rt::TokioIo::new(stream), request).await?,
-            Some(tls) => {
-                let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| format!("invalid host {}: {e}", self.host))?;
-                let stream = tls.connect(name, stream).await.map_err(|e| format!("TLS with {authority}: {e}"))?;
-                send(hyper_util::rt::TokioIo::new(stream), request).await?
-            }
-        };
-        let status = response.status();
-        let event_stream = response
-            .headers()
-            .get("content-type")
-            .is_some_and(|t| t.to_str().is_ok_and(|t| t.starts_with("text/event-stream")));
-        let body = response.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
-        let text = String::from_utf8_lossy(&body).into_owned();
-        if !status.is_success() {
-            return Err(format!("the server answered {status}: {}", text.trim()));
-        }
-        if event_stream {
-            let data = text.lines().filter_map(|line| line.strip_prefix("data:")).map(str::trim);
-            return Ok(data.filter(|data| !data.is_empty()).map(str::to_string).collect());
-        }
-        Ok(if text.trim().is_empty() { Vec::new() } else { vec![text.trim().to_string()] })
+    let body = axum::body::Bytes::from(message.to_string());
+    let answer = remote.send(axum::http::Method::POST, "/mcp", Some(body), &headers).await?;
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    if !answer.is_success() {
+        return Err(format!("the server answered {}: {}", answer.status, text.trim()));
     }
-}
-
-async fn send<S>(
-    io: S,
-    request: axum::http::Request<http_body_util::Full<axum::body::Bytes>>,
-) -> Result<axum::http::Response<hyper::body::Incoming>, String>
-where
-    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(io).await.map_err(|e| format!("HTTP handshake: {e}"))?;
-    tokio::spawn(connection);
-    sender.send_request(request).await.map_err(|e| format!("the request failed: {e}"))
-}
-
-/// A TLS connector trusting the certificates of the PEM file `ca` (ring, as the server).
-fn connector(ca: &std::path::Path) -> Result<tokio_rustls::TlsConnector, String> {
-    use tokio_rustls::rustls;
-    use tokio_rustls::rustls::pki_types::CertificateDer;
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read a certificate from {}: {e}", ca.display()))?;
-    for cert in certs {
-        roots.add(cert).map_err(|e| format!("cannot trust a certificate of {}: {e}", ca.display()))?;
+    if answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/event-stream")) {
+        let data = text.lines().filter_map(|line| line.strip_prefix("data:")).map(str::trim);
+        return Ok(data.filter(|data| !data.is_empty()).map(str::to_string).collect());
     }
-    #[allow(deprecated)]
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
+    Ok(if text.trim().is_empty() { Vec::new() } else { vec![text.trim().to_string()] })
 }

@@ -6,6 +6,11 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// An argument, as `Command` takes it.
+fn os(s: &str) -> std::ffi::OsString {
+    std::ffi::OsString::from(s)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -546,7 +551,6 @@ fn run_binary(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
 fn backup_and_check_work_on_a_stopped_and_on_a_running_server_and_a_backup_starts_as_the_same_registry() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let os = |s: &str| std::ffi::OsString::from(s);
     let data_arg = [os("--data-dir"), data.clone().into_os_string()];
     let with_data = |extra: &[std::ffi::OsString]| {
         let args: Vec<&std::ffi::OsStr> = data_arg.iter().chain(extra).map(|s| s.as_os_str()).collect();
@@ -625,12 +629,10 @@ fn mcp_over_stdio_finds_checks_and_registers() {
             .register(&subject, &registry_core::UnparsedSchema::new(registry_core::SchemaType::Avro, order))
             .unwrap();
     }
-    let session = |extra: &[&str], calls: &[serde_json::Value]| -> Vec<serde_json::Value> {
+    // The settings are taken before the subcommand and after it alike.
+    let session = |args: &[std::ffi::OsString], calls: &[serde_json::Value]| -> Vec<serde_json::Value> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .args(extra)
-            .arg("mcp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -657,7 +659,7 @@ fn mcp_over_stdio_finds_checks_and_registers() {
     let register =
         serde_json::json!({"name": "register_schema", "arguments": {"subject": "orders-value", "schema": note}});
     let answers = session(
-        &[],
+        &[os("--data-dir"), data_dir.clone().into_os_string(), os("mcp")],
         &[
             serde_json::json!({"name": "search_schemas", "arguments": {"query": "order"}}),
             serde_json::json!({"name": "check_compatibility", "arguments": {"subject": "orders-value", "schema": note}}),
@@ -667,7 +669,8 @@ fn mcp_over_stdio_finds_checks_and_registers() {
     assert_eq!(answers[0]["result"]["structuredContent"]["results"][0]["subject"], "orders-value", "{}", answers[0]);
     assert_eq!(answers[1]["result"]["structuredContent"]["compatible"], true, "{}", answers[1]);
     assert_eq!(answers[2]["result"]["isError"], true, "writes are off by default: {}", answers[2]);
-    let answers = session(&["--mcp-writes"], &[register]);
+    let answers =
+        session(&[os("mcp"), os("--data-dir"), data_dir.clone().into_os_string(), os("--mcp-writes")], &[register]);
     let registered = &answers[0]["result"]["structuredContent"];
     assert_eq!(
         (registered["version"].as_u64(), registered["semver"].as_str()),
@@ -719,4 +722,58 @@ fn mcp_relays_stdio_to_a_running_server() {
     let unreachable = relay(&format!("http://127.0.0.1:{}", free_port()), &messages[..1]);
     assert_eq!(unreachable[0]["error"]["code"], -32000, "{unreachable:?}");
     assert!(unreachable[0]["error"]["message"].as_str().unwrap().contains("cannot reach"));
+}
+
+/// `completions SHELL` and `man` are generated from the command-line definitions: every subcommand is in them.
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    let commands = ["hash-key", "backup", "check", "mcp", "copy", "migrate", "compat", "validate", "health"];
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, script, stderr) = run_binary(&[os("completions").as_os_str(), os(shell).as_os_str()]);
+        assert!(ok, "{shell}: {stderr}");
+        for command in commands {
+            assert!(script.contains(command), "{shell} completions lack {command}");
+        }
+    }
+    let (ok, page, stderr) = run_binary(&[os("man").as_os_str()]);
+    assert!(ok, "{stderr}");
+    assert!(page.contains(".TH schema-registry 1"), "{}", &page[..page.len().min(200)]);
+    // roff escapes a hyphen as `\-`.
+    let page = page.replace("\\-", "-");
+    for command in commands {
+        assert!(page.contains(command), "the man page lacks {command}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, listed, stderr) = run_binary(&[os("man").as_os_str(), os("--dir").as_os_str(), dir.path().as_os_str()]);
+    assert!(ok, "{stderr}");
+    for command in commands {
+        let page = std::fs::read_to_string(dir.path().join(format!("schema-registry-{command}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH schema-registry-{command} 1")), "{command}: {}", &page[..200]);
+        assert!(listed.contains(&format!("schema-registry-{command}.1")), "{listed}");
+    }
+    let migrate = std::fs::read_to_string(dir.path().join("schema-registry-migrate.1")).unwrap();
+    assert!(migrate.contains("dry\\-run"), "a command's page has its flags");
+    let (ok, _, stderr) = run_binary(&[os("completions").as_os_str(), os("tcsh").as_os_str()]);
+    assert!(!ok && stderr.contains("invalid value 'tcsh'"), "{stderr}");
+}
+
+/// `health`: 0 and the answer while a server runs (at `--url`, or where `--listen` says it listens), 1 and the
+/// reason once it is gone.
+#[test]
+fn health_asks_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (server, _) = start(port, &dir.path().join("data"));
+    let url = format!("http://127.0.0.1:{port}");
+    let (ok, stdout, stderr) = run_binary(&[os("health").as_os_str(), os("--url").as_os_str(), os(&url).as_os_str()]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), r#"{"status":"ok"}"#);
+    let listen = format!("0.0.0.0:{port}");
+    let (ok, _, stderr) = run_binary(&[os("--listen").as_os_str(), os(&listen).as_os_str(), os("health").as_os_str()]);
+    assert!(ok, "an unspecified listen address is asked on loopback: {stderr}");
+    assert!(terminate(server).success());
+    let (ok, _, stderr) = run_binary(&[os("health").as_os_str(), os("--url").as_os_str(), os(&url).as_os_str()]);
+    assert!(!ok && stderr.contains("cannot reach"), "{stderr}");
+    let (ok, _, stderr) = run_binary(&[os("health").as_os_str(), os("--url").as_os_str(), os("ftp://x").as_os_str()]);
+    assert!(!ok && stderr.contains("use http:// or https://"), "{stderr}");
 }

@@ -52,7 +52,7 @@ async def over_http(work):
 
 
 async def over_stdio(data_dir, work):
-    parameters = StdioServerParameters(command=BIN, args=["--data-dir", data_dir, "mcp"])
+    parameters = StdioServerParameters(command=BIN, args=["mcp", "--data-dir", data_dir])
     async with stdio_client(parameters) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()

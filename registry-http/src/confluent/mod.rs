@@ -300,7 +300,9 @@ fn is_qualified_format(flags: &Flags) -> bool {
     flags.reference_format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("qualified"))
 }
 
-fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
+/// Confluent's compatibility answer: `is_compatible`, and with `verbose` the `messages` (each violation, then the
+/// level when there is one). `schema-registry compat --json` answers the same (`offline.rs`).
+pub(crate) fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
     let mut answer = json!({"is_compatible": report.is_compatible()});
     if verbose {
         let mut messages: Vec<String> = report.violations.iter().map(ToString::to_string).collect();

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use registry_core::compat::CompatibilityLevel;
+use registry_core::compat::{CompatReport, CompatibilityLevel};
 use registry_core::{
     SchemaId, SchemaType, Subject, UnparsedSchema, ValidateOptions, ValidationReport, VersionSelector,
 };
@@ -266,8 +266,13 @@ async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<Schema
     })
     .await;
     metrics::record_compatibility(report.as_ref());
-    let report = report?;
-    Ok(Sr(json!({
+    Ok(Sr(check_answer(&report?)))
+}
+
+/// The answer of `POST /api/v1/compatibility/check`: the verdict, the level and each violation located.
+/// `schema-registry compat --json` answers the same (`offline.rs`).
+pub(crate) fn check_answer(report: &CompatReport) -> Value {
+    json!({
         "compatible": report.is_compatible(),
         "level": report.level.as_str(),
         "violations": report.violations.iter().map(|v| json!({
@@ -277,7 +282,7 @@ async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<Schema
             "path": v.violation.path,
             "message": v.violation.message,
         })).collect::<Vec<_>>(),
-    })))
+    })
 }
 
 async fn versions(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {
@@ -548,7 +553,9 @@ async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) ->
     Ok(Sr(answers.into_iter().next().unwrap_or_else(|| json!({"valid": true, "errors": []}))))
 }
 
-fn report_json(report: &ValidationReport) -> Value {
+/// One document's validation answer: `valid` and each error with its JSON pointer into the data.
+/// `schema-registry validate --json` answers the same per file (`offline.rs`).
+pub(crate) fn report_json(report: &ValidationReport) -> Value {
     json!({
         "valid": report.valid,
         "errors": report.errors.iter().map(|e| json!({"path": e.path, "message": e.message})).collect::<Vec<_>>(),
