@@ -4,8 +4,6 @@
 //! data is expected, and skips it elsewhere, with a line saying so.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
-use std::path::PathBuf;
 
 use registry_core::compat::{self, Violation, ViolationKind};
 use registry_core::{
@@ -13,33 +11,10 @@ use registry_core::{
 };
 use serde_json::Value;
 
-/// Whether this run is CI's (`CI=true`, as CI services set it), where missing data is an error, not a skip.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true"))
-}
+#[path = "common/conformance_data.rs"]
+mod conformance_data;
 
-/// The cases of one conformance file, or `None` (after saying so) when the file is not there and this is not CI.
-fn load_cases(file: &str) -> Option<Vec<Value>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        assert!(
-            !on_ci(),
-            "conformance data {} not found, and CI=true: CI must run the conformance cases",
-            path.display()
-        );
-        // Straight to stderr: `println!` is captured for a passing test, and a skip must not pass unseen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "conformance: SKIPPED {file}: {} not found (with CI=true this fails)",
-            path.display()
-        );
-        return None;
-    };
-    match serde_json::from_str(&text) {
-        Ok(Value::Array(cases)) => Some(cases),
-        other => panic!("{} is not a JSON array: {other:?}", path.display()),
-    }
-}
+use conformance_data::load_cases;
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON Schema

@@ -17,6 +17,11 @@ use registry_store::{Registry, RegistryOptions};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+#[path = "../../registry-core/tests/common/conformance_data.rs"]
+mod conformance_data;
+
+use conformance_data::load_cases;
+
 /// The binary with `args`, in `dir`.
 fn run(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_schema-registry")).args(args).current_dir(dir).output().expect("the binary runs")
@@ -303,29 +308,6 @@ fn a_subject_of_a_running_server_is_checked_as_the_server_checks_it() {
 // ---------------------------------------------------------------------------------------------------------
 // Confluent's examples
 // ---------------------------------------------------------------------------------------------------------
-
-/// Whether this run is CI's (`CI=true`), where missing conformance data is an error, not a skip.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true"))
-}
-
-/// A conformance file's cases, or `None` (after saying so) when it is not there and this is not CI.
-fn load_cases(file: &str) -> Option<Vec<Value>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        assert!(!on_ci(), "conformance data {} not found, and CI=true: CI must run it", path.display());
-        let _ = writeln!(
-            std::io::stderr(),
-            "conformance: SKIPPED {file}: {} not found (with CI=true this fails)",
-            path.display()
-        );
-        return None;
-    };
-    match serde_json::from_str(&text) {
-        Ok(Value::Array(cases)) => Some(cases),
-        other => panic!("{} is not a JSON array: {other:?}", path.display()),
-    }
-}
 
 /// One side of an example: its schema text and its references with their texts (`name`, `subject`, `version`,
 /// text).
