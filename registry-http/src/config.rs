@@ -125,7 +125,7 @@ pub enum Command {
         /// The API key to present to that server (as `X-API-Key`).
         #[arg(long, env = "SCHEMA_REGISTRY_API_KEY")]
         api_key: Option<String>,
-        /// A PEM certificate (or chain) to trust for an `https://` server.
+        /// A PEM certificate (or chain) to trust for an `https://` server [default: the public authorities].
         #[arg(long)]
         ca: Option<PathBuf>,
     },
@@ -157,10 +157,11 @@ pub enum Command {
     /// Ask a running server whether it is healthy (`GET /health`); exits 0 when it answers 200. For container
     /// health checks, where no HTTP client may exist.
     Health {
-        /// The server [default: http://127.0.0.1:8081, or the port of --listen / SCHEMA_REGISTRY_LISTEN].
+        /// The server [default: this configuration's own listener (--listen, SCHEMA_REGISTRY_LISTEN; loopback
+        /// for 0.0.0.0), over https when --tls-cert is set, taking any certificate for that loopback probe].
         #[arg(long)]
         url: Option<String>,
-        /// A PEM certificate (or chain) to trust for an `https://` server.
+        /// A PEM certificate (or chain) to trust for an `https://` server [default: the public authorities].
         #[arg(long)]
         ca: Option<PathBuf>,
     },
@@ -194,7 +195,7 @@ pub struct MigrateArgs {
     /// A bearer token for the source (also `SCHEMA_REGISTRY_FROM_BEARER`).
     #[arg(long, env = "SCHEMA_REGISTRY_FROM_BEARER", hide_env_values = true)]
     pub from_bearer: Option<String>,
-    /// A PEM certificate (or chain) to trust for an `https://` source.
+    /// A PEM certificate (or chain) to trust for an `https://` source [default: the public authorities].
     #[arg(long)]
     pub from_ca: Option<PathBuf>,
     /// Basic auth for the target, `user:password` (also `SCHEMA_REGISTRY_TO_BASIC`).
@@ -203,7 +204,7 @@ pub struct MigrateArgs {
     /// A bearer token (this server: an API key) for the target (also `SCHEMA_REGISTRY_TO_BEARER`).
     #[arg(long, env = "SCHEMA_REGISTRY_TO_BEARER", hide_env_values = true)]
     pub to_bearer: Option<String>,
-    /// A PEM certificate (or chain) to trust for an `https://` target.
+    /// A PEM certificate (or chain) to trust for an `https://` target [default: the public authorities].
     #[arg(long)]
     pub to_ca: Option<PathBuf>,
     /// List what would be copied and changed, and change nothing.
@@ -227,10 +228,16 @@ pub struct CompatArgs {
     /// A running Confluent-compatible registry's base URL, for --subject.
     #[arg(long, requires = "subject")]
     pub registry: Option<String>,
-    /// The API key to present to --registry (as `X-API-Key`).
-    #[arg(long, env = "SCHEMA_REGISTRY_API_KEY", hide_env_values = true)]
+    /// The API key to present to --registry (as `X-API-Key`, as this registry takes it).
+    #[arg(long, env = "SCHEMA_REGISTRY_API_KEY", hide_env_values = true, conflicts_with_all = ["basic", "bearer"])]
     pub api_key: Option<String>,
-    /// A PEM certificate (or chain) to trust for an `https://` registry.
+    /// Basic auth for --registry, `user:password` (Confluent's `key:secret`; also `SCHEMA_REGISTRY_BASIC`).
+    #[arg(long, env = "SCHEMA_REGISTRY_BASIC", hide_env_values = true, conflicts_with = "bearer")]
+    pub basic: Option<String>,
+    /// A bearer token for --registry (also `SCHEMA_REGISTRY_BEARER`).
+    #[arg(long, env = "SCHEMA_REGISTRY_BEARER", hide_env_values = true)]
+    pub bearer: Option<String>,
+    /// A PEM certificate (or chain) to trust for an `https://` registry [default: the public authorities].
     #[arg(long)]
     pub ca: Option<PathBuf>,
     /// The schemas' type: AVRO, JSON or PROTOBUF [default: from the extension: .avsc, .json, .proto].

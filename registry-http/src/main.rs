@@ -100,20 +100,33 @@ fn man_pages(dir: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `schema-registry health`: `GET /health` of the server at `url` (or this configuration's listener).
+/// `schema-registry health`: `GET /health` of the server at `url`, or of this configuration's own listener (over
+/// TLS when it has a certificate: that certificate names the service, not the loopback address asked, so any is
+/// taken for this probe, which sends no secret).
 fn health(cli: &Cli, url: Option<&str>, ca: Option<&std::path::Path>) -> Result<(), String> {
-    let url = match url {
-        Some(url) => url.to_string(),
+    use registry_http::client::{Credentials, Remote, Trust};
+    let remote = match url {
+        Some(url) => Remote::new(url, Credentials::None, ca)?,
         None => {
-            let listen = cli.settings()?.listen;
-            let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
-            let host = if host.contains(':') { format!("[{host}]") } else { host };
-            format!("http://{host}:{}", listen.port())
+            let settings = cli.settings()?;
+            let listen = settings.listen;
+            let ip = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+            let host = if ip.contains(':') { format!("[{ip}]") } else { ip };
+            match (&settings.tls, ca) {
+                (None, _) => Remote::new(&format!("http://{host}:{}", listen.port()), Credentials::None, None)?,
+                (Some(_), Some(ca)) => {
+                    Remote::new(&format!("https://{host}:{}", listen.port()), Credentials::None, Some(ca))?
+                }
+                (Some(_), None) => Remote::with_trust(
+                    &format!("https://{host}:{}", listen.port()),
+                    Credentials::None,
+                    Trust::AnyForLoopbackProbe,
+                )?,
+            }
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let remote = registry_http::client::Remote::new(&url, registry_http::client::Credentials::None, ca)?;
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), remote.get("/health"))
             .await
             .map_err(|_| format!("{} did not answer within 10 s", remote.url()))??;
@@ -135,14 +148,16 @@ fn migrate(cli: &Cli, args: &registry_http::config::MigrateArgs) -> Result<(), S
             .map_err(|e| format!("--to: {e}"))?,
         None => {
             let settings = cli.settings()?;
-            let options = RegistryOptions { store: settings.store_options.clone(), ..RegistryOptions::default() };
+            // The limits the server on this configuration would apply.
+            let limits = Limits { max_schema_bytes: settings.max_schema_bytes, ..Limits::default() };
+            let options =
+                RegistryOptions { limits, store: settings.store_options.clone(), ..RegistryOptions::default() };
             let name = settings.store.to_string();
             // A dry run into a data directory that does not exist yet creates nothing: it plans against an empty
-            // registry of its own, removed after.
+            // registry of its own, in a new directory removed after.
             let store = match &settings.store {
                 StoreAddress::Embedded(path) if args.dry_run && !path.exists() => {
-                    let scratch = std::env::temp_dir().join(format!("schema-registry-dry-run-{}", std::process::id()));
-                    let _ = std::fs::remove_dir_all(&scratch);
+                    let scratch = scratch_directory()?;
                     scratch_dir = Some(scratch.clone());
                     StoreAddress::Embedded(scratch.join("registry.redb"))
                 }
@@ -150,7 +165,9 @@ fn migrate(cli: &Cli, args: &registry_http::config::MigrateArgs) -> Result<(), S
             };
             create_data_dir(&store)?;
             let registry = Registry::open_at(&store, options).map_err(|e| format!("cannot open {name}: {e}"))?;
-            Endpoint::local(registry, name)
+            let mut state = AppState::new(registry);
+            state.max_body_bytes = settings.max_body_bytes;
+            Endpoint::local(state, name)
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -159,6 +176,21 @@ fn migrate(cli: &Cli, args: &registry_http::config::MigrateArgs) -> Result<(), S
         let _ = std::fs::remove_dir_all(scratch);
     }
     outcome
+}
+
+/// A new directory of this process's own under the temporary directory (never one that existed).
+fn scratch_directory() -> Result<std::path::PathBuf, String> {
+    let base = std::env::temp_dir();
+    for attempt in 0..100u32 {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = base.join(format!("schema-registry-dry-run-{}-{nanos}-{attempt}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot create a directory in {}: {e}", base.display())),
+        }
+    }
+    Err(format!("cannot create a directory of its own in {}", base.display()))
 }
 
 /// Creates the directory of an embedded store's file, if missing.

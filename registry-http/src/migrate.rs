@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
@@ -18,7 +19,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::client::{Answer, Credentials, Remote, segment};
+use crate::client::{Answer, ClientError, Credentials, Remote, segment};
 use crate::config::MigrateArgs;
 
 /// A registry `migrate` reads or writes: a running server, or a registry opened here and served in-process.
@@ -45,9 +46,9 @@ impl Endpoint {
         Ok(Self::Remote(Remote::new(url, credentials, ca)?))
     }
 
-    /// The endpoint serving `registry` in-process.
-    pub fn local(registry: registry_store::Registry, name: String) -> Self {
-        Self::Local(crate::app(crate::AppState::new(registry)), name)
+    /// The endpoint serving a registry in-process, through the router a server of `state` would run.
+    pub fn local(state: crate::AppState, name: String) -> Self {
+        Self::Local(crate::app(state), name)
     }
 
     fn name(&self) -> &str {
@@ -57,7 +58,7 @@ impl Endpoint {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer, String> {
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer, ClientError> {
         match self {
             Self::Remote(remote) => match body {
                 Some(body) => remote.send_json(method, path, body).await,
@@ -72,20 +73,46 @@ impl Endpoint {
                     }
                     None => Body::empty(),
                 };
-                let request = request.body(body).map_err(|e| format!("cannot build the request {path}: {e}"))?;
-                let response = router.clone().oneshot(request).await.map_err(|e| format!("{path}: {e}"))?;
+                let lasting = |e: String| ClientError { message: e, transient: false };
+                let request =
+                    request.body(body).map_err(|e| lasting(format!("cannot build the request {path}: {e}")))?;
+                let response = router.clone().oneshot(request).await.map_err(|e| lasting(format!("{path}: {e}")))?;
                 let status = response.status().as_u16();
                 let content_type =
                     response.headers().get("content-type").and_then(|t| t.to_str().ok()).map(str::to_string);
-                let body = response.into_body().collect().await.map_err(|e| format!("{path}: {e}"))?.to_bytes();
-                Ok(Answer { status, content_type, body })
+                let body =
+                    response.into_body().collect().await.map_err(|e| lasting(format!("{path}: {e}")))?.to_bytes();
+                Ok(Answer { status, content_type, body, retry_after: None })
             }
         }
     }
 
+    /// A request, sent again (after a pause, the server's `Retry-After` if it names one) while the server says it
+    /// is busy or unavailable (429, 503: nothing was done), and, for a read, while it cannot be reached or a
+    /// gateway fails; at most five tries.
+    async fn call_patiently(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer, ClientError> {
+        let read = method == Method::GET;
+        let mut pause = Duration::from_millis(250);
+        for attempt in 1.. {
+            let last = attempt == 5;
+            match self.call(method.clone(), path, body).await {
+                Ok(answer)
+                    if !last && (matches!(answer.status, 429 | 503) || read && matches!(answer.status, 502 | 504)) =>
+                {
+                    let asked = answer.retry_after().filter(|asked| *asked <= Duration::from_secs(60));
+                    tokio::time::sleep(asked.unwrap_or(pause)).await;
+                }
+                Err(e) if e.transient && read && !last => tokio::time::sleep(pause).await,
+                outcome => return outcome,
+            }
+            pause = (pause * 2).min(Duration::from_secs(8));
+        }
+        unreachable!("the fifth try returns")
+    }
+
     /// `GET path` as JSON; `None` for a 404 (the subject or setting is not there).
     async fn get_json(&self, path: &str) -> Result<Option<Value>, String> {
-        let answer = self.call(Method::GET, path, None).await?;
+        let answer = self.call_patiently(Method::GET, path, None).await?;
         match answer.status {
             200 => answer.json().map(Some),
             404 => Ok(None),
@@ -95,7 +122,7 @@ impl Endpoint {
 
     /// A write; an answer other than 2xx is an error naming the request.
     async fn write(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, String> {
-        let answer = self.call(method.clone(), path, body).await?;
+        let answer = self.call_patiently(method.clone(), path, body).await?;
         if !answer.is_success() {
             return Err(format!("{method} {path}: {} {}", answer.status, answer.text()));
         }
@@ -136,11 +163,33 @@ struct Contents {
     modes: BTreeMap<String, String>,
     global_config: Value,
     global_mode: String,
+    /// What reading found worth saying (how the registry answers), a line each.
+    notes: Vec<String>,
 }
 
 impl Contents {
     fn subjects(&self) -> BTreeSet<&str> {
         self.versions.keys().map(|(subject, _)| subject.as_str()).collect()
+    }
+
+    /// The scopes a level or mode can be set on: each subject, and each context other than the default.
+    fn scopes(&self) -> BTreeSet<String> {
+        let subjects = self.subjects();
+        let contexts = subjects.iter().map(|s| context_of(s)).filter(|c| !c.is_empty());
+        subjects.iter().copied().chain(contexts).map(str::to_string).collect()
+    }
+
+    /// A registry that answers every subject's mode with the global one, as Karapace does (it never says a
+    /// subject has none), has no subject modes to copy: they are forgotten, with a note.
+    fn forget_echoed_modes(&mut self) {
+        let subjects = self.subjects().len();
+        if subjects > 1 && self.modes.len() >= subjects && self.modes.values().all(|mode| *mode == self.global_mode) {
+            self.notes.push(format!(
+                "every subject's mode reads as the global one ({}): taken as no subject modes, not copied",
+                self.global_mode
+            ));
+            self.modes.clear();
+        }
     }
 
     fn ids(&self) -> BTreeSet<(String, u64)> {
@@ -196,7 +245,8 @@ fn config_body(answer: &Value) -> Value {
 }
 
 /// Reads everything `migrate` copies from `endpoint`.
-async fn read(endpoint: &Endpoint, what: &'static str) -> Result<Contents, String> {
+/// With `source`, a registry that echoes the global mode for every subject is recognized ([`Contents::forget_echoed_modes`]).
+async fn read(endpoint: &Endpoint, what: &'static str, source: bool) -> Result<Contents, String> {
     let subjects = endpoint
         .get_json("/subjects?deleted=true&subjectPrefix=:*:")
         .await?
@@ -235,6 +285,9 @@ async fn read(endpoint: &Endpoint, what: &'static str) -> Result<Contents, Strin
         contents.subjects().into_iter().map(context_of).filter(|c| !c.is_empty()).map(str::to_string).collect();
     for context in contexts {
         read_settings(endpoint, &context, &mut contents).await?;
+    }
+    if source {
+        contents.forget_echoed_modes();
     }
     Ok(contents)
 }
@@ -291,9 +344,13 @@ struct Plan {
     present: usize,
     /// Versions the target holds otherwise than the source: left alone, reported.
     conflicts: Vec<String>,
-    /// Subject configs and modes to set.
-    configs: Vec<(String, Value)>,
-    modes: Vec<(String, String)>,
+    /// The source's scopes whose config is to be set (`Some`) or removed (`None`) on the target.
+    configs: Vec<(String, Option<Value>)>,
+    /// The source's scopes whose mode is to be set or removed on the target.
+    modes: Vec<(String, Option<String>)>,
+    /// Scopes the run writes to that a mode of their own would close (a subject's READONLY, a context whose
+    /// subjects the global IMPORT does not reach): in IMPORT while the run writes, then as the source has them.
+    opened: BTreeSet<String>,
     /// The global config, if it differs.
     global_config: Option<Value>,
     /// The target's global mode when the run began.
@@ -301,27 +358,41 @@ struct Plan {
     global_mode: String,
 }
 
+/// Whether the target's config holds every setting of the source's (a registry may answer defaults besides).
+fn covers(target: Option<&Value>, source: &Value) -> bool {
+    match (target, source) {
+        (Some(Value::Object(there)), Value::Object(wanted)) => wanted.iter().all(|(k, v)| there.get(k) == Some(v)),
+        (Some(there), wanted) => there == wanted,
+        (None, _) => false,
+    }
+}
+
 fn plan(source: &Contents, target: &Contents) -> Plan {
     let mut plan =
         Plan { target_mode: target.global_mode.clone(), global_mode: source.global_mode.clone(), ..Plan::default() };
     let mut missing = BTreeSet::new();
+    let mut conflicting = BTreeSet::new();
     for (key, version) in &source.versions {
         match target.versions.get(key) {
             None => {
                 missing.insert(key.clone());
             }
             Some(there) if same_schema(there, version) => plan.present += 1,
-            Some(there) => plan.conflicts.push(format!(
-                "{} version {}: the target holds id {} ({}), the source id {} ({})",
-                key.0, key.1, there.id, there.schema_type, version.id, version.schema_type
-            )),
+            Some(there) => {
+                conflicting.insert(key.clone());
+                plan.conflicts.push(format!(
+                    "{} version {}: the target holds id {} ({}), the source id {} ({})",
+                    key.0, key.1, there.id, there.schema_type, version.id, version.schema_type
+                ));
+            }
         }
     }
     let mut done = BTreeSet::new();
     for key in &missing {
         order(source, key, &missing, &mut done, &mut plan.imports);
     }
-    // Referrers before what they reference: the reverse of an order that puts references first.
+    // Referrers before what they reference: the reverse of an order that puts references first. A version the
+    // target holds otherwise is not the source's to delete.
     let mut all = Vec::new();
     let mut visited = BTreeSet::new();
     let everything: BTreeSet<Key> = source.versions.keys().cloned().collect();
@@ -330,22 +401,35 @@ fn plan(source: &Contents, target: &Contents) -> Plan {
     }
     for key in all.into_iter().rev() {
         let deleted_there = target.versions.get(&key).is_some_and(|v| v.deleted);
-        if source.versions[&key].deleted && !deleted_there {
+        if source.versions[&key].deleted && !deleted_there && !conflicting.contains(&key) {
             plan.deletes.push(key);
         }
     }
-    for (subject, config) in &source.configs {
-        if target.configs.get(subject) != Some(config) {
-            plan.configs.push((subject.clone(), config.clone()));
+    // The source's scopes end as the source has them: a setting the target has there and the source has not
+    // (an earlier run's IMPORT, say) is removed.
+    for scope in source.scopes() {
+        match (source.configs.get(&scope), target.configs.get(&scope)) {
+            (Some(config), there) if !covers(there, config) => plan.configs.push((scope.clone(), Some(config.clone()))),
+            (None, Some(_)) => plan.configs.push((scope.clone(), None)),
+            _ => {}
+        }
+        if source.modes.get(&scope) != target.modes.get(&scope) {
+            plan.modes.push((scope.clone(), source.modes.get(&scope).cloned()));
         }
     }
-    for (subject, mode) in &source.modes {
-        if target.modes.get(subject) != Some(mode) {
-            plan.modes.push((subject.clone(), mode.clone()));
-        }
-    }
-    if source.global_config != target.global_config {
+    if !covers(Some(&target.global_config), &source.global_config) {
         plan.global_config = Some(source.global_config.clone());
+    }
+    let written = plan.imports.iter().chain(&plan.deletes).map(|(subject, _)| subject.as_str());
+    let written: BTreeSet<&str> = written.chain(plan.configs.iter().map(|(scope, _)| scope.as_str())).collect();
+    for scope in written {
+        let context = context_of(scope);
+        if !context.is_empty() {
+            plan.opened.insert(context.to_string());
+        }
+        if target.modes.get(scope).is_some_and(|mode| mode != "IMPORT") {
+            plan.opened.insert(scope.to_string());
+        }
     }
     plan
 }
@@ -411,7 +495,7 @@ fn registration(version: &Version, number: u32) -> Value {
 }
 
 /// Carries out `plan`; the failures, each a line.
-async fn apply(target: &Endpoint, source: &Contents, plan: &Plan, before: &Contents) -> Vec<String> {
+async fn apply(target: &Endpoint, source: &Contents, plan: &Plan) -> Vec<String> {
     let mut failures = Vec::new();
     let mut fail = |what: String| failures.push(what);
     if plan.target_mode != "IMPORT"
@@ -420,23 +504,10 @@ async fn apply(target: &Endpoint, source: &Contents, plan: &Plan, before: &Conte
         fail(format!("cannot put the target in IMPORT mode: {e}"));
         return failures;
     }
-    // The global IMPORT mode reaches the default context's subjects that have no mode of their own: a context
-    // other than the default is put in IMPORT itself, and a subject's own mode is cleared, where versions are to
-    // come. Each such scope's mode is set again below: the source's, else the one it had.
-    let mut touched = BTreeSet::new();
-    for (subject, _) in &plan.imports {
-        let context = context_of(subject);
-        if !context.is_empty() && touched.insert(context.to_string()) {
-            let path = format!("/mode/{}?force=true", segment(context));
-            if let Err(e) = target.write(Method::PUT, &path, Some(&json!({"mode": "IMPORT"}))).await {
-                fail(format!("cannot put the context {context} in IMPORT mode: {e}"));
-            }
-        }
-        if before.modes.get(subject).is_some_and(|mode| mode != "IMPORT") && touched.insert(subject.clone()) {
-            let path = format!("/mode/{}", segment(subject));
-            if let Err(e) = target.write(Method::DELETE, &path, None).await {
-                fail(format!("{subject}: cannot clear its mode: {e}"));
-            }
+    for scope in &plan.opened {
+        let path = format!("/mode/{}?force=true", segment(scope));
+        if let Err(e) = target.write(Method::PUT, &path, Some(&json!({"mode": "IMPORT"}))).await {
+            fail(format!("cannot put {scope} in IMPORT mode: {e}"));
         }
     }
     let bar = progress(plan.imports.len() as u64, "importing");
@@ -459,19 +530,21 @@ async fn apply(target: &Endpoint, source: &Contents, plan: &Plan, before: &Conte
             fail(format!("{subject} version {number}: cannot soft-delete it: {e}"));
         }
     }
-    for (subject, config) in &plan.configs {
-        if let Err(e) = target.write(Method::PUT, &format!("/config/{}", segment(subject)), Some(config)).await {
-            fail(format!("{subject}: cannot set its config: {e}"));
+    for (scope, config) in &plan.configs {
+        let path = format!("/config/{}", segment(scope));
+        let outcome = match config {
+            Some(config) => target.write(Method::PUT, &path, Some(config)).await,
+            None => target.write(Method::DELETE, &path, None).await,
+        };
+        if let Err(e) = outcome {
+            fail(format!("{scope}: cannot set its config: {e}"));
         }
     }
-    for (scope, mode) in plan.modes.iter().filter(|(scope, _)| !touched.contains(scope)) {
-        let path = format!("/mode/{}?force=true", segment(scope));
-        if let Err(e) = target.write(Method::PUT, &path, Some(&json!({"mode": mode}))).await {
-            fail(format!("{scope}: cannot set its mode {mode}: {e}"));
-        }
-    }
-    for scope in &touched {
-        let outcome = match source.modes.get(scope).or(before.modes.get(scope)) {
+    // Every scope that changes mode, or was opened, ends with the source's mode (or none).
+    let opened = plan.opened.iter().map(|scope| (scope.clone(), source.modes.get(scope).cloned()));
+    let modes: BTreeMap<String, Option<String>> = plan.modes.iter().cloned().chain(opened).collect();
+    for (scope, mode) in &modes {
+        let outcome = match mode {
             Some(mode) => {
                 let path = format!("/mode/{}?force=true", segment(scope));
                 target.write(Method::PUT, &path, Some(&json!({"mode": mode}))).await
@@ -479,7 +552,7 @@ async fn apply(target: &Endpoint, source: &Contents, plan: &Plan, before: &Conte
             None => target.write(Method::DELETE, &format!("/mode/{}", segment(scope)), None).await,
         };
         if let Err(e) = outcome {
-            fail(format!("{scope}: cannot set its mode again: {e}"));
+            fail(format!("{scope}: cannot set its mode {}: {e}", show(mode.as_ref())));
         }
     }
     if let Some(config) = &plan.global_config
@@ -527,23 +600,21 @@ fn differences(source: &Contents, target: &Contents) -> Vec<String> {
             out.push(format!("{subject} version {number}: {}", what.join(", ")));
         }
     }
-    for (subject, config) in &source.configs {
-        if target.configs.get(subject) != Some(config) {
-            out.push(format!(
-                "{subject}: config {} on the target, {config} on the source",
-                show(target.configs.get(subject))
-            ));
+    for scope in source.scopes() {
+        let (config, there) = (source.configs.get(&scope), target.configs.get(&scope));
+        let same = match config {
+            Some(config) => covers(there, config),
+            None => there.is_none(),
+        };
+        if !same {
+            out.push(format!("{scope}: config {} on the target, {} on the source", show(there), show(config)));
+        }
+        let (mode, there) = (source.modes.get(&scope), target.modes.get(&scope));
+        if mode != there {
+            out.push(format!("{scope}: mode {} on the target, {} on the source", show(there), show(mode)));
         }
     }
-    for (subject, mode) in &source.modes {
-        if target.modes.get(subject) != Some(mode) {
-            out.push(format!(
-                "{subject}: mode {} on the target, {mode} on the source",
-                show(target.modes.get(subject))
-            ));
-        }
-    }
-    if source.global_config != target.global_config {
+    if !covers(Some(&target.global_config), &source.global_config) {
         out.push(format!(
             "global config {} on the target, {} on the source",
             target.global_config, source.global_config
@@ -565,7 +636,7 @@ pub async fn run(args: &MigrateArgs, target: Endpoint) -> Result<(), String> {
     let source =
         Endpoint::remote(&args.from, args.from_basic.as_deref(), args.from_bearer.as_deref(), args.from_ca.as_deref())
             .map_err(|e| format!("--from: {e}"))?;
-    let contents = read(&source, "reading").await.map_err(|e| format!("reading the source: {e}"))?;
+    let contents = read(&source, "reading", true).await.map_err(|e| format!("reading the source: {e}"))?;
     let deleted = contents.versions.values().filter(|v| v.deleted).count();
     println!(
         "source {}: {} subjects, {} versions ({deleted} soft-deleted), {} schema ids, {} subject configs, {} subject modes",
@@ -576,7 +647,10 @@ pub async fn run(args: &MigrateArgs, target: Endpoint) -> Result<(), String> {
         contents.configs.len(),
         contents.modes.len()
     );
-    let before = read(&target, "target").await.map_err(|e| format!("reading the target: {e}"))?;
+    for note in &contents.notes {
+        println!("note: {note}");
+    }
+    let before = read(&target, "target", false).await.map_err(|e| format!("reading the target: {e}"))?;
     println!("target {}: {} versions before", target.name(), before.versions.len());
     let plan = plan(&contents, &before);
     if args.dry_run {
@@ -584,7 +658,7 @@ pub async fn run(args: &MigrateArgs, target: Endpoint) -> Result<(), String> {
         println!("dry run: would {}; nothing was changed", summary(&plan, false));
         return Ok(());
     }
-    let failures = apply(&target, &contents, &plan, &before).await;
+    let failures = apply(&target, &contents, &plan).await;
     println!("{}", summary(&plan, true));
     for conflict in &plan.conflicts {
         println!("conflict: {conflict} (left alone)");
@@ -594,7 +668,7 @@ pub async fn run(args: &MigrateArgs, target: Endpoint) -> Result<(), String> {
     }
     let mut problems = plan.conflicts.len() + failures.len();
     if !args.no_verify {
-        let after = read(&target, "verifying").await.map_err(|e| format!("reading the target again: {e}"))?;
+        let after = read(&target, "verifying", false).await.map_err(|e| format!("reading the target again: {e}"))?;
         let differences = differences(&contents, &after);
         for difference in &differences {
             println!("differs: {difference}");
@@ -642,11 +716,17 @@ fn dry_run(source: &Contents, plan: &Plan) -> String {
     for (subject, number) in &plan.deletes {
         let _ = writeln!(out, "would soft-delete {subject} version {number}");
     }
-    for (subject, config) in &plan.configs {
-        let _ = writeln!(out, "would set {subject}'s config {config}");
+    for (scope, config) in &plan.configs {
+        let _ = match config {
+            Some(config) => writeln!(out, "would set {scope}'s config {config}"),
+            None => writeln!(out, "would remove {scope}'s config"),
+        };
     }
-    for (subject, mode) in &plan.modes {
-        let _ = writeln!(out, "would set {subject}'s mode {mode}");
+    for (scope, mode) in &plan.modes {
+        let _ = match mode {
+            Some(mode) => writeln!(out, "would set {scope}'s mode {mode}"),
+            None => writeln!(out, "would remove {scope}'s mode"),
+        };
     }
     if let Some(config) = &plan.global_config {
         let _ = writeln!(out, "would set the global config {config}");
@@ -725,6 +805,51 @@ mod tests {
         assert_eq!((again.imports.len(), again.present, again.conflicts.len()), (6, 1, 1), "{again:?}");
         assert!(again.conflicts[0].contains("c version 1: the target holds id 9"), "{:?}", again.conflicts);
         assert!(!again.imports.contains(&("c".to_string(), 1)), "a version the target holds otherwise is left alone");
+    }
+
+    /// The source's scopes end as the source has them: an IMPORT left by an interrupted run is removed, a
+    /// READONLY subject the run writes to is opened (IMPORT) and closed again, a context the run writes to is
+    /// opened, and a version the target holds otherwise is neither imported nor deleted.
+    #[test]
+    fn a_plan_makes_the_sources_scopes_as_the_source_has_them() {
+        let mut source = contents(&[
+            ("a", 1, version(1, &[], false)),
+            ("a", 2, version(2, &[], false)),
+            ("b", 1, version(3, &[], true)),
+            (":.team:c", 1, version(1, &[], false)),
+        ]);
+        source.modes.insert("a".into(), "READONLY".into());
+        source.configs.insert("b".into(), json!({"compatibility": "FULL"}));
+        let mut target = contents(&[("a", 1, version(1, &[], false)), ("b", 1, version(7, &[], false))]);
+        target.modes.insert("a".into(), "READONLY".into());
+        target.modes.insert(":.team:".into(), "IMPORT".into());
+        target.configs.insert("a".into(), json!({"compatibility": "NONE"}));
+        target.configs.insert("b".into(), json!({"compatibility": "FULL", "normalize": false}));
+        let plan = plan(&source, &target);
+        assert_eq!(plan.imports, vec![(":.team:c".to_string(), 1), ("a".to_string(), 2)]);
+        assert!(plan.deletes.is_empty(), "b 1 conflicts: not the source's to delete: {:?}", plan.deletes);
+        assert_eq!(plan.conflicts.len(), 1);
+        assert_eq!(plan.configs, vec![("a".to_string(), None)], "b's config covers the source's");
+        assert_eq!(plan.modes, vec![(":.team:".to_string(), None)], "an earlier run's IMPORT is removed");
+        assert_eq!(plan.opened, BTreeSet::from(["a".to_string(), ":.team:".to_string()]));
+        assert!(covers(Some(&json!({"compatibility": "FULL", "x": 1})), &json!({"compatibility": "FULL"})));
+        assert!(!covers(Some(&json!({"compatibility": "NONE"})), &json!({"compatibility": "FULL"})));
+        assert!(!covers(None, &json!({})));
+    }
+
+    /// A registry that answers the global mode for every subject has no subject modes; one that says a subject
+    /// has none keeps the others'.
+    #[test]
+    fn subject_modes_echoing_the_global_one_are_forgotten() {
+        let mut echoing = contents(&[("a", 1, version(1, &[], false)), ("b", 1, version(2, &[], false))]);
+        echoing.modes = BTreeMap::from([("a".into(), "READWRITE".into()), ("b".into(), "READWRITE".into())]);
+        echoing.forget_echoed_modes();
+        assert!(echoing.modes.is_empty() && echoing.notes.len() == 1, "{:?}", echoing.notes);
+        let mut distinct = contents(&[("a", 1, version(1, &[], false)), ("b", 1, version(2, &[], false))]);
+        distinct.modes = BTreeMap::from([("a".into(), "READWRITE".into())]);
+        distinct.forget_echoed_modes();
+        assert_eq!(distinct.modes.len(), 1);
+        assert!(distinct.notes.is_empty());
     }
 
     #[test]

@@ -83,7 +83,13 @@ fn run_compat(args: &CompatArgs) -> Result<Outcome, String> {
                     args.files.len()
                 ));
             }
-            let target = Target { url: registry, api_key: args.api_key.as_deref(), ca: args.ca.as_deref() };
+            let credentials = match (&args.api_key, &args.basic, &args.bearer) {
+                (Some(key), _, _) => Credentials::ApiKey(key.clone()),
+                (None, Some(basic), _) => Credentials::Basic(basic.clone()),
+                (None, None, Some(token)) => Credentials::Bearer(token.clone()),
+                (None, None, None) => Credentials::None,
+            };
+            let target = Target { url: registry, credentials, ca: args.ca.as_deref() };
             against_registry(&candidate, subject, &target, level)?
         }
         _ => against_files(&candidate, older, given_type, &refs, level.unwrap_or_default())?,
@@ -204,7 +210,7 @@ fn against_files(
 /// The registry `--subject` is read from.
 struct Target<'a> {
     url: &'a str,
-    api_key: Option<&'a str>,
+    credentials: Credentials,
     ca: Option<&'a Path>,
 }
 
@@ -234,8 +240,7 @@ fn against_registry(
         .build()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
     let fetched = runtime.block_on(async {
-        let credentials = target.api_key.map_or(Credentials::None, |key| Credentials::ApiKey(key.to_string()));
-        let remote = Remote::new(target.url, credentials, target.ca)?;
+        let remote = Remote::new(target.url, target.credentials.clone(), target.ca)?;
         fetch(&remote, &subject, level).await
     })?;
     let context = subject.context();
@@ -411,6 +416,7 @@ async fn get(remote: &Remote, path: &str) -> Result<crate::client::Answer, Strin
     tokio::time::timeout(REQUEST_TIMEOUT, remote.get(path))
         .await
         .map_err(|_| format!("{} did not answer GET {path} within {} s", remote.url(), REQUEST_TIMEOUT.as_secs()))?
+        .map_err(String::from)
 }
 
 /// `GET path`, answered 2xx with JSON.

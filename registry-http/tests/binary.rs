@@ -450,6 +450,31 @@ fn over_tls_keys_never_cross_in_clear_and_a_plain_or_silent_client_gets_nothing(
         assert!(Instant::now() < deadline, "no /health over TLS in time: {:?}", https(port, &der, health));
         std::thread::sleep(Duration::from_millis(50));
     }
+    // `health` on this configuration asks its TLS listener (any certificate, for that loopback probe); with
+    // `--url`, the certificate must be trusted: by `--ca`, or by a public authority (it is not).
+    let listen = format!("127.0.0.1:{port}");
+    let own = [
+        os("--listen"),
+        os(&listen),
+        os("--tls-cert"),
+        cert.clone().into(),
+        os("--tls-key"),
+        key.clone().into(),
+        os("health"),
+    ];
+    let (ok, stdout, stderr) = run_binary(&own.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    assert!(ok && stdout.contains("ok"), "{stdout}{stderr}");
+    let url = format!("https://localhost:{port}");
+    let (ok, _, stderr) = run_binary(&[
+        os("health").as_os_str(),
+        os("--url").as_os_str(),
+        os(&url).as_os_str(),
+        os("--ca").as_os_str(),
+        cert.as_os_str(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = run_binary(&[os("health").as_os_str(), os("--url").as_os_str(), os(&url).as_os_str()]);
+    assert!(!ok && stderr.contains("TLS with"), "a certificate no public authority signed: {stderr}");
     let body = r#"{"schema":"{\"type\":\"string\"}"}"#;
     let register = |auth: &str| {
         format!(

@@ -147,10 +147,16 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Valu
 
 /// The server on a free port and a fresh data directory, once it answers `/health`.
 fn start(data_dir: &Path) -> (Child, u16) {
+    start_with(data_dir, &[])
+}
+
+/// A server on a free port with `extra` flags; /health needs no key, so this waits for it alike.
+fn start_with(data_dir: &Path, extra: &[&std::ffi::OsStr]) -> (Child, u16) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -303,6 +309,34 @@ fn a_subject_of_a_running_server_is_checked_as_the_server_checks_it() {
         "{}",
         text(&output.stdout)
     );
+}
+
+/// A registry with auth on takes the key as Confluent's clients send it (Basic `key:secret`), as a bearer token
+/// or as `X-API-Key`; without one, the 401 is an error (exit 2) that says so.
+#[test]
+fn a_registry_with_auth_is_asked_with_the_credentials_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, format!("reader {} ci\n", registry_http::auth::hash_key_hex("offline-key"))).unwrap();
+    let (child, port) = start_with(&dir.path().join("data"), &["--auth-keys".as_ref(), keys.as_os_str()]);
+    let _stop = Stop(child);
+    std::fs::write(dir.path().join("v1.avsc"), PERSON_V3).unwrap();
+    let registry = format!("http://127.0.0.1:{port}");
+    let compat = |auth: &[&str]| {
+        let mut args: Vec<String> = ["compat", "--subject", "s", "--registry", &registry].map(String::from).to_vec();
+        args.extend(auth.iter().map(|s| s.to_string()));
+        args.push("v1.avsc".into());
+        run(dir.path(), &args)
+    };
+    for auth in [&["--basic", "ci:offline-key"][..], &["--bearer", "offline-key"], &["--api-key", "offline-key"]] {
+        let output = compat(auth);
+        assert_eq!(output.status.code(), Some(0), "{auth:?}: {}{}", text(&output.stdout), text(&output.stderr));
+    }
+    let output = compat(&[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    assert!(text(&output.stderr).contains("401"), "{}", text(&output.stderr));
+    let output = compat(&["--basic", "ci:offline-key", "--bearer", "offline-key"]);
+    assert_eq!(output.status.code(), Some(2), "conflicting credentials are a usage error");
 }
 
 // ---------------------------------------------------------------------------------------------------------

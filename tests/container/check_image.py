@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -119,9 +120,10 @@ def as_user(user_id, argv):
     return argv
 
 
-def check_run(binary, image_env, user_id, health_cmd):
+def check_run(binary, image_env, user_id, health_cmd, tls=False):
     """The binary as the image runs it: the same variables (the port made free), the data directory an empty
-    volume the image's user owns, the HEALTHCHECK command, a registration, SIGTERM."""
+    volume the image's user owns, the HEALTHCHECK command, a registration, SIGTERM. With `tls`, a certificate and
+    key are mounted and named by the environment, as a deployment does: the HEALTHCHECK must still pass."""
     with tempfile.TemporaryDirectory() as volume_root:
         os.chmod(volume_root, 0o755)
         volume = os.path.join(volume_root, "data")
@@ -133,6 +135,19 @@ def check_run(binary, image_env, user_id, health_cmd):
         env.update(image_env)
         env["SCHEMA_REGISTRY_LISTEN"] = image_env["SCHEMA_REGISTRY_LISTEN"].replace(":8081", f":{port}")
         env["SCHEMA_REGISTRY_DATA_DIR"] = volume
+        scheme, context = "http", None
+        if tls:
+            secrets = os.path.join(volume_root, "tls")
+            os.mkdir(secrets)
+            subprocess.run([sys.executable, os.path.join(ROOT, "tests", "tls_cert.py"), secrets], check=True)
+            for name in os.listdir(secrets):
+                if os.geteuid() == 0:
+                    os.chown(os.path.join(secrets, name), user_id, user_id)
+            if os.geteuid() == 0:
+                os.chown(secrets, user_id, user_id)
+            env["SCHEMA_REGISTRY_TLS_CERT"] = os.path.join(secrets, "cert.pem")
+            env["SCHEMA_REGISTRY_TLS_KEY"] = os.path.join(secrets, "key.pem")
+            scheme, context = "https", ssl.create_default_context(cafile=os.path.join(secrets, "ca.pem"))
         # As in the image, the binary lives apart from the checkout (which the image's user may not be able to
         # reach).
         installed = os.path.join(volume_root, "schema-registry")
@@ -148,9 +163,10 @@ def check_run(binary, image_env, user_id, health_cmd):
                 assert time.time() < deadline, "the HEALTHCHECK command never succeeded"
                 time.sleep(0.1)
             body = json.dumps({"schema": '"string"'}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/subjects/container-value/versions", data=body,
+            host = "localhost" if tls else "127.0.0.1"
+            request = urllib.request.Request(f"{scheme}://{host}:{port}/subjects/container-value/versions", data=body,
                                              headers={"Content-Type": "application/json"}, method="POST")
-            with urllib.request.urlopen(request, timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=10, context=context) as answer:
                 assert json.load(answer)["id"] == 1
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=30) == 0, "docker stop's SIGTERM ends the server cleanly"
@@ -172,6 +188,8 @@ def main(binary):
           f"HEALTHCHECK {' '.join(health_cmd)}")
     check_run(binary, env, user_id, health_cmd)
     print("the binary as the image runs it: healthy, registers, stops cleanly on SIGTERM")
+    check_run(binary, env, user_id, health_cmd, tls=True)
+    print("and with a certificate mounted (SCHEMA_REGISTRY_TLS_CERT/_KEY): the HEALTHCHECK passes over TLS")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,15 @@ import time
 import urllib.request
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
+from confluent_kafka.schema_registry import (
+    Metadata,
+    MetadataProperties,
+    Schema,
+    SchemaReference,
+    SchemaRegistryClient,
+)
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.schema_registry.schema_registry_client import Rule, RuleKind, RuleMode, RuleSet
 
 BIN = os.environ["SCHEMA_REGISTRY_BIN"]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -133,30 +140,47 @@ def fill(sr):
     sr.register_schema(":.team:items-value", Schema(json.dumps({"type": "object", "properties": {"sku": {"type": "string"}}}), "JSON"))
     sr.set_compatibility("orders-value", "BACKWARD_TRANSITIVE")
     sr.update_mode("payments-value", "READONLY")
+    sr.set_compatibility(":.team:", "FULL_TRANSITIVE")
+    # A data contract: metadata and a rule set travel with the version.
+    check = Rule("positive-id", "", RuleKind.CONDITION, RuleMode.WRITE, "CEL", None, None, "message.id > 0", None, None, False)
+    sr.register_schema("contracts-value", Schema(order(("id", "long", None)), "AVRO", [],
+                                                 Metadata(None, MetadataProperties({"owner": "payments"}), None),
+                                                 RuleSet(None, [check])))
 
 
 def contents(sr):
     """What a registry holds, read through the client: versions (with ids, types, texts, references and whether
     soft-deleted), subject levels and modes, the global level and mode."""
     found = {"versions": {}, "configs": {}, "modes": {}}
-    for subject in sr.get_subjects(subject_prefix=":*:", deleted=True):
+    subjects = sr.get_subjects(subject_prefix=":*:", deleted=True)
+    contexts = sorted({s[: s.index(":", 2) + 1] for s in subjects if s.startswith(":.")})
+    for scope in contexts:
+        settings(sr, scope, found)
+    for subject in subjects:
         live = set(sr.get_versions(subject)) if subject_live(sr, subject) else set()
         for version in sr.get_versions(subject, deleted=True):
             registered = sr.get_version(subject, version, deleted=True)
             schema = registered.schema
             found["versions"][(subject, version)] = (
                 registered.schema_id, schema.schema_type, schema.schema_str,
-                [(r.name, r.subject, r.version) for r in (schema.references or [])], version not in live)
-        try:
-            found["configs"][subject] = sr.get_compatibility(subject)
-        except SchemaRegistryError as e:
-            assert e.error_code == 40408, e
-        try:
-            found["modes"][subject] = sr.get_mode(subject)
-        except SchemaRegistryError as e:
-            assert e.error_code == 40409, e
+                [(r.name, r.subject, r.version) for r in (schema.references or [])], version not in live,
+                schema.metadata.to_dict() if schema.metadata else None,
+                schema.rule_set.to_dict() if schema.rule_set else None)
+        settings(sr, subject, found)
     found["global"] = (sr.get_compatibility(), sr.get_global_mode())
     return found
+
+
+def settings(sr, scope, found):
+    """A subject's or context's own level and mode, where it has them."""
+    try:
+        found["configs"][scope] = sr.get_compatibility(scope)
+    except SchemaRegistryError as e:
+        assert e.error_code == 40408, e
+    try:
+        found["modes"][scope] = sr.get_mode(scope)
+    except SchemaRegistryError as e:
+        assert e.error_code == 40409, e
 
 
 def subject_live(sr, subject):
@@ -187,7 +211,9 @@ def test_a_migration_copies_everything_and_a_second_run_changes_nothing(servers)
     source_client = client(source.url, SOURCE_KEY, source.ca)
     fill(source_client)
     expected = contents(source_client)
-    assert len(expected["versions"]) == 14, expected["versions"].keys()
+    assert len(expected["versions"]) == 15, expected["versions"].keys()
+    assert expected["configs"][":.team:"] == "FULL_TRANSITIVE" and expected["modes"]["payments-value"] == "READONLY"
+    assert expected["versions"][("contracts-value", 1)][5]["properties"] == {"owner": "payments"}
     assert ("gaps-value", 2) not in expected["versions"] and ("gaps-value", 3) in expected["versions"]
     to_target = ["--to", target.url, "--to-bearer", TARGET_KEY]
     target_client = client(target.url, TARGET_KEY)
@@ -199,32 +225,55 @@ def test_a_migration_copies_everything_and_a_second_run_changes_nothing(servers)
     assert target_client.get_subjects(deleted=True) == [], "a dry run changes nothing"
 
     first = migrate(*from_source(source), *to_target)
-    assert "imported 14 versions (0 already there)" in first.stdout, first.stdout
-    assert "verified: 14 versions" in first.stdout, first.stdout
+    assert "imported 15 versions (0 already there)" in first.stdout, first.stdout
+    assert "verified: 15 versions" in first.stdout, first.stdout
     assert contents(target_client) == expected
     # Ids answer the same schema on both sides, the context's ids in the context.
-    for (subject, _), (schema_id, schema_type, text, _, _) in expected["versions"].items():
+    for (subject, _), (schema_id, schema_type, text, *_) in expected["versions"].items():
         if subject.startswith(":.team:"):
             continue
         assert target_client.get_schema(schema_id).schema_str == text
 
     second = migrate(*from_source(source), *to_target)
-    assert "imported 0 versions (14 already there), soft-deleted 0" in second.stdout, second.stdout
+    assert "imported 0 versions (15 already there), soft-deleted 0" in second.stdout, second.stdout
     assert contents(target_client) == expected
 
-    # A registration on the target after the migration takes an id past the migrated ones.
-    new = target_client.register_schema("after-value", Schema('"long"', "AVRO"))
-    assert new > max(v[0] for (s, _), v in expected["versions"].items() if not s.startswith(":.")), new
+
+
+def test_a_rerun_repairs_what_an_interrupted_run_left_and_carries_the_sources_changes(servers):
+    directory, source, target = servers
+    source_client, target_client = client(source.url, SOURCE_KEY, source.ca), client(target.url, TARGET_KEY)
+    # What a run killed half-way leaves: the target, a context and a subject in IMPORT.
+    target_client.update_global_mode("IMPORT", force=True)
+    target_client.update_mode(":.team:", "IMPORT", force=True)
+    target_client.update_mode("orders-value", "IMPORT", force=True)
+    # Meanwhile the source moved on: a READONLY subject (on both sides) got a version and lost one.
+    source_client.update_mode("payments-value", "READWRITE")
+    source_client.register_schema("payments-value", Schema(PAYMENT_PROTO.replace("}\n", "  string memo = 3;\n}\n"), "PROTOBUF",
+                                                           [SchemaReference("acme/money.proto", "money", 1)]))
+    source_client.delete_version("payments-value", 1)
+    source_client.update_mode("payments-value", "READONLY")
+    expected = contents(source_client)
+    rerun = migrate(*from_source(source), "--to", target.url, "--to-bearer", TARGET_KEY)
+    assert "imported 1 versions (15 already there), soft-deleted 1" in rerun.stdout, rerun.stdout
+    assert "verified: 16 versions" in rerun.stdout, rerun.stdout
+    assert contents(target_client) == expected
+    assert target_client.get_global_mode() == "READWRITE"
+    for scope in (":.team:", "orders-value"):
+        with pytest.raises(SchemaRegistryError) as unset:
+            target_client.get_mode(scope)
+        assert unset.value.error_code == 40409, f"{scope} keeps no IMPORT of an earlier run"
+    assert target_client.get_mode("payments-value") == "READONLY"
 
 
 def test_a_migration_into_a_data_directory_gives_the_same_registry(servers):
     directory, source, _ = servers
     data_dir = os.path.join(directory, "offline-target")
     dry = migrate(*from_source(source), "--data-dir", data_dir, "--dry-run")
-    assert "would import 14 versions" in dry.stdout, dry.stdout
+    assert "would import 16 versions" in dry.stdout, dry.stdout
     assert not os.path.exists(data_dir), "a dry run into a data directory creates nothing"
     result = migrate(*from_source(source), "--data-dir", data_dir)
-    assert "verified: 14 versions" in result.stdout, result.stdout
+    assert "verified: 16 versions" in result.stdout, result.stdout
     check = subprocess.run([BIN, "--data-dir", data_dir, "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     # Served from that directory, it answers as the source does.
@@ -258,3 +307,20 @@ def test_a_source_that_refuses_or_cannot_be_trusted_is_a_clear_error(servers, ar
 def test_an_unreachable_source_is_a_clear_error(tmp_path):
     result = migrate("--from", f"http://127.0.0.1:{free_port()}", "--data-dir", str(tmp_path / "data"), check=False)
     assert result.returncode == 1 and "cannot reach" in result.stderr, result.stderr
+
+
+def test_after_a_migration_the_target_allocates_ids_past_the_migrated_ones_and_a_clash_is_reported(servers):
+    directory, source, target = servers
+    source_client, target_client = client(source.url, SOURCE_KEY, source.ca), client(target.url, TARGET_KEY)
+    migrated = contents(target_client)["versions"]
+    new = target_client.register_schema("after-value", Schema('"long"', "AVRO"))
+    assert new > max(v[0] for (s, _), v in migrated.items() if not s.startswith(":.")), new
+    # The source registers meanwhile and gets the same id for another schema: a later run reports it, and
+    # overwrites nothing.
+    clash = source_client.register_schema("clash-value", Schema('"double"', "AVRO"))
+    assert clash == new
+    result = migrate(*from_source(source), "--to", target.url, "--to-bearer", TARGET_KEY, check=False)
+    assert result.returncode == 1, result.stdout
+    assert f"failed: clash-value version 1 (id {clash})" in result.stdout, result.stdout
+    assert "differs: clash-value version 1: missing on the target" in result.stdout, result.stdout
+    assert target_client.get_schema(new).schema_str == '"long"'
