@@ -98,7 +98,25 @@ pub(crate) async fn within_budget(State(state): State<SharedState>, request: Req
     // cannot reuse what this one freed, and the two would take twice the memory.
     release_free_memory().await;
     drop(permit);
+    release_free_memory_soon();
     response
+}
+
+/// Hands the allocator's free memory back once more, a second after a large request's answer is made (once for
+/// all that end within that second): what is freed after the trim that follows each request, such as the answer
+/// itself once it is sent, or another thread's request body, goes back too rather than staying until the next
+/// large request.
+fn release_free_memory_soon() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SCHEDULED: AtomicBool = AtomicBool::new(false);
+    if SCHEDULED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        SCHEDULED.store(false, Ordering::Release);
+        release_free_memory().await;
+    });
 }
 
 /// The share `request` needs: by its body's length as declared, or the body limit when it is sent in chunks of
