@@ -5,6 +5,8 @@ ROOT="$(pwd)"
 CLIENT_VERSION="2.16.0"
 # The official MCP Python SDK, the MCP tools' real client.
 MCP_VERSION="1.30.0"
+# Selenium's Python bindings: the console's end-to-end tests drive Debian's chromium through chromedriver.
+SELENIUM_VERSION="4.51.0"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 HEALTH_TIMEOUT_SECS="${HEALTH_TIMEOUT_SECS:-30}"
@@ -18,21 +20,35 @@ setup_venv() {
     if [[ ! -x "$PY" ]]; then
         python3 -m venv "$VENV"
     fi
-    if "$PY" - "$CLIENT_VERSION" "$MCP_VERSION" <<'PYEOF' 2>/dev/null; then
+    if "$PY" - "$CLIENT_VERSION" "$MCP_VERSION" "$SELENIUM_VERSION" <<'PYEOF' 2>/dev/null; then
 import sys
 from importlib.metadata import version
 assert version("confluent-kafka") == sys.argv[1]
 assert version("mcp") == sys.argv[2]
+assert version("selenium") == sys.argv[3]
 import mcp.client.streamable_http, mcp.client.stdio  # noqa: F401
 import pytest, fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry, cryptography  # noqa: F401
 import celpy, jsonata  # noqa: F401  (the rules extra: CEL and JSONata executors)
 import yaml  # noqa: F401  (tests/container reads compose.yaml)
 PYEOF
-        echo "confluent-kafka $CLIENT_VERSION, mcp $MCP_VERSION and pytest already installed"
+        echo "confluent-kafka $CLIENT_VERSION, mcp $MCP_VERSION, selenium $SELENIUM_VERSION and pytest already installed"
     else
         "$PY" -m pip install --quiet --disable-pip-version-check \
-            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" "mcp==$MCP_VERSION" pytest cryptography pyyaml
+            "confluent-kafka[schemaregistry,avro,json,protobuf,rules]==$CLIENT_VERSION" "mcp==$MCP_VERSION" "selenium==$SELENIUM_VERSION" pytest cryptography pyyaml
     fi
+}
+
+# Installs Debian's chromium and chromium-driver when either is missing (the console's end-to-end tests).
+ensure_chromium() {
+    if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+        return
+    fi
+    step "install chromium and chromium-driver (Debian's packages)"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -q || { echo "apt-get update failed" >&2; return 1; }
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium chromium-driver \
+        || { echo "apt-get install chromium chromium-driver failed" >&2; return 1; }
 }
 
 # Builds the workspace's binaries (debug), the server and the load generator, with the features `cargo test

@@ -49,6 +49,9 @@ setup_venv
 build_binaries
 "$PY" tests/container/check_image.py ./target/debug/schema-registry
 
+step "the web console in headless Chromium: every view against a server filled with the three formats, and auth"
+./scripts/console-test.sh
+
 step "the shared-store test: three instances over one PostgreSQL (client test on each, storm, SIGKILL, outage)"
 ./scripts/cluster-test.sh
 

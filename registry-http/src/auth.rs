@@ -28,6 +28,17 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Its name in the keys file: `reader`, `writer` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -180,7 +191,8 @@ fn presented_key(request: &Request) -> Option<String> {
 /// The role a request needs, by method and path. With auth on only `/health` needs none: `/metrics` on the main
 /// listener needs a reader's key (a scraper without one uses `--metrics-addr`, a listener of its own).
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
-    if path == "/health" {
+    // The console's pages and scripts hold no data: what they show, they ask the APIs for, with the key.
+    if path == "/health" || path == "/ui" || path.starts_with("/ui/") {
         return None;
     }
     let is_config = path == "/config" || path.starts_with("/config/");
@@ -263,9 +275,12 @@ pub(crate) async fn authorize(State(state): State<SharedState>, mut request: Req
             let mut response =
                 ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required")
                     .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));
+            // A script's request (the console's) asks for its key itself: no browser login dialog for it.
+            if !request.headers().contains_key("x-requested-with") {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));
+            }
             response
         }
         Verdict::Forbidden { name, role, needed } => {

@@ -90,6 +90,9 @@ pub struct Cli {
     /// tools only read and check (dry runs).
     #[arg(long, global = true, env = "SCHEMA_REGISTRY_MCP_WRITES")]
     pub mcp_writes: bool,
+    /// Serve no web console at /ui.
+    #[arg(long, env = "SCHEMA_REGISTRY_NO_UI")]
+    pub no_ui: bool,
     /// A command other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -305,6 +308,7 @@ pub struct FileSettings {
     cache_capacity: Option<u64>,
     cache_mib: Option<u64>,
     mcp_writes: Option<bool>,
+    no_ui: Option<bool>,
 }
 
 /// The settings in force.
@@ -340,6 +344,8 @@ pub struct Settings {
     pub cache_bytes: u64,
     /// Whether MCP callers may write.
     pub mcp_writes: bool,
+    /// Whether the web console is served at /ui.
+    pub console: bool,
 }
 
 /// The server's default cache budget: the registry's default (64 MiB) and a fifth more for ready answers.
@@ -424,6 +430,7 @@ impl Cli {
                 .unwrap_or(registry_store::RegistryOptions::default().cache_capacity),
             cache_bytes: self.cache_mib.or(file.cache_mib).map_or(DEFAULT_CACHE_BYTES, |mib| mib << 20),
             mcp_writes: self.mcp_writes || file.mcp_writes.unwrap_or(false),
+            console: !(self.no_ui || file.no_ui.unwrap_or(false)),
         })
     }
 }

@@ -13,6 +13,8 @@ mod budget;
 pub mod client;
 pub mod config;
 mod confluent;
+#[cfg(feature = "console")]
+mod console;
 mod context;
 pub mod control;
 mod error;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub(crate) memory_budget: Arc<budget::MemoryBudget>,
     /// Whether MCP callers may write (`register_schema`, `set_compatibility`), as their keys' roles allow.
     pub mcp_writes: bool,
+    /// Whether the web console is served at `/ui` (cargo feature `console`; `--no-ui` turns it off).
+    pub console: bool,
 }
 
 /// Hits and misses of the server's own answer caches, shown on `/metrics` with the registry's.
@@ -92,6 +96,7 @@ impl AppState {
             answer_counts: Arc::default(),
             memory_budget: Arc::new(budget::MemoryBudget::new(DEFAULT_MEMORY_BUDGET_BYTES)),
             mcp_writes: false,
+            console: cfg!(feature = "console"),
         }
     }
 
@@ -186,7 +191,15 @@ fn router(state: SharedState) -> Router {
         .route("/health", get(context::health))
         .merge(mcp::routes(&state));
     if state.metrics.is_some() {
-        router = router.route("/metrics", get(metrics::render));
+        // Large text that scrapers take gzipped.
+        let metrics = Router::new()
+            .route("/metrics", get(metrics::render))
+            .layer(tower_http::compression::CompressionLayer::new());
+        router = router.merge(metrics);
+    }
+    #[cfg(feature = "console")]
+    if state.console {
+        router = router.merge(console::routes());
     }
     // A path with a trailing slash is the path without it, as Confluent's JAX-RS routes take it (its own clients
     // build `/subjects/` and `/config/`): the routes answer it again, trimmed.

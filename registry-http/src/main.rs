@@ -379,6 +379,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     state.max_body_bytes = settings.max_body_bytes;
     state.max_validate_items = settings.max_validate_items;
     state.mcp_writes = settings.mcp_writes;
+    state.console &= settings.console;
     let tls = settings.tls.as_ref().map(|(cert, key)| registry_http::serve::Tls::load(cert, key)).transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
 
@@ -409,8 +410,9 @@ fn run(cli: &Cli) -> Result<(), String> {
             data = %store,
             auth = if state.auth.is_some() { "on" } else { "off" },
             tls = tls.is_some(),
-            "schema registry listening on {scheme}://{local}, data in {store}, auth {}",
-            if state.auth.is_some() { "on" } else { "off" }
+            "schema registry listening on {scheme}://{local}, data in {store}, auth {}{}",
+            if state.auth.is_some() { "on" } else { "off" },
+            if state.console { format!(", console at {scheme}://{local}/ui") } else { String::new() }
         );
         registry_http::serve::serve(listener, server(state), settings.serve, tls, shutdown_signal())
             .await

@@ -273,6 +273,8 @@ fn registered_routes(dir: &Path) -> Result<Vec<Registered>, String> {
                     .ok_or_else(|| format!("{name}: a {call}..) call without its closing parenthesis"))?;
                 let (path, rest) = literal_then_rest(arguments)
                     .ok_or_else(|| format!("{name}: {call}{arguments}): its path is not a string literal"))?;
+                // A wildcard segment (`{*view}`) is a path parameter in OpenAPI (`{view}`).
+                let path = path.replace("{*", "{");
                 if nested {
                     routes.push(Registered { path, method: None, file: name.clone() });
                     continue;
@@ -483,6 +485,7 @@ async fn every_documented_operation_reaches_a_handler() {
         ("name", "orders-kek"),
         ("context", ".staging"),
         ("namespace", "com.acme"),
+        ("view", "subjects/orders-value/versions/1"),
     ]);
 
     // Reads first, deletes last, so most probes find what they name.

@@ -45,6 +45,9 @@ fn state_for(scenario: &Value) -> AppState {
         state.max_validate_items = limit as usize;
     }
     state.mcp_writes = scenario.get("mcp_writes").and_then(Value::as_bool).unwrap_or(false);
+    if scenario.get("console").and_then(Value::as_bool) == Some(false) {
+        state.console = false;
+    }
     if scenario.get("auth").and_then(Value::as_bool) == Some(true) {
         let keys = AuthKeys::default()
             .with_key("reader-key", Role::Reader)

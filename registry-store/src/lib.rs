@@ -42,8 +42,9 @@ pub use records::{
     ScopeSettings, SemVer, SettingsPatch, StoredSchema, SubjectVersion, VersionInfo, VersionState,
 };
 pub use registry::{
-    AuditAction, AuditEntry, AuditPage, AuditVerdict, CheckReport, Copied, Counts, DEFAULT_CACHE_BUDGET, Deleted,
-    Deletion, KekUpdate, MAX_AUDIT_PAGE, MAX_KEYS, MAX_SEARCH_PAGE, NewDek, NewKek, RegisterOptions, Registration,
-    Registry, RegistryOptions, Scope, SearchHit, SearchMatch, SearchQuery, SearchResults, StoreAddress, StoreOptions,
+    AuditAction, AuditEntry, AuditPage, AuditVerdict, BrowsePage, BrowseQuery, CheckReport, Copied, Counts,
+    DEFAULT_CACHE_BUDGET, Deleted, Deletion, KekUpdate, MAX_AUDIT_PAGE, MAX_BROWSE_PAGE, MAX_KEYS, MAX_SEARCH_PAGE,
+    NewDek, NewKek, RegisterOptions, Registration, Registry, RegistryOptions, Scope, SearchHit, SearchMatch,
+    SearchQuery, SearchResults, StoreAddress, StoreOptions, SubjectSummary,
 };
 pub use registry_core::compat::CompatibilityLevel;

@@ -85,3 +85,78 @@ fn search_ranks_pages_filters_and_stays_current_on(backend: support::Backend) {
     assert_eq!(found(&reader.search(&archived).unwrap()), [("customer-value", 10)]);
     assert!(reader.search(&query("nothing-like-this")).unwrap().hits.is_empty());
 }
+
+/// Browsing on every store: subjects by name prefix, paged, with their newest versions; by format (through the
+/// search index, kept current as another instance writes); soft-deleted subjects only when asked.
+#[test]
+fn browse_lists_by_prefix_and_format_pages_and_stays_current() {
+    support::backends().into_iter().for_each(browse_lists_by_prefix_and_format_pages_and_stays_current_on);
+}
+
+fn browse_lists_by_prefix_and_format_pages_and_stays_current_on(backend: support::Backend) {
+    use registry_store::BrowseQuery;
+    let registries = backend.instances(2, RegistryOptions::default());
+    let (writer, reader) = (&registries[0], &registries[1]);
+    writer.register(&subject("orders-value"), &UnparsedSchema::new(SchemaType::Avro, ORDER)).unwrap();
+    let evolved = ORDER.replace(
+        r#"{"name":"orderId","type":"long"}"#,
+        r#"{"name":"orderId","type":"long"},{"name":"n","type":"int","default":0}"#,
+    );
+    writer.register(&subject("orders-value"), &UnparsedSchema::new(SchemaType::Avro, &evolved)).unwrap();
+    writer.register(&subject("customer-value"), &UnparsedSchema::new(SchemaType::Json, CUSTOMER)).unwrap();
+    writer.register(&subject("payments-value"), &UnparsedSchema::new(SchemaType::Protobuf, PAYMENT)).unwrap();
+    writer.register(&subject("old-value"), &UnparsedSchema::new(SchemaType::Avro, r#""string""#)).unwrap();
+    writer
+        .delete_version(&subject("old-value"), VersionSelector::Number(Version::new(1).unwrap()), Deletion::Soft)
+        .unwrap();
+    let browse = |query: BrowseQuery| reader.browse(&BrowseQuery { limit: query.limit.max(50), ..query }).unwrap();
+    let names = |page: &registry_store::BrowsePage| {
+        page.subjects.iter().map(|s| s.subject.as_str().to_string()).collect::<Vec<_>>()
+    };
+
+    let all = browse(BrowseQuery::default());
+    assert_eq!(
+        (all.total, names(&all)),
+        (3, vec!["customer-value".into(), "orders-value".into(), "payments-value".into()])
+    );
+    let orders = &all.subjects[1];
+    assert_eq!(
+        (orders.schema_type, orders.versions, orders.latest.get(), orders.semver.to_string()),
+        (SchemaType::Avro, 2, 2, "1.1.0".into())
+    );
+    assert_eq!((orders.state, orders.deleted), (VersionState::Active, false));
+    let with_deleted = browse(BrowseQuery { deleted: true, ..BrowseQuery::default() });
+    assert_eq!(with_deleted.total, 4);
+    assert!(
+        with_deleted
+            .subjects
+            .iter()
+            .any(|s| s.subject.as_str() == "old-value" && s.deleted && s.state == VersionState::Archived)
+    );
+    assert_eq!(
+        names(&browse(BrowseQuery { prefix: "p".into(), ..BrowseQuery::default() })),
+        vec!["payments-value".to_string()]
+    );
+    let page = reader.browse(&BrowseQuery { offset: 1, limit: 1, ..BrowseQuery::default() }).unwrap();
+    assert_eq!((page.total, names(&page)), (3, vec!["orders-value".to_string()]));
+    let by_format = |schema_type, deleted| {
+        names(&browse(BrowseQuery { schema_type: Some(schema_type), deleted, ..BrowseQuery::default() }))
+    };
+    assert_eq!(by_format(SchemaType::Protobuf, false), vec!["payments-value".to_string()]);
+    assert_eq!(by_format(SchemaType::Avro, false), vec!["orders-value".to_string()]);
+    assert_eq!(by_format(SchemaType::Avro, true), vec!["old-value".to_string(), "orders-value".to_string()]);
+
+    // Another instance's write reaches the format filter (the index is kept current), and the plain listing.
+    writer
+        .register(
+            &subject("pings-value"),
+            &UnparsedSchema::new(SchemaType::Protobuf, "syntax = \"proto3\";\nmessage Ping {}\n"),
+        )
+        .unwrap();
+    assert!(
+        eventually(|| by_format(SchemaType::Protobuf, false).len() == 2),
+        "{:?}",
+        by_format(SchemaType::Protobuf, false)
+    );
+    assert!(eventually(|| browse(BrowseQuery::default()).total == 4));
+}

@@ -25,6 +25,8 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/api/v1/schemas/{id}", get(schema))
         .route("/api/v1/compatibility/check", post(check))
         .route("/api/v1/compatibility/diff", post(diff))
+        .route("/api/v1/subjects", get(subjects))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/subjects/{subject}/versions", get(versions))
         .route("/api/v1/subjects/{subject}/versions/{version}", get(version))
         .route("/api/v1/subjects/{subject}/versions/{version}/state", put(set_state))
@@ -361,6 +363,63 @@ fn number<T: std::str::FromStr>(value: &Option<String>, name: &str, default: T) 
     match value.as_deref() {
         None | Some("") => Ok(default),
         Some(text) => text.parse().map_err(|_| ApiError::bad_request(format!("invalid {name} '{text}': use a number"))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SubjectsParams {
+    prefix: Option<String>,
+    schema_type: Option<String>,
+    deleted: Option<String>,
+    offset: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/subjects?prefix=&schema_type=&deleted=&offset=&limit=`: subjects by name, a page at a time (`limit`
+/// 50 by default, 500 at most), each with its newest version; `total` counts them all.
+async fn subjects(
+    State(state): State<SharedState>,
+    crate::extract::Query(params): crate::extract::Query<SubjectsParams>,
+) -> ApiResult<Sr<Value>> {
+    let query = registry_store::BrowseQuery {
+        prefix: params.prefix.unwrap_or_default(),
+        schema_type: params.schema_type.as_deref().filter(|t| !t.is_empty()).map(str::parse).transpose()?,
+        deleted: match params.deleted.as_deref() {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(other) => return Err(ApiError::bad_request(format!("invalid deleted '{other}': use true or false"))),
+        },
+        offset: number(&params.offset, "offset", 0)?,
+        limit: number(&params.limit, "limit", 50)?,
+    };
+    let (offset, limit) = (query.offset, query.limit.clamp(1, registry_store::MAX_BROWSE_PAGE));
+    let page = on_pool(&state.registry, move |r| r.browse(&query)).await?;
+    let subjects: Vec<Value> = page
+        .subjects
+        .iter()
+        .map(|s| {
+            json!({
+                "subject": s.subject.as_str(),
+                "schema_type": lower(s.schema_type),
+                "versions": s.versions,
+                "latest": {"version": s.latest.get(), "semver": s.semver.to_string(), "id": s.id.0, "state": s.state.as_str()},
+                "deleted": s.deleted,
+            })
+        })
+        .collect();
+    Ok(Sr(json!({"total": page.total, "offset": offset, "limit": limit, "subjects": subjects})))
+}
+
+/// `GET /api/v1/whoami`: whether auth is on, and the caller's role and key name (with auth off, everyone may do
+/// everything): what a client such as the console shows or hides.
+async fn whoami(State(state): State<SharedState>, caller: Option<axum::Extension<crate::mcp::Caller>>) -> Sr<Value> {
+    match (&state.auth, caller) {
+        (None, _) => Sr(json!({"auth": false, "role": "admin", "name": null})),
+        (Some(_), Some(axum::Extension(caller))) => {
+            Sr(json!({"auth": true, "role": caller.role.as_str(), "name": &*caller.name}))
+        }
+        // Reached only through a route that needs no key: none does this one, so this is a key's absence.
+        (Some(_), None) => Sr(json!({"auth": true, "role": null, "name": null})),
     }
 }
 

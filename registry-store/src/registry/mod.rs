@@ -35,7 +35,10 @@ pub use options::{
     StoreOptions,
 };
 pub use register::Registration;
-pub use search::{MAX_SEARCH_PAGE, SearchHit, SearchMatch, SearchQuery, SearchResults};
+pub use search::{
+    BrowsePage, BrowseQuery, MAX_BROWSE_PAGE, MAX_SEARCH_PAGE, SearchHit, SearchMatch, SearchQuery, SearchResults,
+    SubjectSummary,
+};
 
 use crate::RegistryError;
 use crate::cache::{CacheStats, Caches, Change};

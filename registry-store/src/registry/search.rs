@@ -101,6 +101,54 @@ struct Indexed {
     terms: Arc<(SchemaType, Vec<SearchTerm>)>,
 }
 
+/// What [`Registry::browse`] lists: subjects by name prefix, of one format if asked, paged.
+#[derive(Clone, Debug, Default)]
+pub struct BrowseQuery {
+    /// The start of the subjects' names (`""` for all; a context's `:.ctx:` for its subjects).
+    pub prefix: String,
+    /// Only subjects whose newest version is of this format.
+    pub schema_type: Option<SchemaType>,
+    /// Subjects whose versions are all soft-deleted too.
+    pub deleted: bool,
+    /// Subjects to skip.
+    pub offset: usize,
+    /// Subjects to answer, at most [`MAX_BROWSE_PAGE`].
+    pub limit: usize,
+}
+
+/// The most subjects one [`Registry::browse`] page holds.
+pub const MAX_BROWSE_PAGE: usize = 500;
+
+/// A subject as a listing shows it: its newest version (the newest live one, if any) and how many it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectSummary {
+    /// The subject.
+    pub subject: Subject,
+    /// The format of its newest version.
+    pub schema_type: SchemaType,
+    /// Its versions (soft-deleted ones only when the query asks for them).
+    pub versions: usize,
+    /// Its newest version.
+    pub latest: Version,
+    /// That version's semantic version.
+    pub semver: crate::SemVer,
+    /// That version's schema id, as the subject's context names it.
+    pub id: SchemaId,
+    /// That version's lifecycle state.
+    pub state: VersionState,
+    /// Whether every version is soft-deleted.
+    pub deleted: bool,
+}
+
+/// A page of [`Registry::browse`], and how many subjects the query has in all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowsePage {
+    /// The page, by name.
+    pub subjects: Vec<SubjectSummary>,
+    /// Every subject the query has.
+    pub total: usize,
+}
+
 impl Registry {
     /// The subjects `query` finds, best first: by subject name and by the names and documentation of their
     /// schemas. Each subject is found by its newest version that matches (one in the state asked for, else a
@@ -143,6 +191,50 @@ impl Registry {
             hit.id = self.public_id(hit.id)?;
         }
         Ok(SearchResults { hits: page, total })
+    }
+
+    /// The subjects whose names start with `query.prefix`, by name, a page at a time, each with its newest
+    /// version. Without a format, only the names are read, then the page's subjects; with one, the search index
+    /// answers (built on its first use, then kept current as writes mark what they change).
+    pub fn browse(&self, query: &BrowseQuery) -> Result<BrowsePage> {
+        let deleted = if query.deleted { Deleted::Include } else { Deleted::Exclude };
+        let names: Vec<Subject> = match query.schema_type {
+            None => self.subjects(&query.prefix, deleted)?,
+            Some(wanted) => {
+                let mut index = self.inner.search.lock().unwrap_or_else(|e| e.into_inner());
+                self.refresh(&mut index)?;
+                let prefix = query.prefix.as_str();
+                index
+                    .subjects
+                    .iter()
+                    .skip_while(|(subject, _)| subject.as_str() < prefix)
+                    .take_while(|(subject, _)| subject.as_str().starts_with(&query.prefix))
+                    .filter(|(_, versions)| {
+                        let live = versions.iter().find(|v| v.state != VersionState::Archived);
+                        live.or(versions.first().filter(|_| query.deleted)).is_some_and(|v| v.terms.0 == wanted)
+                    })
+                    .map(|(subject, _)| subject.clone())
+                    .collect()
+            }
+        };
+        let total = names.len();
+        let limit = query.limit.clamp(1, MAX_BROWSE_PAGE);
+        let mut subjects = Vec::new();
+        for subject in names.into_iter().skip(query.offset).take(limit) {
+            let versions = self.version_list(&subject, deleted)?;
+            let Some(newest) = versions.iter().rev().find(|v| !v.deleted).or(versions.last()) else { continue };
+            subjects.push(SubjectSummary {
+                schema_type: self.schema_by_id(newest.id)?.schema_type,
+                versions: versions.len(),
+                latest: newest.version,
+                semver: newest.semver,
+                id: self.public_id(newest.id)?,
+                state: newest.state,
+                deleted: versions.iter().all(|v| v.deleted),
+                subject,
+            });
+        }
+        Ok(BrowsePage { subjects, total })
     }
 
     /// Reads again what changed since the index last answered.
