@@ -6,10 +6,10 @@ Usage: scripts/readme-examples.py SERVER_BINARY [README]
 Every fenced block whose first line is a `$ ` command is one example session: a fresh server (an empty data
 directory, a free port) answers its commands in order, and each command's output must be the lines the README shows
 under it. `localhost:8081` in a command is the fresh server (and in an answer, where it names it); `$H` is the
-Confluent content type; `schema-registry` is the binary under test, run in a fresh working directory. A command goes on
-over lines while it ends with a backslash or has a quote open. What differs from run to run is compared as `*`: a
-request id, and an audit entry's time and the hashes that cover it. Exits non-zero, showing every difference, when
-any example answers otherwise.
+Confluent content type; `schema-registry` is the binary under test, run in a fresh working directory. A command
+goes on over lines while it ends with a backslash or has a quote open. What differs from run to run is compared as
+`*`: a request id, a version's registration time, and an audit entry's time and the hashes that cover it. Exits
+non-zero, showing every difference, when any example answers otherwise.
 """
 
 import os
@@ -23,7 +23,7 @@ import time
 import urllib.request
 
 CONTENT_TYPE = "Content-Type: application/vnd.schemaregistry.v1+json"
-VOLATILE = re.compile(r'"(request_id|time|prev_hash|hash)":"[^"]*"')
+VOLATILE = re.compile(r'"(request_id|time|registered|prev_hash|hash)":"[^"]*"')
 
 
 def sessions(text):

@@ -532,17 +532,25 @@ async function renderSubject(main, [subject], query) {
       link(ui.check(subject), 'Check a schema'),
       deleted > 0 && link(ui.subject(subject, { deleted: !showDeleted }),
         showDeleted ? 'Hide deleted versions' : `Show deleted versions (${deleted})`)),
-    section('Versions', table(['Version', 'Semver', 'Id', 'State', ''], (showDeleted ? versions : live).toReversed().map((v) => {
+    section('Versions', table(['Version', 'Semver', 'Id', 'State', 'Registered', ''], (showDeleted ? versions : live).toReversed().map((v) => {
       const before = live.filter((x) => x.version < v.version).at(-1);
       return h('tr', { testid: 'version-row', 'data-version': v.version, class: v.deleted && 'deleted' },
         h('td', {}, link(ui.version(subject, v.version), `v${v.version}`)), h('td', {}, v.semver), num(v.id),
         h('td', {}, v.state, v.deleted && badge('deleted', 'warn')),
+        h('td', { testid: 'registered', title: v.registered ?? 'registered before registrations were timed' },
+          v.registered ? when(v.registered) : '—'),
         h('td', { class: 'actions' }, !v.deleted && link(ui.validate(subject, v.version), 'validate'),
           before && link(ui.diff(subject, before.version, v.version), `diff from v${before.version}`)));
     }))),
     schema && section([`Latest schema, v${latest.version} `, badge((schema.schemaType ?? 'AVRO').toLowerCase())],
       codeBlock(formatSchema(schema.schema, schema.schemaType ?? 'AVRO'), { 'aria-label': 'latest schema' })));
   document.title = `${subject} · schema-registry`;
+}
+
+/** An RFC 3339 time as this browser's local date and time, to the minute. */
+function when(rfc3339) {
+  const time = new Date(rfc3339);
+  return Number.isNaN(time.getTime()) ? rfc3339 : time.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** A level or mode, and a picker to change it when the role may. */

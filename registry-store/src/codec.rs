@@ -2,8 +2,9 @@
 //!
 //! The byte lets a later release read (or refuse, clearly) what an earlier one wrote. Format 2 added the data
 //! contract to schema records and the settings beside the level to config records. Only a schema record with a
-//! contract, or a config record with settings, is written in format 2; only a version record whose lifecycle state
-//! is not ACTIVE in format 3; every other record is written in format 1, as before.
+//! contract, or a config record with settings, is written in format 2; a version record with its registration time
+//! in format 4 (one an earlier release wrote without a time keeps format 3 if its lifecycle state is not ACTIVE,
+//! else 1); every other record is written in format 1, as before.
 
 use std::sync::Arc;
 
@@ -30,12 +31,17 @@ pub(crate) struct VersionRecord {
     pub deleted: bool,
     pub semver: SemVer,
     pub state: VersionState,
+    /// When it was registered, in milliseconds since the Unix epoch; `None` for a version registered by a release
+    /// that did not record it (or imported from a registry that does not say).
+    pub registered: Option<u64>,
 }
 
 impl VersionRecord {
-    /// A new, live version in `state`.
+    /// A new, live version in `state`, registered now.
     pub fn new(id: SchemaId, semver: SemVer, state: VersionState) -> Self {
-        Self { id, deleted: false, semver, state }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let registered = now.ok().and_then(|since| u64::try_from(since.as_millis()).ok());
+        Self { id, deleted: false, semver, state, registered }
     }
 
     /// Its lifecycle state as answered: ARCHIVED when soft-deleted.
@@ -71,23 +77,49 @@ struct VersionRecordV3 {
 /// of this format).
 const VERSION_STATE_FORMAT: u8 = 3;
 
-/// A version record as stored: format 1 for an ACTIVE version, as every release wrote it; format 3 with its state.
+/// A version record with its lifecycle state and registration time: format [`VERSION_TIME_FORMAT`].
+#[derive(Serialize, Deserialize)]
+struct VersionRecordV4 {
+    id: SchemaId,
+    deleted: bool,
+    semver: SemVer,
+    state: VersionState,
+    registered: u64,
+}
+
+/// The format of a version record that knows when it was registered (every one registered since this format).
+const VERSION_TIME_FORMAT: u8 = 4;
+
+/// A version record as stored: format 4 with its state and registration time; without a time (a version an
+/// earlier release registered), format 1 for an ACTIVE version, as every release wrote it, or 3 with its state.
 pub(crate) fn encode_version(record: &VersionRecord) -> Result<Vec<u8>, RegistryError> {
-    let VersionRecord { id, deleted, semver, state } = *record;
-    if state == VersionState::Active {
-        return encode_as(OLDEST_FORMAT, &VersionRecordV1 { id, deleted, semver }, 32);
+    let VersionRecord { id, deleted, semver, state, registered } = *record;
+    match registered {
+        Some(registered) => {
+            encode_as(VERSION_TIME_FORMAT, &VersionRecordV4 { id, deleted, semver, state, registered }, 40)
+        }
+        None if state == VersionState::Active => encode_as(OLDEST_FORMAT, &VersionRecordV1 { id, deleted, semver }, 32),
+        None => encode_as(VERSION_STATE_FORMAT, &VersionRecordV3 { id, deleted, semver, state }, 32),
     }
-    encode_as(VERSION_STATE_FORMAT, &VersionRecordV3 { id, deleted, semver, state }, 32)
 }
 
 /// A version record written by [`encode_version`] (or by any earlier release).
 pub(crate) fn decode_version(bytes: &[u8]) -> Result<VersionRecord, RegistryError> {
-    if let Some((&VERSION_STATE_FORMAT, body)) = bytes.split_first() {
-        let VersionRecordV3 { id, deleted, semver, state } = postcard::from_bytes(body).map_err(undecodable)?;
-        return Ok(VersionRecord { id, deleted, semver, state });
+    match bytes.split_first() {
+        Some((&VERSION_TIME_FORMAT, body)) => {
+            let VersionRecordV4 { id, deleted, semver, state, registered } =
+                postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(VersionRecord { id, deleted, semver, state, registered: Some(registered) })
+        }
+        Some((&VERSION_STATE_FORMAT, body)) => {
+            let VersionRecordV3 { id, deleted, semver, state } = postcard::from_bytes(body).map_err(undecodable)?;
+            Ok(VersionRecord { id, deleted, semver, state, registered: None })
+        }
+        _ => {
+            let VersionRecordV1 { id, deleted, semver } = decode(bytes)?;
+            Ok(VersionRecord { id, deleted, semver, state: VersionState::Active, registered: None })
+        }
     }
-    let VersionRecordV1 { id, deleted, semver } = decode(bytes)?;
-    Ok(VersionRecord { id, deleted, semver, state: VersionState::Active })
 }
 
 /// The configuration of one scope (global or a subject).
@@ -346,11 +378,13 @@ mod tests {
         let mut bytes = encode_schema(&schema(DataContract::default())).unwrap();
         bytes[0] = FORMAT_VERSION + 1;
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
-        let mut bytes = encode_version(&VersionRecord::new(SchemaId(1), SemVer::FIRST, VersionState::Active)).unwrap();
+        let untimed =
+            VersionRecord { registered: None, ..VersionRecord::new(SchemaId(1), SemVer::FIRST, VersionState::Active) };
+        let mut bytes = encode_version(&untimed).unwrap();
         assert_eq!(bytes[0], 1, "records without a contract are written as before");
         bytes[0] = FORMAT_VERSION + 1;
         assert!(matches!(decode_schema(&bytes), Err(RegistryError::UnsupportedFormat { found: 3, supported: 2 })));
-        bytes[0] = VERSION_STATE_FORMAT + 1;
+        bytes[0] = VERSION_TIME_FORMAT + 1;
         assert!(matches!(decode_version(&bytes), Err(RegistryError::UnsupportedFormat { .. })));
         assert!(matches!(decode_schema(&[]), Err(RegistryError::Corrupt(_))));
     }
@@ -360,8 +394,13 @@ mod tests {
         // Format 1 wrote the id, the deleted flag and the semver, as postcard writes a tuple of them.
         let mut before = vec![1u8];
         postcard::to_io(&(SchemaId(9), true, SemVer::FIRST), &mut before).unwrap();
-        let active =
-            VersionRecord { id: SchemaId(9), deleted: true, semver: SemVer::FIRST, state: VersionState::Active };
+        let active = VersionRecord {
+            id: SchemaId(9),
+            deleted: true,
+            semver: SemVer::FIRST,
+            state: VersionState::Active,
+            registered: None,
+        };
         assert_eq!(encode_version(&active).unwrap(), before);
         assert_eq!(decode_version(&before).unwrap(), active);
         for state in [VersionState::Draft, VersionState::Deprecated] {
@@ -371,6 +410,19 @@ mod tests {
             assert_eq!(decode_version(&bytes).unwrap(), record);
             assert_eq!(record.effective_state(), VersionState::Archived, "a deleted version is archived");
         }
+    }
+
+    #[test]
+    fn a_new_version_record_keeps_its_registration_time() {
+        let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let record = VersionRecord::new(SchemaId(3), SemVer::FIRST, VersionState::Draft);
+        let registered = record.registered.expect("a new version knows when it was registered");
+        assert!(registered >= before && registered < before + 60_000, "{registered} vs {before}");
+        let bytes = encode_version(&record).unwrap();
+        assert_eq!(bytes[0], VERSION_TIME_FORMAT);
+        assert_eq!(decode_version(&bytes).unwrap(), record);
+        let deleted = VersionRecord { deleted: true, state: VersionState::Active, ..record };
+        assert_eq!(decode_version(&encode_version(&deleted).unwrap()).unwrap(), deleted);
     }
 
     #[test]

@@ -100,6 +100,17 @@ pub struct VersionInfo {
     pub deleted: bool,
     /// Its lifecycle state (ARCHIVED when soft-deleted).
     pub state: VersionState,
+    /// When it was registered, in milliseconds since the Unix epoch; `None` for a version registered before
+    /// registrations were timed.
+    pub registered: Option<u64>,
+}
+
+impl VersionInfo {
+    /// When it was registered, as RFC 3339 (UTC, milliseconds), if known.
+    pub fn registered_rfc3339(&self) -> Option<String> {
+        let time = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(self.registered?))?;
+        Some(humantime::format_rfc3339_millis(time).to_string())
+    }
 }
 
 /// A semantic version of a subject's schema: the first is 1.0.0; a change of documentation alone bumps the patch,

@@ -140,3 +140,41 @@ fn every_move_is_allowed_or_refused_as_the_table_says() {
         }
     }
 }
+
+/// A version knows when it was registered, on every store, and keeps it through a state change, a soft delete
+/// and its restoring, and a copy to another store.
+#[test]
+fn a_version_keeps_its_registration_time() {
+    support::backends().into_iter().for_each(a_version_keeps_its_registration_time_on);
+}
+
+fn a_version_keeps_its_registration_time_on(backend: support::Backend) {
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let registry = backend.registry(RegistryOptions::default());
+    let subject = Subject::new("timed").unwrap();
+    let before = now();
+    registry.register(&subject, &record(&[("a", "int")])).unwrap();
+    let after = now();
+    let first = registry.version_list(&subject, Deleted::Include).unwrap()[0];
+    let registered = first.registered.expect("a registration is timed");
+    assert!((before..=after).contains(&registered), "{registered} not in {before}..={after}");
+    let shown = first.registered_rfc3339().unwrap();
+    assert!(shown.starts_with("20") && shown.ends_with('Z') && shown.len() == 24, "{shown}");
+
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    registry.register(&subject, &record(&[("a", "int"), ("b", "long")])).unwrap();
+    registry.set_state(&subject, number(1), VersionState::Deprecated).unwrap();
+    registry.set_state(&subject, number(1), VersionState::Archived).unwrap();
+    registry.set_state(&subject, number(1), VersionState::Active).unwrap();
+    let versions = registry.version_list(&subject, Deleted::Include).unwrap();
+    assert_eq!(versions[0].registered, Some(registered), "moves through states keep the time");
+    assert!(versions[1].registered.unwrap() > registered, "{versions:?}");
+
+    let copy = Registry::in_memory(RegistryOptions::default()).unwrap();
+    registry.copy_into(&copy, false).unwrap();
+    let copied = copy.version_list(&subject, Deleted::Include).unwrap();
+    assert_eq!(
+        copied.iter().map(|v| v.registered).collect::<Vec<_>>(),
+        versions.iter().map(|v| v.registered).collect::<Vec<_>>()
+    );
+}

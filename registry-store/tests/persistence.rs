@@ -54,7 +54,7 @@ fn a_file_from_a_newer_format_is_refused() {
         txn.commit().unwrap();
     }
     let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
-    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 6 }), "{err}");
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 7 }), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
 }
 
@@ -78,7 +78,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     let with_contract = registry.register(&a, &avro("A").with_contract(contract.clone())).unwrap().id;
     let guids = [plain, with_contract].map(|id| registry.schema_by_id(id).unwrap().guid());
     drop(registry);
-    assert_eq!(format(&path), 6);
+    assert_eq!(format(&path), 7);
 
     // As a release before the index left it: format 2, no GUID table.
     {
@@ -96,7 +96,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     assert_eq!(registry.schema_by_id(with_contract).unwrap().contract, contract);
     assert!(registry.check().unwrap().is_sound());
     drop(registry);
-    assert_eq!(format(&path), 6);
+    assert_eq!(format(&path), 7);
 }
 
 #[test]
@@ -226,5 +226,5 @@ fn a_file_from_before_canonical_texts_is_rewritten_when_opened() {
     let db = redb::Database::open(&path).unwrap();
     let txn = db.begin_read().unwrap();
     let meta = redb::TableDefinition::<&str, u64>::new("meta");
-    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 6);
+    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 7);
 }

@@ -257,6 +257,10 @@ def test_subject_versions_level_and_links(server, driver):
     text_in(driver, "level", "NONE")
     assert visible(driver, "mode").text == "READWRITE"
     assert [r.get_attribute("data-version") for r in all_testid(driver, "version-row")] == ["4", "3", "2"]
+    # Each version's registration time, in the browser's local time; the exact instant in its title.
+    for cell in all_testid(driver, "registered"):
+        assert cell.text not in ("", "—") and str(time.gmtime().tm_year) in cell.text, cell.text
+        assert cell.get_attribute("title").endswith("Z"), cell.get_attribute("title")
     assert visible(driver, "whoami").text == "auth off"
     shot(driver, "subject")
 

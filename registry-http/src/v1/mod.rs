@@ -292,7 +292,7 @@ async fn versions(State(state): State<SharedState>, Path(name): Path<String>) ->
     let list = state.registry.version_list(&subject, Deleted::Include)?;
     Ok(Sr(json!(
         list.iter()
-            .map(|v| Ok(json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": state.registry.public_id(v.id)?.0, "deleted": v.deleted, "state": v.state.as_str()})))
+            .map(|v| Ok(json!({"version": v.version.get(), "semver": v.semver.to_string(), "id": state.registry.public_id(v.id)?.0, "deleted": v.deleted, "state": v.state.as_str(), "registered": v.registered_rfc3339()})))
             .collect::<ApiResult<Vec<_>>>()?
     )))
 }

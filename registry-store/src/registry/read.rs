@@ -440,6 +440,7 @@ impl Registry {
                 id: r.id,
                 deleted: r.deleted,
                 state: r.effective_state(),
+                registered: r.registered,
             })
             .collect();
         if versions.is_empty() {

@@ -136,6 +136,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     INSERT INTO registry_meta (key, value) VALUES ('audit', 0) ON CONFLICT (key) DO NOTHING;
     "#,
     ),
+    (
+        10,
+        // When each version was registered, in milliseconds since the Unix epoch (NULL for one registered before).
+        "ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS registered bigint;",
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
@@ -362,7 +367,7 @@ impl PgStore {
             (global_lock, vec![Box::new(global)]),
             ("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", vec![Box::new(keys)]),
             (
-                "SELECT subject, version, id, deleted, semver, state FROM registry_versions WHERE subject = ANY($1) \
+                "SELECT subject, version, id, deleted, semver, state, registered FROM registry_versions WHERE subject = ANY($1) \
                  ORDER BY subject, version",
                 vec![Box::new(subjects.clone())],
             ),
@@ -702,8 +707,7 @@ impl Snapshot for PgTransaction<'_> {
         if let Some(known) = self.known_versions(subject) {
             return Ok(known.clone());
         }
-        let sql =
-            "SELECT version, id, deleted, semver, state FROM registry_versions WHERE subject = $1 ORDER BY version";
+        let sql = "SELECT version, id, deleted, semver, state, registered FROM registry_versions WHERE subject = $1 ORDER BY version";
         let rows = self.conn.query(sql, vec![text(subject.as_str())])?;
         rows.iter().map(|row| Ok((version(get(row, 0)?)?, version_record(row, 1)?))).collect()
     }
@@ -722,13 +726,14 @@ impl Snapshot for PgTransaction<'_> {
         if let Some(known) = self.known_versions(subject) {
             return Ok(known.iter().find(|(v, _)| *v == version).map(|(_, r)| *r));
         }
-        let sql = "SELECT id, deleted, semver, state FROM registry_versions WHERE subject = $1 AND version = $2";
+        let sql =
+            "SELECT id, deleted, semver, state, registered FROM registry_versions WHERE subject = $1 AND version = $2";
         let rows = self.conn.query(sql, vec![text(subject.as_str()), Box::new(i64::from(version.get()))])?;
         rows.first().map(|row| version_record(row, 0)).transpose()
     }
 
     fn scan_versions(&self, prefix: &str, visit: &mut dyn FnMut(VersionRow<'_>) -> Result<bool>) -> Result<()> {
-        let sql = "SELECT subject, version, id, deleted, semver, state FROM registry_versions \
+        let sql = "SELECT subject, version, id, deleted, semver, state, registered FROM registry_versions \
                    WHERE subject >= $1 AND starts_with(subject, $1) ORDER BY subject, version";
         for row in self.conn.query(sql, vec![text(prefix)])? {
             let name: &str = get(&row, 0)?;
@@ -973,9 +978,10 @@ impl Transaction for PgTransaction<'_> {
                 Err(at) => known.insert(at, (version, record)),
             }
         }
-        let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver, state) VALUES ($1, $2, $3, $4, $5, $6) \
-                   ON CONFLICT (subject, version) DO UPDATE \
-                   SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver, state = excluded.state";
+        let sql = "INSERT INTO registry_versions (subject, version, id, deleted, semver, state, registered) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subject, version) DO UPDATE \
+                   SET id = excluded.id, deleted = excluded.deleted, semver = excluded.semver, state = excluded.state, \
+                   registered = excluded.registered";
         let params: Params = vec![
             text(subject.as_str()),
             Box::new(i64::from(version.get())),
@@ -983,6 +989,7 @@ impl Transaction for PgTransaction<'_> {
             Box::new(record.deleted),
             Box::new(record.semver.to_string()),
             Box::new(record.state.as_str()),
+            Box::new(record.registered.and_then(|ms| i64::try_from(ms).ok())),
         ];
         self.conn.queue(sql, params);
         Ok(())
@@ -1237,13 +1244,15 @@ fn fingerprint(bytes: &[u8]) -> Result<Fingerprint> {
     Ok(Fingerprint(bytes.try_into().map_err(|_| corrupt("a fingerprint is not 32 bytes"))?))
 }
 
-/// A version record from the row's columns `from..from + 4` (id, deleted, semver, state).
+/// A version record from the row's columns `from..from + 5` (id, deleted, semver, state, registered).
 fn version_record(row: &Row, from: usize) -> Result<VersionRecord> {
+    let registered: Option<i64> = get(row, from + 4)?;
     Ok(VersionRecord {
         id: id(get(row, from)?)?,
         deleted: get(row, from + 1)?,
         semver: get::<&str>(row, from + 2)?.parse().map_err(corrupt)?,
         state: get::<&str>(row, from + 3)?.parse().map_err(corrupt)?,
+        registered: registered.map(|ms| u64::try_from(ms).map_err(corrupt)).transpose()?,
     })
 }
 
