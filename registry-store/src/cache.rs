@@ -554,6 +554,13 @@ impl Validators {
         Ok(validator)
     }
 
+    /// The validator for `key` if one is compiled (counted as a hit); never compiles.
+    pub(crate) fn get(&self, key: &ValidatorKey) -> Option<Arc<Validator>> {
+        let found = self.cache.get(key)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(found)
+    }
+
     /// Drops every validator.
     pub(crate) fn invalidate_all(&self) {
         drop_each(&self.cache);

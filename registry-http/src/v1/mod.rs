@@ -560,24 +560,37 @@ impl ValidateBody {
 async fn validate_by_id(
     State(state): State<SharedState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
     let id = default_id(&state, &id)?;
-    validate_against(&state, id, body).await
+    validate_against(&state, id, body, is_small(&headers)).await
+}
+
+/// The largest body whose document is checked on the async worker, when its validator is compiled already.
+const INLINE_VALIDATE_BYTES: u64 = 16 << 10;
+
+/// Whether the request declares a body of at most [`INLINE_VALIDATE_BYTES`] (one sent in chunks of unknown
+/// length is not small).
+fn is_small(headers: &axum::http::HeaderMap) -> bool {
+    let length = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    length.is_some_and(|length| length <= INLINE_VALIDATE_BYTES)
 }
 
 async fn validate_by_version(
     State(state): State<SharedState>,
     Path((name, version)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> ApiResult<Sr<Value>> {
     let subject = crate::confluent::request_subject(&name)?;
     let selector = select(&state, &subject, &version)?;
     let id = state.registry.version(&subject, selector, Deleted::Exclude)?.schema.id;
-    validate_against(&state, id, body).await
+    validate_against(&state, id, body, is_small(&headers)).await
 }
 
-async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) -> ApiResult<Sr<Value>> {
+/// `small`: the request's body is declared at most [`INLINE_VALIDATE_BYTES`].
+async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody, small: bool) -> ApiResult<Sr<Value>> {
     let (input, options) = body.input()?;
     if let ValidateInput::Batch(items) = &input
         && items.len() > state.max_validate_items
@@ -589,12 +602,23 @@ async fn validate_against(state: &AppState, id: SchemaId, body: ValidateBody) ->
         )));
     }
     let batch = matches!(input, ValidateInput::Batch(_));
-    let result = on_pool(&state.registry, move |r| match input {
-        ValidateInput::One(data) => Ok(vec![r.validate_with(id, &data, &options)?]),
-        ValidateInput::Batch(items) => r.validate_batch_with(id, &items, &options),
-        ValidateInput::Binary(bytes) => Ok(vec![r.validate_avro_binary(id, &bytes, &options)?]),
-    })
-    .await;
+    // A small document against a validator compiled already takes microseconds: checked on this worker, without
+    // the hop to the blocking pool (which costs more than the check). Anything else may take long: on the pool.
+    let inline = match &input {
+        ValidateInput::One(data) if small => state.registry.compiled_validator(id, &options).map(|v| v.validate(data)),
+        _ => None,
+    };
+    let result = match inline {
+        Some(report) => Ok(vec![report]),
+        None => {
+            on_pool(&state.registry, move |r| match input {
+                ValidateInput::One(data) => Ok(vec![r.validate_with(id, &data, &options)?]),
+                ValidateInput::Batch(items) => r.validate_batch_with(id, &items, &options),
+                ValidateInput::Binary(bytes) => Ok(vec![r.validate_avro_binary(id, &bytes, &options)?]),
+            })
+            .await
+        }
+    };
     let reports = match result {
         Ok(reports) => reports,
         Err(e) => {

@@ -138,6 +138,13 @@ impl Registry {
         Ok(self.validator(id, options)?.validate_avro_binary(datum)?)
     }
 
+    /// The validator of schema `id` with `options` if it is compiled already, without compiling it or reading
+    /// the store: what a caller that must not wait (an async worker) can use at once, else it asks
+    /// [`Registry::validator`] where waiting is fine.
+    pub fn compiled_validator(&self, id: SchemaId, options: &ValidateOptions) -> Option<Arc<Validator>> {
+        self.caches().validators.get(&(id, options.clone()))
+    }
+
     /// The compiled validator for schema `id`, cached by (id, options) and compiled once however many callers
     /// ask for it at the same time.
     pub fn validator(&self, id: SchemaId, options: &ValidateOptions) -> Result<Arc<Validator>> {
