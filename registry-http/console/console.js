@@ -40,6 +40,13 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 const enc = encodeURIComponent;
+
+/** A reference's subject as the registry resolves it: in the referrer's context (`:.ctx:` of `:.ctx:name`) unless
+ *  it names one of its own. */
+function inContextOf(referrer, subject) {
+  const context = /^:\.[^:]*:/.exec(referrer)?.[0];
+  return context && !subject.startsWith(':.') ? context + subject : subject;
+}
 const link = (href, text, props = {}) => h('a', { href, ...props }, text);
 const badge = (text, kind = '') => h('span', { class: `badge ${kind}` }, text);
 const section = (title, ...children) => h('section', {}, h('h2', {}, title), ...children);
@@ -222,7 +229,10 @@ async function route() {
     if (!main.childElementCount) main.append(h('p', { class: 'muted' }, 'Loading…'));
     show();
   }, 250);
-  for (const a of shell.header.querySelectorAll('nav a')) a.toggleAttribute('aria-current', a.dataset.nav === match?.[2]);
+  for (const a of shell.header.querySelectorAll('nav a')) {
+    if (a.dataset.nav === match?.[2]) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   try {
     await caller();
     if (!match) throw new ApiError(404, `No view at ${location.pathname}`);
@@ -575,9 +585,12 @@ function setting(label, testid, value, choices, editable, save) {
  *  references as links, and who references it (GET .../referencedby, then GET /schemas/ids/{id}/versions). */
 async function renderVersion(main, [subject, version]) {
   const path = `${confluentSubject(subject)}/versions/${enc(version)}`;
+  // A referrer's id is numbered in its context, this subject's: `?subject=:.ctx:` names the context (a subject
+  // there would have to hold the id itself). An id gone meanwhile is left out rather than failing the page.
+  const context = /^:\.[^:]*:/.exec(subject)?.[0];
+  const uses = (id) => api(`/schemas/ids/${id}/versions${context ? `?subject=${enc(context)}` : ''}`).catch(() => []);
   const [found, versions, referrers] = await Promise.all([api(`${path}?deleted=true`), api(`${v1Subject(subject)}/versions`),
-    api(`${path}/referencedby`).then((ids) => Promise.all(ids.slice(0, 50).map((id) => api(`/schemas/ids/${id}/versions`))))
-      .then((lists) => lists.flat())]);
+    api(`${path}/referencedby`).then((ids) => Promise.all(ids.slice(0, 50).map(uses))).then((lists) => lists.flat())]);
   const type = found.schemaType ?? 'AVRO';
   const v = versions.find((x) => x.version === found.version) ?? {};
   const before = versions.filter((x) => x.version < found.version && !x.deleted).at(-1);
@@ -592,7 +605,8 @@ async function renderVersion(main, [subject, version]) {
       link(ui.check(subject), 'Check a new schema')),
     codeBlock(formatSchema(found.schema, type), { testid: 'schema-text', 'aria-label': 'schema' }),
     section('References', found.references?.length
-      ? h('ul', {}, found.references.map((r) => h('li', {}, versionLink(r, { testid: 'reference-link' }), ' as ', h('code', {}, r.name))))
+      ? h('ul', {}, found.references.map((r) => h('li', {},
+        versionLink({ ...r, subject: inContextOf(subject, r.subject) }, { testid: 'reference-link' }), ' as ', h('code', {}, r.name))))
       : h('p', { class: 'muted' }, 'None.')),
     section('Referenced by', h('ul', { testid: 'referenced-by' }, referrers.map((r) => h('li', {}, versionLink(r))),
       !referrers.length && h('li', { class: 'muted' }, 'No schema references this version.'))));
@@ -604,8 +618,15 @@ async function renderVersion(main, [subject, version]) {
 async function renderDiff(main, [subject], query) {
   const versions = await api(`${v1Subject(subject)}/versions`);
   const live = versions.filter((v) => !v.deleted);
-  const to = Number(query.get('to') ?? live.at(-1)?.version ?? 1);
-  const from = Number(query.get('from') ?? live.filter((v) => v.version < to).at(-1)?.version ?? to);
+  // A version as a link may name it: a number, `latest`, or a semantic version (the newest that has it).
+  const number = (given) => {
+    if (/^\d+$/.test(given)) return Number(given);
+    const found = given === 'latest' ? live.at(-1) : versions.filter((v) => v.semver === given).at(-1);
+    if (!found) throw new ApiError(404, `Subject '${subject}' has no version ${given}.`);
+    return found.version;
+  };
+  const to = number(query.get('to') ?? String(live.at(-1)?.version ?? 1));
+  const from = number(query.get('from') ?? String(live.filter((v) => v.version < to).at(-1)?.version ?? to));
   const read = (v) => api(`${confluentSubject(subject)}/versions/${v}?deleted=true`);
   const [left, right, diff] = await Promise.all([read(from), read(to),
     api('/api/v1/compatibility/diff', { method: 'POST', body: { subject, from, to } })]);
@@ -811,7 +832,9 @@ async function renderOverview(main) {
       stamp.textContent = `Updated ${new Date().toLocaleTimeString()}, every ${SCRAPE_MS / 1000} s while open; rates over the last interval.`;
     } catch (error) {
       handleError(error, main);
-      if (error.status === 401) clearInterval(timer);
+      // No key, a role without /metrics, or no /metrics at all (an application that serves none): asking again
+      // every 5 s would only repeat the banner.
+      if ([401, 403, 404].includes(error.status)) clearInterval(timer);
     }
   };
   const timer = setInterval(scrape, SCRAPE_MS);

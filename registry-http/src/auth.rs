@@ -222,6 +222,9 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     })
 }
 
+/// The `X-Requested-With` value of the web console's API requests.
+const CONSOLE_REQUEST: &str = "schema-registry-console";
+
 /// What the auth layer decides for a request.
 enum Verdict {
     /// Auth is off, the route needs no role, or the key's role suffices: with the key's name, if one was checked.
@@ -275,8 +278,10 @@ pub(crate) async fn authorize(State(state): State<SharedState>, mut request: Req
             let mut response =
                 ApiError::new(StatusCode::UNAUTHORIZED, 40101, "Unauthorized: a valid API key is required")
                     .into_response();
-            // A script's request (the console's) asks for its key itself: no browser login dialog for it.
-            if !request.headers().contains_key("x-requested-with") {
+            // The console asks for its key itself: no browser login dialog for its requests (others get the
+            // challenge HTTP asks for).
+            let console = request.headers().get("x-requested-with").is_some_and(|v| v == CONSOLE_REQUEST);
+            if !console {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, "Basic realm=\"schema-registry\"".parse().expect("static"));

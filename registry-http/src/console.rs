@@ -44,12 +44,20 @@ async fn style(headers: HeaderMap) -> Response {
     asset(&headers, STYLE, "text/css; charset=utf-8")
 }
 
-/// An asset's validator: a digest of its text, the same for as long as the binary is.
+/// An asset's validator: a digest of its text, the same for as long as the binary is, computed once. Weak: the
+/// gzipped and the plain answer carry the same one.
 fn etag(body: &'static str) -> HeaderValue {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(body.as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
+    static TAGS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<usize, HeaderValue>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut tags = TAGS.lock().unwrap_or_else(|e| e.into_inner());
+    tags.entry(body.as_ptr() as usize)
+        .or_insert_with(|| {
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+            HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header value")
+        })
+        .clone()
 }
 
 /// An asset with its type, the console's content policy, and caching by revalidation: a browser asks again each
@@ -57,7 +65,9 @@ fn etag(body: &'static str) -> HeaderValue {
 fn asset(request: &HeaderMap, body: &'static str, content_type: &'static str) -> Response {
     let tag = etag(body);
     let fresh = request.get(header::IF_NONE_MATCH).is_some_and(|held| {
-        held.to_str().is_ok_and(|held| held.split(',').any(|t| t.trim().trim_start_matches("W/") == tag))
+        // Weak comparison, as If-None-Match asks: `W/` on either side is ignored.
+        let bare = tag.to_str().unwrap_or_default().trim_start_matches("W/");
+        held.to_str().is_ok_and(|held| held.split(',').any(|t| t.trim().trim_start_matches("W/") == bare))
     });
     let mut response =
         if fresh { StatusCode::NOT_MODIFIED.into_response() } else { (StatusCode::OK, body).into_response() };

@@ -108,7 +108,10 @@ pub struct VersionInfo {
 impl VersionInfo {
     /// When it was registered, as RFC 3339 (UTC, milliseconds), if known.
     pub fn registered_rfc3339(&self) -> Option<String> {
-        let time = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(self.registered?))?;
+        // RFC 3339 has four-digit years: a time past 9999 (a damaged record) is no time at all.
+        const LAST_WRITABLE_MS: u64 = 253_402_300_799_999;
+        let millis = self.registered.filter(|ms| *ms <= LAST_WRITABLE_MS)?;
+        let time = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(millis))?;
         Some(humantime::format_rfc3339_millis(time).to_string())
     }
 }

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -306,6 +307,28 @@ def test_version_text_references_and_referrers(server, driver):
     assert console_errors(driver) == []
 
 
+def test_references_within_a_context_link_within_it(server, driver):
+    """In a context of its own (ids numbered apart, references named within it), a reference links to the
+    context's subject and the referrer is found by its id in that context."""
+    server.register(":.team:address", ADDRESS)
+    referrer = server.register(":.team:customer-value", CUSTOMER,
+                               references=[{"name": "com.acme.Address", "subject": "address", "version": 1}])
+    assert referrer["id"] == 2, referrer  # the context's second id, not the default context's
+    try:
+        driver.get(server.url + "/ui/subjects/%3A.team%3Acustomer-value/versions/1")
+        link = visible(driver, "reference-link")
+        assert link.text == ":.team:address v1"
+        link.click()
+        wait(driver).until(EC.url_contains("/ui/subjects/%3A.team%3Aaddress/versions/1"))
+        text_in(driver, "referenced-by", ":.team:customer-value v1")
+        assert console_errors(driver) == []
+    finally:
+        for subject in (":.team:customer-value", ":.team:address"):
+            encoded = urllib.parse.quote(subject, safe="")
+            server.ok("DELETE", f"/subjects/{encoded}")
+            server.ok("DELETE", f"/subjects/{encoded}?permanent=true")
+
+
 def test_diff_marks_the_violation_on_its_line(server, driver):
     driver.get(server.url + "/ui/subjects/orders-value/diff?from=3&to=4")
     left, right = visible(driver, "diff-left"), visible(driver, "diff-right")
@@ -330,6 +353,12 @@ def test_diff_marks_the_violation_on_its_line(server, driver):
     wait(driver).until(lambda d: "1 difference, 0 violations" in d.find_element(By.TAG_NAME, "main").text)
     assert not all_testid(driver, "violation")
     assert console_errors(driver) == []
+
+    # A link may name versions as the API does: a semantic version, `latest`; one that no version has is said so.
+    driver.get(server.url + "/ui/subjects/orders-value/diff?from=1.1.0&to=latest")
+    wait(driver).until(lambda d: "v2 → v4" in d.find_element(By.TAG_NAME, "main").text)
+    driver.get(server.url + "/ui/subjects/orders-value/diff?from=1&to=9.9.9")
+    text_in(driver, "error", "no version 9.9.9")
 
 
 def test_check_and_register(server, driver):

@@ -507,7 +507,12 @@ impl Shared {
         }
         txn.bind(&fingerprint, id)?;
         let state = if options.draft { VersionState::Draft } else { VersionState::Active };
-        txn.put_version(subject, version, VersionRecord::new(id, semver, state))?;
+        let mut record = VersionRecord::new(id, semver, state);
+        if mode == Mode::Import {
+            // Registered elsewhere, at a time its source does not say.
+            record.registered = None;
+        }
+        txn.put_version(subject, version, record)?;
         txn.add_use(id, subject, version)?;
         // The references are part of the fingerprint, so a kept record names the same ones.
         for reference in parsed.references() {

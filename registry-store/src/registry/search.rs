@@ -194,8 +194,10 @@ impl Registry {
     }
 
     /// The subjects whose names start with `query.prefix`, by name, a page at a time, each with its newest
-    /// version. Without a format, only the names are read, then the page's subjects; with one, the search index
-    /// answers (built on its first use, then kept current as writes mark what they change).
+    /// version. Without a format, the names come from one scan of the prefix's version keys (as `GET /subjects`
+    /// reads them), then only the page's subjects are read; with one, the search index answers (built on its first
+    /// use, then kept current as writes mark what they change). A subject deleted between the two reads is left
+    /// out of the page.
     pub fn browse(&self, query: &BrowseQuery) -> Result<BrowsePage> {
         let deleted = if query.deleted { Deleted::Include } else { Deleted::Exclude };
         let names: Vec<Subject> = match query.schema_type {
@@ -221,7 +223,12 @@ impl Registry {
         let limit = query.limit.clamp(1, MAX_BROWSE_PAGE);
         let mut subjects = Vec::new();
         for subject in names.into_iter().skip(query.offset).take(limit) {
-            let versions = self.version_list(&subject, deleted)?;
+            // Deleted since its name was read: not listed.
+            let versions = match self.version_list(&subject, deleted) {
+                Ok(versions) => versions,
+                Err(crate::RegistryError::SubjectNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
             let Some(newest) = versions.iter().rev().find(|v| !v.deleted).or(versions.last()) else { continue };
             subjects.push(SubjectSummary {
                 schema_type: self.schema_by_id(newest.id)?.schema_type,
