@@ -399,6 +399,11 @@ impl SubjectSpec {
         (name, escaped(&fragment))
     }
 
+    /// The fields of the version with `optional` optional fields.
+    pub fn field_count(&self, optional: u32) -> usize {
+        self.fields.len() + optional.min(self.max_optional) as usize
+    }
+
     /// A data value that the version with `optional` optional fields accepts.
     pub fn data(&self, optional: u32) -> Value {
         let mut object = Map::new();
@@ -424,6 +429,26 @@ impl SubjectSpec {
             }
         }
         Value::Object(object)
+    }
+
+    /// [`SubjectSpec::data`] with its free-text string values lengthened (each within the schemas' 256
+    /// characters) until the document is about `bytes` long as JSON, or as long as they allow.
+    pub fn data_of_size(&self, optional: u32, bytes: usize) -> Value {
+        let mut data = self.data(optional);
+        let texts: Vec<&str> =
+            self.fields.iter().filter(|f| matches!(f.kind, Kind::Str)).map(|f| f.name.as_str()).collect();
+        let short = data.to_string().len();
+        if texts.is_empty() || short >= bytes {
+            return data;
+        }
+        let each = (bytes - short).div_ceil(texts.len());
+        for name in texts {
+            if let Some(Value::String(text)) = data.get_mut(name) {
+                let room = 256usize.saturating_sub(text.len());
+                text.extend(std::iter::repeat_n('x', each.min(room)));
+            }
+        }
+        data
     }
 
     fn json_schema(&self, optional: u32) -> String {
@@ -641,6 +666,27 @@ mod tests {
         let schema = UnparsedSchema::new(schema_type, subject.schema_text(step));
         registry_core::parse(&schema, &NoReferences, &Default::default())
             .unwrap_or_else(|e| panic!("{} version {}: {e}", subject.name, step + 1))
+    }
+
+    #[test]
+    fn documents_of_a_size_are_about_that_size_and_valid() {
+        let validate = registry_core::validate::ValidateOptions::default();
+        for subject in corpus(60, None, 5) {
+            let optional = subject.corpus_versions - 1;
+            let validator = registry_core::validate::Validator::compile(&parsed(&subject, optional), &validate)
+                .unwrap_or_else(|e| panic!("{}: {e}", subject.name));
+            let short = subject.data(optional).to_string().len();
+            let texts = subject.fields.iter().filter(|f| matches!(f.kind, super::Kind::Str)).count();
+            let data = subject.data_of_size(optional, 1_600);
+            let size = data.to_string().len();
+            if texts > 0 && texts * 200 > 1_600 {
+                assert!((1_600..1_600 + texts).contains(&size), "{}: {size} bytes", subject.name);
+            } else {
+                assert!(size >= short, "{}: {size} bytes", subject.name);
+            }
+            let report = validator.validate(&data);
+            assert!(report.valid, "{}: {:?}", subject.name, report.errors);
+        }
     }
 
     #[test]

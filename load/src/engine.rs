@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::client::{Client, Failure};
 use super::rng::Rng;
-use super::server::rss_kb;
+use super::server::{cpu_time, rss_kb};
 use super::workload::{Mix, Op, Workload};
 
 /// The highest latency a histogram holds, in microseconds (a request times out well before).
@@ -133,6 +133,8 @@ pub struct PhaseResult {
     pub unsent: u64,
     /// Server RSS in KiB, sampled each second: (seconds into the phase, KiB).
     pub rss_samples: Vec<(f64, u64)>,
+    /// The CPU time the server used during the phase (user and system), when its pid is known.
+    pub server_cpu: Option<Duration>,
 }
 
 impl PhaseResult {
@@ -143,6 +145,12 @@ impl PhaseResult {
             total.merge(stats);
         }
         total
+    }
+
+    /// The server's CPU time per answer, in microseconds, when it was measured.
+    pub fn server_cpu_per_request_us(&self) -> Option<f64> {
+        let answers = self.total().sent();
+        self.server_cpu.filter(|_| answers > 0).map(|cpu| cpu.as_secs_f64() * 1e6 / answers as f64)
     }
 
     /// Answers per second over the phase (2xx or not).
@@ -239,6 +247,7 @@ pub struct Target {
 pub async fn run_phase(target: Target, workload: Arc<Workload>, spec: PhaseSpec) -> PhaseResult {
     let recorder = Arc::new(Recorder::new());
     let done = Arc::new(AtomicBool::new(false));
+    let cpu_before = target.pid.and_then(cpu_time);
     let started = Instant::now();
     let progress = tokio::spawn(progress(spec.name.clone(), target.pid, recorder.clone(), done.clone(), started));
     let unsent = match spec.pacing {
@@ -249,10 +258,11 @@ pub async fn run_phase(target: Target, workload: Arc<Workload>, spec: PhaseSpec)
         }
     };
     let elapsed = started.elapsed();
+    let server_cpu = cpu_before.zip(target.pid.and_then(cpu_time)).map(|(before, after)| after.saturating_sub(before));
     done.store(true, Ordering::Release);
     let rss_samples = progress.await.unwrap_or_default();
     let ops = std::mem::take(&mut *recorder.ops.lock().unwrap_or_else(|e| e.into_inner()));
-    PhaseResult { spec, elapsed, ops, unsent, rss_samples }
+    PhaseResult { spec, elapsed, ops, unsent, rss_samples, server_cpu }
 }
 
 /// Prints one line a second to stderr until `done`; returns the RSS samples.

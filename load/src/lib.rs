@@ -4,6 +4,7 @@
 //! The binary is `src/main.rs`; this library holds everything it uses.
 
 pub mod client;
+pub mod cores;
 pub mod corpus;
 pub mod engine;
 pub mod report;

@@ -53,7 +53,7 @@ struct Cli {
     versions: Option<u32>,
 
     /// How long each phase runs (per operation in `max`), e.g. 10s, 500ms, 2m, 1h. Defaults: 10s for
-    /// baseline, stress, soak and ceiling; 5s per operation for max.
+    /// baseline, stress, soak and ceiling; 5s per operation for max and hot.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     duration: Option<Duration>,
 
@@ -87,10 +87,16 @@ struct Cli {
     #[arg(long, value_name = "N")]
     ceiling_threads: Option<usize>,
 
-    /// In `max`, run only these operations (comma-separated): get-by-id, get-latest, validate, register-existing,
-    /// register-new, compatibility. The ceiling always runs.
+    /// In `max` and `hot`, run only these operations (comma-separated): get-by-id, get-latest, validate,
+    /// register-existing, register-new, compatibility (`max` only). The ceiling always runs.
     #[arg(long, value_delimiter = ',', value_parser = parse_op, value_name = "OPS")]
     only: Vec<Op>,
+
+    /// Run the spawned server (and the ceiling server) on the first half of this machine's CPUs and the load
+    /// generator on the rest, one core each on two: neither waits out the other's time slices, which otherwise
+    /// make most of a closed loop's 99th percentile. Needs a spawned server.
+    #[arg(long, conflicts_with = "url")]
+    split_cores: bool,
 
     /// Be the ceiling server: the loader runs itself with this flag to measure the ceiling in a process of its
     /// own. Prints the address it listens on and serves until stdin closes.
@@ -144,6 +150,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Keeps this process on the second half of its CPUs and returns the first, the server's.
+fn split_cores() -> Result<Vec<usize>, String> {
+    let (server, load) = registry_load::cores::split(&registry_load::cores::allowed()?)?;
+    registry_load::cores::confine_self(&load)?;
+    Ok(server)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
@@ -156,6 +169,16 @@ fn main() -> ExitCode {
             }
         };
     }
+    let server_cpus = match cli.split_cores.then(split_cores).transpose() {
+        Ok(cpus) => cpus,
+        Err(e) => {
+            eprintln!("registry-load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The load generator's threads: as many as the CPUs it has left.
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let server_cores = server_cpus.as_ref().map_or(cores, Vec::len);
     let scenario = if cli.smoke { Scenario::Smoke } else { cli.scenario };
     if cli.rate.is_some_and(|r| !(r > 0.0 && r <= 1_000_000.0)) {
         eprintln!("registry-load: --rate must be between 0 and 1,000,000 requests per second");
@@ -174,10 +197,11 @@ fn main() -> ExitCode {
         rate: cli.rate,
         max_requests: cli.max_requests,
         seed: cli.seed,
-        ceiling_threads: cli.ceiling_threads.unwrap_or(cores),
+        ceiling_threads: cli.ceiling_threads.unwrap_or(server_cores),
         only: cli.only,
         max_rss_growth: cli.max_rss_growth,
         warmup: cli.warmup,
+        server_cpus,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.unwrap_or(cores).max(1))

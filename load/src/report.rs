@@ -172,6 +172,8 @@ impl RunReport {
                     "ops": ops,
                     "ratio_to_ceiling": self.ceiling_rps.filter(|_| phase.spec.pacing == Pacing::Closed).map(|c| throughput / c),
                     "server_rss": growth(&phase.rss_samples),
+                    "server_cpu_s": phase.server_cpu.map(|cpu| cpu.as_secs_f64()),
+                    "server_cpu_us_per_request": phase.server_cpu_per_request_us(),
                 })
             })
             .collect();
@@ -283,13 +285,23 @@ impl RunReport {
                     statuses.join(" ")
                 );
             }
-            if let (Some(ceiling), Pacing::Closed, false) =
-                (self.ceiling_rps, phase.spec.pacing, phase.ops.contains_key(&Op::Ceiling))
-            {
+            if let (Some(ceiling), Pacing::Closed, false) = (
+                self.ceiling_rps,
+                phase.spec.pacing,
+                phase.ops.contains_key(&Op::Ceiling) || phase.ops.contains_key(&Op::ServerRoot),
+            ) {
                 let _ = writeln!(out, "throughput / ceiling: {:.1}%", phase.throughput() * 100.0 / ceiling);
             }
             if phase.unsent > 0 {
                 let _ = writeln!(out, "unsent (grace period over): {}", phase.unsent);
+            }
+            if let (Some(cpu), Some(per_request)) = (phase.server_cpu, phase.server_cpu_per_request_us()) {
+                let _ = writeln!(
+                    out,
+                    "server cpu: {per_request:.1} µs per request ({:.2} s, {:.2} cores over the phase)",
+                    cpu.as_secs_f64(),
+                    cpu.as_secs_f64() / phase.elapsed.as_secs_f64().max(1e-9)
+                );
             }
             if let (Some(first), Some(last)) = (phase.rss_samples.first(), phase.rss_samples.last()) {
                 let _ = writeln!(

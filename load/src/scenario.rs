@@ -1,4 +1,4 @@
-//! The scenario presets (`baseline`, `stress`, `soak`, `max`, `ceiling`, `smoke`) and the run around them:
+//! The scenario presets (`baseline`, `stress`, `soak`, `max`, `hot`, `ceiling`, `smoke`) and the run around them:
 //! find or start the server, preload the corpus, probe for the validate route, run the phases, read the server's
 //! caches and memory, stop what was started. Owns the order of things; the engine owns the requests.
 
@@ -31,6 +31,10 @@ pub enum Scenario {
     Soak,
     /// Closed loop, each operation alone at its maximum, as a ratio to the ceiling.
     Max,
+    /// Closed loop, each operation alone repeating one request, as a ratio to the registry's own `GET /` (as
+    /// wrk measures): one 20-field JSON Schema's id, latest version, validation of a 1.6 KB document and
+    /// repeated registration; new versions across the corpus.
+    Hot,
     /// The ceiling server alone: what this machine and client can do at best.
     Ceiling,
     /// A tiny version of everything in a few seconds, to keep the tool working.
@@ -45,6 +49,7 @@ impl Scenario {
             Scenario::Stress => "stress",
             Scenario::Soak => "soak",
             Scenario::Max => "max",
+            Scenario::Hot => "hot",
             Scenario::Ceiling => "ceiling",
             Scenario::Smoke => "smoke",
         }
@@ -87,6 +92,9 @@ pub struct Options {
     pub max_rss_growth: Option<f64>,
     /// How long the start of each phase is left out of the memory-growth check.
     pub warmup: Duration,
+    /// The CPUs the spawned server and the ceiling server run on (`--split-cores`); the load generator keeps to
+    /// the others.
+    pub server_cpus: Option<Vec<usize>>,
 }
 
 /// A run's report, and whether the run is to be counted as failed (and why).
@@ -132,6 +140,7 @@ impl Options {
             "only": self.only.iter().map(|op| op.label()).collect::<Vec<_>>(),
             "max_rss_growth": self.max_rss_growth,
             "warmup_s": self.warmup.as_secs_f64(),
+            "server_cpus": self.server_cpus,
         })
     }
 }
@@ -144,10 +153,17 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
         ..Default::default()
     };
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    report.notes.push(format!(
-        "the load generator and the server share this machine's {cores} cores: the figures are a lower bound on \
-         what the server could do alone"
-    ));
+    report.notes.push(match &options.server_cpus {
+        Some(server) => format!(
+            "the server (and the ceiling) ran on CPUs {server:?}, the load generator on the other {cores} CPU{}: \
+             each measures what it does on its share, neither waits out the other's time slices",
+            if cores == 1 { "" } else { "s" }
+        ),
+        None => format!(
+            "the load generator and the server share this machine's {cores} cores: the figures are a lower bound on \
+             what the server could do alone, and the tails include the waits of either for the other's time slice"
+        ),
+    });
     if options.scenario == Scenario::Ceiling {
         report.server_mode = "ceiling (own process)".to_string();
         let phase = ceiling_phase(&options, options.duration.unwrap_or(Duration::from_secs(10))).await?;
@@ -170,7 +186,7 @@ pub async fn run(options: Options) -> Result<RunOutcome, String> {
                 None => sibling_server()?,
             };
             eprintln!("registry-load: starting {}", binary.display());
-            let server = SpawnedServer::start(&binary).await?;
+            let server = SpawnedServer::start(&binary, options.server_cpus.as_deref()).await?;
             report.server_mode = format!("spawned {} on {}", binary.display(), server.addr);
             let found = (server.addr, Some(server.pid()));
             spawned = Some(server);
@@ -300,8 +316,49 @@ async fn max_phases(
     Ok(())
 }
 
+/// About the size of the document the `hot` preset validates.
+const HOT_DOCUMENT_BYTES: usize = 1_600;
+
+/// The registry's own `GET /`, then each operation alone in a closed loop for `per_op`, every read, validation and
+/// repeated registration on one id (the JSON Schema version with the most fields).
+async fn hot_phases(
+    options: &Options,
+    target: Target,
+    workload: &Arc<Workload>,
+    per_op: Duration,
+    report: &mut RunReport,
+) {
+    let Some(index) = workload.pinned() else {
+        report.notes.push("no JSON Schema in the corpus: the hot preset needs one (use more --subjects)".to_string());
+        return;
+    };
+    let id = workload.ids()[index];
+    let spec = &workload.subjects()[id.subject];
+    report.notes.push(format!(
+        "hot: id {} ({}, version {}, {} fields); validate sends a {}-byte body; the ceiling is the registry's own GET /",
+        id.id,
+        spec.name,
+        id.optional + 1,
+        spec.field_count(id.optional),
+        workload.validate_body(index).len()
+    ));
+    let root = options.phase("hot/server-root", Pacing::Closed, per_op, Mix::only(Op::ServerRoot));
+    let root = run_phase(target, workload.clone(), root).await;
+    report.ceiling_rps = Some(root.throughput());
+    report.phases.push(root);
+    for op in [Op::GetById, Op::GetLatest, Op::Validate, Op::RegisterExisting, Op::RegisterNew] {
+        if (op == Op::Validate && !workload.validate_supported)
+            || !(options.only.is_empty() || options.only.contains(&op))
+        {
+            continue;
+        }
+        let spec = options.phase(&format!("hot/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
+        report.phases.push(run_phase(target, workload.clone(), spec).await);
+    }
+}
+
 async fn ceiling_phase(options: &Options, duration: Duration) -> Result<PhaseResult, String> {
-    let ceiling = CeilingServer::start(options.ceiling_threads)?;
+    let ceiling = CeilingServer::start(options.ceiling_threads, options.server_cpus.as_deref())?;
     let target = Target { addr: ceiling.addr, pid: None };
     let spec = options.phase("ceiling", Pacing::Closed, duration, Mix::only(Op::Ceiling));
     let result = run_phase(target, Arc::new(Workload::empty()), spec).await;
@@ -336,6 +393,11 @@ async fn measure(options: &Options, target: Target, report: &mut RunReport) -> R
                 .to_string(),
         );
     }
+    if options.scenario == Scenario::Hot
+        && let Some(index) = workload.hot_index()
+    {
+        workload = workload.pinned_to(index).with_document_of(index, HOT_DOCUMENT_BYTES);
+    }
     let workload = Arc::new(workload);
     report.memory.after_preload_kb = target.pid.and_then(rss_kb);
     report.caches_before = scrape_caches(target.addr).await.unwrap_or_else(|e| {
@@ -365,6 +427,7 @@ async fn measure(options: &Options, target: Target, report: &mut RunReport) -> R
         Scenario::Max => {
             max_phases(options, target, &workload, "max", d(5), report).await?;
         }
+        Scenario::Hot => hot_phases(options, target, &workload, d(5), report).await,
         Scenario::Smoke => {
             let short = Duration::from_millis(600);
             let spec = options.phase("smoke/baseline", open(300.0), Duration::from_secs(1), Mix::new(BASELINE));

@@ -21,6 +21,19 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The CPU time (user and system, all threads) process `pid` has used, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: the fields counted here follow its closing one.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|&t| t > 0)?;
+    Some(Duration::from_micros(ticks * 1_000_000 / per_second))
+}
+
 /// Parses `http://127.0.0.1:8081` (or `localhost`, `[::1]`) into a loopback address; anything else is refused.
 pub fn parse_loopback_url(url: &str) -> Result<SocketAddr, String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
@@ -48,8 +61,9 @@ pub struct SpawnedServer {
 }
 
 impl SpawnedServer {
-    /// Starts `binary --listen 127.0.0.1:<free port> --data-dir <temp>` and waits until `/health` answers.
-    pub async fn start(binary: &Path) -> Result<Self, String> {
+    /// Starts `binary --listen 127.0.0.1:<free port> --data-dir <temp>` (on `cpus` when given) and waits until
+    /// `/health` answers.
+    pub async fn start(binary: &Path, cpus: Option<&[usize]>) -> Result<Self, String> {
         let data_dir = tempfile::Builder::new()
             .prefix("registry-load-")
             .tempdir()
@@ -61,7 +75,8 @@ impl SpawnedServer {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log = data_dir.path().join("server.log");
         let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--data-dir")
@@ -69,9 +84,11 @@ impl SpawnedServer {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            .stderr(log_file);
+        if let Some(cpus) = cpus {
+            super::cores::confine(&mut command, cpus);
+        }
+        let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let mut server = Self { child, addr, _data_dir: data_dir, log, stopped: false };
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut client = Client::new(addr);
@@ -218,18 +235,23 @@ pub struct CeilingServer {
 }
 
 impl CeilingServer {
-    /// Starts it with `threads` runtime workers and waits for the address it listens on.
-    pub fn start(threads: usize) -> Result<Self, String> {
+    /// Starts it with `threads` runtime workers (on `cpus` when given, as the server) and waits for the address it
+    /// listens on.
+    pub fn start(threads: usize, cpus: Option<&[usize]>) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary to run the ceiling: {e}"))?;
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .arg("--serve-ceiling")
             .arg("--ceiling-threads")
             .arg(threads.max(1).to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start the ceiling server ({}): {e}", exe.display()))?;
+            .stderr(Stdio::inherit());
+        if let Some(cpus) = cpus {
+            super::cores::confine(&mut command, cpus);
+        }
+        let mut child =
+            command.spawn().map_err(|e| format!("cannot start the ceiling server ({}): {e}", exe.display()))?;
         let mut line = String::new();
         let read =
             child.stdout.take().map(|out| std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line));

@@ -28,6 +28,8 @@ pub enum Op {
     GetLatest,
     /// `GET /ceiling` against the ceiling server.
     Ceiling,
+    /// `GET /` of the registry itself: its own trivial route, the `hot` preset's ceiling.
+    ServerRoot,
 }
 
 impl Op {
@@ -45,6 +47,7 @@ impl Op {
             Op::Compatibility => "compatibility",
             Op::GetLatest => "get-latest",
             Op::Ceiling => "ceiling-get",
+            Op::ServerRoot => "server-root",
         }
     }
 
@@ -129,6 +132,9 @@ pub struct Workload {
     validate_bodies: Vec<Bytes>,
     /// Whether the server has `POST /api/v1/validate/{id}`; when not, validate draws are skipped.
     pub validate_supported: bool,
+    /// The index in `ids` every read, validation and repeated registration uses, as a benchmark repeating one
+    /// request does (the `hot` preset); `None` draws from all.
+    pinned: Option<usize>,
 }
 
 /// One concrete request, and on a new registration, the claim on its subject.
@@ -184,7 +190,39 @@ impl Workload {
             .iter()
             .map(|r| Bytes::from(json!({ "data": subjects[r.subject].data(r.optional) }).to_string()))
             .collect();
-        Self { subjects, states, ids, existing_bodies, validate_bodies, validate_supported }
+        Self { subjects, states, ids, existing_bodies, validate_bodies, validate_supported, pinned: None }
+    }
+
+    /// The same workload with every read, validation and repeated registration on the preloaded id at `index` and
+    /// its subject; new registrations still go to every subject.
+    pub fn pinned_to(mut self, index: usize) -> Self {
+        self.pinned = Some(index.min(self.ids.len().saturating_sub(1)));
+        self
+    }
+
+    /// The same workload validating a document of about `bytes` against the preloaded id at `index`.
+    pub fn with_document_of(mut self, index: usize, bytes: usize) -> Self {
+        if let Some(id) = self.ids.get(index) {
+            let data = self.subjects[id.subject].data_of_size(id.optional, bytes);
+            self.validate_bodies[index] = Bytes::from(json!({ "data": data }).to_string());
+        }
+        self
+    }
+
+    /// The index in the preloaded ids every read repeats, if pinned.
+    pub fn pinned(&self) -> Option<usize> {
+        self.pinned
+    }
+
+    /// The preloaded id the `hot` preset repeats: the JSON Schema version with the most fields, the longest
+    /// document among those.
+    pub fn hot_index(&self) -> Option<usize> {
+        (0..self.ids.len()).filter(|&i| self.subjects[self.ids[i].subject].format.schema_type() == "JSON").max_by_key(
+            |&i| {
+                let id = &self.ids[i];
+                (self.subjects[id.subject].field_count(id.optional), self.validate_bodies[i].len())
+            },
+        )
     }
 
     /// A workload with no corpus, for the ceiling server.
@@ -211,33 +249,43 @@ impl Workload {
     /// preloaded to draw from).
     pub fn plan(&self, op: Op, rng: &mut Rng) -> Option<Planned<'_>> {
         let simple = |method: Method, path: String, body: Option<Bytes>| Planned { method, path, body, write: None };
-        if op == Op::Ceiling {
-            return Some(simple(Method::GET, "/ceiling".to_string(), None));
+        match op {
+            Op::Ceiling => return Some(simple(Method::GET, "/ceiling".to_string(), None)),
+            Op::ServerRoot => return Some(simple(Method::GET, "/".to_string(), None)),
+            _ => {}
         }
         if self.subjects.is_empty() || self.ids.is_empty() {
             return None;
         }
+        let pinned = self.pinned.map(|index| &self.ids[index]);
         match op {
             Op::GetById => {
-                let id = rng.pick(&self.ids).id;
+                let id = pinned.unwrap_or_else(|| rng.pick(&self.ids)).id;
                 Some(simple(Method::GET, format!("/schemas/ids/{id}"), None))
             }
             Op::Validate => {
                 if !self.validate_supported {
                     return None;
                 }
-                let index = rng.index(self.ids.len());
+                let index = self.pinned.unwrap_or_else(|| rng.index(self.ids.len()));
                 let path = format!("/api/v1/validate/{}", self.ids[index].id);
                 Some(simple(Method::POST, path, Some(self.validate_bodies[index].clone())))
             }
             Op::GetLatest => {
-                let subject = rng.pick(&self.subjects);
+                let subject = match pinned {
+                    Some(id) => &self.subjects[id.subject],
+                    None => rng.pick(&self.subjects),
+                };
                 Some(simple(Method::GET, format!("/subjects/{}/versions/latest", subject.name), None))
             }
             Op::RegisterExisting => {
-                let index = rng.index(self.subjects.len());
-                let bodies = &self.existing_bodies[index];
-                let body = rng.pick(bodies).clone();
+                let (index, body) = match pinned {
+                    Some(id) => (id.subject, self.existing_bodies[id.subject][id.optional as usize].clone()),
+                    None => {
+                        let index = rng.index(self.subjects.len());
+                        (index, rng.pick(&self.existing_bodies[index]).clone())
+                    }
+                };
                 Some(simple(Method::POST, format!("/subjects/{}/versions", self.subjects[index].name), Some(body)))
             }
             Op::Compatibility => {
@@ -272,7 +320,7 @@ impl Workload {
                     write: Some(WriteClaim { workload: self, subject: index, step, claimed }),
                 })
             }
-            Op::Ceiling => None,
+            Op::Ceiling | Op::ServerRoot => None,
         }
     }
 }

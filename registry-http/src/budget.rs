@@ -132,22 +132,26 @@ fn share_of(state: &SharedState, request: &Request) -> Option<u32> {
 
 /// Hands the allocator's free memory back to the system, on the blocking pool: glibc keeps what a large request
 /// freed in the arena of the thread that freed it, where a thread of another arena cannot reuse it (several
-/// hundred MiB after a burst of large requests).
+/// hundred MiB after a burst of large requests); mimalloc (the binary's allocator with the `mimalloc` feature)
+/// keeps freed pages for a while.
 async fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // One at a time: two at once would only walk the same free lists twice.
-        static TRIMMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let trim = || {
-            let _one = TRIMMING.lock();
-            // SAFETY: malloc_trim only returns the free pages of the allocator's arenas to the system.
-            unsafe {
-                libc::malloc_trim(0);
-            }
-        };
-        // Only a panic in the trim could fail the task, and there is nothing to do about it.
-        let _ = tokio::task::spawn_blocking(trim).await;
-    }
+    // One at a time: two at once would only walk the same free lists twice.
+    static TRIMMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let trim = || {
+        let _one = TRIMMING.lock();
+        #[cfg(feature = "mimalloc")]
+        // SAFETY: mi_collect only frees what mimalloc holds unused; it may be called from any thread.
+        unsafe {
+            libmimalloc_sys::mi_collect(true);
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns the free pages of the allocator's arenas to the system.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    };
+    // Only a panic in the trim could fail the task, and there is nothing to do about it.
+    let _ = tokio::task::spawn_blocking(trim).await;
 }
 
 #[cfg(test)]

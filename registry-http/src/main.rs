@@ -10,6 +10,12 @@ use registry_http::{AppState, AuthKeys, auth, server};
 use registry_store::{Registry, RegistryError, RegistryOptions, StoreAddress};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc (feature `mimalloc`, off by default): much less CPU per allocation than glibc's malloc where requests
+/// allocate a lot (a new registration's parse and checks), for more memory kept (docs/benchmarks.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     bound_malloc_arenas();
     // Before any schema is parsed: apache-avro's name checks are set once per process.
@@ -427,9 +433,10 @@ fn run(cli: &Cli) -> Result<(), String> {
 /// memory spread over many arenas. Two arenas per core bound that. One per core saved a few MiB more but cost a
 /// fifth of the new-registration throughput (`registry-load max --only register-new`: 2,500 against 3,100/s; the
 /// async workers, the committer and the threads that free evicted entries meet on too few arenas). A
-/// `MALLOC_ARENA_MAX` in the environment wins.
+/// `MALLOC_ARENA_MAX` in the environment wins. Built with mimalloc (feature `mimalloc`), glibc's malloc serves only
+/// the C library itself and this is not needed.
 fn bound_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "mimalloc")))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
         let arenas = libc::c_int::try_from(cores.saturating_mul(2)).unwrap_or(libc::c_int::MAX);

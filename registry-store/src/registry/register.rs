@@ -286,7 +286,11 @@ impl Registry {
             Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)?),
             _ => None,
         };
-        Ok(Precheck { level, group, live, report, backward_with_newest })
+        let documentation_alone = match live.first() {
+            Some(&(_, newest)) => Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed))),
+            None => None,
+        };
+        Ok(Precheck { level, group, live, report, backward_with_newest, documentation_alone })
     }
 
     /// Queues a registration for the committer's next batch; the answer comes once that batch's commit is decided.
@@ -427,6 +431,16 @@ impl Shared {
         }
         let live = live_versions(&versions);
         let group = if mode == Mode::Import { None } else { settings.compatibility_group };
+        let seen_documentation = precheck.as_ref().and_then(|p| p.documentation_alone);
+        // Whether the candidate is the newest live version but for its documentation, as the precheck saw it
+        // when that version is still the newest.
+        let documentation_only = |txn: &dyn Transaction| -> Result<bool> {
+            let Some(&(_, newest)) = live.first() else { return Ok(false) };
+            match seen_documentation {
+                Some((seen, alone)) if seen == newest => Ok(alone),
+                _ => Ok(txn.schema(newest)?.is_some_and(|stored| documentation_alone(&stored, parsed))),
+            }
+        };
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level and group gives the same verdict.
         let (checked_report, checked_backward) = precheck
@@ -451,14 +465,7 @@ impl Shared {
             }
             (Some(given), _) => given,
             (None, None) => SemVer::FIRST,
-            (None, Some(latest))
-                if live
-                    .first()
-                    .map(|(_, id)| txn.schema(*id))
-                    .transpose()?
-                    .flatten()
-                    .is_some_and(|newest| documentation_alone(&newest, parsed)) =>
-            {
+            (None, Some(latest)) if documentation_only(&*txn)? => {
                 // The newest live version but for its documentation: a patch.
                 latest.bump_patch()
             }
@@ -769,6 +776,9 @@ struct Precheck {
     /// Whether the candidate can read the newest live version's data, when `level` does not already say so
     /// (it decides the semver bump).
     backward_with_newest: Option<bool>,
+    /// The newest live version's id, and whether the candidate is that schema but for its documentation (a patch
+    /// bump): decided here, where registrations run side by side, not in the one write transaction at a time.
+    documentation_alone: Option<(SchemaId, bool)>,
 }
 
 impl Precheck {
