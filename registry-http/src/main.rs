@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    bound_malloc_arenas();
+    tune_glibc_malloc();
     // Before any schema is parsed: apache-avro's name checks are set once per process.
     registry_core::format::install_avro_name_validators();
     let cli = Cli::parse();
@@ -433,16 +433,33 @@ fn run(cli: &Cli) -> Result<(), String> {
 /// memory spread over many arenas. Two arenas per core bound that. One per core saved a few MiB more but cost a
 /// fifth of the new-registration throughput (`registry-load max --only register-new`: 2,500 against 3,100/s; the
 /// async workers, the committer and the threads that free evicted entries meet on too few arenas). A
-/// `MALLOC_ARENA_MAX` in the environment wins. Built with mimalloc (feature `mimalloc`), glibc's malloc serves only
-/// the C library itself and this is not needed.
-fn bound_malloc_arenas() {
+/// `MALLOC_ARENA_MAX` in the environment wins.
+///
+/// Allocations of 1 MiB and more are mapped on their own and unmapped when freed: glibc's default threshold
+/// rises to the size of the largest block freed (up to 32 MiB), after which a large request's multi-MiB buffers
+/// come from the arenas and leave them fragmented. After sixteen concurrent 4 MiB documents the server held
+/// 120-172 MiB with the moving threshold, up to 71.5 MiB over its level before them; with this one 77-78 MiB,
+/// within 1 MiB of that level (`MEMORY_KINDS="widest object" ./scripts/memory-test.sh`). A
+/// `MALLOC_MMAP_THRESHOLD_` in the environment wins.
+///
+/// Built with mimalloc (feature `mimalloc`), glibc's malloc serves only the C library itself and none of this is
+/// needed.
+fn tune_glibc_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "mimalloc")))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
-        let arenas = libc::c_int::try_from(cores.saturating_mul(2)).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only sets an allocator parameter; it is called before any other thread exists.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
+    {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
+            let arenas = libc::c_int::try_from(cores.saturating_mul(2)).unwrap_or(libc::c_int::MAX);
+            // SAFETY: mallopt only sets an allocator parameter; it is called before any other thread exists.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, arenas);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: as above.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            }
         }
     }
 }
