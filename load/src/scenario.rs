@@ -304,7 +304,21 @@ async fn max_phases(
     let ceiling = ceiling_phase(options, per_op).await?;
     report.ceiling_rps = Some(ceiling.throughput());
     report.phases.push(ceiling);
-    for op in Op::REGISTRY {
+    each_alone(options, target, workload, prefix, &Op::REGISTRY, per_op, report).await;
+    Ok(())
+}
+
+/// Each of `ops` alone in a closed loop for `per_op`, as `--only` selects them (validate only where served).
+async fn each_alone(
+    options: &Options,
+    target: Target,
+    workload: &Arc<Workload>,
+    prefix: &str,
+    ops: &[Op],
+    per_op: Duration,
+    report: &mut RunReport,
+) {
+    for &op in ops {
         if (op == Op::Validate && !workload.validate_supported)
             || !(options.only.is_empty() || options.only.contains(&op))
         {
@@ -313,7 +327,6 @@ async fn max_phases(
         let spec = options.phase(&format!("{prefix}/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
         report.phases.push(run_phase(target, workload.clone(), spec).await);
     }
-    Ok(())
 }
 
 /// About the size of the document the `hot` preset validates.
@@ -346,15 +359,8 @@ async fn hot_phases(
     let root = run_phase(target, workload.clone(), root).await;
     report.ceiling_rps = Some(root.throughput());
     report.phases.push(root);
-    for op in [Op::GetById, Op::GetLatest, Op::Validate, Op::RegisterExisting, Op::RegisterNew] {
-        if (op == Op::Validate && !workload.validate_supported)
-            || !(options.only.is_empty() || options.only.contains(&op))
-        {
-            continue;
-        }
-        let spec = options.phase(&format!("hot/{}", op.label()), Pacing::Closed, per_op, Mix::only(op));
-        report.phases.push(run_phase(target, workload.clone(), spec).await);
-    }
+    let ops = [Op::GetById, Op::GetLatest, Op::Validate, Op::RegisterExisting, Op::RegisterNew];
+    each_alone(options, target, workload, "hot", &ops, per_op, report).await;
 }
 
 async fn ceiling_phase(options: &Options, duration: Duration) -> Result<PhaseResult, String> {

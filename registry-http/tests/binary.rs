@@ -55,6 +55,17 @@ fn spawn<S: AsRef<std::ffi::OsStr>>(
     (child, BufReader::new(stderr).lines())
 }
 
+/// The binary with `args`, spoken to over its stdin and stdout (`mcp`), its stderr discarded.
+fn stdio_child(args: &[std::ffi::OsString]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
+}
+
 fn start_with(port: u16, data_dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let (child, mut lines) = spawn(port, data_dir, extra);
     let first = lines.next().expect("a startup line").expect("readable");
@@ -656,13 +667,7 @@ fn mcp_over_stdio_finds_checks_and_registers() {
     }
     // The settings are taken before the subcommand and after it alike.
     let session = |args: &[std::ffi::OsString], calls: &[serde_json::Value]| -> Vec<serde_json::Value> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = stdio_child(args);
         let mut stdin = child.stdin.take().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut send = |message: serde_json::Value| writeln!(stdin, "{message}").unwrap();
@@ -715,13 +720,7 @@ fn mcp_relays_stdio_to_a_running_server() {
     let (status, _) = http(port, "POST", "/subjects/orders-value/versions", Some(r#"{"schema":"\"long\""}"#)).unwrap();
     assert_eq!(status, 200);
     let relay = |url: &str, messages: &[serde_json::Value]| -> Vec<serde_json::Value> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
-            .args(["mcp", "--url", url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = stdio_child(&[os("mcp"), os("--url"), os(url)]);
         let mut stdin = child.stdin.take().unwrap();
         for message in messages {
             writeln!(stdin, "{message}").unwrap();

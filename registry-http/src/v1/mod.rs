@@ -384,11 +384,7 @@ async fn subjects(
     let query = registry_store::BrowseQuery {
         prefix: params.prefix.unwrap_or_default(),
         schema_type: params.schema_type.as_deref().filter(|t| !t.is_empty()).map(str::parse).transpose()?,
-        deleted: match params.deleted.as_deref() {
-            None | Some("" | "false") => false,
-            Some("true") => true,
-            Some(other) => return Err(ApiError::bad_request(format!("invalid deleted '{other}': use true or false"))),
-        },
+        deleted: crate::extract::flag(&params.deleted)?,
         offset: number(&params.offset, "offset", 0)?,
         limit: number(&params.limit, "limit", 50)?,
     };

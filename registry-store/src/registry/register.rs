@@ -125,7 +125,9 @@ impl Registry {
         }
 
         let group = settings.compatibility_group.clone();
-        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, group)?) };
+        // A semantic version given is taken as it is: whether only documentation changed is not asked then.
+        let bump = options.semver.is_none();
+        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, group, bump)?) };
         // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
         // supersedes: that version's tree gives up its room in the parsed cache to the new one.
         let superseded =
@@ -263,7 +265,14 @@ impl Registry {
     ///
     /// The level and the newest live version come from the caches when they hold them, and the store is read only
     /// for what they miss: the commit checks again against what it sees whenever either has moved.
-    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema, group: Option<String>) -> Result<Precheck> {
+    /// `bump`: the new version's semantic version is to be derived (none was given).
+    fn precheck(
+        &self,
+        subject: &Subject,
+        parsed: &ParsedSchema,
+        group: Option<String>,
+        bump: bool,
+    ) -> Result<Precheck> {
         let snapshot = Lazy::new(&*self.inner.store);
         let level = self.effective(subject)?.level;
         // A level that is not transitive checks the newest live version alone: the cached latest, or read back
@@ -287,8 +296,10 @@ impl Registry {
             _ => None,
         };
         let documentation_alone = match live.first() {
-            Some(&(_, newest)) => Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed))),
-            None => None,
+            Some(&(_, newest)) if bump => {
+                Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed)))
+            }
+            _ => None,
         };
         Ok(Precheck { level, group, live, report, backward_with_newest, documentation_alone })
     }
