@@ -30,7 +30,7 @@ mod version;
 
 pub use error::{SchemaError, SubjectError, VersionError};
 pub use fingerprint::Fingerprint;
-pub use format::{ParsedSchema, SearchTerm, TermKind, parse, parse_stored, resolved_text};
+pub use format::{ParsedSchema, SearchTerm, TermKind, avro_equivalence_key, parse, parse_stored, resolved_text};
 pub use guid::{GuidError, SchemaGuid};
 pub use limits::Limits;
 pub use reference::{NoReferences, ReferenceResolver, ResolveError, ResolvedReference};

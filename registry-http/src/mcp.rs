@@ -316,8 +316,11 @@ pub struct CompatibilityAnswer {
     pub compatible: bool,
     /// The level checked at.
     pub level: String,
-    /// Every violation.
+    /// Every violation against an earlier version.
     pub violations: Vec<ViolationEntry>,
+    /// What the candidate does against reserved fields (`confluent:reserved`, with the subject's `validateFields`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<String>,
 }
 
 /// One difference between two schemas.
@@ -893,6 +896,7 @@ impl RegistryTools {
             compatible: report.is_compatible(),
             level: report.level.as_str().to_string(),
             violations,
+            reserved: report.reserved.iter().map(ToString::to_string).collect(),
         })
     }
 

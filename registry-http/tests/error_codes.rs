@@ -45,7 +45,11 @@ fn table() -> Vec<(RegistryError, StatusCode, u32)> {
         (
             E::Incompatible {
                 subject: subject.clone(),
-                report: CompatReport { level: CompatibilityLevel::Backward, violations: Vec::new() },
+                report: CompatReport {
+                    level: CompatibilityLevel::Backward,
+                    violations: Vec::new(),
+                    reserved: Vec::new(),
+                },
             },
             S::CONFLICT,
             409,

@@ -243,8 +243,7 @@ pub enum RegistryError {
 }
 
 fn describe_report(report: &CompatReport) -> String {
-    let parts: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
-    format!("[{}]", parts.join("; "))
+    format!("[{}]", report.messages().join("; "))
 }
 
 fn list_states(states: &[crate::VersionState]) -> String {

@@ -45,6 +45,18 @@ impl StoredSchema {
             && self.contract == *parsed.contract()
     }
 
+    /// Whether this record is one schema with `parsed` to Confluent's lookups within a subject though the texts
+    /// differ: Avro texts whose custom properties, aliases or default members are in other orders
+    /// ([`registry_core::avro_equivalence_key`], `key` being `parsed`'s), with the same references and contract.
+    pub fn equivalent(&self, parsed: &ParsedSchema, key: Option<&str>) -> bool {
+        let Some(key) = key else { return false };
+        self.schema_type == SchemaType::Avro
+            && parsed.schema_type() == SchemaType::Avro
+            && self.references == parsed.references()
+            && self.contract == *parsed.contract()
+            && registry_core::avro_equivalence_key(&self.text).as_deref() == Some(key)
+    }
+
     /// The schema as an `UnparsedSchema`, to parse or register again.
     pub fn to_unparsed(&self) -> UnparsedSchema {
         UnparsedSchema {

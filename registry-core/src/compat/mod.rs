@@ -8,9 +8,12 @@ mod avro;
 mod json;
 mod protobuf;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::contract::DataContract;
 
 use crate::format::FormatSchema;
 use crate::{ParsedSchema, SchemaType, Version};
@@ -275,6 +278,10 @@ pub enum ViolationKind {
     CombinedTypeSubschemasChanged,
     /// JSON Schema: the `not` schema now excludes more.
     NotTypeExtended,
+    /// Any format (with `validateFields`): a field the newest version reserved is no longer reserved.
+    ReservedFieldRemoved,
+    /// Any format (with `validateFields`): the schema declares a top-level field its metadata reserves.
+    FieldConflictsWithReservedField,
 }
 
 impl ViolationKind {
@@ -443,6 +450,8 @@ impl ViolationKind {
             ViolationKind::SumTypeNarrowed => "SUM_TYPE_NARROWED",
             ViolationKind::CombinedTypeSubschemasChanged => "COMBINED_TYPE_SUBSCHEMAS_CHANGED",
             ViolationKind::NotTypeExtended => "NOT_TYPE_EXTENDED",
+            ViolationKind::ReservedFieldRemoved => "RESERVED_FIELD_REMOVED",
+            ViolationKind::FieldConflictsWithReservedField => "FIELD_CONFLICTS_WITH_RESERVED_FIELD",
         }
     }
 }
@@ -506,14 +515,24 @@ impl fmt::Display for VersionedViolation {
 pub struct CompatReport {
     /// The level checked.
     pub level: CompatibilityLevel,
-    /// Every violation found; empty means compatible.
+    /// Every violation found against an earlier version.
     pub violations: Vec<VersionedViolation>,
+    /// What the candidate does against the fields its metadata or the newest version's reserves
+    /// ([`reserved_field_violations`]); checked only when the subject's `validateFields` is on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<Violation>,
 }
 
 impl CompatReport {
-    /// No violation.
+    /// No violation of either kind.
     pub fn is_compatible(&self) -> bool {
-        self.violations.is_empty()
+        self.violations.is_empty() && self.reserved.is_empty()
+    }
+
+    /// Every violation as a sentence: those against earlier versions, then the reserved fields'.
+    pub fn messages(&self) -> Vec<String> {
+        let earlier = self.violations.iter().map(ToString::to_string);
+        earlier.chain(self.reserved.iter().map(ToString::to_string)).collect()
     }
 }
 
@@ -530,9 +549,18 @@ pub enum CompatError {
 
 /// The violations that stop `reader` from reading data written with `writer`; empty when it can.
 pub fn can_read(reader: &ParsedSchema, writer: &ParsedSchema) -> Result<Vec<Violation>, CompatError> {
+    can_read_under(CompatibilityPolicy::Strict, reader, writer)
+}
+
+/// [`can_read`] under a policy: the changes it tolerates are not violations.
+pub fn can_read_under(
+    policy: CompatibilityPolicy,
+    reader: &ParsedSchema,
+    writer: &ParsedSchema,
+) -> Result<Vec<Violation>, CompatError> {
     match (reader.kind(), writer.kind()) {
         (FormatSchema::Avro(r), FormatSchema::Avro(w)) => Ok(avro::can_read(r, w)),
-        (FormatSchema::Json(r), FormatSchema::Json(w)) => Ok(json::can_read(r, w)),
+        (FormatSchema::Json(r), FormatSchema::Json(w)) => Ok(json::can_read(r, w, policy.tolerated_json())),
         (FormatSchema::Protobuf(r), FormatSchema::Protobuf(w)) => Ok(protobuf::can_read(r, w)),
         _ => Ok(vec![Violation {
             kind: ViolationKind::SchemaTypeChanged,
@@ -550,6 +578,16 @@ pub fn check(
     candidate: &ParsedSchema,
     previous_newest_first: &[(Version, &ParsedSchema)],
 ) -> Result<CompatReport, CompatError> {
+    check_under(level, CompatibilityPolicy::Strict, candidate, previous_newest_first)
+}
+
+/// [`check`] under a policy (a subject's `compatibilityPolicy`).
+pub fn check_under(
+    level: CompatibilityLevel,
+    policy: CompatibilityPolicy,
+    candidate: &ParsedSchema,
+    previous_newest_first: &[(Version, &ParsedSchema)],
+) -> Result<CompatReport, CompatError> {
     let against = match level {
         CompatibilityLevel::None => &[][..],
         level if level.is_transitive() => previous_newest_first,
@@ -558,19 +596,111 @@ pub fn check(
     let mut violations = Vec::new();
     for (version, previous) in against {
         if level.checks_backward() {
-            violations.extend(can_read(candidate, previous)?.into_iter().map(|violation| VersionedViolation {
-                version: *version,
-                direction: Direction::Backward,
-                violation,
-            }));
+            violations.extend(
+                can_read_under(policy, candidate, previous)?.into_iter().map(|violation| VersionedViolation {
+                    version: *version,
+                    direction: Direction::Backward,
+                    violation,
+                }),
+            );
         }
         if level.checks_forward() {
-            violations.extend(can_read(previous, candidate)?.into_iter().map(|violation| VersionedViolation {
-                version: *version,
-                direction: Direction::Forward,
-                violation,
-            }));
+            violations.extend(
+                can_read_under(policy, previous, candidate)?.into_iter().map(|violation| VersionedViolation {
+                    version: *version,
+                    direction: Direction::Forward,
+                    violation,
+                }),
+            );
         }
     }
-    Ok(CompatReport { level, violations })
+    Ok(CompatReport { level, violations, reserved: Vec::new() })
 }
+
+/// The metadata property naming a schema's reserved fields, comma-separated: fields it must not declare at its top
+/// level, and that later versions must keep reserved (honoured when a subject's `validateFields` is on).
+pub const RESERVED_FIELDS: &str = "confluent:reserved";
+
+/// The fields `contract` reserves: its `confluent:reserved` property split at commas, trimmed, empty names dropped.
+pub fn reserved_fields(contract: &DataContract) -> BTreeSet<String> {
+    let listed = contract.metadata.as_ref().and_then(|m| m.properties.get(RESERVED_FIELDS));
+    listed
+        .map(|list| list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// What `candidate` does against its reserved fields, as Confluent's `validateFields` checks them: a field the
+/// newest live version (`newest`, its contract) reserved that the candidate no longer reserves, and a reserved field
+/// the candidate declares at its top level.
+pub fn reserved_field_violations(candidate: &ParsedSchema, newest: Option<&DataContract>) -> Vec<Violation> {
+    let reserved = reserved_fields(candidate.contract());
+    let mut found = Vec::new();
+    if let Some(newest) = newest {
+        for field in reserved_fields(newest).difference(&reserved) {
+            found.push(Violation {
+                kind: ViolationKind::ReservedFieldRemoved,
+                path: String::new(),
+                message: format!(
+                    "the new schema has reserved field {field} removed from its metadata which is present in the \
+                     old schema's metadata"
+                ),
+            });
+        }
+    }
+    for field in reserved.iter().filter(|f| candidate.has_top_level_field(f)) {
+        found.push(Violation {
+            kind: ViolationKind::FieldConflictsWithReservedField,
+            path: String::new(),
+            message: format!("the new schema has a field that conflicts with the reserved field {field}"),
+        });
+    }
+    found
+}
+
+/// How strictly changes are judged, as a subject's `compatibilityPolicy` names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CompatibilityPolicy {
+    /// Every change that makes the reader reject the writer's data counts.
+    #[default]
+    Strict,
+    /// JSON Schema: changes to what an object accepts beyond its declared properties (additional and unevaluated
+    /// properties narrowed or closed, properties added to or removed from an open, closed or partially open
+    /// content model) are tolerated, as Confluent's lenient policy tolerates them. Other formats: strict.
+    Lenient,
+    /// Strict. (Confluent also checks the logical types of Flink and Iceberg under this policy; this registry does
+    /// not know them, so it judges as strictly as `Strict` does.)
+    Logical,
+}
+
+impl CompatibilityPolicy {
+    /// The policy named `name` (any case); `None` for a name Confluent does not know, which it treats as unset.
+    pub fn named(name: &str) -> Option<Self> {
+        match name.to_ascii_uppercase().as_str() {
+            "STRICT" => Some(CompatibilityPolicy::Strict),
+            "LENIENT" => Some(CompatibilityPolicy::Lenient),
+            "LOGICAL" => Some(CompatibilityPolicy::Logical),
+            _ => None,
+        }
+    }
+
+    /// The JSON Schema kinds this policy does not count.
+    fn tolerated_json(self) -> &'static [ViolationKind] {
+        match self {
+            CompatibilityPolicy::Lenient => &LENIENT_JSON,
+            CompatibilityPolicy::Strict | CompatibilityPolicy::Logical => &[],
+        }
+    }
+}
+
+/// The JSON Schema changes Confluent's lenient policy adds to the strict policy's compatible ones.
+const LENIENT_JSON: [ViolationKind; 9] = [
+    ViolationKind::AdditionalPropertiesNarrowed,
+    ViolationKind::AdditionalPropertiesRemoved,
+    ViolationKind::UnevaluatedPropertiesNarrowed,
+    ViolationKind::UnevaluatedPropertiesRemoved,
+    ViolationKind::RequiredPropertyWithDefaultAddedToOpenContentModel,
+    ViolationKind::OptionalPropertyAddedToOpenContentModel,
+    ViolationKind::PropertyRemovedFromClosedContentModel,
+    ViolationKind::PropertyAddedNotCoveredByPartiallyOpenContentModel,
+    ViolationKind::PropertyRemovedNotCoveredByPartiallyOpenContentModel,
+];

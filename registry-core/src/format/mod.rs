@@ -3,6 +3,7 @@
 //! One file per format owns that format's parsing and canonical form; this module owns what they share.
 
 pub(crate) mod avro;
+mod avro_equivalence;
 pub(crate) mod avro_names;
 mod avro_text;
 mod documentation;
@@ -14,6 +15,7 @@ mod terms;
 
 pub use terms::{SearchTerm, TermKind};
 
+pub use avro_equivalence::equivalence_key as avro_equivalence_key;
 pub use avro_names::install_scanning_validators as install_avro_name_validators;
 pub use documentation::differs_only_in_documentation;
 pub use protobuf::is_serialized_descriptor;
@@ -152,6 +154,38 @@ impl ParsedSchema {
                 base64::engine::general_purpose::STANDARD.encode(proto.file().file_descriptor_proto().encode_to_vec()),
             ),
             _ => None,
+        }
+    }
+
+    /// Whether it declares a field named `name` at its top level, as Confluent's reserved-field check asks: a field
+    /// of an Avro record, a member of a JSON Schema's root `properties`, a field of any top-level Protobuf message.
+    pub fn has_top_level_field(&self, name: &str) -> bool {
+        match &self.kind {
+            FormatSchema::Avro(avro) => match avro.root() {
+                apache_avro::Schema::Record(record) => record.fields.iter().any(|field| field.name == name),
+                _ => false,
+            },
+            FormatSchema::Json(json) => {
+                json.value().get("properties").and_then(|p| p.as_object()).is_some_and(|p| p.contains_key(name))
+            }
+            FormatSchema::Protobuf(proto) => {
+                proto.file().messages().any(|message| message.fields().any(|field| field.name() == name))
+            }
+        }
+    }
+
+    /// The check Confluent's `validateFields` makes of a new schema's field names: a JSON Schema's root
+    /// `properties` must not name a field starting with `$$`. Avro names are always checked when parsed; Protobuf
+    /// has nothing more to check.
+    pub fn check_field_names(&self) -> Result<(), SchemaError> {
+        let FormatSchema::Json(json) = &self.kind else { return Ok(()) };
+        let properties = json.value().get("properties").and_then(|p| p.as_object());
+        match properties.and_then(|p| p.keys().find(|name| name.starts_with("$$"))) {
+            Some(name) => Err(SchemaError::Invalid {
+                format: SchemaType::Json,
+                message: format!("#/properties/{name}: Field names cannot start with $$ prefix"),
+            }),
+            None => Ok(()),
         }
     }
 

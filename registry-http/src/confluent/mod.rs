@@ -305,7 +305,7 @@ fn is_qualified_format(flags: &Flags) -> bool {
 pub(crate) fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
     let mut answer = json!({"is_compatible": report.is_compatible()});
     if verbose {
-        let mut messages: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
+        let mut messages = report.messages();
         if !report.is_compatible() {
             messages.push(format!("{{compatibility: '{}'}}", report.level));
         }

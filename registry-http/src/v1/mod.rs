@@ -274,7 +274,7 @@ async fn check(State(state): State<SharedState>, JsonBody(body): JsonBody<Schema
 /// The answer of `POST /api/v1/compatibility/check`: the verdict, the level and each violation located.
 /// `schema-registry compat --json` answers the same (`offline.rs`).
 pub(crate) fn check_answer(report: &CompatReport) -> Value {
-    json!({
+    let mut answer = json!({
         "compatible": report.is_compatible(),
         "level": report.level.as_str(),
         "violations": report.violations.iter().map(|v| json!({
@@ -284,7 +284,16 @@ pub(crate) fn check_answer(report: &CompatReport) -> Value {
             "path": v.violation.path,
             "message": v.violation.message,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if !report.reserved.is_empty() {
+        answer["reserved"] = report
+            .reserved
+            .iter()
+            .map(|v| json!({"kind": v.kind.as_str(), "message": v.message}))
+            .collect::<Vec<_>>()
+            .into();
+    }
+    answer
 }
 
 async fn versions(State(state): State<SharedState>, Path(name): Path<String>) -> ApiResult<Sr<Value>> {

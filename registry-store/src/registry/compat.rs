@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use registry_core::compat::{self, CompatReport, CompatibilityLevel};
+use registry_core::compat::{self, CompatReport, CompatibilityLevel, CompatibilityPolicy};
 use registry_core::diff::SchemaDiff;
 use registry_core::{ParsedSchema, SchemaId, Subject, UnparsedSchema, Version, VersionSelector};
 
@@ -11,6 +11,7 @@ use super::config::in_force;
 use super::register::live_versions;
 use super::{Registry, Shared};
 use crate::RegistryError;
+use crate::records::ScopeSettings;
 use crate::store::{Resolver, Result, Snapshot};
 
 impl Registry {
@@ -27,19 +28,21 @@ impl Registry {
         let snapshot = self.snapshot()?;
         let (effective, settings) = in_force(&*snapshot, subject)?;
         let level = effective.level;
+        let judging = Judging::of(&settings);
+        if judging.validate_fields && effective.mode != crate::Mode::Import {
+            parsed.check_field_names()?;
+        }
         let live = live_versions(&snapshot.subject_versions(subject)?);
         let shared = &self.inner.shared;
         let Some(selector) = against else {
-            let group = settings.compatibility_group.as_deref();
-            let live = shared.in_group(group, &parsed, live, &*snapshot)?;
-            return shared.check_against(&parsed, level, &live, &*snapshot, true);
+            return shared.judge(&parsed, level, &judging, &live, &*snapshot, true);
         };
         // As the reference registry: `latest` of a subject with no live version checks against nothing
         // (compatible once the schema parses); a numbered version there is simply not found.
         let one = match selector {
             VersionSelector::Latest => match live.first() {
                 Some(newest) => *newest,
-                None => return Ok(CompatReport { level, violations: Vec::new() }),
+                None => return Ok(CompatReport { level, violations: Vec::new(), reserved: Vec::new() }),
             },
             VersionSelector::Number(v) => *live
                 .iter()
@@ -53,7 +56,7 @@ impl Registry {
             CompatibilityLevel::FullTransitive => CompatibilityLevel::Full,
             other => other,
         };
-        shared.check_against(&parsed, single, &[one], &*snapshot, true)
+        shared.judge(&parsed, single, &judging, &[one], &*snapshot, true)
     }
 
     /// What differs from `old` to `new` (two schemas of one format, read in the default context), each difference
@@ -81,11 +84,65 @@ impl Registry {
         let parsed = self.parse_for(subject, schema)?;
         let snapshot = self.snapshot()?;
         let live = live_versions(&snapshot.subject_versions(subject)?);
-        self.inner.shared.check_against(&parsed, level, &live, &*snapshot, true)
+        self.inner.shared.check_against(&parsed, level, CompatibilityPolicy::Strict, &live, &*snapshot, true)
+    }
+}
+
+/// What a subject's settings change about how a candidate is judged against its versions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Judging {
+    /// The metadata property whose value splits the versions checked (`compatibilityGroup`).
+    pub group: Option<String>,
+    /// Which changes count (`compatibilityPolicy`; an unknown name is unset, as Confluent reads it).
+    pub policy: CompatibilityPolicy,
+    /// Whether field names and `confluent:reserved` fields are checked (`validateFields`).
+    pub validate_fields: bool,
+}
+
+impl Judging {
+    /// How `settings` (a subject's, in force) judge.
+    pub fn of(settings: &ScopeSettings) -> Judging {
+        Judging {
+            group: settings.compatibility_group.clone(),
+            policy: settings.compatibility_policy.as_deref().and_then(CompatibilityPolicy::named).unwrap_or_default(),
+            validate_fields: settings.validate_fields.unwrap_or(false),
+        }
     }
 }
 
 impl Shared {
+    /// Judges `candidate` at `level` against `live` versions (newest first) as the subject's settings say
+    /// (`judging`): against those of its compatibility group under its policy, and, with `validateFields`, against
+    /// the fields its metadata and the newest of `live` reserve.
+    pub(super) fn judge(
+        &self,
+        candidate: &ParsedSchema,
+        level: CompatibilityLevel,
+        judging: &Judging,
+        live: &[(Version, SchemaId)],
+        snapshot: &dyn Snapshot,
+        keep: bool,
+    ) -> Result<CompatReport> {
+        let checked = self.in_group(judging.group.as_deref(), candidate, live.to_vec(), snapshot)?;
+        let mut report = self.check_against(candidate, level, judging.policy, &checked, snapshot, keep)?;
+        if judging.validate_fields {
+            let newest = match live.first() {
+                Some((_, id)) => Some(self.stored(*id, snapshot)?),
+                None => None,
+            };
+            report.reserved = compat::reserved_field_violations(candidate, newest.as_ref().map(|s| &s.contract));
+        }
+        Ok(report)
+    }
+
+    /// The stored schema `id`: from the cache, else `snapshot`.
+    fn stored(&self, id: SchemaId, snapshot: &dyn Snapshot) -> Result<Arc<crate::records::StoredSchema>> {
+        match self.caches.schemas.get(&id) {
+            Some(stored) => Ok(stored),
+            None => Ok(Arc::new(snapshot.schema(id)?.ok_or(RegistryError::SchemaNotFound(id))?)),
+        }
+    }
+
     /// Checks `candidate` at `level` against `live` versions (newest first). A version's tree parsed here goes
     /// into the parsed cache only with `keep`: a registration at a level that is not transitive is about to
     /// supersede the one version it checks, and caching that tree would evict one a later check reads.
@@ -93,6 +150,7 @@ impl Shared {
         &self,
         candidate: &ParsedSchema,
         level: CompatibilityLevel,
+        policy: CompatibilityPolicy,
         live: &[(Version, SchemaId)],
         snapshot: &dyn Snapshot,
         keep: bool,
@@ -124,7 +182,7 @@ impl Shared {
             previous.push((*version, parsed));
         }
         let previous: Vec<(Version, &ParsedSchema)> = previous.iter().map(|(v, p)| (*v, p.as_ref())).collect();
-        Ok(compat::check(level, candidate, &previous)?)
+        Ok(compat::check_under(level, policy, candidate, &previous)?)
     }
 
     /// The versions of `live` (newest first) that `candidate` is checked against under the subject's
@@ -144,10 +202,7 @@ impl Shared {
         let wanted = value_of(candidate.contract());
         let mut kept = Vec::with_capacity(live.len());
         for (version, id) in live {
-            let stored = match self.caches.schemas.get(&id) {
-                Some(stored) => stored,
-                None => Arc::new(snapshot.schema(id)?.ok_or(RegistryError::SchemaNotFound(id))?),
-            };
+            let stored = self.stored(id, snapshot)?;
             if value_of(&stored.contract) == wanted {
                 kept.push((version, id));
             }
@@ -165,7 +220,8 @@ impl Shared {
         snapshot: &dyn Snapshot,
         keep: bool,
     ) -> Result<bool> {
-        match self.check_against(candidate, CompatibilityLevel::Backward, &[version], snapshot, keep) {
+        let strict = CompatibilityPolicy::Strict;
+        match self.check_against(candidate, CompatibilityLevel::Backward, strict, &[version], snapshot, keep) {
             Ok(report) => Ok(report.is_compatible()),
             Err(e @ RegistryError::Storage(_)) => Err(e),
             Err(_) => Ok(false),

@@ -9,7 +9,7 @@
 //! worked out from ([`Basis`]).
 
 use registry_core::contract::{CONFLUENT_VERSION, DataContract, Metadata, RuleSet};
-use registry_core::{Fingerprint, ParsedSchema, SchemaError, SchemaId, UnparsedSchema, Version};
+use registry_core::{Fingerprint, ParsedSchema, SchemaError, SchemaId, SchemaType, UnparsedSchema, Version};
 
 use crate::RegistryError;
 use crate::records::{ScopeSettings, StoredSchema};
@@ -85,10 +85,20 @@ pub(super) fn has_confluent_version(contract: &DataContract) -> bool {
     contract.metadata.as_ref().is_some_and(|m| m.properties.contains_key(CONFLUENT_VERSION))
 }
 
+/// The key under which `candidate` is one schema with texts that differ from its own only in orders Confluent's
+/// Avro equality ignores; `None` for other formats and for texts where no such order can vary.
+pub(super) fn equivalence_key(candidate: &ParsedSchema) -> Option<String> {
+    if candidate.schema_type() != SchemaType::Avro {
+        return None;
+    }
+    registry_core::avro_equivalence_key(candidate.text())
+}
+
 /// The stored version among `versions` (newest first) that `candidate` loosely matches, as Confluent's lookups
 /// do: same text, references and rule set, with metadata equal once the `confluent:version` property is set
 /// aside. A candidate without the property matches a version whose number it does not name; one with it matches
-/// a version without it only when the number is that version's. An exact match is the fingerprint's business,
+/// a version without it only when the number is that version's. An Avro text that differs only in the orders Java's
+/// equality ignores matches too ([`StoredSchema::equivalent`]). An exact match is the fingerprint's business,
 /// but a version that holds the candidate's very text matches too: its id kept an older identity when texts
 /// became canonical ([`StoredSchema::holds`]).
 pub(super) fn loose_match<'a>(
@@ -102,8 +112,9 @@ pub(super) fn loose_match<'a>(
         let contract = DataContract { metadata, rule_set: candidate.contract().rule_set.clone() };
         Fingerprint::compute(candidate.schema_type(), candidate.canonical(), candidate.references(), &contract)
     };
+    let key = equivalence_key(candidate);
     versions.into_iter().find_map(|(version, stored)| {
-        if stored.holds(candidate) {
+        if stored.holds(candidate) || stored.equivalent(candidate, key.as_deref()) {
             return Some((version, stored.id));
         }
         let stored_metadata = stored.contract.metadata.as_ref();

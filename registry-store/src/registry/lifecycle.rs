@@ -58,9 +58,8 @@ impl Registry {
                         .as_ref()
                         .ok_or_else(|| RegistryError::VersionNotFound { subject: subject.clone(), version })?;
                     let live = super::register::live_versions(&versions);
-                    let group = settings.compatibility_group.as_deref();
-                    let checked = shared.in_group(group, parsed, live, &*txn)?;
-                    let report = shared.check_against(parsed, effective.level, &checked, &*txn, false)?;
+                    let judging = super::compat::Judging::of(&settings);
+                    let report = shared.judge(parsed, effective.level, &judging, &live, &*txn, false)?;
                     if !report.is_compatible() {
                         return Err(RegistryError::Incompatible { subject: subject.clone(), report });
                     }

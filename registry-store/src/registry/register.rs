@@ -10,6 +10,7 @@ use registry_core::{
 };
 
 use super::audit::{self, AuditAction, Event};
+use super::compat::Judging;
 use super::config::{self, Effective};
 use super::contexts::{public_id, referenced};
 use super::inherit::{self, Basis};
@@ -124,10 +125,13 @@ impl Registry {
             return Ok(Registration::answered(Registered { inherited, ..registered }));
         }
 
-        let group = settings.compatibility_group.clone();
+        let judging = Judging::of(&settings);
+        if judging.validate_fields && mode != Mode::Import {
+            parsed.check_field_names()?;
+        }
         // A semantic version given is taken as it is: whether only documentation changed is not asked then.
         let bump = options.semver.is_none();
-        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, group, bump)?) };
+        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, judging, bump)?) };
         // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
         // supersedes: that version's tree gives up its room in the parsed cache to the new one.
         let superseded =
@@ -178,7 +182,11 @@ impl Registry {
         let versioned = options.versioned
             || inherit::has_confluent_version(&request.contract)
             || previous.as_ref().is_some_and(|p| inherit::has_confluent_version(&p.contract));
-        let live = if versioned || changed { self.live_schemas(subject, &snapshot)? } else { Vec::new() };
+        // An Avro text may be a live version's in other orders of its properties, aliases or default members: one
+        // schema to Confluent's lookups (`loose_match` below), though its fingerprint is another.
+        let reorderable = newest.is_some() && as_sent.as_deref().and_then(inherit::equivalence_key).is_some();
+        let live =
+            if versioned || changed || reorderable { self.live_schemas(subject, &snapshot)? } else { Vec::new() };
         // Confluent's fast path, which the caches may not hold: the request as sent, exactly or loosely, in a live
         // version (version -1: the newest alone). A request naming a version number makes a new one.
         if let Some(as_sent) = &as_sent
@@ -201,11 +209,11 @@ impl Registry {
             Some(parsed) if schema.text == request.text => Arc::new(parsed.with_contract(schema.contract.clone())),
             _ => self.parse_keyed(&schema, None, subject.context())?,
         };
-        if changed
+        if (changed || reorderable)
             && !options.versioned
             && let Some(found) = inherit::loose_match(&parsed, versions_of(&live))
         {
-            return Ok(Inherited::Found(registered_at(&live, found, true)));
+            return Ok(Inherited::Found(registered_at(&live, found, changed)));
         }
         let basis = Basis { newest, next, settings: settings.clone() };
         Ok(Inherited::Schema(Box::new((schema, parsed, basis))))
@@ -266,18 +274,12 @@ impl Registry {
     /// The level and the newest live version come from the caches when they hold them, and the store is read only
     /// for what they miss: the commit checks again against what it sees whenever either has moved.
     /// `bump`: the new version's semantic version is to be derived (none was given).
-    fn precheck(
-        &self,
-        subject: &Subject,
-        parsed: &ParsedSchema,
-        group: Option<String>,
-        bump: bool,
-    ) -> Result<Precheck> {
+    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema, judging: Judging, bump: bool) -> Result<Precheck> {
         let snapshot = Lazy::new(&*self.inner.store);
         let level = self.effective(subject)?.level;
         // A level that is not transitive checks the newest live version alone: the cached latest, or read back
         // from the end to it. Under a compatibility group, the newest of the group's, among them all.
-        let live = if level.is_transitive() || group.is_some() {
+        let live = if level.is_transitive() || judging.group.is_some() {
             live_versions(&snapshot.subject_versions(subject)?)
         } else {
             match self.caches().latest.get(subject) {
@@ -289,8 +291,7 @@ impl Registry {
         // At a level that is not transitive the newest version is the only one checked, and the candidate
         // supersedes it once registered: a tree parsed for it now is not worth a place in the cache.
         let keep = level.is_transitive();
-        let checked = shared.in_group(group.as_deref(), parsed, live.clone(), &snapshot)?;
-        let report = shared.check_against(parsed, level, &checked, &snapshot, keep)?;
+        let report = shared.judge(parsed, level, &judging, &live, &snapshot, keep)?;
         let backward_with_newest = match live.first() {
             Some(newest) if !level.checks_backward() => Some(shared.reads_data_of(parsed, *newest, &snapshot, keep)?),
             _ => None,
@@ -301,7 +302,7 @@ impl Registry {
             }
             _ => None,
         };
-        Ok(Precheck { level, group, live, report, backward_with_newest, documentation_alone })
+        Ok(Precheck { level, judging, live, report, backward_with_newest, documentation_alone })
     }
 
     /// Queues a registration for the committer's next batch; the answer comes once that batch's commit is decided.
@@ -441,7 +442,7 @@ impl Shared {
             }
         }
         let live = live_versions(&versions);
-        let group = if mode == Mode::Import { None } else { settings.compatibility_group };
+        let judging = Judging::of(&settings);
         let seen_documentation = precheck.as_ref().and_then(|p| p.documentation_alone);
         // Whether the candidate is the newest live version but for its documentation, as the precheck saw it
         // when that version is still the newest.
@@ -455,15 +456,12 @@ impl Shared {
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
         // meaning, so the same live (version, id) list at the same level and group gives the same verdict.
         let (checked_report, checked_backward) = precheck
-            .filter(|p| p.level == level && p.group == group && p.saw(&live))
+            .filter(|p| p.level == level && p.judging == judging && p.saw(&live))
             .map_or((None, None), |p| (Some(p.report), p.backward_with_newest));
         if mode != Mode::Import {
             let report = match checked_report {
                 Some(report) => report,
-                None => {
-                    let checked = self.in_group(group.as_deref(), parsed, live.clone(), &*txn)?;
-                    self.check_against(parsed, level, &checked, &*txn, level.is_transitive())?
-                }
+                None => self.judge(parsed, level, &judging, &live, &*txn, level.is_transitive())?,
             };
             if !report.is_compatible() {
                 return Err(RegistryError::Incompatible { subject: subject.clone(), report });
@@ -778,8 +776,8 @@ fn next_version(versions: &[(Version, VersionRecord)], subject: &Subject) -> Res
 struct Precheck {
     /// The subject's level in the snapshot.
     level: CompatibilityLevel,
-    /// The subject's compatibility group (the metadata property that splits its versions), if any.
-    group: Option<String>,
+    /// How the subject's settings judge (its compatibility group, policy and field checks).
+    judging: Judging,
     /// Its live versions, newest first, in the snapshot: all of them at a transitive level, else the newest.
     live: Vec<(Version, SchemaId)>,
     /// The candidate against the versions `level` names.
@@ -796,7 +794,7 @@ impl Precheck {
     /// Whether the checks still hold for a subject whose live versions (newest first) are `live` at the same
     /// level: the versions they read are the ones the level would read now.
     fn saw(&self, live: &[(Version, SchemaId)]) -> bool {
-        if self.level.is_transitive() || self.group.is_some() {
+        if self.level.is_transitive() || self.judging.group.is_some() {
             self.live == live
         } else {
             self.live.first() == live.first()

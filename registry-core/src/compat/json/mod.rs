@@ -36,23 +36,40 @@ const MAX_DEPTH: usize = 64;
 /// Most schema pairs compared in one check; combinators compare every pairing, so this bounds the work.
 const MAX_STEPS: usize = 100_000;
 
-pub(super) fn can_read(reader: &JsonSchema, writer: &JsonSchema) -> Vec<Violation> {
-    diff(reader, writer, true)
+/// What keeps `reader` from reading `writer`'s data, the kinds in `tolerated` (a lenient policy's) set aside: they
+/// neither count as violations nor make a subschema incompatible where combinators pair subschemas.
+pub(super) fn can_read(
+    reader: &JsonSchema,
+    writer: &JsonSchema,
+    tolerated: &'static [ViolationKind],
+) -> Vec<Violation> {
+    diff(reader, writer, true, tolerated)
 }
 
 /// `can_read`, with or without the shortcut for identical subschemas (off only to test that it changes nothing).
-fn diff(reader: &JsonSchema, writer: &JsonSchema, shortcut: bool) -> Vec<Violation> {
+fn diff(
+    reader: &JsonSchema,
+    writer: &JsonSchema,
+    shortcut: bool,
+    tolerated: &'static [ViolationKind],
+) -> Vec<Violation> {
     let writer = Docs { root: writer.value(), references: writer.references() };
     let reader = Docs { root: reader.value(), references: reader.references() };
-    compare_documents(writer, reader, shortcut)
+    compare_documents(writer, reader, shortcut, tolerated)
 }
 
 /// The writer's documents against the reader's, from their roots.
-fn compare_documents<'a>(writer: Docs<'a>, reader: Docs<'a>, shortcut: bool) -> Vec<Violation> {
+fn compare_documents<'a>(
+    writer: Docs<'a>,
+    reader: Docs<'a>,
+    shortcut: bool,
+    tolerated: &'static [ViolationKind],
+) -> Vec<Violation> {
     let original = Loc::root(Side::Writer, writer.root);
     let update = Loc::root(Side::Reader, reader.root);
-    let mut diff = Diff { writer, reader, in_progress: HashSet::new(), memo: HashMap::new(), steps: 0, shortcut };
-    let mut found = Findings::default();
+    let mut diff =
+        Diff { writer, reader, in_progress: HashSet::new(), memo: HashMap::new(), steps: 0, shortcut, tolerated };
+    let mut found = diff.findings(Path::default());
     diff.compare(&mut found, Some(original), Some(update), 0);
     found.violations
 }
@@ -70,6 +87,8 @@ struct Diff<'a> {
     steps: usize,
     /// Whether identical subschemas without references are taken as compatible without comparing them.
     shortcut: bool,
+    /// Kinds the policy lets through.
+    tolerated: &'static [ViolationKind],
 }
 
 impl<'a> Diff<'a> {
@@ -183,13 +202,18 @@ impl<'a> Diff<'a> {
         self.in_progress.remove(&key);
     }
 
+    /// Nothing found yet, at `path`, under this comparison's policy.
+    fn findings(&self, path: Path) -> Findings {
+        Findings { violations: Vec::new(), path, tolerated: self.tolerated }
+    }
+
     /// Whether `update` reads everything `original` accepts, recording nothing.
     fn compatible(&mut self, original: Loc<'a>, update: Loc<'a>, depth: usize) -> bool {
         let key = (original.key(), update.key());
         if let Some(known) = self.memo.get(&key) {
             return *known;
         }
-        let mut scratch = Findings::default();
+        let mut scratch = self.findings(Path::default());
         self.compare(&mut scratch, Some(original), Some(update), depth);
         let ok = scratch.violations.is_empty();
         if self.steps <= MAX_STEPS {
@@ -200,7 +224,7 @@ impl<'a> Diff<'a> {
 
     /// The violations of comparing a pair, at `path`, kept apart from what the caller has found.
     fn sub(&mut self, path: &Path, original: Option<Loc<'a>>, update: Option<Loc<'a>>, depth: usize) -> Vec<Violation> {
-        let mut scratch = Findings { violations: Vec::new(), path: path.clone() };
+        let mut scratch = self.findings(path.clone());
         self.compare(&mut scratch, original, update, depth);
         scratch.violations
     }
@@ -286,7 +310,7 @@ mod tests {
             value = json!({"type": "object", "properties": {"a": value}});
         }
         let hand_built = || Docs { root: &value, references: &[] };
-        let out = compare_documents(hand_built(), hand_built(), false);
+        let out = compare_documents(hand_built(), hand_built(), false, &[]);
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(out[0].message.contains("could not be established"));
     }
@@ -298,7 +322,7 @@ mod tests {
             "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}
         });
         let hand_built = || Docs { root: &cyclic, references: &[] };
-        let out = compare_documents(hand_built(), hand_built(), false);
+        let out = compare_documents(hand_built(), hand_built(), false, &[]);
         assert!(out.is_empty(), "{out:?}");
     }
 
@@ -327,7 +351,7 @@ mod tests {
         let FormatSchema::Json(writer) = writer.kind() else { unreachable!("a JSON Schema") };
         let started = std::time::Instant::now();
         // In full: the shortcut would take the two identical documents as compatible without a step.
-        let _ = diff(writer, &writer.clone(), false);
+        let _ = diff(writer, &writer.clone(), false, &[]);
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
@@ -367,9 +391,15 @@ mod tests {
         for (writer, reader) in &pairs {
             let (writer, reader) = (json(writer), json(reader));
             for (a, b) in [(&writer, &reader), (&reader, &writer)] {
-                assert_eq!(spelled(diff(b, a, true)), spelled(diff(b, a, false)), "{:#} -> {:#}", a.value(), b.value());
+                assert_eq!(
+                    spelled(diff(b, a, true, &[])),
+                    spelled(diff(b, a, false, &[])),
+                    "{:#} -> {:#}",
+                    a.value(),
+                    b.value()
+                );
                 // What the shortcut takes for granted, established in full: a copy reads its original's data.
-                assert_eq!(spelled(diff(&a.clone(), a, false)), Vec::<String>::new(), "{:#}", a.value());
+                assert_eq!(spelled(diff(&a.clone(), a, false, &[])), Vec::<String>::new(), "{:#}", a.value());
             }
         }
     }

@@ -60,11 +60,16 @@ pub(super) const REJECTS: &str = "the reader rejects data the writer accepted";
 pub(super) struct Findings {
     pub(super) violations: Vec<Violation>,
     pub(super) path: Path,
+    /// Kinds not recorded: the changes a lenient policy accepts.
+    pub(super) tolerated: &'static [ViolationKind],
 }
 
 impl Findings {
     /// Records a violation of the schema at the path, or of its `keyword`.
     pub(super) fn report(&mut self, kind: ViolationKind, keyword: Option<&str>, message: String) {
+        if self.tolerated.contains(&kind) {
+            return;
+        }
         let path = self.path.at(keyword);
         self.violations.push(Violation { kind, path, message });
     }
