@@ -299,6 +299,14 @@ fn served_backup(path: &std::path::Path, _: &std::path::Path) -> Result<registry
     Err(format!("{} is open in another process: stop it first", path.display()))
 }
 
+/// The most threads the blocking pool runs at once (parses, compiles and checks too heavy for an async worker):
+/// four per core, at least 16. Past that, work waits its turn rather than adding threads the cores cannot run at
+/// once; each thread would also keep an allocator heap of its own (tokio's default allows 512).
+fn blocking_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cores).max(16)
+}
+
 /// `schema-registry mcp`: the MCP tools over stdio, on the registry of the data directory (or `--store`), until
 /// the client closes stdin. Logs go to stderr: stdout carries the protocol.
 fn mcp(cli: &Cli) -> Result<(), String> {
@@ -390,6 +398,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(blocking_threads())
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
