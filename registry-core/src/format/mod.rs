@@ -158,7 +158,8 @@ impl ParsedSchema {
     }
 
     /// Whether it declares a field named `name` at its top level, as Confluent's reserved-field check asks: a field
-    /// of an Avro record, a member of a JSON Schema's root `properties`, a field of any top-level Protobuf message.
+    /// of an Avro record, a member of a JSON Schema's root `properties`, a field of any top-level Protobuf message
+    /// (outside a oneof).
     pub fn has_top_level_field(&self, name: &str) -> bool {
         match &self.kind {
             FormatSchema::Avro(avro) => match avro.root() {
@@ -168,9 +169,12 @@ impl ParsedSchema {
             FormatSchema::Json(json) => {
                 json.value().get("properties").and_then(|p| p.as_object()).is_some_and(|p| p.contains_key(name))
             }
-            FormatSchema::Protobuf(proto) => {
-                proto.file().messages().any(|message| message.fields().any(|field| field.name() == name))
-            }
+            // Confluent counts a message's own fields: those of a oneof (but a proto3 `optional`'s) are the oneof's.
+            FormatSchema::Protobuf(proto) => proto.file().messages().any(|message| {
+                message.fields().any(|field| {
+                    field.name() == name && field.containing_oneof().is_none_or(|oneof| oneof.is_synthetic())
+                })
+            }),
         }
     }
 
