@@ -18,9 +18,8 @@ cargo build --release -q -p registry-http -p registry-load --bin schema-registry
 ours=target/release/schema-registry
 load=target/release/registry-load
 
-# start NAME BINARY PORT: a fresh server in the background; its pid in $pid.
+# start NAME BINARY PORT: a fresh server in the background; its pid in $pid, its data directory in $data.
 start() {
-    local data
     data=$(mktemp -d "/tmp/side-by-side-$1.XXXXXX")
     RUST_LOG=warn "$2" --listen "127.0.0.1:$3" --data-dir "$data" >"$out/$1-server.log" 2>&1 &
     pid=$!
@@ -35,6 +34,7 @@ start() {
 stop() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    rm -rf "$data"
 }
 
 for round in 1 2; do

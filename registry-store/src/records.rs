@@ -54,6 +54,8 @@ impl StoredSchema {
             && parsed.schema_type() == SchemaType::Avro
             && self.references == parsed.references()
             && self.contract == *parsed.contract()
+            // Another order of the same members is a text of the same length: a cheap test before the parse.
+            && self.text.len() == parsed.text().len()
             && registry_core::avro_equivalence_key(&self.text).as_deref() == Some(key)
     }
 
@@ -306,7 +308,7 @@ impl SettingsPatch {
         }
         // An unknown policy is kept as none, as Confluent keeps it.
         if let Some(policy) = fields.get_mut("compatibilityPolicy")
-            && !policy.as_str().is_some_and(|p| COMPATIBILITY_POLICIES.contains(&p.to_ascii_uppercase().as_str()))
+            && policy.as_str().is_none_or(|p| registry_core::compat::CompatibilityPolicy::named(p).is_none())
             && !policy.is_null()
         {
             *policy = serde_json::Value::Null;
@@ -360,9 +362,6 @@ const SETTINGS_FIELDS: [&str; 12] = [
     "alias",
     "aliasForDeks",
 ];
-
-/// Confluent's compatibility policies.
-const COMPATIBILITY_POLICIES: [&str; 3] = ["LOGICAL", "STRICT", "LENIENT"];
 
 /// A scope's config as Confluent answers it: its level, if set, and its settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -529,10 +529,11 @@ impl CompatReport {
         self.violations.is_empty() && self.reserved.is_empty()
     }
 
-    /// Every violation as a sentence: those against earlier versions, then the reserved fields'.
+    /// Every violation as a sentence: the reserved fields' first (Confluent's order), then those against earlier
+    /// versions.
     pub fn messages(&self) -> Vec<String> {
-        let earlier = self.violations.iter().map(ToString::to_string);
-        earlier.chain(self.reserved.iter().map(ToString::to_string)).collect()
+        let reserved = self.reserved.iter().map(ToString::to_string);
+        reserved.chain(self.violations.iter().map(ToString::to_string)).collect()
     }
 }
 
@@ -629,9 +630,9 @@ pub fn reserved_fields(contract: &DataContract) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// What `candidate` does against its reserved fields, as Confluent's `validateFields` checks them: a field the
-/// newest live version (`newest`, its contract) reserved that the candidate no longer reserves, and a reserved field
-/// the candidate declares at its top level.
+/// What `candidate` does against its reserved fields, as Confluent's `validateFields` checks them (in its words): a
+/// field the newest live version (`newest`, its contract) reserved that the candidate no longer reserves, and a
+/// reserved field the candidate declares at its top level.
 pub fn reserved_field_violations(candidate: &ParsedSchema, newest: Option<&DataContract>) -> Vec<Violation> {
     let reserved = reserved_fields(candidate.contract());
     let mut found = Vec::new();
@@ -641,8 +642,8 @@ pub fn reserved_field_violations(candidate: &ParsedSchema, newest: Option<&DataC
                 kind: ViolationKind::ReservedFieldRemoved,
                 path: String::new(),
                 message: format!(
-                    "the new schema has reserved field {field} removed from its metadata which is present in the \
-                     old schema's metadata"
+                    "The new schema has reserved field {field} removed from its metadata which is present in the \
+                     old schema's metadata."
                 ),
             });
         }
@@ -651,7 +652,7 @@ pub fn reserved_field_violations(candidate: &ParsedSchema, newest: Option<&DataC
         found.push(Violation {
             kind: ViolationKind::FieldConflictsWithReservedField,
             path: String::new(),
-            message: format!("the new schema has a field that conflicts with the reserved field {field}"),
+            message: format!("The new schema has field that conflicts with the reserved field {field}."),
         });
     }
     found

@@ -22,7 +22,7 @@ pub fn equivalence_key(text: &str) -> Option<String> {
         return None;
     }
     let mut key = String::with_capacity(text.len());
-    write_sorted(&value, false, &mut key);
+    write_sorted(&value, Role::Schema, &mut key);
     Some(key)
 }
 
@@ -55,9 +55,20 @@ fn data_orders_vary(value: &Value) -> bool {
     }
 }
 
-/// Writes `value` compactly with object members sorted by key, and the strings of an `aliases` array (`aliases`
-/// says the array is one) sorted.
-fn write_sorted(value: &Value, aliases: bool, out: &mut String) {
+/// What a JSON value is within an Avro schema, for [`write_sorted`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A type or a field: its `aliases` are a set.
+    Schema,
+    /// A default or a custom property's value: arrays in order.
+    Data,
+    /// An `aliases` list of a type or a field: a set of names.
+    Aliases,
+}
+
+/// Writes `value` (playing `role`) compactly with every object's members sorted by key and the names of every
+/// `aliases` of a type or a field sorted; every other array in its order.
+fn write_sorted(value: &Value, role: Role, out: &mut String) {
     match value {
         Value::Object(members) => {
             let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
@@ -69,20 +80,26 @@ fn write_sorted(value: &Value, aliases: bool, out: &mut String) {
                 }
                 out.push_str(&Value::String(key.clone()).to_string());
                 out.push(':');
-                write_sorted(value, key == "aliases", out);
+                let inner = match (role, key.as_str()) {
+                    (Role::Schema, "aliases") => Role::Aliases,
+                    (Role::Schema, "type" | "items" | "values" | "fields") => Role::Schema,
+                    _ => Role::Data,
+                };
+                write_sorted(value, inner, out);
             }
             out.push('}');
         }
         Value::Array(items) => {
+            // A union's branches and a record's fields are schemas; an alias list's names sort.
             let mut written: Vec<String> = items
                 .iter()
                 .map(|item| {
                     let mut one = String::new();
-                    write_sorted(item, false, &mut one);
+                    write_sorted(item, if role == Role::Aliases { Role::Data } else { role }, &mut one);
                     one
                 })
                 .collect();
-            if aliases {
+            if role == Role::Aliases {
                 written.sort();
             }
             out.push('[');
@@ -148,6 +165,11 @@ mod tests {
             (
                 r#"{"type":"record","name":"R","fields":[],"p":1,"q":2}"#,
                 r#"{"type":"record","name":"R","fields":[],"p":1,"q":3}"#,
+            ),
+            // A default's (or a property's) member named `aliases` is data: its array keeps its order.
+            (
+                r#"{"type":"record","name":"R","fields":[],"p":{"aliases":["a","b"]},"q":2}"#,
+                r#"{"type":"record","name":"R","fields":[],"p":{"aliases":["b","a"]},"q":2}"#,
             ),
             // An array default keeps its order.
             (

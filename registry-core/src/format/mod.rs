@@ -178,12 +178,18 @@ impl ParsedSchema {
         }
     }
 
-    /// The check Confluent's `validateFields` makes of a new schema's field names: a JSON Schema's root
-    /// `properties` must not name a field starting with `$$`. Avro names are always checked when parsed; Protobuf
-    /// has nothing more to check.
+    /// The check Confluent's `validateFields` makes of a new schema's field names: the `properties` of a JSON
+    /// Schema whose root is an object schema alone (no other type, combinator, enum or reference beside it) must not
+    /// name a field starting with `$$`. Avro names are always checked when parsed; Protobuf has nothing more to check.
     pub fn check_field_names(&self) -> Result<(), SchemaError> {
         let FormatSchema::Json(json) = &self.kind else { return Ok(()) };
-        let properties = json.value().get("properties").and_then(|p| p.as_object());
+        let root = json.value();
+        let object_alone = root.get("type").is_none_or(|t| t == "object")
+            && !["allOf", "anyOf", "oneOf", "not", "enum", "const", "$ref"].iter().any(|k| root.get(*k).is_some());
+        if !object_alone {
+            return Ok(());
+        }
+        let properties = root.get("properties").and_then(|p| p.as_object());
         match properties.and_then(|p| p.keys().find(|name| name.starts_with("$$"))) {
             Some(name) => Err(SchemaError::Invalid {
                 format: SchemaType::Json,

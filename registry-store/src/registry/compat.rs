@@ -29,9 +29,7 @@ impl Registry {
         let (effective, settings) = in_force(&*snapshot, subject)?;
         let level = effective.level;
         let judging = Judging::of(&settings);
-        if judging.validate_fields && effective.mode != crate::Mode::Import {
-            parsed.check_field_names()?;
-        }
+        judging.check_names(&parsed, effective.mode)?;
         let live = live_versions(&snapshot.subject_versions(subject)?);
         let shared = &self.inner.shared;
         let Some(selector) = against else {
@@ -100,6 +98,15 @@ pub(super) struct Judging {
 }
 
 impl Judging {
+    /// With `validateFields`, outside IMPORT mode: `parsed`'s field names as Confluent checks a new schema's
+    /// ([`ParsedSchema::check_field_names`]).
+    pub fn check_names(&self, parsed: &ParsedSchema, mode: crate::Mode) -> Result<()> {
+        if self.validate_fields && mode != crate::Mode::Import {
+            parsed.check_field_names()?;
+        }
+        Ok(())
+    }
+
     /// How `settings` (a subject's, in force) judge.
     pub fn of(settings: &ScopeSettings) -> Judging {
         Judging {

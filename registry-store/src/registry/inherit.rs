@@ -112,9 +112,14 @@ pub(super) fn loose_match<'a>(
         let contract = DataContract { metadata, rule_set: candidate.contract().rule_set.clone() };
         Fingerprint::compute(candidate.schema_type(), candidate.canonical(), candidate.references(), &contract)
     };
+    let versions: Vec<(Version, &StoredSchema)> = versions.into_iter().collect();
+    // The very text first, in whichever version holds it; only then another order of it.
+    if let Some((version, stored)) = versions.iter().find(|(_, stored)| stored.holds(candidate)) {
+        return Some((*version, stored.id));
+    }
     let key = equivalence_key(candidate);
     versions.into_iter().find_map(|(version, stored)| {
-        if stored.holds(candidate) || stored.equivalent(candidate, key.as_deref()) {
+        if stored.equivalent(candidate, key.as_deref()) {
             return Some((version, stored.id));
         }
         let stored_metadata = stored.contract.metadata.as_ref();

@@ -126,9 +126,7 @@ impl Registry {
         }
 
         let judging = Judging::of(&settings);
-        if judging.validate_fields && mode != Mode::Import {
-            parsed.check_field_names()?;
-        }
+        judging.check_names(&parsed, mode)?;
         // A semantic version given is taken as it is: whether only documentation changed is not asked then.
         let bump = options.semver.is_none();
         let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, judging, bump)?) };
@@ -184,7 +182,12 @@ impl Registry {
             || previous.as_ref().is_some_and(|p| inherit::has_confluent_version(&p.contract));
         // An Avro text may be a live version's in other orders of its properties, aliases or default members: one
         // schema to Confluent's lookups (`loose_match` below), though its fingerprint is another.
-        let reorderable = newest.is_some() && as_sent.as_deref().and_then(inherit::equivalence_key).is_some();
+        // Not when the text has an id already (in another subject): Confluent then registers that id here.
+        let reorderable = newest.is_some()
+            && as_sent.as_deref().is_some_and(|parsed| {
+                inherit::equivalence_key(parsed).is_some()
+                    && snapshot.id_of(&parsed.fingerprint()).ok().flatten().is_none()
+            });
         let live =
             if versioned || changed || reorderable { self.live_schemas(subject, &snapshot)? } else { Vec::new() };
         // Confluent's fast path, which the caches may not hold: the request as sent, exactly or loosely, in a live
@@ -344,6 +347,8 @@ impl Shared {
         if let Some(inheritance) = &inheritance {
             inheritance.still_holds(&*txn, subject, &versions, &settings, schema, options.versioned)?;
         }
+        // The newest live version the registration's look at the subject saw (`inherit`), if it looked.
+        let looked_up_to = inheritance.as_ref().map(|i| i.basis.newest.map(|(version, _)| version));
         let inherited = inheritance.is_some_and(|i| i.request != *schema);
         let known_id = txn.id_of(&fingerprint)?;
         // An id given outside the default context is the context's own: with the stored id it names, if any yet.
@@ -387,6 +392,29 @@ impl Shared {
             let same_text = txn.ids_by_guid(&guid)?;
             for (version, record) in versions.iter().rev().filter(|(_, r)| !r.deleted && same_text.contains(&r.id)) {
                 if txn.schema(record.id)?.is_some_and(|stored| stored.holds(parsed)) {
+                    let registered = Registered {
+                        id: record.id,
+                        version: *version,
+                        semver: record.semver,
+                        deduplicated: true,
+                        inherited,
+                    };
+                    return Ok((registered, false));
+                }
+            }
+        }
+
+        // Another order of this Avro text's properties, aliases or default members, registered in the subject since
+        // the registration looked (`inherit` found none then): that version is the answer, as it would have been.
+        if let Some(seen) = looked_up_to
+            && known_id.is_none()
+            && !options.is_explicit()
+            && !options.versioned
+            && let Some(key) = inherit::equivalence_key(parsed)
+        {
+            let since = versions.iter().rev().take_while(|(v, _)| seen.is_none_or(|seen| *v > seen));
+            for (version, record) in since.filter(|(_, r)| !r.deleted) {
+                if txn.schema(record.id)?.is_some_and(|stored| stored.equivalent(parsed, Some(&key))) {
                     let registered = Registered {
                         id: record.id,
                         version: *version,
