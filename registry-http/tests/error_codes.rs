@@ -49,6 +49,7 @@ fn table() -> Vec<(RegistryError, StatusCode, u32)> {
                     level: CompatibilityLevel::Backward,
                     violations: Vec::new(),
                     reserved: Vec::new(),
+                    validate_fields: false,
                 },
             },
             S::CONFLICT,

@@ -521,6 +521,9 @@ pub struct CompatReport {
     /// ([`reserved_field_violations`]); checked only when the subject's `validateFields` is on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserved: Vec<Violation>,
+    /// Whether the subject's `validateFields` was on (Confluent names it in its last message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate_fields: bool,
 }
 
 impl CompatReport {
@@ -615,7 +618,7 @@ pub fn check_under(
             );
         }
     }
-    Ok(CompatReport { level, violations, reserved: Vec::new() })
+    Ok(CompatReport { level, violations, reserved: Vec::new(), validate_fields: false })
 }
 
 /// The metadata property naming a schema's reserved fields, comma-separated: fields it must not declare at its top

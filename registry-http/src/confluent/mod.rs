@@ -307,7 +307,8 @@ pub(crate) fn compat_answer(report: &CompatReport, verbose: bool) -> Value {
     if verbose {
         let mut messages = report.messages();
         if !report.is_compatible() {
-            messages.push(format!("{{compatibility: '{}'}}", report.level));
+            messages
+                .push(format!("{{validateFields: '{}', compatibility: '{}'}}", report.validate_fields, report.level));
         }
         answer["messages"] = json!(messages);
     }

@@ -40,7 +40,10 @@ impl Registry {
         let one = match selector {
             VersionSelector::Latest => match live.first() {
                 Some(newest) => *newest,
-                None => return Ok(CompatReport { level, violations: Vec::new(), reserved: Vec::new() }),
+                None => {
+                    let validate_fields = judging.validate_fields;
+                    return Ok(CompatReport { level, violations: Vec::new(), reserved: Vec::new(), validate_fields });
+                }
             },
             VersionSelector::Number(v) => *live
                 .iter()
@@ -132,6 +135,7 @@ impl Shared {
     ) -> Result<CompatReport> {
         let checked = self.in_group(judging.group.as_deref(), candidate, live.to_vec(), snapshot)?;
         let mut report = self.check_against(candidate, level, judging.policy, &checked, snapshot, keep)?;
+        report.validate_fields = judging.validate_fields;
         if judging.validate_fields {
             let newest = match live.first() {
                 Some((_, id)) => Some(self.stored(*id, snapshot)?),
