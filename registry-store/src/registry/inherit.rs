@@ -98,11 +98,12 @@ pub(super) fn equivalence_key(candidate: &ParsedSchema) -> Option<String> {
 /// do: same text, references and rule set, with metadata equal once the `confluent:version` property is set
 /// aside. A candidate without the property matches a version whose number it does not name; one with it matches
 /// a version without it only when the number is that version's. An Avro text that differs only in the orders Java's
-/// equality ignores matches too ([`StoredSchema::equivalent`]). An exact match is the fingerprint's business,
-/// but a version that holds the candidate's very text matches too: its id kept an older identity when texts
-/// became canonical ([`StoredSchema::holds`]).
+/// equality ignores matches too ([`StoredSchema::equivalent`]; `key` is the candidate's [`equivalence_key`]). An
+/// exact match is the fingerprint's business, but a version that holds the candidate's very text matches too (first,
+/// before another order of it): its id kept an older identity when texts became canonical ([`StoredSchema::holds`]).
 pub(super) fn loose_match<'a>(
     candidate: &ParsedSchema,
+    key: Option<&str>,
     versions: impl IntoIterator<Item = (Version, &'a StoredSchema)>,
 ) -> Option<(Version, SchemaId)> {
     let metadata = candidate.contract().metadata.as_ref();
@@ -117,9 +118,8 @@ pub(super) fn loose_match<'a>(
     if let Some((version, stored)) = versions.iter().find(|(_, stored)| stored.holds(candidate)) {
         return Some((*version, stored.id));
     }
-    let key = equivalence_key(candidate);
     versions.into_iter().find_map(|(version, stored)| {
-        if stored.equivalent(candidate, key.as_deref()) {
+        if stored.equivalent(candidate, key) {
             return Some((version, stored.id));
         }
         let stored_metadata = stored.contract.metadata.as_ref();

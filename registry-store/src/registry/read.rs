@@ -199,7 +199,8 @@ impl Registry {
                 .map(|(version, record)| Ok((*version, self.schema_in(snapshot, record.id)?)))
                 .collect::<Result<Vec<_>>>()?;
             let stored = || schemas.iter().map(|(version, stored)| (*version, &**stored));
-            found = inherit::loose_match(&parsed, stored());
+            let key = inherit::equivalence_key(&parsed);
+            found = inherit::loose_match(&parsed, key.as_deref(), stored());
             // What a registration would take from the newest live version and the configured defaults and
             // overrides (its `confluent:version` kept).
             let newest = versions.iter().rev().find(|(_, r)| !r.deleted);
@@ -213,7 +214,7 @@ impl Registry {
                     let inherited = parsed.with_contract(contract);
                     found = match holding(&inherited.fingerprint())? {
                         Some(found) => Some(found),
-                        None => inherit::loose_match(&inherited, stored()),
+                        None => inherit::loose_match(&inherited, key.as_deref(), stored()),
                     };
                 }
             }

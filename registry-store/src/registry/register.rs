@@ -181,13 +181,13 @@ impl Registry {
             || inherit::has_confluent_version(&request.contract)
             || previous.as_ref().is_some_and(|p| inherit::has_confluent_version(&p.contract));
         // An Avro text may be a live version's in other orders of its properties, aliases or default members: one
-        // schema to Confluent's lookups (`loose_match` below), though its fingerprint is another.
-        // Not when the text has an id already (in another subject): Confluent then registers that id here.
-        let reorderable = newest.is_some()
-            && as_sent.as_deref().is_some_and(|parsed| {
-                inherit::equivalence_key(parsed).is_some()
-                    && snapshot.id_of(&parsed.fingerprint()).ok().flatten().is_none()
-            });
+        // schema to Confluent's lookups (`loose_match` below), though its fingerprint is another. Not when the text
+        // has an id already (in another subject): Confluent then registers that id here.
+        let as_sent_key = if newest.is_some() { as_sent.as_deref().and_then(inherit::equivalence_key) } else { None };
+        let reorderable = match &as_sent {
+            Some(as_sent) if as_sent_key.is_some() => snapshot.id_of(&as_sent.fingerprint())?.is_none(),
+            _ => false,
+        };
         let live =
             if versioned || changed || reorderable { self.live_schemas(subject, &snapshot)? } else { Vec::new() };
         // Confluent's fast path, which the caches may not hold: the request as sent, exactly or loosely, in a live
@@ -203,18 +203,24 @@ impl Registry {
             if let Some(found) = exact.map(|(version, _, stored)| (*version, stored.id)) {
                 return Ok(Inherited::Found(registered_at(&live, found, false)));
             }
-            if let Some(found) = inherit::loose_match(as_sent, versions_of(candidates)) {
+            if let Some(found) = inherit::loose_match(as_sent, as_sent_key.as_deref(), versions_of(candidates)) {
                 return Ok(Inherited::Found(registered_at(&live, found, false)));
             }
         }
-        let parsed = match as_sent {
-            Some(parsed) if !changed => parsed,
-            Some(parsed) if schema.text == request.text => Arc::new(parsed.with_contract(schema.contract.clone())),
-            _ => self.parse_keyed(&schema, None, subject.context())?,
+        let (parsed, key) = match as_sent {
+            Some(parsed) if !changed => (parsed, as_sent_key),
+            Some(parsed) if schema.text == request.text => {
+                (Arc::new(parsed.with_contract(schema.contract.clone())), as_sent_key)
+            }
+            _ => {
+                let parsed = self.parse_keyed(&schema, None, subject.context())?;
+                let key = if changed { inherit::equivalence_key(&parsed) } else { None };
+                (parsed, key)
+            }
         };
         if (changed || reorderable)
             && !options.versioned
-            && let Some(found) = inherit::loose_match(&parsed, versions_of(&live))
+            && let Some(found) = inherit::loose_match(&parsed, key.as_deref(), versions_of(&live))
         {
             return Ok(Inherited::Found(registered_at(&live, found, changed)));
         }
@@ -390,40 +396,25 @@ impl Shared {
                 contract.rule_set.as_ref(),
             );
             let same_text = txn.ids_by_guid(&guid)?;
-            for (version, record) in versions.iter().rev().filter(|(_, r)| !r.deleted && same_text.contains(&r.id)) {
-                if txn.schema(record.id)?.is_some_and(|stored| stored.holds(parsed)) {
-                    let registered = Registered {
-                        id: record.id,
-                        version: *version,
-                        semver: record.semver,
-                        deduplicated: true,
-                        inherited,
-                    };
-                    return Ok((registered, false));
-                }
+            let candidates = versions.iter().rev().filter(|(_, r)| same_text.contains(&r.id));
+            if let Some(registered) = live_holding(&*txn, candidates, inherited, |stored| stored.holds(parsed))? {
+                return Ok((registered, false));
             }
         }
 
         // Another order of this Avro text's properties, aliases or default members, registered in the subject since
         // the registration looked (`inherit` found none then): that version is the answer, as it would have been.
-        if let Some(seen) = looked_up_to
+        let since = || versions.iter().rev().take_while(|(v, _)| looked_up_to.flatten().is_none_or(|seen| *v > seen));
+        if looked_up_to.is_some()
             && known_id.is_none()
             && !options.is_explicit()
             && !options.versioned
+            && since().any(|(_, r)| !r.deleted)
             && let Some(key) = inherit::equivalence_key(parsed)
         {
-            let since = versions.iter().rev().take_while(|(v, _)| seen.is_none_or(|seen| *v > seen));
-            for (version, record) in since.filter(|(_, r)| !r.deleted) {
-                if txn.schema(record.id)?.is_some_and(|stored| stored.equivalent(parsed, Some(&key))) {
-                    let registered = Registered {
-                        id: record.id,
-                        version: *version,
-                        semver: record.semver,
-                        deduplicated: true,
-                        inherited,
-                    };
-                    return Ok((registered, false));
-                }
+            let equivalent = |stored: &StoredSchema| stored.equivalent(parsed, Some(&key));
+            if let Some(registered) = live_holding(&*txn, since(), inherited, equivalent)? {
+                return Ok((registered, false));
             }
         }
 
@@ -784,6 +775,23 @@ type LiveSchema = (Version, SemVer, Arc<StoredSchema>);
 /// The versions of `live` and their schemas.
 fn versions_of(live: &[LiveSchema]) -> impl Iterator<Item = (Version, &StoredSchema)> {
     live.iter().map(|(version, _, stored)| (*version, &**stored))
+}
+
+/// The first live version among `versions` whose stored schema passes `test`, as the answer of a registration that
+/// finds its schema there (`inherited`: whether the request took part of it from the newest version).
+fn live_holding<'a>(
+    txn: &dyn Transaction,
+    versions: impl Iterator<Item = &'a (Version, VersionRecord)>,
+    inherited: bool,
+    test: impl Fn(&StoredSchema) -> bool,
+) -> Result<Option<Registered>> {
+    for (version, record) in versions.filter(|(_, r)| !r.deleted) {
+        if txn.schema(record.id)?.is_some_and(|stored| test(&stored)) {
+            let (id, version, semver) = (record.id, *version, record.semver);
+            return Ok(Some(Registered { id, version, semver, deduplicated: true, inherited }));
+        }
+    }
+    Ok(None)
 }
 
 /// The answer naming the live version `found` among `live`.
