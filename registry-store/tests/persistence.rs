@@ -54,7 +54,7 @@ fn a_file_from_a_newer_format_is_refused() {
         txn.commit().unwrap();
     }
     let err = Registry::open(&path, RegistryOptions::default()).unwrap_err();
-    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 7 }), "{err}");
+    assert!(matches!(err, RegistryError::UnsupportedFormat { found: 99, supported: 8 }), "{err}");
     assert!(err.to_string().contains("upgrade"), "{err}");
 }
 
@@ -78,7 +78,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     let with_contract = registry.register(&a, &avro("A").with_contract(contract.clone())).unwrap().id;
     let guids = [plain, with_contract].map(|id| registry.schema_by_id(id).unwrap().guid());
     drop(registry);
-    assert_eq!(format(&path), 7);
+    assert_eq!(format(&path), 8);
 
     // As a release before the index left it: format 2, no GUID table.
     {
@@ -96,7 +96,7 @@ fn a_file_from_before_the_guid_index_is_indexed_when_opened() {
     assert_eq!(registry.schema_by_id(with_contract).unwrap().contract, contract);
     assert!(registry.check().unwrap().is_sound());
     drop(registry);
-    assert_eq!(format(&path), 7);
+    assert_eq!(format(&path), 8);
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn a_file_from_before_canonical_texts_is_rewritten_when_opened() {
         (4, r#"{"type":"record","name":"N","namespace":"x","fields":[{"name":"f","type":"string"}]}"#),
         (5, r#"{"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"string"}}}"#),
         (6, r#"{"type":"record","name":"Holder","fields":[{"name":"n","type":"x.N"}]}"#),
-        (7, "syntax = \"proto3\";\nmessage M { string a = 1; }\n"),
+        (7, "syntax = \"proto3\";\n\nmessage M {\n  string a = 1;\n}\n"),
         (9, r#""string""#),
     ];
     for (id, want) in expected {
@@ -226,5 +226,73 @@ fn a_file_from_before_canonical_texts_is_rewritten_when_opened() {
     let db = redb::Database::open(&path).unwrap();
     let txn = db.begin_read().unwrap();
     let meta = redb::TableDefinition::<&str, u64>::new("meta");
-    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 7);
+    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 8);
+}
+
+/// A file written by the release before Protobuf texts were Confluent's printing (format 7: Protobuf texts as sent,
+/// an identity that saw a message's fields in declared order). The fixture holds, as that release registered them
+/// over HTTP: a message declaring a oneof before its plain field, with comments (id 1, p1); a plain message (2,
+/// p2); the first kind in context `.ctx` (its id 1, p3); a message importing p2's file by reference (3, p4); a
+/// `bytes` default, whose printing would not compile (4, p5); an Avro record (5, a). Opened, each Protobuf record
+/// has its printed text and GUID (the last keeps its text), the texts as sent find their ids again, and the file
+/// is format 8.
+#[test]
+fn a_file_from_before_printed_protobuf_texts_is_rewritten_when_opened() {
+    use registry_core::{SchemaGuid, SchemaReference, Version};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-7.redb"), &path).unwrap();
+    let registry = Registry::open(&path, RegistryOptions::default()).unwrap();
+    let order = "syntax = \"proto3\";\npackage shop;\n// An order.\nmessage Order {\n  oneof by { string card = 2; string iban = 3; }\n  int32 amount = 1; // in cents\n}\n";
+    let money = "syntax = \"proto3\";\npackage shop;\nmessage Money { string currency = 1; int64 units = 2; }\n";
+    let ctx = "syntax = \"proto3\";\nmessage Ctx {\n  oneof by { string a = 2; }\n  int32 n = 1;\n}\n";
+    let price = "syntax = \"proto3\";\npackage shop;\nimport \"money.proto\";\nmessage Price { Money money = 1; }\n";
+    let raw = "syntax = \"proto2\";\nmessage Raw { optional bytes raw = 1 [default = \"abc\"]; }\n";
+    let record = r#"{"type":"record","name":"A","fields":[{"name":"f","type":"string"}]}"#;
+    let expected = [
+        (
+            1,
+            "syntax = \"proto3\";\npackage shop;\n\nmessage Order {\n  int32 amount = 1;\n\n  oneof by {\n    string card = 2;\n    string iban = 3;\n  }\n}\n",
+        ),
+        (2, "syntax = \"proto3\";\npackage shop;\n\nmessage Money {\n  string currency = 1;\n  int64 units = 2;\n}\n"),
+        (
+            3,
+            "syntax = \"proto3\";\npackage shop;\n\nimport \"money.proto\";\n\nmessage Price {\n  Money money = 1;\n}\n",
+        ),
+        (4, raw),
+        (5, record),
+    ];
+    for (id, want) in expected {
+        let stored = registry.schema_by_id(SchemaId(id)).unwrap();
+        assert_eq!(stored.text, want, "schema {id}");
+        let guid = SchemaGuid::compute(want, &stored.references, None, None);
+        assert!(registry.ids_by_guid(&guid).unwrap().contains(&SchemaId(id)), "the GUID of {id}");
+    }
+    let report = registry.check().unwrap();
+    assert!(report.is_sound(), "{report:?}");
+    let proto = |text: &str| UnparsedSchema::new(SchemaType::Protobuf, text);
+    let reference = SchemaReference {
+        name: "money.proto".into(),
+        subject: Subject::new("p2").unwrap(),
+        version: Version::new(1).unwrap(),
+    };
+    let cases = [
+        ("p1", proto(order), 1),
+        ("p2", proto(money), 2),
+        // The library answers a context's schema by its stored id, the context's first.
+        (":.ctx:p3", proto(ctx), 1 << 31),
+        ("p4", proto(price).with_references(vec![reference]), 3),
+        ("p5", proto(raw), 4),
+    ];
+    for (subject, schema, id) in cases {
+        let again = registry.register(&Subject::new(subject).unwrap(), &schema).unwrap();
+        assert_eq!((again.id, again.version.get(), again.deduplicated), (SchemaId(id), 1, true), "{subject}");
+    }
+    // In another subject the text as sent is the same schema, with the same id.
+    assert_eq!(registry.register(&Subject::new("z").unwrap(), &proto(order)).unwrap().id, SchemaId(1));
+    drop(registry);
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    assert_eq!(txn.open_table(meta).unwrap().get("format_version").unwrap().unwrap().value(), 8);
 }

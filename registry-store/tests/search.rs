@@ -55,7 +55,8 @@ fn search_ranks_pages_filters_and_stays_current_on(backend: support::Backend) {
     // A name part, and documentation alone.
     assert_eq!(found(&reader.search(&query("order")).unwrap())[0], ("orders-value", 100));
     assert_eq!(found(&reader.search(&query("invoices")).unwrap()), [("customer-value", 10)]);
-    assert_eq!(found(&reader.search(&query("transfer")).unwrap()), [("payments-value", 10)]);
+    // A Protobuf comment is not kept (the stored text is Confluent's printing of the file), so it finds nothing.
+    assert_eq!(found(&reader.search(&query("transfer")).unwrap()), []);
     assert_eq!(found(&reader.search(&query("ORDER_REF")).unwrap()), [("payments-value", 100)]);
     // Paging and the total.
     let all = reader.search(&query("-value")).unwrap();

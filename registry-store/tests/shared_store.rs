@@ -255,6 +255,66 @@ fn a_database_from_before_canonical_texts_is_rewritten_by_its_migration() {
     assert_eq!((again.id, again.version.get(), again.deduplicated), (rows[0].0, 1, true));
 }
 
+/// A database from before Protobuf texts were Confluent's printing (migration 10): Protobuf rows hold the texts as
+/// sent, and a schema that declares a oneof among its plain fields an identity that saw them in declared order.
+/// Migration 11 gives each its printed text and GUID, and that identity its new fingerprint, in a context too:
+/// the texts as sent find their ids again.
+#[test]
+fn a_database_from_before_printed_protobuf_texts_is_rewritten_by_its_migration() {
+    use registry_core::{Fingerprint, SchemaGuid};
+    let url = support::postgres::fresh_namespace();
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let interleaved =
+        "syntax = \"proto3\";\n// An order.\nmessage Order {\n  oneof by { string a = 2; }\n  int32 n = 1;\n}\n";
+    let plain = "syntax = \"proto3\";\nmessage Plain { string a = 1; }\n";
+    let in_context = "syntax = \"proto3\";\nmessage Ctx {\n  oneof by { string a = 2; }\n  int32 n = 1;\n}\n";
+    let cases = [("p1", interleaved, true), ("p2", plain, false), (":.ctx:p3", in_context, true)];
+    let mut printed = Vec::new();
+    for (subject, text, _) in cases {
+        let subject = Subject::new(subject).unwrap();
+        registry.register(&subject, &UnparsedSchema::new(SchemaType::Protobuf, text)).unwrap();
+        let stored = registry.lookup(&subject, &UnparsedSchema::new(SchemaType::Protobuf, text), Deleted::Exclude);
+        printed.push(stored.unwrap().schema.text.clone());
+    }
+    assert!(printed[0].starts_with("syntax = \"proto3\";\n\nmessage Order {\n  int32 n = 1;\n\n  oneof by {"));
+    drop(registry);
+
+    // As the release before left them: the text as sent and its GUID, a stale identity where the order mattered.
+    let schema = support::postgres::schema_of(&url);
+    let mut sql = format!("DELETE FROM {schema}.registry_migrations WHERE version >= 11;");
+    for ((_, sent, stale), now) in cases.iter().zip(&printed) {
+        let guid = hex(&SchemaGuid::compute(sent, &[], None, None).0);
+        let row = format!("(SELECT id FROM {schema}.registry_schemas WHERE schema = '{}')", now.replace('\'', "''"));
+        if *stale {
+            let old = Fingerprint::compute(SchemaType::Protobuf, sent.as_bytes(), &[], &Default::default()).to_hex();
+            sql.push_str(&format!(
+                "UPDATE {schema}.registry_ids SET fingerprint = '\\x{old}' WHERE id = {row};
+                 UPDATE {schema}.registry_schemas SET fingerprint = '\\x{old}' WHERE id = {row};"
+            ));
+        }
+        sql.push_str(&format!(
+            "UPDATE {schema}.registry_schemas SET schema = '{}', guid = '\\x{guid}' WHERE id = {row};",
+            sent.replace('\'', "''")
+        ));
+    }
+    support::postgres::execute(&sql);
+
+    let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
+    let report = registry.check().unwrap();
+    assert!(report.is_sound(), "{report:?}");
+    for ((subject, sent, _), now) in cases.iter().zip(&printed) {
+        let subject = Subject::new(subject).unwrap();
+        let sent = UnparsedSchema::new(SchemaType::Protobuf, *sent);
+        let found = registry.lookup(&subject, &sent, Deleted::Exclude).unwrap();
+        assert_eq!(&found.schema.text, now, "{subject}: the printed text");
+        let guid = SchemaGuid::compute(now, &[], None, None);
+        assert_eq!(registry.schema_by_guid(&guid).unwrap().text, *now, "{subject}: the GUID of the printed text");
+        let again = registry.register(&subject, &sent).unwrap();
+        assert_eq!((again.id, again.version.get(), again.deduplicated), (found.schema.id, 1, true), "{subject}");
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -9,6 +9,7 @@ mod avro_text;
 mod documentation;
 mod jackson;
 pub(crate) mod json;
+mod proto_print;
 pub(crate) mod proto_text;
 pub(crate) mod protobuf;
 mod terms;
@@ -88,8 +89,9 @@ impl ParsedSchema {
         &self.canonical
     }
 
-    /// The text to store: Confluent's canonical text for Avro and JSON Schema (normalized if asked), so the same
-    /// schema has the same text, GUID and identity here and there; a Protobuf schema's text as given.
+    /// The text to store: Confluent's canonical text (for Avro and JSON Schema normalized if asked), so the same
+    /// schema has the same text, GUID and identity here and there. For Protobuf source, Confluent's printing of the
+    /// file; a base64 descriptor, or source its parser would not read, is kept as given.
     pub fn text(&self) -> &str {
         match &self.source {
             Some(source) => source,
@@ -308,8 +310,8 @@ fn parse_with(
             (FormatSchema::Json(parsed), canonical, None)
         }
         SchemaType::Protobuf => {
-            let (parsed, canonical) = protobuf::parse(&schema.text, &resolved, limits, normalize)?;
-            (FormatSchema::Protobuf(Box::new(parsed)), canonical, Some(schema.text.clone()))
+            let (parsed, canonical, text) = protobuf::parse(&schema.text, &resolved, limits, normalize)?;
+            (FormatSchema::Protobuf(Box::new(parsed)), canonical, Some(text))
         }
     };
     if check && schema.schema_type != SchemaType::Protobuf {

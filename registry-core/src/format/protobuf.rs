@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use prost::Message;
 use prost_reflect::{DescriptorPool, FileDescriptor};
-use prost_types::FileDescriptorProto;
+use prost_types::{FieldDescriptorProto, FileDescriptorProto};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use super::proto_text::default_json_name;
@@ -38,8 +38,9 @@ impl ProtobufSchema {
 }
 
 /// Parses `text` (`.proto` source or a base64 `FileDescriptorProto`) with `references` importable by name;
-/// returns it with its canonical form: the descriptor without source info, file name or default JSON names,
-/// encoded.
+/// returns it with its canonical form (the descriptor without source info, file name or default JSON names,
+/// encoded) and the text to store: Confluent's printing of the source ([`super::proto_print`]) where that
+/// compiles to the same canonical form, else the text as given.
 ///
 /// Source info (where each element is in the text) is three fifths of a compiled pool's memory (40 MiB of a
 /// 1 MiB message's 100 MiB) and is read only to say where an error is: a schema is compiled without it, and only
@@ -49,7 +50,7 @@ pub(crate) fn parse(
     references: &[ResolvedReference],
     limits: &Limits,
     normalize: bool,
-) -> Result<(ProtobufSchema, Vec<u8>), SchemaError> {
+) -> Result<(ProtobufSchema, Vec<u8>, String), SchemaError> {
     let (files, root_name) = load_all(text, references, limits, Positions::Dropped)?;
     let file = match compile(files, &root_name) {
         Ok(file) => file,
@@ -58,12 +59,44 @@ pub(crate) fn parse(
             compile(files, &root_name).map_err(|e| SchemaError::invalid(SchemaType::Protobuf, describe(&e)))?
         }
     };
+    let canonical = canonical_form(&file, normalize);
+    let stored = stored_text(text, references, limits, normalize, &canonical);
+    Ok((ProtobufSchema { file }, canonical, stored))
+}
+
+/// The encoded canonical descriptor of a compiled file.
+fn canonical_form(file: &FileDescriptor, normalize: bool) -> Vec<u8> {
     let mut canonical = canonical_descriptor(file.file_descriptor_proto());
     if normalize {
         normalize_order(&mut canonical);
     }
-    let canonical = canonical.encode_to_vec();
-    Ok((ProtobufSchema { file }, canonical))
+    canonical.encode_to_vec()
+}
+
+/// Confluent's printing of `text` when it is source and the printing compiles to `canonical` (a text already in
+/// that form is taken without compiling it again); else `text`. The check keeps a stored text readable as the
+/// schema that was accepted, whatever the printing does with a construct it writes differently.
+fn stored_text(
+    text: &str,
+    references: &[ResolvedReference],
+    limits: &Limits,
+    normalize: bool,
+    canonical: &[u8],
+) -> String {
+    if as_base64(text).is_some() {
+        return text.to_string();
+    }
+    let Some(printed) = super::proto_print::print(text) else {
+        return text.to_string();
+    };
+    if printed == text {
+        return printed;
+    }
+    let same = load_all(&printed, references, limits, Positions::Dropped)
+        .ok()
+        .and_then(|(files, root_name)| compile(files, &root_name).ok())
+        .is_some_and(|file| canonical_form(&file, normalize) == canonical);
+    if same { printed } else { text.to_string() }
 }
 
 /// Whether `.proto` source keeps its source info (the positions of its elements) when it is loaded.
@@ -178,10 +211,57 @@ fn canonical_descriptor(descriptor: &FileDescriptorProto) -> FileDescriptorProto
     if d.syntax.as_deref() == Some("proto2") {
         d.syntax = None;
     }
+    order_imports_as_printed(&mut d);
     for message in &mut d.message_type {
         clear_default_json_names(message);
+        order_fields_as_printed(message);
     }
     d
+}
+
+/// Imports in the order Confluent's printing writes them: plain ones, then public ones (then weak ones, which it
+/// leaves out), each kind in declaration order.
+fn order_imports_as_printed(file: &mut FileDescriptorProto) {
+    let kind = |i: usize| {
+        let i = i as i32;
+        if file.public_dependency.contains(&i) {
+            1
+        } else if file.weak_dependency.contains(&i) {
+            2
+        } else {
+            0
+        }
+    };
+    let mut order: Vec<usize> = (0..file.dependency.len()).collect();
+    order.sort_by_key(|&i| kind(i));
+    if order.iter().enumerate().all(|(at, &i)| at == i) {
+        return;
+    }
+    let position = |old: &i32| order.iter().position(|&i| i as i32 == *old).map_or(*old, |at| at as i32);
+    file.public_dependency = file.public_dependency.iter().map(position).collect();
+    file.weak_dependency = file.weak_dependency.iter().map(position).collect();
+    file.public_dependency.sort_unstable();
+    file.weak_dependency.sort_unstable();
+    file.dependency = order.iter().map(|&i| file.dependency[i].clone()).collect();
+}
+
+/// A message's fields in the order Confluent's printing writes them, which is the order its identity sees: plain
+/// fields, then each oneof's (in the oneofs' order), then groups; each kind in declaration order. A oneof declared
+/// among the plain fields is the same schema as one declared after them, there and here.
+fn order_fields_as_printed(message: &mut prost_types::DescriptorProto) {
+    use prost_types::field_descriptor_proto::Type;
+    let rank = |field: &FieldDescriptorProto| {
+        let group = field.r#type() == Type::Group;
+        match field.oneof_index.filter(|_| !field.proto3_optional()) {
+            None if !group => (0, 0, 0),
+            Some(oneof) => (1, oneof, i32::from(group)),
+            None => (2, 0, 0),
+        }
+    };
+    message.field.sort_by_key(rank);
+    for nested in &mut message.nested_type {
+        order_fields_as_printed(nested);
+    }
 }
 
 /// What Confluent's `normalize` makes of a file, on its descriptor: imports sorted and each kept once (weak ones

@@ -1,6 +1,7 @@
 //! What a schema can be found by: the names it declares (Avro types, fields and symbols; JSON Schema properties and
 //! definitions; Protobuf messages, fields, enums and values) and its documentation (Avro `doc`s, JSON Schema
-//! `title`s and `description`s, Protobuf comments), each with where it is.
+//! `title`s and `description`s), each with where it is. A Protobuf schema's comments are not in its stored text
+//! (Confluent's printing of the file drops them), so they are not terms.
 
 use prost_reflect::{EnumDescriptor, MessageDescriptor};
 use serde_json::Value;
@@ -36,7 +37,7 @@ const ONE_SCHEMA: &[&str] =
 const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
 
 /// Every term of `schema`: Avro's in document order, JSON Schema's with a map's names in their sorted order,
-/// Protobuf's declarations and then its comments.
+/// Protobuf's declarations.
 pub(crate) fn terms(schema: &ParsedSchema) -> Vec<SearchTerm> {
     let mut out = Vec::new();
     match &schema.kind {
@@ -58,7 +59,6 @@ pub(crate) fn terms(schema: &ParsedSchema) -> Vec<SearchTerm> {
             for enumeration in file.enums() {
                 protobuf_enum(&enumeration, &mut out);
             }
-            comments(schema.text(), &mut out);
         }
     }
     out
@@ -173,41 +173,6 @@ fn protobuf_enum(enumeration: &EnumDescriptor, out: &mut Vec<SearchTerm>) {
     }
 }
 
-/// The comments of a `.proto` text (`//` to the end of a line, `/* ... */`), each a documentation term placed by
-/// its line (`line 3`). Quoted strings are skipped, so a `//` inside one is not a comment.
-fn comments(text: &str, out: &mut Vec<SearchTerm>) {
-    let bytes = text.as_bytes();
-    let (mut i, mut line) = (0, 1);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => line += 1,
-            quote @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
-                push(out, TermKind::Doc, format!("line {line}"), text[i + 2..end].trim());
-                i = end;
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(text.len(), |n| i + 2 + n);
-                let body = &text[i + 2..end];
-                let cleaned: Vec<&str> = body.lines().map(|l| l.trim().trim_start_matches('*').trim()).collect();
-                push(out, TermKind::Doc, format!("line {line}"), cleaned.join(" ").trim());
-                line += body.matches('\n').count();
-                i = (end + 2).min(text.len());
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn protobuf_declarations_and_comments() {
+    fn protobuf_declarations_without_comments() {
         let text = "syntax = \"proto3\";\npackage shop;\n// A placed order\nmessage Order {\n  int64 id = 1; // its number\n  \
                     map<string, string> tags = 2;\n  /* how it\n   * goes */\n  enum Status { OPEN = 0; }\n  string note = 3 [json_name = \"n//x\"];\n}\n";
         assert_eq!(
@@ -281,9 +246,6 @@ mod tests {
                 name("shop.Order.note", "note"),
                 name("shop.Order.Status", "Status"),
                 name("shop.Order.OPEN", "OPEN"),
-                doc("line 3", "A placed order"),
-                doc("line 5", "its number"),
-                doc("line 7", "how it goes"),
             ]
         );
     }

@@ -1,12 +1,15 @@
-//! Rewriting what a store kept before schema texts were canonical: each Avro and JSON Schema record gets the text
-//! Confluent's registry would have stored for it, and the fingerprint and GUID of that text. Both stores run it
-//! once, in the transaction that moves their format on (redb file format 4, PostgreSQL migration 6).
+//! Rewriting what a store kept before schema texts were canonical: each record gets the text Confluent's registry
+//! would have stored for it, and the fingerprint and GUID of that text. Both stores run it once per format that
+//! changed: Avro and JSON Schema in the transaction that moved them to canonical texts (redb file format 4,
+//! PostgreSQL migration 6), Protobuf in the one that moved its source texts to Confluent's printing (redb file
+//! format 8, PostgreSQL migration 11; its identity now sees a message's fields and the file's imports in printed
+//! order, so a schema that declared a oneof among plain fields takes that identity too).
 //!
 //! Two ids whose texts differed only in what the canonical text drops (`{"type":"int"}` and `"int"`, a dotted name
 //! and a namespace) now have one identity. Both keep their records, versions and new text; the identity (what a
 //! registration of that schema finds) goes to the id that already holds its fingerprint, else to the newest of
 //! them, as Confluent answers with the id stored last. The others keep the fingerprint they had, which no new
-//! registration computes any more.
+//! registration computes any more. A schema in a context other than the default one takes its context's identity.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,15 +30,18 @@ pub(crate) struct Rewrite {
     pub(crate) rebind: bool,
 }
 
-/// The rewrites of `schemas` (every schema record): `referenced` finds a referenced version's record, `holder` the
-/// id a fingerprint is bound to now. Each record is parsed as a stored one is read back (`parse_stored`, its
-/// references resolved as any parse resolves them), and takes the text and fingerprint of that parse. A record
-/// that does not parse (a reference gone, a text the current parser refuses) is left as it is, with a warning;
+/// The rewrites of the records of `formats` among `schemas` (every schema record): `referenced` finds a referenced
+/// version's record, `holder` the id a fingerprint is bound to now, `context` the schema context a stored id is in
+/// (`None`: the default one). Each record is parsed as a stored one is read back (`parse_stored`, its references
+/// resolved as any parse resolves them), and takes the text and fingerprint of that parse. A record that does not
+/// parse (a reference gone, a text the current parser refuses) is left as it is, with a warning;
 /// `Registry::check` reports it. A failure of the store itself stops the rewrite.
 pub(crate) fn rewrites(
     schemas: Vec<StoredSchema>,
+    formats: &[SchemaType],
     referenced: &dyn Fn(&SchemaReference) -> Result<Option<StoredSchema>>,
     holder: &dyn Fn(&Fingerprint) -> Result<Option<SchemaId>>,
+    context: &dyn Fn(SchemaId) -> Result<Option<String>>,
 ) -> Result<Vec<Rewrite>> {
     let failure: RefCell<Option<RegistryError>> = RefCell::new(None);
     let resolver = |reference: &SchemaReference| -> Result<UnparsedSchema, ResolveError> {
@@ -54,8 +60,7 @@ pub(crate) fn rewrites(
     let limits = Limits { max_depth: 256, ..Limits::default() };
     let mut rewrites = Vec::new();
     for before in schemas {
-        // A Protobuf schema's text is kept as given, and its identity is computed as before.
-        if before.schema_type == SchemaType::Protobuf {
+        if !formats.contains(&before.schema_type) {
             continue;
         }
         let parsed = match registry_core::parse_stored(&before.to_unparsed(), &resolver, &limits) {
@@ -67,6 +72,10 @@ pub(crate) fn rewrites(
                 tracing::warn!(id = before.id.0, error = %e, "a schema that cannot be read again keeps its text");
                 continue;
             }
+        };
+        let parsed = match context(before.id)? {
+            Some(context) => parsed.in_context(&context),
+            None => parsed,
         };
         let (text, fingerprint) = (parsed.text().to_string(), parsed.fingerprint());
         if text == before.text && fingerprint == before.fingerprint {

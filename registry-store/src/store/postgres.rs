@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime as PoolRuntime};
-use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject, Version};
+use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, Version};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -141,12 +141,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // When each version was registered, in milliseconds since the Unix epoch (NULL for one registered before).
         "ALTER TABLE registry_versions ADD COLUMN IF NOT EXISTS registered bigint;",
     ),
+    (
+        11,
+        // Protobuf source texts as Confluent stores them, its printing of the file: the Protobuf rows are given
+        // those texts, their fingerprints and GUIDs by `canonicalize` in the same transaction.
+        "COMMENT ON TABLE registry_schemas IS 'Protobuf source texts are Confluent''s printing since migration 11';",
+    ),
 ];
 
 /// The migration after which every schema row has its GUID.
 const GUID_MIGRATION: i64 = 3;
 /// The migration after which every Avro and JSON Schema row has its canonical text.
 const CANONICAL_MIGRATION: i64 = 6;
+/// The migration after which every Protobuf source row has Confluent's printing as its text.
+const PROTOBUF_TEXT_MIGRATION: i64 = 11;
 
 /// The advisory lock key that serializes migrations across instances starting at once.
 const MIGRATION_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
@@ -285,7 +293,10 @@ impl PgStore {
                     index_guids(&conn)?;
                 }
                 if *version == CANONICAL_MIGRATION {
-                    canonicalize(&conn)?;
+                    canonicalize(&conn, &[SchemaType::Avro, SchemaType::Json])?;
+                }
+                if *version == PROTOBUF_TEXT_MIGRATION {
+                    canonicalize(&conn, &[SchemaType::Protobuf])?;
                 }
                 conn.queue("INSERT INTO registry_migrations (version) VALUES ($1)", vec![Box::new(*version)]);
             }
@@ -906,9 +917,9 @@ fn index_guids(conn: &Conn<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Gives the Avro and JSON Schema rows their canonical texts, fingerprints and GUIDs (inside the migration's
-/// transaction; [`super::canonical::rewrites`]).
-fn canonicalize(conn: &Conn<'_>) -> Result<()> {
+/// Gives the rows of `formats` their canonical texts, fingerprints and GUIDs (inside the migration's transaction;
+/// [`super::canonical::rewrites`]).
+fn canonicalize(conn: &Conn<'_>, formats: &[SchemaType]) -> Result<()> {
     let rows =
         conn.query("SELECT id, schema_type, schema, refs, fingerprint, contract FROM registry_schemas", vec![])?;
     let mut records = Vec::with_capacity(rows.len());
@@ -937,7 +948,21 @@ fn canonicalize(conn: &Conn<'_>) -> Result<()> {
         Ok(id.and_then(|id| by_id.get(&SchemaId(id)).cloned()))
     };
     let holder = |fingerprint: &Fingerprint| Ok(holders.get(fingerprint.0.as_slice()).copied());
-    let rewrites = super::canonical::rewrites(records, &text_of, &holder)?;
+    let mut contexts = HashMap::new();
+    // The table comes with migration 7: a database migrated from before it has no context yet.
+    if conn
+        .query("SELECT to_regclass('registry_context_ids') IS NOT NULL", vec![])?
+        .first()
+        .map(|row| get::<bool>(row, 0))
+        .transpose()?
+        == Some(true)
+    {
+        for row in &conn.query("SELECT stored, context FROM registry_context_ids", vec![])? {
+            contexts.insert(u32::try_from(get::<i64>(row, 0)?).map_err(corrupt)?, get::<String>(row, 1)?);
+        }
+    }
+    let context = |id: SchemaId| Ok(contexts.get(&id.0).cloned());
+    let rewrites = super::canonical::rewrites(records, formats, &text_of, &holder, &context)?;
     for rewrite in &rewrites {
         let after = &rewrite.after;
         let params: Params = vec![

@@ -11,7 +11,7 @@ use redb::{
     Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     TableDefinition, TableError, Value, WriteTransaction,
 };
-use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, Subject, Version};
+use registry_core::{Fingerprint, SchemaGuid, SchemaId, SchemaReference, SchemaType, Subject, Version};
 
 use super::{FIRST_CONTEXT_ID, Lock, Result, Snapshot, Store, Transaction, VersionRow, Work};
 use crate::RegistryError;
@@ -64,21 +64,24 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
-/// The file's format: 7 since version records carry their registration time (a release before it could not read
+/// The file's format: 8 since Protobuf source texts are Confluent's printing of the file (a release before it
+/// would compute other identities for some of them), 7 since version records carry their registration time (a release before it could not read
 /// them), 6 since every write appends to the audit log (a release before it would write without, and
 /// leave the log silent about it), 5 since schema contexts have ids of their own (its context tables, empty in a file that
 /// never had a context), 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
 /// contracts, no GUID index) is given the index, and one of format 3 or less its canonical texts
 /// ([`super::canonical`]), when it is opened; it is then refused by releases that predate it.
-const FILE_FORMAT: u64 = 7;
+const FILE_FORMAT: u64 = 8;
 /// The format that added the GUID index.
 const GUID_FORMAT: u64 = 3;
 /// `META` key: the next schema id to allocate.
 const META_NEXT_ID: &str = "next_id";
 /// `META` key: the next stored id of a schema in a context other than the default one.
 const META_NEXT_CONTEXT_ID: &str = "next_context_id";
-/// The format that made schema texts canonical.
+/// The format that made Avro and JSON Schema texts canonical.
 const CANONICAL_FORMAT: u64 = 4;
+/// The format that made Protobuf source texts Confluent's printing.
+const PROTOBUF_TEXT_FORMAT: u64 = 8;
 
 /// Opens the database again, on the same file or storage.
 type Opener = Box<dyn Fn() -> Result<Database> + Send + Sync>;
@@ -174,7 +177,9 @@ impl RedbStore {
                         index_guids(&txn)?;
                     }
                     if found < CANONICAL_FORMAT {
-                        canonicalize(&txn)?;
+                        canonicalize(&txn, &[SchemaType::Avro, SchemaType::Json, SchemaType::Protobuf])?;
+                    } else if found < PROTOBUF_TEXT_FORMAT {
+                        canonicalize(&txn, &[SchemaType::Protobuf])?;
                     }
                     meta.insert(META_FORMAT_VERSION, FILE_FORMAT)?;
                 }
@@ -637,9 +642,8 @@ fn index_guids(txn: &WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Gives the Avro and JSON Schema records of a file of format 3 or less their canonical texts, fingerprints and
-/// GUIDs ([`super::canonical::rewrites`]).
-fn canonicalize(txn: &WriteTransaction) -> Result<()> {
+/// Gives the records of `formats` their canonical texts, fingerprints and GUIDs ([`super::canonical::rewrites`]).
+fn canonicalize(txn: &WriteTransaction, formats: &[SchemaType]) -> Result<()> {
     let mut schemas = txn.open_table(SCHEMAS)?;
     let versions = txn.open_table(VERSIONS)?;
     let mut fingerprints = txn.open_table(FINGERPRINTS)?;
@@ -664,7 +668,10 @@ fn canonicalize(txn: &WriteTransaction) -> Result<()> {
     let holder = |fingerprint: &Fingerprint| -> Result<Option<SchemaId>> {
         Ok(fingerprints.get(fingerprint.0.as_slice())?.map(|id| SchemaId(id.value())))
     };
-    let rewrites = super::canonical::rewrites(records, &text_of, &holder)?;
+    let id_contexts = txn.open_table(ID_CONTEXTS)?;
+    let context =
+        |id: SchemaId| -> Result<Option<String>> { Ok(id_contexts.get(id.0)?.map(|row| row.value().0.to_string())) };
+    let rewrites = super::canonical::rewrites(records, formats, &text_of, &holder, &context)?;
     for rewrite in &rewrites {
         let id = rewrite.before.id.0;
         schemas.insert(id, encode_schema(&rewrite.after)?.as_slice())?;

@@ -1,0 +1,1170 @@
+//! The text Confluent's registry stores for a Protobuf schema sent as `.proto` source: its printing of the file's
+//! element tree. That text is what it answers and what its schema GUID is the hash of, so a schema here stores,
+//! answers and hashes the same text.
+//!
+//! The file is read into the tree Confluent's parser builds: declarations in their order, types and option values
+//! as written (a number as its word, a string unescaped, an aggregate as a map whose repeated keys become a list),
+//! comments dropped, `default` and `json_name` taken out of a field's options. It is printed in Confluent's layout:
+//! two-space indents, a blank line between the sections of a body (reserved ranges, options, fields, oneofs,
+//! groups, extension ranges, extends, nested types), a body's messages before its enums, weak imports left out.
+//!
+//! The reader accepts the grammar of that parser, which is narrower than the compiler's; where it stops, or where
+//! the printing would not compile back to the same descriptor (the caller checks), the text as sent is kept.
+
+/// Confluent's printing of `source`, or `None` where its parser would not read the file.
+pub(crate) fn print(source: &str) -> Option<String> {
+    let chars: Vec<char> = source.chars().collect();
+    let file = Reader { data: &chars, pos: 0 }.file()?;
+    let mut out = String::with_capacity(source.len());
+    write_file(&mut out, &file);
+    Some(out)
+}
+
+/// The largest field number; a range ending at it or above is written `to max`.
+const MAX_TAG: i64 = 536_870_911;
+
+/// Nesting past which the reader gives up (the compiler has already held the file to the configured depth).
+const MAX_NESTING: usize = 512;
+
+struct File {
+    syntax: Option<String>,
+    package: Option<String>,
+    imports: Vec<String>,
+    public_imports: Vec<String>,
+    options: Vec<Opt>,
+    types: Vec<TypeDecl>,
+    extends: Vec<Extend>,
+    services: Vec<Service>,
+}
+
+enum TypeDecl {
+    Message(Message),
+    Enum(EnumDecl),
+}
+
+#[derive(Default)]
+struct Message {
+    name: String,
+    reserveds: Vec<Vec<Range>>,
+    options: Vec<Opt>,
+    fields: Vec<Field>,
+    oneofs: Vec<OneOf>,
+    groups: Vec<Group>,
+    extensions: Vec<(Vec<Range>, Vec<Opt>)>,
+    extends: Vec<Extend>,
+    nested: Vec<TypeDecl>,
+}
+
+/// A reserved or extension range's item.
+enum Range {
+    Name(String),
+    Tag(i64),
+    Span(i64, i64),
+}
+
+struct Field {
+    label: Option<&'static str>,
+    ty: String,
+    name: String,
+    tag: i64,
+    options: Vec<Opt>,
+    default: Option<String>,
+    json_name: Option<String>,
+}
+
+struct Group {
+    label: Option<&'static str>,
+    name: String,
+    tag: i64,
+    fields: Vec<Field>,
+}
+
+struct OneOf {
+    name: String,
+    options: Vec<Opt>,
+    fields: Vec<Field>,
+    groups: Vec<Group>,
+}
+
+struct Extend {
+    name: String,
+    fields: Vec<Field>,
+}
+
+struct EnumDecl {
+    name: String,
+    reserveds: Vec<Vec<Range>>,
+    options: Vec<Opt>,
+    constants: Vec<(String, i64, Vec<Opt>)>,
+}
+
+struct Service {
+    name: String,
+    options: Vec<Opt>,
+    rpcs: Vec<Rpc>,
+}
+
+struct Rpc {
+    name: String,
+    request: (bool, String),
+    response: (bool, String),
+    options: Vec<Opt>,
+}
+
+/// An option: its name (without the parentheses of a custom one) and value.
+struct Opt {
+    name: String,
+    parenthesized: bool,
+    value: OptValue,
+}
+
+enum OptValue {
+    /// A string, unescaped.
+    Str(String),
+    /// A number, boolean or enum name, as written.
+    Bare(String),
+    Map(Vec<(String, Value)>),
+    List(Vec<Value>),
+    /// `(name).sub = value`: the part after the dot.
+    Nested(Box<Opt>),
+}
+
+/// A value inside an aggregate or a list.
+#[derive(Clone)]
+enum Value {
+    Str(String),
+    Bare(String),
+    Map(Vec<(String, Value)>),
+    List(Vec<Value>),
+}
+
+impl From<OptValue> for Value {
+    fn from(value: OptValue) -> Value {
+        match value {
+            OptValue::Str(s) => Value::Str(s),
+            OptValue::Bare(s) => Value::Bare(s),
+            OptValue::Map(m) => Value::Map(m),
+            OptValue::List(l) => Value::List(l),
+            // Only a map entry's key can carry a sub-name; the caller nests it.
+            OptValue::Nested(opt) => Value::Map(vec![(opt.name, opt.value.into())]),
+        }
+    }
+}
+
+/// The declarations a body may hold, as the parser tells them apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    File,
+    Message,
+    Enum,
+    Rpc,
+    Extend,
+    Service,
+}
+
+enum Declaration {
+    Type(TypeDecl),
+    Service(Service),
+    Option(Opt),
+    Extend(Extend),
+    Field(Field),
+    Group(Group),
+    OneOf(OneOf),
+    Extensions(Vec<Range>, Vec<Opt>),
+    Reserved(Vec<Range>),
+    Constant(String, i64, Vec<Opt>),
+    Rpc(Rpc),
+    /// `syntax`, `package`, `import` and empty statements, recorded in the file as they are read.
+    None,
+}
+
+struct Reader<'a> {
+    data: &'a [char],
+    pos: usize,
+}
+
+struct FileParts {
+    syntax: Option<String>,
+    package: Option<String>,
+    imports: Vec<String>,
+    public_imports: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn file(mut self) -> Option<File> {
+        let mut parts = FileParts { syntax: None, package: None, imports: Vec::new(), public_imports: Vec::new() };
+        let mut file = File {
+            syntax: None,
+            package: None,
+            imports: Vec::new(),
+            public_imports: Vec::new(),
+            options: Vec::new(),
+            types: Vec::new(),
+            extends: Vec::new(),
+            services: Vec::new(),
+        };
+        loop {
+            self.skip_whitespace();
+            if self.pos == self.data.len() {
+                break;
+            }
+            match self.declaration(Context::File, &mut parts, 0)? {
+                Declaration::Type(t) => file.types.push(t),
+                Declaration::Service(s) => file.services.push(s),
+                Declaration::Option(o) => file.options.push(o),
+                Declaration::Extend(e) => file.extends.push(e),
+                Declaration::None => {}
+                _ => return None,
+            }
+        }
+        file.syntax = parts.syntax;
+        file.package = parts.package;
+        file.imports = parts.imports;
+        file.public_imports = parts.public_imports;
+        Some(file)
+    }
+
+    fn declaration(&mut self, context: Context, parts: &mut FileParts, depth: usize) -> Option<Declaration> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        if self.eat(';') {
+            return Some(Declaration::None);
+        }
+        let label = self.word()?;
+        let file = context == Context::File;
+        Some(match label.as_str() {
+            "package" if file => {
+                parts.package = Some(self.name()?.0);
+                self.require(';')?;
+                Declaration::None
+            }
+            "import" if file => {
+                match self.peek()? {
+                    '"' | '\'' => parts.imports.push(self.quoted()?),
+                    _ => match self.word()?.as_str() {
+                        // Confluent's printing leaves weak imports out.
+                        "weak" => drop(self.quoted()?),
+                        "public" => parts.public_imports.push(self.quoted()?),
+                        _ => return None,
+                    },
+                }
+                self.require(';')?;
+                Declaration::None
+            }
+            "syntax" if file => {
+                self.require('=')?;
+                let syntax = self.quoted()?;
+                if syntax != "proto2" && syntax != "proto3" {
+                    return None;
+                }
+                parts.syntax = Some(syntax);
+                self.require(';')?;
+                Declaration::None
+            }
+            "option" => {
+                let option = self.option('=', depth)?;
+                self.require(';')?;
+                Declaration::Option(option)
+            }
+            "reserved" => Declaration::Reserved(self.ranges(true)?.0),
+            "message" if matches!(context, Context::File | Context::Message) => {
+                Declaration::Type(TypeDecl::Message(self.message(parts, depth)?))
+            }
+            "enum" if matches!(context, Context::File | Context::Message) => {
+                Declaration::Type(TypeDecl::Enum(self.enumeration(parts, depth)?))
+            }
+            "service" if file => Declaration::Service(self.service(parts, depth)?),
+            "extend" if matches!(context, Context::File | Context::Message) => {
+                Declaration::Extend(self.extend(parts, depth)?)
+            }
+            "rpc" if context == Context::Service => Declaration::Rpc(self.rpc(parts, depth)?),
+            "oneof" if context == Context::Message => Declaration::OneOf(self.oneof(depth)?),
+            "extensions" if context == Context::Message => {
+                let (ranges, options) = self.ranges(false)?;
+                Declaration::Extensions(ranges, options)
+            }
+            _ if matches!(context, Context::Message | Context::Extend) => self.field(label, depth)?,
+            _ if context == Context::Enum => {
+                self.require('=')?;
+                let tag = self.int()?;
+                let options = self.options(depth)?;
+                self.require(';')?;
+                Declaration::Constant(label, tag, options)
+            }
+            _ => return None,
+        })
+    }
+
+    fn body(
+        &mut self,
+        context: Context,
+        parts: &mut FileParts,
+        depth: usize,
+        mut each: impl FnMut(Declaration) -> Option<()>,
+    ) -> Option<()> {
+        self.require('{')?;
+        loop {
+            if self.eat('}') {
+                return Some(());
+            }
+            match self.declaration(context, parts, depth + 1)? {
+                Declaration::None => {}
+                declaration => each(declaration)?,
+            }
+        }
+    }
+
+    fn message(&mut self, parts: &mut FileParts, depth: usize) -> Option<Message> {
+        let mut message = Message { name: self.name()?.0, ..Message::default() };
+        self.body(Context::Message, parts, depth, |declaration| {
+            match declaration {
+                Declaration::Field(f) => message.fields.push(f),
+                Declaration::OneOf(o) => message.oneofs.push(o),
+                Declaration::Group(g) => message.groups.push(g),
+                Declaration::Type(t) => message.nested.push(t),
+                Declaration::Extensions(r, o) => message.extensions.push((r, o)),
+                Declaration::Option(o) => message.options.push(o),
+                Declaration::Extend(e) => message.extends.push(e),
+                Declaration::Reserved(r) => message.reserveds.push(r),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(message)
+    }
+
+    fn enumeration(&mut self, parts: &mut FileParts, depth: usize) -> Option<EnumDecl> {
+        let mut e =
+            EnumDecl { name: self.name()?.0, reserveds: Vec::new(), options: Vec::new(), constants: Vec::new() };
+        self.body(Context::Enum, parts, depth, |declaration| {
+            match declaration {
+                Declaration::Constant(name, tag, options) => e.constants.push((name, tag, options)),
+                Declaration::Option(o) => e.options.push(o),
+                Declaration::Reserved(r) => e.reserveds.push(r),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(e)
+    }
+
+    fn extend(&mut self, parts: &mut FileParts, depth: usize) -> Option<Extend> {
+        let mut extend = Extend { name: self.name()?.0, fields: Vec::new() };
+        self.body(Context::Extend, parts, depth, |declaration| match declaration {
+            Declaration::Field(f) => {
+                extend.fields.push(f);
+                Some(())
+            }
+            _ => None,
+        })?;
+        Some(extend)
+    }
+
+    fn service(&mut self, parts: &mut FileParts, depth: usize) -> Option<Service> {
+        let mut service = Service { name: self.name()?.0, options: Vec::new(), rpcs: Vec::new() };
+        self.body(Context::Service, parts, depth, |declaration| {
+            match declaration {
+                Declaration::Rpc(r) => service.rpcs.push(r),
+                Declaration::Option(o) => service.options.push(o),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(service)
+    }
+
+    fn rpc(&mut self, parts: &mut FileParts, depth: usize) -> Option<Rpc> {
+        let name = self.name()?.0;
+        let request = self.rpc_type()?;
+        if self.word()? != "returns" {
+            return None;
+        }
+        let response = self.rpc_type()?;
+        let mut options = Vec::new();
+        if self.peek()? == '{' {
+            self.body(Context::Rpc, parts, depth, |declaration| match declaration {
+                Declaration::Option(o) => {
+                    options.push(o);
+                    Some(())
+                }
+                _ => None,
+            })?;
+        } else {
+            self.require(';')?;
+        }
+        Some(Rpc { name, request, response, options })
+    }
+
+    fn rpc_type(&mut self) -> Option<(bool, String)> {
+        self.require('(')?;
+        let word = self.word()?;
+        let streamed =
+            if word == "stream" { (true, self.data_type(None)?) } else { (false, self.data_type(Some(word))?) };
+        self.require(')')?;
+        Some(streamed)
+    }
+
+    /// A field (or group) whose first word, `word`, has been read.
+    fn field(&mut self, word: String, depth: usize) -> Option<Declaration> {
+        let (label, ty) = match word.as_str() {
+            "required" => (Some("required"), self.data_type(None)?),
+            "optional" => (Some("optional"), self.data_type(None)?),
+            "repeated" => (Some("repeated"), self.data_type(None)?),
+            _ => (None, self.data_type(Some(word))?),
+        };
+        if ty == "group" {
+            return Some(Declaration::Group(self.group(label, depth)?));
+        }
+        Some(Declaration::Field(self.field_rest(label, ty, depth)?))
+    }
+
+    fn field_rest(&mut self, label: Option<&'static str>, ty: String, depth: usize) -> Option<Field> {
+        let name = self.word()?;
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        self.require('=')?;
+        let tag = self.int()?;
+        let mut options = self.options(depth)?;
+        // `default` and `json_name` are not options in the tree: the last of each is kept, as text.
+        let mut strip = |name: &str| {
+            let mut found = None;
+            options.retain(|o| {
+                if o.name == name {
+                    found = Some(as_text(&o.value));
+                    false
+                } else {
+                    true
+                }
+            });
+            found
+        };
+        let default = strip("default");
+        let json_name = strip("json_name");
+        self.require(';')?;
+        Some(Field { label, ty, name, tag, options, default, json_name })
+    }
+
+    fn group(&mut self, label: Option<&'static str>, depth: usize) -> Option<Group> {
+        let name = self.word()?;
+        self.require('=')?;
+        let tag = self.int()?;
+        let mut fields = Vec::new();
+        self.require('{')?;
+        while !self.eat('}') {
+            let word = self.word()?;
+            match self.field(word, depth + 1)? {
+                Declaration::Field(f) => fields.push(f),
+                _ => return None,
+            }
+        }
+        Some(Group { label, name, tag, fields })
+    }
+
+    fn oneof(&mut self, depth: usize) -> Option<OneOf> {
+        let mut oneof = OneOf { name: self.name()?.0, options: Vec::new(), fields: Vec::new(), groups: Vec::new() };
+        self.require('{')?;
+        while !self.eat('}') {
+            let ty = self.data_type(None)?;
+            match ty.as_str() {
+                "group" => oneof.groups.push(self.group(None, depth + 1)?),
+                "option" => {
+                    oneof.options.push(self.option('=', depth)?);
+                    self.require(';')?;
+                }
+                _ => oneof.fields.push(self.field_rest(None, ty, depth)?),
+            }
+        }
+        Some(oneof)
+    }
+
+    /// `reserved` or `extensions` items up to the `;` (an extension range may end with options).
+    fn ranges(&mut self, names: bool) -> Option<(Vec<Range>, Vec<Opt>)> {
+        let mut values = Vec::new();
+        let mut options = Vec::new();
+        loop {
+            match self.peek()? {
+                '"' | '\'' if names => values.push(Range::Name(self.quoted()?)),
+                _ => {
+                    let start = self.int()?;
+                    match self.peek()? {
+                        ',' | ';' => values.push(Range::Tag(start)),
+                        '[' if !names => values.push(Range::Tag(start)),
+                        _ => {
+                            if self.word()? != "to" {
+                                return None;
+                            }
+                            let end = match self.word()?.as_str() {
+                                "max" => MAX_TAG,
+                                end => i64::from(end.parse::<i32>().ok()?),
+                            };
+                            values.push(Range::Span(start, end));
+                        }
+                    }
+                }
+            }
+            if !names && self.peek()? == '[' {
+                options = self.options(0)?;
+                self.require(';')?;
+                break;
+            }
+            match self.next()? {
+                ';' => break,
+                ',' => continue,
+                _ => return None,
+            }
+        }
+        Some((values, options))
+    }
+
+    /// `[a = 1, (b) = "x"]` after a field or constant, or nothing.
+    fn options(&mut self, depth: usize) -> Option<Vec<Opt>> {
+        let mut options = Vec::new();
+        if !self.eat('[') {
+            return Some(options);
+        }
+        loop {
+            options.push(self.option('=', depth)?);
+            if self.eat(']') {
+                return Some(options);
+            }
+            if !self.eat(',') {
+                return None;
+            }
+        }
+    }
+
+    /// `name = value` (or `name: value` inside an aggregate, where a map value needs no separator).
+    fn option(&mut self, separator: char, depth: usize) -> Option<Opt> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        let (mut name, wrap) = self.name()?;
+        let parenthesized = wrap == Some('(');
+        if wrap == Some('[') {
+            name = format!("[{name}]");
+        }
+        let mut c = self.next()?;
+        let mut sub = None;
+        if c == '.' {
+            sub = Some(self.name()?.0);
+            c = self.next()?;
+        }
+        if separator == ':' && c == '{' {
+            self.pos -= 1;
+        } else if c != separator {
+            return None;
+        }
+        let mut value = self.value(depth + 1)?;
+        if let Some(sub) = sub {
+            value = OptValue::Nested(Box::new(Opt { name: sub, parenthesized: false, value }));
+        }
+        Some(Opt { name, parenthesized, value })
+    }
+
+    fn value(&mut self, depth: usize) -> Option<OptValue> {
+        Some(match self.peek()? {
+            '{' => OptValue::Map(self.map(depth)?),
+            '[' => OptValue::List(self.list(depth)?),
+            '"' | '\'' => OptValue::Str(self.quoted()?),
+            _ => OptValue::Bare(self.word()?),
+        })
+    }
+
+    /// An aggregate: entries in order, a repeated key's values gathered into a list under its first place.
+    fn map(&mut self, depth: usize) -> Option<Vec<(String, Value)>> {
+        self.require('{')?;
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        loop {
+            if self.eat('}') {
+                return Some(entries);
+            }
+            let option = self.option(':', depth)?;
+            let at = entries.iter().position(|(key, _)| *key == option.name);
+            match option.value {
+                OptValue::Nested(nested) => match at {
+                    Some(at) => match &mut entries[at].1 {
+                        Value::Map(inner) => upsert(inner, nested.name, nested.value.into()),
+                        _ => return None,
+                    },
+                    None => entries.push((option.name, Value::Map(vec![(nested.name, nested.value.into())]))),
+                },
+                value => {
+                    let value: Value = value.into();
+                    match at {
+                        None => entries.push((option.name, value)),
+                        Some(at) => {
+                            let previous = &mut entries[at].1;
+                            let mut list = match std::mem::replace(previous, Value::List(Vec::new())) {
+                                Value::List(list) => list,
+                                other => vec![other],
+                            };
+                            match value {
+                                Value::List(more) => list.extend(more),
+                                one => list.push(one),
+                            }
+                            *previous = Value::List(list);
+                        }
+                    }
+                }
+            }
+            self.eat(',');
+        }
+    }
+
+    fn list(&mut self, depth: usize) -> Option<Vec<Value>> {
+        self.require('[')?;
+        let mut values = Vec::new();
+        loop {
+            if self.eat(']') {
+                return Some(values);
+            }
+            values.push(self.value(depth + 1)?.into());
+            if self.eat(',') {
+                continue;
+            }
+            if self.peek()? != ']' {
+                return None;
+            }
+        }
+    }
+
+    /// A type name, or `map<K, V>` written with one space after the comma.
+    fn data_type(&mut self, first: Option<String>) -> Option<String> {
+        let name = match first {
+            Some(word) => word,
+            None => self.word()?,
+        };
+        if name != "map" || self.peek()? != '<' {
+            return Some(name);
+        }
+        self.pos += 1;
+        let key = self.data_type(None)?;
+        self.require(',')?;
+        let value = self.data_type(None)?;
+        self.require('>')?;
+        Some(format!("map<{key}, {value}>"))
+    }
+
+    /// A name, with which of `(` or `[` wrapped it.
+    fn name(&mut self) -> Option<(String, Option<char>)> {
+        let open = self.peek()?;
+        let close = match open {
+            '(' => ')',
+            '[' => ']',
+            _ => return Some((self.word()?, None)),
+        };
+        self.pos += 1;
+        let word = self.word()?;
+        (self.next()? == close).then_some((word, Some(open)))
+    }
+
+    fn word(&mut self) -> Option<String> {
+        self.skip_whitespace();
+        let start = self.pos;
+        while self.pos < self.data.len()
+            && (self.data[self.pos].is_ascii_alphanumeric() || matches!(self.data[self.pos], '_' | '-' | '.'))
+        {
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| self.data[start..self.pos].iter().collect())
+    }
+
+    /// A decimal or `0x` hexadecimal 32-bit integer.
+    fn int(&mut self) -> Option<i64> {
+        let word = self.word()?;
+        let (digits, radix) = match word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
+            Some(hex) => (hex, 16),
+            None => (word.as_str(), 10),
+        };
+        i32::from_str_radix(digits, radix).ok().map(i64::from)
+    }
+
+    /// A quoted string, unescaped, adjacent ones joined.
+    fn quoted(&mut self) -> Option<String> {
+        let mut quote = self.next()?;
+        if quote != '"' && quote != '\'' {
+            return None;
+        }
+        let mut out = String::new();
+        while self.pos < self.data.len() {
+            let mut c = self.data[self.pos];
+            self.pos += 1;
+            if c == quote {
+                if matches!(self.peek(), Some('"' | '\'')) {
+                    quote = self.next()?;
+                    continue;
+                }
+                return Some(out);
+            }
+            if c == '\\' {
+                c = *self.data.get(self.pos)?;
+                self.pos += 1;
+                c = match c {
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    'v' => '\u{b}',
+                    'x' | 'X' => self.numeric_escape(16, 2)?,
+                    '0'..='7' => {
+                        self.pos -= 1;
+                        self.numeric_escape(8, 3)?
+                    }
+                    other => other,
+                };
+            }
+            out.push(c);
+        }
+        None
+    }
+
+    fn numeric_escape(&mut self, radix: u32, len: usize) -> Option<char> {
+        let end = (self.pos + len).min(self.data.len());
+        let mut value: Option<u32> = None;
+        while self.pos < end {
+            let Some(digit) = self.data[self.pos].to_digit(radix) else { break };
+            value = Some(value.unwrap_or(0) * radix + digit);
+            self.pos += 1;
+        }
+        char::from_u32(value?)
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.pos < self.data.len() {
+            match self.data[self.pos] {
+                ' ' | '\t' | '\r' | '\n' => self.pos += 1,
+                '/' if self.data.get(self.pos + 1) == Some(&'/') => {
+                    while self.pos < self.data.len() && self.data[self.pos] != '\n' {
+                        self.pos += 1;
+                    }
+                }
+                '/' if self.data.get(self.pos + 1) == Some(&'*') => {
+                    self.pos += 2;
+                    while self.pos + 1 < self.data.len()
+                        && !(self.data[self.pos] == '*' && self.data[self.pos + 1] == '/')
+                    {
+                        self.pos += 1;
+                    }
+                    self.pos = (self.pos + 2).min(self.data.len());
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_whitespace();
+        self.data.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        let found = self.peek() == Some(c);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    fn require(&mut self, c: char) -> Option<()> {
+        self.eat(c).then_some(())
+    }
+}
+
+fn upsert(entries: &mut Vec<(String, Value)>, key: String, value: Value) {
+    match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((key, value)),
+    }
+}
+
+/// A value as the text a `default` or `json_name` keeps.
+fn as_text(value: &OptValue) -> String {
+    match value {
+        OptValue::Str(s) | OptValue::Bare(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn write_file(out: &mut String, file: &File) {
+    if let Some(syntax) = &file.syntax {
+        out.push_str(&format!("syntax = \"{syntax}\";\n"));
+    }
+    if let Some(package) = &file.package {
+        out.push_str(&format!("package {package};\n"));
+    }
+    if !file.imports.is_empty() || !file.public_imports.is_empty() {
+        out.push('\n');
+        for import in &file.imports {
+            out.push_str(&format!("import \"{import}\";\n"));
+        }
+        for import in &file.public_imports {
+            out.push_str(&format!("import public \"{import}\";\n"));
+        }
+    }
+    if !file.options.is_empty() {
+        out.push('\n');
+        for option in &file.options {
+            out.push_str(&option_statement(option));
+        }
+    }
+    if !file.types.is_empty() {
+        out.push('\n');
+        write_types(out, &file.types, false);
+    }
+    if !file.extends.is_empty() {
+        out.push('\n');
+        for extend in &file.extends {
+            out.push_str(&extend_text(extend));
+        }
+    }
+    if !file.services.is_empty() {
+        out.push('\n');
+        for service in &file.services {
+            out.push_str(&service_text(service));
+        }
+    }
+}
+
+/// Messages first, then enums, each in its order (a message's index in the wire format follows it).
+fn write_types(out: &mut String, types: &[TypeDecl], indented: bool) {
+    let messages = types.iter().filter_map(|t| match t {
+        TypeDecl::Message(m) => Some(message_text(m)),
+        TypeDecl::Enum(_) => None,
+    });
+    let enums = types.iter().filter_map(|t| match t {
+        TypeDecl::Enum(e) => Some(enum_text(e)),
+        TypeDecl::Message(_) => None,
+    });
+    for text in messages.chain(enums) {
+        if indented {
+            append_indented(out, &text);
+        } else {
+            out.push_str(&text);
+        }
+    }
+}
+
+fn message_text(message: &Message) -> String {
+    let mut out = format!("message {} {{", message.name);
+    if !message.reserveds.is_empty() {
+        out.push('\n');
+        for reserved in &message.reserveds {
+            append_indented(&mut out, &ranges_text("reserved", reserved, &[]));
+        }
+    }
+    if !message.options.is_empty() {
+        out.push('\n');
+        for option in &message.options {
+            append_indented(&mut out, &option_statement(option));
+        }
+    }
+    if !message.fields.is_empty() {
+        out.push('\n');
+        for field in &message.fields {
+            append_indented(&mut out, &field_text(field));
+        }
+    }
+    if !message.oneofs.is_empty() {
+        out.push('\n');
+        for oneof in &message.oneofs {
+            append_indented(&mut out, &oneof_text(oneof));
+        }
+    }
+    if !message.groups.is_empty() {
+        out.push('\n');
+        for group in &message.groups {
+            append_indented(&mut out, &group_text(group));
+        }
+    }
+    if !message.extensions.is_empty() {
+        out.push('\n');
+        for (ranges, options) in &message.extensions {
+            append_indented(&mut out, &ranges_text("extensions", ranges, options));
+        }
+    }
+    if !message.extends.is_empty() {
+        out.push('\n');
+        for extend in &message.extends {
+            append_indented(&mut out, &extend_text(extend));
+        }
+    }
+    if !message.nested.is_empty() {
+        out.push('\n');
+        write_types(&mut out, &message.nested, true);
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn enum_text(e: &EnumDecl) -> String {
+    let mut out = format!("enum {} {{", e.name);
+    if !e.reserveds.is_empty() {
+        out.push('\n');
+        for reserved in &e.reserveds {
+            append_indented(&mut out, &ranges_text("reserved", reserved, &[]));
+        }
+    } else if !e.options.is_empty() || !e.constants.is_empty() {
+        out.push('\n');
+    }
+    for option in &e.options {
+        append_indented(&mut out, &option_statement(option));
+    }
+    for (name, tag, options) in &e.constants {
+        let mut line = format!("{name} = {tag}");
+        if !options.is_empty() {
+            line.push(' ');
+            line.push_str(&bracketed(&options.iter().map(option_text).collect::<Vec<_>>()));
+        }
+        line.push_str(";\n");
+        append_indented(&mut out, &line);
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn ranges_text(keyword: &str, ranges: &[Range], options: &[Opt]) -> String {
+    let items: Vec<String> = ranges
+        .iter()
+        .map(|range| match range {
+            Range::Name(name) => format!("\"{name}\""),
+            Range::Tag(tag) => tag.to_string(),
+            Range::Span(start, end) if *end < MAX_TAG => format!("{start} to {end}"),
+            Range::Span(start, _) => format!("{start} to max"),
+        })
+        .collect();
+    let mut out = format!("{keyword} {}", items.join(", "));
+    if !options.is_empty() {
+        out.push(' ');
+        out.push_str(&bracketed(&options.iter().map(option_text).collect::<Vec<_>>()));
+    }
+    out.push_str(";\n");
+    out
+}
+
+fn field_text(field: &Field) -> String {
+    let mut out = String::new();
+    if let Some(label) = field.label {
+        out.push_str(label);
+        out.push(' ');
+    }
+    out.push_str(&format!("{} {} = {}", field.ty, field.name, field.tag));
+    let mut options: Vec<String> = field.options.iter().map(option_text).collect();
+    if let Some(default) = &field.default {
+        // Written by the kind of the field's type: quoted for a string, as it is for any other (bytes included).
+        options.push(match field.ty.as_str() {
+            "string" => format!("default = \"{}\"", escape(default)),
+            _ => format!("default = {default}"),
+        });
+    }
+    if let Some(json_name) = &field.json_name {
+        options.push(format!("json_name = \"{}\"", escape(json_name)));
+    }
+    if !options.is_empty() {
+        out.push(' ');
+        out.push_str(&bracketed(&options));
+    }
+    out.push_str(";\n");
+    out
+}
+
+fn group_text(group: &Group) -> String {
+    let mut out = String::new();
+    if let Some(label) = group.label {
+        out.push_str(label);
+        out.push(' ');
+    }
+    out.push_str(&format!("group {} = {} {{", group.name, group.tag));
+    if !group.fields.is_empty() {
+        out.push('\n');
+        for field in &group.fields {
+            append_indented(&mut out, &field_text(field));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn oneof_text(oneof: &OneOf) -> String {
+    let mut out = format!("oneof {} {{", oneof.name);
+    if !oneof.options.is_empty() {
+        out.push('\n');
+        for option in &oneof.options {
+            append_indented(&mut out, &option_statement(option));
+        }
+    }
+    if !oneof.fields.is_empty() {
+        out.push('\n');
+        for field in &oneof.fields {
+            append_indented(&mut out, &field_text(field));
+        }
+    }
+    if !oneof.groups.is_empty() {
+        out.push('\n');
+        for group in &oneof.groups {
+            append_indented(&mut out, &group_text(group));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn extend_text(extend: &Extend) -> String {
+    let mut out = format!("extend {} {{", extend.name);
+    if !extend.fields.is_empty() {
+        out.push('\n');
+        for field in &extend.fields {
+            append_indented(&mut out, &field_text(field));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn service_text(service: &Service) -> String {
+    let mut out = format!("service {} {{", service.name);
+    if !service.options.is_empty() {
+        out.push('\n');
+        for option in &service.options {
+            append_indented(&mut out, &option_statement(option));
+        }
+    }
+    if !service.rpcs.is_empty() {
+        out.push('\n');
+        for rpc in &service.rpcs {
+            let stream = |streamed: bool| if streamed { "stream " } else { "" };
+            let mut line = format!(
+                "rpc {} ({}{}) returns ({}{})",
+                rpc.name,
+                stream(rpc.request.0),
+                rpc.request.1,
+                stream(rpc.response.0),
+                rpc.response.1
+            );
+            if !rpc.options.is_empty() {
+                line.push_str(" {\n");
+                for option in &rpc.options {
+                    append_indented(&mut line, &option_statement(option));
+                }
+                line.push('}');
+            }
+            line.push_str(";\n");
+            append_indented(&mut out, &line);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn option_statement(option: &Opt) -> String {
+    format!("option {};\n", option_text(option))
+}
+
+fn option_text(option: &Opt) -> String {
+    let mut out = if option.parenthesized { format!("({})", option.name) } else { option.name.clone() };
+    match &option.value {
+        OptValue::Str(s) => out.push_str(&format!(" = \"{}\"", escape(s))),
+        OptValue::Bare(s) => out.push_str(&format!(" = {s}")),
+        OptValue::Nested(nested) => {
+            out.push('.');
+            out.push_str(&option_text(nested));
+        }
+        OptValue::Map(entries) => {
+            out.push_str(" = {\n");
+            write_map(&mut out, entries);
+            out.push('}');
+        }
+        OptValue::List(values) => {
+            out.push_str(" = ");
+            out.push_str(&bracketed(&values.iter().map(value_text).collect::<Vec<_>>()));
+        }
+    }
+    out
+}
+
+fn write_map(out: &mut String, entries: &[(String, Value)]) {
+    for (i, (key, value)) in entries.iter().enumerate() {
+        let comma = if i + 1 < entries.len() { "," } else { "" };
+        append_indented(out, &format!("{key}: {}{comma}", value_text(value)));
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::Str(s) => format!("\"{}\"", escape(s)),
+        Value::Bare(s) => s.clone(),
+        Value::Map(entries) => {
+            let mut out = String::from("{\n");
+            write_map(&mut out, entries);
+            out.push('}');
+            out
+        }
+        Value::List(values) => {
+            let mut out = String::from("[\n");
+            for (i, value) in values.iter().enumerate() {
+                let comma = if i + 1 < values.len() { "," } else { "" };
+                append_indented(&mut out, &format!("{}{comma}", value_text(value)));
+            }
+            out.push(']');
+            out
+        }
+    }
+}
+
+/// `[one]`, or one item per indented line when there are several.
+fn bracketed(items: &[String]) -> String {
+    if let [one] = items {
+        return format!("[{one}]");
+    }
+    let mut out = String::from("[\n");
+    for (i, item) in items.iter().enumerate() {
+        let comma = if i + 1 < items.len() { "," } else { "" };
+        append_indented(&mut out, &format!("{item}{comma}"));
+    }
+    out.push(']');
+    out
+}
+
+/// Each line of `text` indented by two spaces; an empty line inside becomes two spaces, trailing ones go.
+fn append_indented(out: &mut String, text: &str) {
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if lines.len() > 1 {
+        while lines.last() == Some(&"") {
+            lines.pop();
+        }
+    }
+    for line in lines {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,54 @@
+//! The text stored for a Protobuf schema sent as source: Confluent's printing of the file, checked case by case
+//! (`tests/protobuf_text/cases.json`). Each case's printing is also read back: it is its own printing, and it
+//! has the identity of the text sent.
+
+use registry_core::{Limits, NoReferences, ParsedSchema, SchemaType, UnparsedSchema, parse};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cases {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    schema: String,
+    /// The text stored; absent when `kept`.
+    #[serde(default)]
+    text: Option<String>,
+    /// The text as sent is stored.
+    #[serde(default)]
+    kept: bool,
+}
+
+fn parsed(text: &str) -> ParsedSchema {
+    parse(&UnparsedSchema::new(SchemaType::Protobuf, text), &NoReferences, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[test]
+fn each_source_is_stored_as_confluent_prints_it() {
+    let cases: Cases =
+        serde_json::from_str(include_str!("protobuf_text/cases.json")).expect("protobuf_text/cases.json");
+    assert!(cases.cases.len() >= 15, "a truncated case file");
+    let mut failures = Vec::new();
+    for case in &cases.cases {
+        let sent = parsed(&case.schema);
+        let expected = match (&case.text, case.kept) {
+            (Some(text), false) => text.as_str(),
+            (None, true) => case.schema.as_str(),
+            _ => panic!("{}: give either text or kept", case.name),
+        };
+        if sent.text() != expected {
+            failures.push(format!("{}:\n--- stored\n{}--- expected\n{}", case.name, sent.text(), expected));
+            continue;
+        }
+        let again = parsed(sent.text());
+        assert_eq!(again.text(), sent.text(), "{}: the stored text is its own printing", case.name);
+        assert_eq!(again.fingerprint(), sent.fingerprint(), "{}: the stored text is the same schema", case.name);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
