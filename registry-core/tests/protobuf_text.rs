@@ -1,6 +1,6 @@
-//! The text stored for a Protobuf schema sent as source: Confluent's printing of the file, checked case by case
-//! (`tests/protobuf_text/cases.json`). Each case's printing is also read back: it is its own printing, and it
-//! has the identity of the text sent.
+//! The text stored for a Protobuf schema sent as source: Confluent's printing of the file (its normalized
+//! printing when sent with `normalize`), checked case by case (`tests/protobuf_text/cases.json`). Each case's
+//! printing is also read back: it is its own printing, and it has the identity of the text sent.
 
 use registry_core::{Limits, NoReferences, ParsedSchema, SchemaType, UnparsedSchema, parse};
 use serde::Deserialize;
@@ -22,10 +22,13 @@ struct Case {
     /// The text as sent is stored.
     #[serde(default)]
     kept: bool,
+    /// Sent with `normalize` (Confluent's normalized printing).
+    #[serde(default)]
+    normalize: bool,
 }
 
-fn parsed(text: &str) -> ParsedSchema {
-    parse(&UnparsedSchema::new(SchemaType::Protobuf, text), &NoReferences, &Limits::default())
+fn parsed(text: &str, normalize: bool) -> ParsedSchema {
+    parse(&UnparsedSchema::new(SchemaType::Protobuf, text).normalized(normalize), &NoReferences, &Limits::default())
         .unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
@@ -36,7 +39,7 @@ fn each_source_is_stored_as_confluent_prints_it() {
     assert!(cases.cases.len() >= 15, "a truncated case file");
     let mut failures = Vec::new();
     for case in &cases.cases {
-        let sent = parsed(&case.schema);
+        let sent = parsed(&case.schema, case.normalize);
         let expected = match (&case.text, case.kept) {
             (Some(text), false) => text.as_str(),
             (None, true) => case.schema.as_str(),
@@ -46,7 +49,7 @@ fn each_source_is_stored_as_confluent_prints_it() {
             failures.push(format!("{}:\n--- stored\n{}--- expected\n{}", case.name, sent.text(), expected));
             continue;
         }
-        let again = parsed(sent.text());
+        let again = parsed(sent.text(), case.normalize);
         assert_eq!(again.text(), sent.text(), "{}: the stored text is its own printing", case.name);
         assert_eq!(again.fingerprint(), sent.fingerprint(), "{}: the stored text is the same schema", case.name);
     }

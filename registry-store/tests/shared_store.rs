@@ -258,7 +258,8 @@ fn a_database_from_before_canonical_texts_is_rewritten_by_its_migration() {
 /// A database from before Protobuf texts were Confluent's printing (migration 10): Protobuf rows hold the texts as
 /// sent, and a schema that declares a oneof among its plain fields an identity that saw them in declared order.
 /// Migration 11 gives each its printed text and GUID, and that identity its new fingerprint, in a context too:
-/// the texts as sent find their ids again.
+/// the texts as sent find their ids again. One registered with `normalize` (its identity the normalized one,
+/// unchanged) takes the normalized printing.
 #[test]
 fn a_database_from_before_printed_protobuf_texts_is_rewritten_by_its_migration() {
     use registry_core::{Fingerprint, SchemaGuid};
@@ -269,21 +270,29 @@ fn a_database_from_before_printed_protobuf_texts_is_rewritten_by_its_migration()
         "syntax = \"proto3\";\n// An order.\nmessage Order {\n  oneof by { string a = 2; }\n  int32 n = 1;\n}\n";
     let plain = "syntax = \"proto3\";\nmessage Plain { string a = 1; }\n";
     let in_context = "syntax = \"proto3\";\nmessage Ctx {\n  oneof by { string a = 2; }\n  int32 n = 1;\n}\n";
-    let cases = [("p1", interleaved, true), ("p2", plain, false), (":.ctx:p3", in_context, true)];
+    // (subject, text, identity stale, registered with normalize)
+    let cases = [
+        ("p1", interleaved, true, false),
+        ("p2", plain, false, false),
+        (":.ctx:p3", in_context, true, false),
+        ("p4", "syntax = \"proto3\";\nmessage Norm {\n  int32 b = 2;\n  int32 a = 1;\n}\n", false, true),
+    ];
+    let proto = |text: &str, normalize: bool| UnparsedSchema::new(SchemaType::Protobuf, text).normalized(normalize);
     let mut printed = Vec::new();
-    for (subject, text, _) in cases {
+    for (subject, text, _, normalize) in cases {
         let subject = Subject::new(subject).unwrap();
-        registry.register(&subject, &UnparsedSchema::new(SchemaType::Protobuf, text)).unwrap();
-        let stored = registry.lookup(&subject, &UnparsedSchema::new(SchemaType::Protobuf, text), Deleted::Exclude);
+        registry.register(&subject, &proto(text, normalize)).unwrap();
+        let stored = registry.lookup(&subject, &proto(text, normalize), Deleted::Exclude);
         printed.push(stored.unwrap().schema.text.clone());
     }
     assert!(printed[0].starts_with("syntax = \"proto3\";\n\nmessage Order {\n  int32 n = 1;\n\n  oneof by {"));
+    assert!(printed[3].contains("  int32 a = 1;\n  int32 b = 2;\n"), "{}", printed[3]);
     drop(registry);
 
     // As the release before left them: the text as sent and its GUID, a stale identity where the order mattered.
     let schema = support::postgres::schema_of(&url);
     let mut sql = format!("DELETE FROM {schema}.registry_migrations WHERE version >= 11;");
-    for ((_, sent, stale), now) in cases.iter().zip(&printed) {
+    for ((_, sent, stale, _), now) in cases.iter().zip(&printed) {
         let guid = hex(&SchemaGuid::compute(sent, &[], None, None).0);
         let row = format!("(SELECT id FROM {schema}.registry_schemas WHERE schema = '{}')", now.replace('\'', "''"));
         if *stale {
@@ -303,9 +312,9 @@ fn a_database_from_before_printed_protobuf_texts_is_rewritten_by_its_migration()
     let registry = Registry::connect(&url, RegistryOptions::default()).unwrap();
     let report = registry.check().unwrap();
     assert!(report.is_sound(), "{report:?}");
-    for ((subject, sent, _), now) in cases.iter().zip(&printed) {
+    for ((subject, sent, _, normalize), now) in cases.iter().zip(&printed) {
         let subject = Subject::new(subject).unwrap();
-        let sent = UnparsedSchema::new(SchemaType::Protobuf, *sent);
+        let sent = proto(sent, *normalize);
         let found = registry.lookup(&subject, &sent, Deleted::Exclude).unwrap();
         assert_eq!(&found.schema.text, now, "{subject}: the printed text");
         let guid = SchemaGuid::compute(now, &[], None, None);

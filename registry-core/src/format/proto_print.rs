@@ -13,12 +13,30 @@
 
 /// Confluent's printing of `source`, or `None` where its parser would not read the file.
 pub(crate) fn print(source: &str) -> Option<String> {
-    let chars: Vec<char> = source.chars().collect();
-    let file = Reader { data: &chars, pos: 0 }.file()?;
+    let file = read(source)?;
     let mut out = String::with_capacity(source.len());
     write_file(&mut out, &file);
     Some(out)
 }
+
+/// Confluent's normalized printing of `source` (its `normalize`), whose compiled form `pool` holds under
+/// `package`: every type name qualified, imports sorted, fields, oneofs, enum values, ranges and options in
+/// order, custom options named in full and merged, numbers written as Java's `DecimalFormat` writes them.
+/// `None` where its parser would not read the file or a name does not resolve.
+pub(crate) fn print_normalized(source: &str, pool: &DescriptorPool, package: &str) -> Option<String> {
+    let mut file = read(source)?;
+    Normalizer { pool }.file(&mut file, package)?;
+    let mut out = String::with_capacity(source.len());
+    write_file(&mut out, &file);
+    Some(out)
+}
+
+fn read(source: &str) -> Option<File> {
+    let chars: Vec<char> = source.chars().collect();
+    Reader { data: &chars, pos: 0 }.file()
+}
+
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 
 /// The largest field number; a range ending at it or above is written `to max`.
 const MAX_TAG: i64 = 536_870_911;
@@ -112,12 +130,14 @@ struct Rpc {
 }
 
 /// An option: its name (without the parentheses of a custom one) and value.
+#[derive(Clone)]
 struct Opt {
     name: String,
     parenthesized: bool,
     value: OptValue,
 }
 
+#[derive(Clone)]
 enum OptValue {
     /// A string, unescaped.
     Str(String),
@@ -130,7 +150,7 @@ enum OptValue {
 }
 
 /// A value inside an aggregate or a list.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Value {
     Str(String),
     Bare(String),
@@ -1167,4 +1187,494 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Rewrites a file's tree as Confluent's `normalize` prints it, names resolved against the compiled pool.
+struct Normalizer<'a> {
+    pool: &'a DescriptorPool,
+}
+
+impl Normalizer<'_> {
+    fn file(&self, file: &mut File, package: &str) -> Option<()> {
+        if file.syntax.as_deref() != Some("proto3") {
+            file.syntax = None;
+        }
+        for imports in [&mut file.imports, &mut file.public_imports] {
+            imports.sort();
+            imports.dedup();
+        }
+        let scope = package.to_string();
+        file.options = self.options(std::mem::take(&mut file.options), &scope)?;
+        for t in &mut file.types {
+            self.type_decl(t, &scope)?;
+        }
+        file.extends = self.extends(std::mem::take(&mut file.extends), &scope)?;
+        for service in &mut file.services {
+            let full = join(&scope, &service.name);
+            let descriptor = self.pool.get_service_by_name(&full)?;
+            service.options = self.options(std::mem::take(&mut service.options), &full)?;
+            for rpc in &mut service.rpcs {
+                let method = descriptor.methods().find(|m| m.name() == rpc.name)?;
+                rpc.request.1 = format!(".{}", method.input().full_name());
+                rpc.response.1 = format!(".{}", method.output().full_name());
+                rpc.options = self.options(std::mem::take(&mut rpc.options), &full)?;
+            }
+        }
+        Some(())
+    }
+
+    fn type_decl(&self, t: &mut TypeDecl, scope: &str) -> Option<()> {
+        match t {
+            TypeDecl::Message(m) => self.message(m, scope),
+            TypeDecl::Enum(e) => {
+                let full = join(scope, &e.name);
+                e.reserveds = split_sorted(std::mem::take(&mut e.reserveds));
+                e.options = self.options(std::mem::take(&mut e.options), &full)?;
+                e.constants.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                for constant in &mut e.constants {
+                    constant.2 = self.options(std::mem::take(&mut constant.2), &full)?;
+                }
+                Some(())
+            }
+        }
+    }
+
+    fn message(&self, m: &mut Message, scope: &str) -> Option<()> {
+        let full = join(scope, &m.name);
+        let descriptor = self.pool.get_message_by_name(&full)?;
+        m.reserveds = split_sorted(std::mem::take(&mut m.reserveds));
+        m.options = self.options(std::mem::take(&mut m.options), &full)?;
+        for field in &mut m.fields {
+            self.field(field, &descriptor, &full)?;
+        }
+        m.fields.sort_by_key(|f| f.tag);
+        m.oneofs.retain(|o| !o.fields.is_empty());
+        for oneof in &mut m.oneofs {
+            oneof.options = self.options(std::mem::take(&mut oneof.options), &full)?;
+            for field in &mut oneof.fields {
+                self.field(field, &descriptor, &full)?;
+            }
+            oneof.fields.sort_by_key(|f| f.tag);
+            oneof.groups.sort_by_key(|g| g.tag);
+        }
+        m.oneofs.sort_by_key(|o| o.fields[0].tag);
+        for group in &mut m.groups {
+            let inner = join(&full, &group.name);
+            let group_descriptor = self.pool.get_message_by_name(&inner)?;
+            for field in &mut group.fields {
+                self.field(field, &group_descriptor, &inner)?;
+            }
+            group.fields.sort_by_key(|f| f.tag);
+        }
+        m.groups.sort_by_key(|g| g.tag);
+        let mut extensions = Vec::new();
+        for (ranges, options) in std::mem::take(&mut m.extensions) {
+            let options = self.options(options, &full)?;
+            for range in ranges {
+                extensions.push((vec![single(range)], options.clone()));
+            }
+        }
+        extensions.sort_by_key(|(ranges, _)| range_start(&ranges[0]));
+        m.extensions = extensions;
+        m.extends = self.extends(std::mem::take(&mut m.extends), &full)?;
+        for nested in &mut m.nested {
+            self.type_decl(nested, &full)?;
+        }
+        Some(())
+    }
+
+    /// A field of `message`: its type qualified, its `default` and `json_name` among its options, all in order.
+    fn field(&self, field: &mut Field, message: &MessageDescriptor, scope: &str) -> Option<()> {
+        let descriptor = message.get_field_by_name(&field.name)?;
+        self.field_type(field, &descriptor.kind(), descriptor.is_map().then(|| descriptor.kind()))?;
+        self.special_options(field, scope)
+    }
+
+    fn field_type(&self, field: &mut Field, kind: &Kind, map: Option<Kind>) -> Option<()> {
+        if let Some(Kind::Message(entry)) = map {
+            field.label = None;
+            let key = field.ty.strip_prefix("map<")?.split(',').next()?.trim().to_string();
+            let value = entry.map_entry_value_field().kind();
+            field.ty = match qualified(&value) {
+                Some(value) => format!("map<{key}, {value}>"),
+                None => format!("map<{key}, {}>", field.ty.split(", ").nth(1)?.trim_end_matches('>')),
+            };
+        } else if let Some(name) = qualified(kind) {
+            field.ty = name;
+        }
+        Some(())
+    }
+
+    fn special_options(&self, field: &mut Field, scope: &str) -> Option<()> {
+        let mut options = std::mem::take(&mut field.options);
+        if let Some(default) = field.default.take() {
+            let value = match field.ty.as_str() {
+                "string" => OptValue::Str(default),
+                "bool" => OptValue::Bare(default),
+                ty if is_numeric_type(ty) => OptValue::Bare(format_number(&default).unwrap_or(default)),
+                _ => OptValue::Bare(default),
+            };
+            options.push(Opt { name: "default".into(), parenthesized: false, value });
+        }
+        if let Some(json_name) = field.json_name.take() {
+            options.push(Opt { name: "json_name".into(), parenthesized: false, value: OptValue::Str(json_name) });
+        }
+        field.options = self.options(options, scope)?;
+        Some(())
+    }
+
+    /// Extend blocks by their qualified target, in the order each target first appears, fields by number.
+    fn extends(&self, extends: Vec<Extend>, scope: &str) -> Option<Vec<Extend>> {
+        let mut grouped: Vec<Extend> = Vec::new();
+        for extend in extends {
+            for mut field in extend.fields {
+                let descriptor = self.pool.get_extension_by_name(&join(scope, &field.name))?;
+                let target = format!(".{}", descriptor.containing_message().full_name());
+                self.field_type(&mut field, &descriptor.kind(), None)?;
+                self.special_options(&mut field, scope)?;
+                match grouped.iter_mut().find(|e| e.name == target) {
+                    Some(e) => e.fields.push(field),
+                    None => grouped.push(Extend { name: target, fields: vec![field] }),
+                }
+            }
+        }
+        for extend in &mut grouped {
+            extend.fields.sort_by_key(|f| f.tag);
+        }
+        Some(grouped)
+    }
+
+    /// Options named in full, a sub-field's as a map, in name order, one non-repeated custom option's
+    /// occurrences merged into one.
+    fn options(&self, options: Vec<Opt>, scope: &str) -> Option<Vec<Opt>> {
+        let mut resolved = Vec::with_capacity(options.len());
+        for mut option in options {
+            if option.parenthesized
+                && let Some(name) = self.extension_name(&option.name, scope)
+            {
+                option.name = name;
+            }
+            if let OptValue::Nested(nested) = option.value {
+                // `(a).b.c = v` is `(a) = {b: {c: v}}`.
+                let mut value: Value = nested.value.into();
+                let mut path: Vec<&str> = nested.name.split('.').collect();
+                let last = path.pop().unwrap_or_default();
+                let mut map = vec![(last.to_string(), value)];
+                while let Some(segment) = path.pop() {
+                    value = Value::Map(map);
+                    map = vec![(segment.to_string(), value)];
+                }
+                option.value = OptValue::Map(map);
+            }
+            resolved.push(option);
+        }
+        resolved.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut merged: Vec<Opt> = Vec::with_capacity(resolved.len());
+        for option in resolved {
+            let single = option.parenthesized
+                && self.pool.get_extension_by_name(&option.name).is_some_and(|e| !e.is_list())
+                && merged.last().is_some_and(|last| last.name == option.name);
+            if !single {
+                merged.push(option);
+                continue;
+            }
+            let last = merged.last_mut()?;
+            let message = match self.pool.get_extension_by_name(&option.name)?.kind() {
+                Kind::Message(m) => Some(m),
+                _ => None,
+            };
+            let replaced = std::mem::replace(&mut last.value, OptValue::Bare(String::new()));
+            last.value = match (replaced, option.value) {
+                (OptValue::Map(a), OptValue::Map(b)) => OptValue::Map(merge_maps(message.as_ref(), a, b)),
+                (_, replacement) => replacement,
+            };
+        }
+        // Values are written in order once merged: maps by key, numbers as Java writes them.
+        for option in &mut merged {
+            let value = std::mem::replace(&mut option.value, OptValue::Bare(String::new()));
+            option.value = match value {
+                OptValue::Bare(word) if is_number_word(&word) => OptValue::Bare(format_number(&word).unwrap_or(word)),
+                OptValue::Map(entries) => OptValue::Map(self.map(entries, scope)),
+                OptValue::List(values) => OptValue::List(values.into_iter().map(|v| self.value(v, scope)).collect()),
+                other => other,
+            };
+        }
+        Some(merged)
+    }
+
+    /// An aggregate's entries by name, empty lists dropped, extension keys named in full.
+    fn map(&self, entries: Vec<(String, Value)>, scope: &str) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if matches!(&value, Value::List(l) if l.is_empty()) {
+                continue;
+            }
+            let key = match key.strip_prefix('[').and_then(|k| k.strip_suffix(']')) {
+                Some(inner) => match self.extension_name(inner, scope) {
+                    Some(full) => format!("[{full}]"),
+                    None => key,
+                },
+                None => key,
+            };
+            // The first of two equal keys stays, as Java's TreeMap collector keeps it.
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, self.value(value, scope)));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn value(&self, value: Value, scope: &str) -> Value {
+        match value {
+            Value::Map(entries) => Value::Map(self.map(entries, scope)),
+            Value::List(mut values) if values.len() == 1 => self.value(values.remove(0), scope),
+            Value::List(values) => Value::List(values.into_iter().map(|v| self.value(v, scope)).collect()),
+            Value::Bare(word) if is_number_word(&word) => Value::Bare(format_number(&word).unwrap_or(word)),
+            other => other,
+        }
+    }
+
+    /// The full name (no leading dot) of the extension `name` names from `scope`, innermost scope first.
+    fn extension_name(&self, name: &str, scope: &str) -> Option<String> {
+        if let Some(absolute) = name.strip_prefix('.') {
+            return self.pool.get_extension_by_name(absolute).map(|e| e.full_name().to_string());
+        }
+        let mut prefix = scope;
+        loop {
+            let candidate = join(prefix, name);
+            if let Some(extension) = self.pool.get_extension_by_name(&candidate) {
+                return Some(extension.full_name().to_string());
+            }
+            if prefix.is_empty() {
+                return None;
+            }
+            prefix = prefix.rsplit_once('.').map_or("", |(outer, _)| outer);
+        }
+    }
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() { name.to_string() } else { format!("{scope}.{name}") }
+}
+
+/// `.full.Name` of a message or enum type; `None` for a scalar.
+fn qualified(kind: &Kind) -> Option<String> {
+    match kind {
+        Kind::Message(m) => Some(format!(".{}", m.full_name())),
+        Kind::Enum(e) => Some(format!(".{}", e.full_name())),
+        _ => None,
+    }
+}
+
+fn is_numeric_type(ty: &str) -> bool {
+    matches!(
+        ty,
+        "bytes"
+            | "double"
+            | "float"
+            | "fixed32"
+            | "fixed64"
+            | "int32"
+            | "int64"
+            | "sfixed32"
+            | "sfixed64"
+            | "sint32"
+            | "sint64"
+            | "uint32"
+            | "uint64"
+    )
+}
+
+/// Whether an option's bare word was read as a number (it starts as one does).
+fn is_number_word(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+}
+
+/// Reserved names and numbers one per statement, by number (names last), then by their text.
+fn split_sorted(ranges: Vec<Vec<Range>>) -> Vec<Vec<Range>> {
+    let mut singles: Vec<Range> = ranges.into_iter().flatten().map(single).collect();
+    singles.sort_by(|a, b| range_start(a).cmp(&range_start(b)).then_with(|| range_key(a).cmp(&range_key(b))));
+    singles.into_iter().map(|r| vec![r]).collect()
+}
+
+/// A range of one number written as that number, as the normalized printing writes it.
+fn single(range: Range) -> Range {
+    match range {
+        Range::Span(start, end) if start == end => Range::Tag(start),
+        other => other,
+    }
+}
+
+fn range_start(range: &Range) -> i64 {
+    match range {
+        Range::Tag(tag) => *tag,
+        Range::Span(start, _) => *start,
+        Range::Name(_) => i64::from(i32::MAX),
+    }
+}
+
+/// How Java writes the item (its tie-breaker): `9..11` for a range.
+fn range_key(range: &Range) -> String {
+    match range {
+        Range::Tag(tag) => tag.to_string(),
+        Range::Span(start, end) => format!("{start}..{end}"),
+        Range::Name(name) => name.clone(),
+    }
+}
+
+fn merge_maps(
+    message: Option<&MessageDescriptor>,
+    existing: Vec<(String, Value)>,
+    replacement: Vec<(String, Value)>,
+) -> Vec<(String, Value)> {
+    let mut merged = existing;
+    for (key, value) in replacement {
+        let field = message.and_then(|m| m.get_field_by_name(&key));
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            None => merged.push((key, value)),
+            Some((_, current)) => {
+                let previous = std::mem::replace(current, Value::List(Vec::new()));
+                *current = merge_values(field.as_ref(), previous, value);
+            }
+        }
+    }
+    merged
+}
+
+/// Two values of one key: a singular message field's merged, a singular field's last, a repeated (or unknown)
+/// field's gathered into one list without repeats.
+fn merge_values(field: Option<&prost_reflect::FieldDescriptor>, a: Value, b: Value) -> Value {
+    let singular = field.is_some_and(|f| !f.is_list());
+    if singular
+        && let (Value::Map(x), Value::Map(y)) = (&a, &b)
+        && let Some(Kind::Message(m)) = field.map(|f| f.kind())
+    {
+        return Value::Map(merge_maps(Some(&m), x.clone(), y.clone()));
+    }
+    if singular {
+        return b;
+    }
+    let mut items = Vec::new();
+    for value in [a, b] {
+        let more = match value {
+            Value::List(list) => list,
+            one => vec![one],
+        };
+        for item in more {
+            if !items.contains(&item) {
+                items.push(item);
+            }
+        }
+    }
+    Value::List(items)
+}
+
+/// A number as Java's `DecimalFormat` (no grouping, at most three decimals, half-even) writes the value Apache
+/// Commons' `NumberUtils.createNumber` reads from `word`; `None` where that is not a number (`inf`, `nan`).
+fn format_number(word: &str) -> Option<String> {
+    let (negative, digits) = match word.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, word),
+    };
+    let sign = if negative { "-" } else { "" };
+    let integer = |text: &str, radix: u32| -> Option<String> {
+        let value = u128::from_str_radix(text, radix).ok()?;
+        Some(if value == 0 { "0".to_string() } else { format!("{sign}{value}") })
+    };
+    if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        return integer(hex, 16);
+    }
+    let trimmed = digits.trim_end_matches(['l', 'L']);
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let radix = if trimmed.len() > 1 && trimmed.starts_with('0') { 8 } else { 10 };
+        return integer(trimmed, radix);
+    }
+    let float = digits.trim_end_matches(['f', 'F', 'd', 'D']);
+    if float.is_empty() || !float.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+')) {
+        return None;
+    }
+    let value: f64 = float.parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    Some(decimal_format(if negative { -value } else { value }))
+}
+
+/// `value` with at most three decimals, rounded half to even on its shortest decimal digits, no exponent.
+fn decimal_format(value: f64) -> String {
+    let negative = value.is_sign_negative();
+    let text = format!("{:e}", value.abs());
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    // The digits with the decimal point after `point` of them (which may be negative or past the end).
+    let point = exponent + 1;
+    let keep = point + 3;
+    let mut kept: Vec<u8> = if keep <= 0 { Vec::new() } else { digits.iter().copied().take(keep as usize).collect() };
+    if keep >= 0 && (keep as usize) < digits.len() {
+        let rest = &digits[keep as usize..];
+        let half = rest[0] > 5
+            || (rest[0] == 5 && (rest[1..].iter().any(|d| *d != 0) || kept.last().is_some_and(|d| d % 2 == 1)));
+        if half {
+            let mut i = kept.len();
+            loop {
+                if i == 0 {
+                    kept.insert(0, 1);
+                    return decimal_digits(negative, &kept, point + 1);
+                }
+                i -= 1;
+                if kept[i] == 9 {
+                    kept[i] = 0;
+                } else {
+                    kept[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    decimal_digits(negative, &kept, point)
+}
+
+fn decimal_digits(negative: bool, digits: &[u8], point: i64) -> String {
+    let digit = |i: i64| if i >= 0 && (i as usize) < digits.len() { (b'0' + digits[i as usize]) as char } else { '0' };
+    let mut integer: String = (0..point.max(1)).map(|i| if point <= 0 { '0' } else { digit(i) }).collect();
+    let integer_trimmed = integer.trim_start_matches('0');
+    integer = if integer_trimmed.is_empty() { "0".into() } else { integer_trimmed.into() };
+    let fraction: String = (point..point + 3).map(digit).collect();
+    let fraction = fraction.trim_end_matches('0');
+    let body = if fraction.is_empty() { integer } else { format!("{integer}.{fraction}") };
+    // Java writes a negative value that rounds to zero as `-0`.
+    if negative { format!("-{body}") } else { body }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_as_decimal_format_writes_them() {
+        let cases = [
+            ("1", "1"),
+            ("-5", "-5"),
+            ("0x10", "16"),
+            ("010", "8"),
+            ("1.50", "1.5"),
+            ("1.0", "1"),
+            ("1e3", "1000"),
+            ("-1.25", "-1.25"),
+            ("0.0005", "0"),
+            ("0.0015", "0.002"),
+            ("1.23456", "1.235"),
+            ("-0.0001", "-0"),
+            ("-0", "0"),
+            ("9.9996", "10"),
+            ("123.456e7", "1234560000"),
+            ("18446744073709551615", "18446744073709551615"),
+        ];
+        for (word, written) in cases {
+            assert_eq!(super::format_number(word).as_deref(), Some(written), "{word}");
+        }
+        for word in ["inf", "-inf", "nan", "abc"] {
+            assert_eq!(super::format_number(word), None, "{word}");
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Protobuf: `.proto` text or a base64-encoded `FileDescriptorProto` (as the Confluent serializers send it),
-//! compiled with `protox`; imports resolve to references by name, `google/protobuf/*.proto` without them.
+//! compiled with `protox`; imports resolve to references by name, the files Confluent knows without one
+//! (`google/protobuf/*.proto`, `google/type/*.proto`, `confluent/meta.proto`, `confluent/type/*.proto`) without
+//! them.
 //! Canonical form: the encoded descriptor with source info, file name and default JSON names removed, so
 //! the same schema sent as text or as a descriptor has one identity.
 
@@ -60,7 +62,7 @@ pub(crate) fn parse(
         }
     };
     let canonical = canonical_form(&file, normalize);
-    let stored = stored_text(text, references, limits, normalize, &canonical);
+    let stored = stored_text(text, references, limits, normalize, &canonical, &file);
     Ok((ProtobufSchema { file }, canonical, stored))
 }
 
@@ -73,30 +75,41 @@ fn canonical_form(file: &FileDescriptor, normalize: bool) -> Vec<u8> {
     canonical.encode_to_vec()
 }
 
-/// Confluent's printing of `text` when it is source and the printing compiles to `canonical` (a text already in
-/// that form is taken without compiling it again); else `text`. The check keeps a stored text readable as the
-/// schema that was accepted, whatever the printing does with a construct it writes differently.
+/// The text to store for `text`: where it is source, Confluent's printing of it (normalized when asked, as
+/// Confluent's `normalize` prints it, else or failing that its plain printing) if that compiles to `canonical`
+/// (a text already in that form is taken without compiling it again); else `text` as given. The check keeps a
+/// stored text readable as the schema that was accepted, whatever the printing does with a construct it writes
+/// differently.
 fn stored_text(
     text: &str,
     references: &[ResolvedReference],
     limits: &Limits,
     normalize: bool,
     canonical: &[u8],
+    file: &FileDescriptor,
 ) -> String {
     if as_base64(text).is_some() {
         return text.to_string();
     }
-    let Some(printed) = super::proto_print::print(text) else {
-        return text.to_string();
+    let compiles_to_canonical = |printed: &str| {
+        printed == text
+            || load_all(printed, references, limits, Positions::Dropped)
+                .ok()
+                .and_then(|(files, root_name)| compile(files, &root_name).ok())
+                .is_some_and(|file| canonical_form(&file, normalize) == canonical)
     };
-    if printed == text {
+    let normalized = if normalize {
+        super::proto_print::print_normalized(text, file.parent_pool(), file.package_name())
+    } else {
+        None
+    };
+    if let Some(printed) = normalized.filter(|printed| compiles_to_canonical(printed)) {
         return printed;
     }
-    let same = load_all(&printed, references, limits, Positions::Dropped)
-        .ok()
-        .and_then(|(files, root_name)| compile(files, &root_name).ok())
-        .is_some_and(|file| canonical_form(&file, normalize) == canonical);
-    if same { printed } else { text.to_string() }
+    match super::proto_print::print(text) {
+        Some(printed) if compiles_to_canonical(&printed) => printed,
+        _ => text.to_string(),
+    }
 }
 
 /// Whether `.proto` source keeps its source info (the positions of its elements) when it is loaded.
@@ -128,7 +141,43 @@ fn load_all(
         }
     };
     files.insert(root_name.clone(), root);
+    check_extension_numbers(&files)?;
     Ok((files, root_name))
+}
+
+/// Refuses an extension number declared twice for one message across the schema's files (the message told by
+/// its simple name, as the files name it before they are compiled). The compiler's option resolution panics on
+/// such a pair when an option sets one of them, and its panic message never ends (it prints a recursive type).
+fn check_extension_numbers(files: &HashMap<String, File>) -> Result<(), SchemaError> {
+    fn collect<'a>(
+        extensions: &'a [FieldDescriptorProto],
+        messages: &'a [prost_types::DescriptorProto],
+        seen: &mut HashMap<(&'a str, i32), &'a str>,
+    ) -> Result<(), SchemaError> {
+        for extension in extensions {
+            let target = extension.extendee().rsplit('.').next().unwrap_or_default();
+            if let Some(first) = seen.insert((target, extension.number()), extension.name()) {
+                return Err(SchemaError::invalid(
+                    SchemaType::Protobuf,
+                    format!(
+                        "extension number {} of {target} is declared twice, by '{first}' and '{}'",
+                        extension.number(),
+                        extension.name()
+                    ),
+                ));
+            }
+        }
+        for message in messages {
+            collect(&message.extension, &message.nested_type, seen)?;
+        }
+        Ok(())
+    }
+    let mut seen = HashMap::new();
+    for file in files.values() {
+        let descriptor = file.file_descriptor_proto();
+        collect(&descriptor.extension, &descriptor.message_type, &mut seen)?;
+    }
+    Ok(())
 }
 
 /// Compiles `files` and returns the root's descriptor, its pool holding every import.
@@ -333,12 +382,39 @@ struct Files {
 
 impl FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        match self.files.borrow_mut().remove(name) {
-            Some(file) => Ok(file),
+        if let Some(file) = self.files.borrow_mut().remove(name) {
+            return Ok(file);
+        }
+        match KNOWN_FILES.iter().find(|(known, _)| *known == name) {
+            Some((_, source)) => File::from_source(name, source),
             None => self.google.open_file(name),
         }
     }
 }
+
+/// The files Confluent's registry and clients know without a reference, beyond `google/protobuf/*.proto`:
+/// Confluent's metadata options and types, and Google's common types. A reference of the same name wins.
+const KNOWN_FILES: &[(&str, &str)] = &[
+    ("confluent/meta.proto", include_str!("known/confluent/meta.proto")),
+    ("confluent/type/decimal.proto", include_str!("known/confluent/type/decimal.proto")),
+    ("confluent/type/variant.proto", include_str!("known/confluent/type/variant.proto")),
+    ("google/type/calendar_period.proto", include_str!("known/google/type/calendar_period.proto")),
+    ("google/type/color.proto", include_str!("known/google/type/color.proto")),
+    ("google/type/date.proto", include_str!("known/google/type/date.proto")),
+    ("google/type/datetime.proto", include_str!("known/google/type/datetime.proto")),
+    ("google/type/dayofweek.proto", include_str!("known/google/type/dayofweek.proto")),
+    ("google/type/decimal.proto", include_str!("known/google/type/decimal.proto")),
+    ("google/type/expr.proto", include_str!("known/google/type/expr.proto")),
+    ("google/type/fraction.proto", include_str!("known/google/type/fraction.proto")),
+    ("google/type/interval.proto", include_str!("known/google/type/interval.proto")),
+    ("google/type/latlng.proto", include_str!("known/google/type/latlng.proto")),
+    ("google/type/money.proto", include_str!("known/google/type/money.proto")),
+    ("google/type/month.proto", include_str!("known/google/type/month.proto")),
+    ("google/type/phone_number.proto", include_str!("known/google/type/phone_number.proto")),
+    ("google/type/postal_address.proto", include_str!("known/google/type/postal_address.proto")),
+    ("google/type/quaternion.proto", include_str!("known/google/type/quaternion.proto")),
+    ("google/type/timeofday.proto", include_str!("known/google/type/timeofday.proto")),
+];
 
 #[cfg(test)]
 mod tests {

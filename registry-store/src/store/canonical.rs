@@ -63,7 +63,27 @@ pub(crate) fn rewrites(
         if !formats.contains(&before.schema_type) {
             continue;
         }
-        let parsed = match registry_core::parse_stored(&before.to_unparsed(), &resolver, &limits) {
+        let context = context(before.id)?;
+        let read = |normalize: bool| {
+            registry_core::parse_stored(&before.to_unparsed().normalized(normalize), &resolver, &limits).map(|parsed| {
+                match &context {
+                    Some(context) => parsed.in_context(context),
+                    None => parsed,
+                }
+            })
+        };
+        let parsed = match read(false) {
+            // A Protobuf schema registered with `normalize` kept its text as sent and the identity of its
+            // normalized form: it takes the normalized printing and keeps that identity.
+            Ok(parsed) if parsed.fingerprint() != before.fingerprint && before.schema_type == SchemaType::Protobuf => {
+                match read(true) {
+                    Ok(normalized) if normalized.fingerprint() == before.fingerprint => normalized,
+                    _ => match failure.take() {
+                        Some(failure) => return Err(failure),
+                        None => parsed,
+                    },
+                }
+            }
             Ok(parsed) => parsed,
             Err(e) => {
                 if let Some(failure) = failure.take() {
@@ -72,10 +92,6 @@ pub(crate) fn rewrites(
                 tracing::warn!(id = before.id.0, error = %e, "a schema that cannot be read again keeps its text");
                 continue;
             }
-        };
-        let parsed = match context(before.id)? {
-            Some(context) => parsed.in_context(&context),
-            None => parsed,
         };
         let (text, fingerprint) = (parsed.text().to_string(), parsed.fingerprint());
         if text == before.text && fingerprint == before.fingerprint {
