@@ -1,6 +1,7 @@
 //! The text stored for a Protobuf schema sent as source: Confluent's printing of the file (its normalized
 //! printing when sent with `normalize`), checked case by case (`tests/protobuf_text/cases.json`). Each case's
-//! printing is also read back: it is its own printing, and it has the identity of the text sent.
+//! printing is also read back: it is its own printing, and it has the identity of the text sent. A case sent as a
+//! descriptor is stored as Confluent prints the file a descriptor describes.
 
 use registry_core::{Limits, NoReferences, ParsedSchema, SchemaType, UnparsedSchema, parse};
 use serde::Deserialize;
@@ -25,6 +26,9 @@ struct Case {
     /// Sent with `normalize` (Confluent's normalized printing).
     #[serde(default)]
     normalize: bool,
+    /// Sent as the base64 `FileDescriptorProto` the source compiles to, as Confluent's Python client sends it.
+    #[serde(default)]
+    descriptor: bool,
 }
 
 fn parsed(text: &str, normalize: bool) -> ParsedSchema {
@@ -39,7 +43,14 @@ fn each_source_is_stored_as_confluent_prints_it() {
     assert!(cases.cases.len() >= 15, "a truncated case file");
     let mut failures = Vec::new();
     for case in &cases.cases {
-        let sent = parsed(&case.schema, case.normalize);
+        let sent = if case.descriptor {
+            let descriptor = parsed(&case.schema, false).serialized_descriptor().expect("a Protobuf schema");
+            let sent = parsed(&descriptor, false);
+            assert_eq!(sent.fingerprint(), parsed(&case.schema, false).fingerprint(), "{}: one identity", case.name);
+            sent
+        } else {
+            parsed(&case.schema, case.normalize)
+        };
         let expected = match (&case.text, case.kept) {
             (Some(text), false) => text.as_str(),
             (None, true) => case.schema.as_str(),

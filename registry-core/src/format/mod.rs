@@ -146,15 +146,14 @@ impl ParsedSchema {
         }
     }
 
-    /// A Protobuf schema's compiled `FileDescriptorProto`, base64-encoded (Confluent's `format=serialized`);
-    /// `None` for the other formats.
+    /// A Protobuf schema's compiled `FileDescriptorProto`, custom options included, base64-encoded (Confluent's
+    /// `format=serialized`); `None` for the other formats.
     pub fn serialized_descriptor(&self) -> Option<String> {
         use base64::Engine;
-        use prost::Message;
         match &self.kind {
-            FormatSchema::Protobuf(proto) => Some(
-                base64::engine::general_purpose::STANDARD.encode(proto.file().file_descriptor_proto().encode_to_vec()),
-            ),
+            FormatSchema::Protobuf(proto) => {
+                Some(base64::engine::general_purpose::STANDARD.encode(proto.file().encode_to_vec()))
+            }
             _ => None,
         }
     }

@@ -1,15 +1,17 @@
-//! The text Confluent's registry stores for a Protobuf schema sent as `.proto` source: its printing of the file's
-//! element tree. That text is what it answers and what its schema GUID is the hash of, so a schema here stores,
-//! answers and hashes the same text.
+//! The text Confluent's registry stores for a Protobuf schema: its printing of the file's element tree. That text
+//! is what it answers and what its schema GUID is the hash of, so a schema here stores, answers and hashes the
+//! same text.
 //!
-//! The file is read into the tree Confluent's parser builds: declarations in their order, types and option values
+//! Source is read into the tree Confluent's parser builds: declarations in their order, types and option values
 //! as written (a number as its word, a string unescaped, an aggregate as a map whose repeated keys become a list),
-//! comments dropped, `default` and `json_name` taken out of a field's options. It is printed in Confluent's layout:
-//! two-space indents, a blank line between the sections of a body (reserved ranges, options, fields, oneofs,
-//! groups, extension ranges, extends, nested types), a body's messages before its enums, weak imports left out.
+//! comments dropped, `default` and `json_name` taken out of a field's options. A base64 descriptor is turned into
+//! the tree Confluent builds from one ([`print_descriptor`]). The tree is printed in Confluent's layout: two-space
+//! indents, a blank line between the sections of a body (reserved ranges, options, fields, oneofs, groups,
+//! extension ranges, extends, nested types), a body's messages before its enums, weak imports left out; with
+//! `normalize`, rewritten first as Confluent's normalization does ([`print_normalized`]).
 //!
 //! The reader accepts the grammar of that parser, which is narrower than the compiler's; where it stops, or where
-//! the printing would not compile back to the same descriptor (the caller checks), the text as sent is kept.
+//! the printing would not compile back to the same schema (the caller checks), the text as sent is kept.
 
 /// Confluent's printing of `source`, or `None` where its parser would not read the file.
 pub(crate) fn print(source: &str) -> Option<String> {
@@ -1646,6 +1648,358 @@ fn decimal_digits(negative: bool, digits: &[u8], point: i64) -> String {
     let body = if fraction.is_empty() { integer } else { format!("{integer}.{fraction}") };
     // Java writes a negative value that rounds to zero as `-0`.
     if negative { format!("-{body}") } else { body }
+}
+
+/// Confluent's printing of a file it received as a descriptor (a base64 `FileDescriptorProto`, as its Python
+/// client sends one): the descriptor turned into the tree its parser would have built (types named in full as the
+/// descriptor names them, every field's `json_name`, a map's entry written as the nested message it is, options in
+/// Confluent's fixed order, `confluent.*_meta` options as aggregates), then printed. `None` for a custom option
+/// other than Confluent's, which its printing writes in a form this one does not reproduce.
+pub(crate) fn print_descriptor(file: &prost_reflect::FileDescriptor) -> Option<String> {
+    let proto = file.file_descriptor_proto();
+    let proto3 = proto.syntax() == "proto3";
+    let mut tree = File {
+        syntax: matches!(proto.syntax(), "proto2" | "proto3").then(|| proto.syntax().to_string()),
+        package: Some(proto.package().to_string()).filter(|p| !p.is_empty()),
+        imports: Vec::new(),
+        public_imports: Vec::new(),
+        options: file_options(proto.options.as_ref()),
+        types: Vec::new(),
+        extends: extends_of(file.extensions(), proto3)?,
+        services: Vec::new(),
+    };
+    for (i, dependency) in proto.dependency.iter().enumerate() {
+        let i = i as i32;
+        if proto.public_dependency.contains(&i) {
+            tree.public_imports.push(dependency.clone());
+        } else if !proto.weak_dependency.contains(&i) {
+            tree.imports.push(dependency.clone());
+        }
+    }
+    tree.options.extend(meta(&file.options(), "confluent.file_meta")?);
+    for message in file.messages() {
+        tree.types.push(TypeDecl::Message(message_of(&message, proto3)?));
+    }
+    for e in file.enums() {
+        tree.types.push(TypeDecl::Enum(enum_of(&e)?));
+    }
+    for service in file.services() {
+        let sp = service.service_descriptor_proto();
+        let mut options = Vec::new();
+        if let Some(o) = &sp.options {
+            push_bool(&mut options, "deprecated", o.deprecated);
+        }
+        options.extend(meta(&service.options(), "")?);
+        let mut rpcs = Vec::new();
+        for method in service.methods() {
+            let mp = method.method_descriptor_proto();
+            let mut method_options = Vec::new();
+            if let Some(o) = &mp.options {
+                push_bool(&mut method_options, "deprecated", o.deprecated);
+                let level = o.idempotency_level.map(|l| match l {
+                    1 => "NO_SIDE_EFFECTS",
+                    2 => "IDEMPOTENT",
+                    _ => "IDEMPOTENCY_UNKNOWN",
+                });
+                push_bare(&mut method_options, "idempotency_level", level);
+            }
+            method_options.extend(meta(&method.options(), "")?);
+            rpcs.push(Rpc {
+                name: mp.name().to_string(),
+                request: (mp.client_streaming(), mp.input_type().to_string()),
+                response: (mp.server_streaming(), mp.output_type().to_string()),
+                options: method_options,
+            });
+        }
+        tree.services.push(Service { name: sp.name().to_string(), options, rpcs });
+    }
+    let mut out = String::new();
+    write_file(&mut out, &tree);
+    Some(out)
+}
+
+fn push_bool(options: &mut Vec<Opt>, name: &str, value: Option<bool>) {
+    if let Some(value) = value {
+        options.push(Opt { name: name.to_string(), parenthesized: false, value: OptValue::Bare(value.to_string()) });
+    }
+}
+
+fn push_bare(options: &mut Vec<Opt>, name: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        options.push(Opt { name: name.to_string(), parenthesized: false, value: OptValue::Bare(value.to_string()) });
+    }
+}
+
+fn push_str(options: &mut Vec<Opt>, name: &str, value: &Option<String>) {
+    if let Some(value) = value {
+        options.push(Opt { name: name.to_string(), parenthesized: false, value: OptValue::Str(value.clone()) });
+    }
+}
+
+/// A file's standard options in the order Confluent writes them.
+fn file_options(options: Option<&prost_types::FileOptions>) -> Vec<Opt> {
+    let mut out = Vec::new();
+    let Some(o) = options else { return out };
+    push_str(&mut out, "java_package", &o.java_package);
+    push_str(&mut out, "java_outer_classname", &o.java_outer_classname);
+    push_bool(&mut out, "java_multiple_files", o.java_multiple_files);
+    #[allow(deprecated)]
+    push_bool(&mut out, "java_generate_equals_and_hash", o.java_generate_equals_and_hash);
+    push_bool(&mut out, "java_string_check_utf8", o.java_string_check_utf8);
+    let mode = o.optimize_for.map(|m| match m {
+        2 => "CODE_SIZE",
+        3 => "LITE_RUNTIME",
+        _ => "SPEED",
+    });
+    push_bare(&mut out, "optimize_for", mode);
+    push_str(&mut out, "go_package", &o.go_package);
+    push_bool(&mut out, "cc_generic_services", o.cc_generic_services);
+    push_bool(&mut out, "java_generic_services", o.java_generic_services);
+    push_bool(&mut out, "py_generic_services", o.py_generic_services);
+    push_bool(&mut out, "deprecated", o.deprecated);
+    push_bool(&mut out, "cc_enable_arenas", o.cc_enable_arenas);
+    push_str(&mut out, "objc_class_prefix", &o.objc_class_prefix);
+    push_str(&mut out, "csharp_namespace", &o.csharp_namespace);
+    push_str(&mut out, "swift_prefix", &o.swift_prefix);
+    push_str(&mut out, "php_class_prefix", &o.php_class_prefix);
+    push_str(&mut out, "php_namespace", &o.php_namespace);
+    push_str(&mut out, "php_metadata_namespace", &o.php_metadata_namespace);
+    push_str(&mut out, "ruby_package", &o.ruby_package);
+    out
+}
+
+/// The `name` extension of `options` (Confluent's `Meta`: doc, params, tags, rules) as Confluent writes it, an
+/// aggregate of what is set; `None` (give up) for any custom option but Confluent's own.
+fn meta(options: &prost_reflect::DynamicMessage, name: &str) -> Option<Option<Opt>> {
+    use prost_reflect::Value as V;
+    if options.unknown_fields().next().is_some() {
+        return None;
+    }
+    let mut found = None;
+    for (extension, value) in options.extensions() {
+        if extension.full_name() == name {
+            found = Some(value.clone());
+        } else if !extension.full_name().starts_with("confluent.") {
+            return None;
+        }
+    }
+    let Some(V::Message(meta)) = found else { return Some(None) };
+    let text = |message: &prost_reflect::DynamicMessage, field: &str| match message.get_field_by_name(field).as_deref()
+    {
+        Some(V::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let mut entries = Vec::new();
+    if let Some(doc) = text(&meta, "doc") {
+        entries.push(("doc".to_string(), Value::Str(doc)));
+    }
+    if let Some(V::Map(params)) = meta.get_field_by_name("params").as_deref() {
+        let mut pairs: Vec<(String, String)> = params
+            .iter()
+            .filter_map(|(k, v)| match (k, v) {
+                (prost_reflect::MapKey::String(k), V::String(v)) => Some((k.clone(), v.clone())),
+                _ => None,
+            })
+            .collect();
+        pairs.sort();
+        let params: Vec<Value> = pairs
+            .into_iter()
+            .map(|(key, value)| {
+                let (key, value) =
+                    (("key".to_string(), Value::Str(key.clone())), ("value".to_string(), Value::Str(value)));
+                // For decimals' precision and scale Confluent writes the value first.
+                if matches!(key.1, Value::Str(ref k) if k == "precision" || k == "scale") {
+                    Value::Map(vec![value, key])
+                } else {
+                    Value::Map(vec![key, value])
+                }
+            })
+            .collect();
+        if !params.is_empty() {
+            entries.push(("params".to_string(), Value::List(params)));
+        }
+    }
+    if let Some(V::List(tags)) = meta.get_field_by_name("tags").as_deref() {
+        let tags: Vec<Value> = tags.iter().filter_map(|t| t.as_str().map(|t| Value::Str(t.to_string()))).collect();
+        if !tags.is_empty() {
+            entries.push(("tags".to_string(), Value::List(tags)));
+        }
+    }
+    if let Some(V::List(rules)) = meta.get_field_by_name("rules").as_deref() {
+        let rules: Vec<Value> = rules
+            .iter()
+            .filter_map(|rule| rule.as_message())
+            .map(|rule| {
+                ["name", "doc", "expr", "sql"]
+                    .into_iter()
+                    .filter_map(|f| text(rule, f).map(|t| (f.to_string(), Value::Str(t))))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|entries| !entries.is_empty())
+            .map(Value::Map)
+            .collect();
+        if !rules.is_empty() {
+            entries.push(("rules".to_string(), Value::List(rules)));
+        }
+    }
+    Some((!entries.is_empty()).then(|| Opt {
+        name: name.to_string(),
+        parenthesized: true,
+        value: OptValue::Map(entries),
+    }))
+}
+
+fn message_of(message: &MessageDescriptor, proto3: bool) -> Option<Message> {
+    let proto = message.descriptor_proto();
+    let mut out = Message { name: proto.name().to_string(), ..Message::default() };
+    let mut oneofs: Vec<OneOf> = proto
+        .oneof_decl
+        .iter()
+        .map(|o| OneOf { name: o.name().to_string(), options: Vec::new(), fields: Vec::new(), groups: Vec::new() })
+        .collect();
+    // In declaration order (the descriptor's lists; a `MessageDescriptor` lists its fields by number).
+    for fp in &proto.field {
+        let field = message.get_field_by_name(fp.name())?;
+        match fp.oneof_index.filter(|_| !fp.proto3_optional()) {
+            Some(i) => oneofs.get_mut(i as usize)?.fields.push(field_of(fp, &field.options(), proto3, true)?),
+            None => out.fields.push(field_of(fp, &field.options(), proto3, false)?),
+        }
+    }
+    out.oneofs = oneofs.into_iter().filter(|o| !o.fields.is_empty()).collect();
+    for nested in message.child_messages() {
+        out.nested.push(TypeDecl::Message(message_of(&nested, proto3)?));
+    }
+    for e in message.child_enums() {
+        out.nested.push(TypeDecl::Enum(enum_of(&e)?));
+    }
+    for range in &proto.reserved_range {
+        let (start, end) = (i64::from(range.start()), i64::from(range.end()) - 1);
+        out.reserveds.push(vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }]);
+    }
+    for name in &proto.reserved_name {
+        out.reserveds.push(vec![Range::Name(name.clone())]);
+    }
+    for range in &proto.extension_range {
+        if range.options.is_some() {
+            return None;
+        }
+        let (start, end) = (i64::from(range.start()), i64::from(range.end()) - 1);
+        out.extensions.push((vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }], Vec::new()));
+    }
+    if let Some(o) = &proto.options {
+        if o.message_set_wire_format.is_some() {
+            return None;
+        }
+        push_bool(&mut out.options, "no_standard_descriptor_accessor", o.no_standard_descriptor_accessor);
+        push_bool(&mut out.options, "deprecated", o.deprecated);
+        push_bool(&mut out.options, "map_entry", o.map_entry);
+    }
+    out.options.extend(meta(&message.options(), "confluent.message_meta")?);
+    out.extends = extends_of(message.child_extensions(), proto3)?;
+    Some(out)
+}
+
+fn field_of(
+    fp: &prost_types::FieldDescriptorProto,
+    options: &prost_reflect::DynamicMessage,
+    proto3: bool,
+    in_oneof: bool,
+) -> Option<Field> {
+    use prost_types::field_descriptor_proto::{Label, Type};
+    let label = if in_oneof {
+        None
+    } else if fp.proto3_optional() {
+        Some("optional")
+    } else {
+        match fp.label() {
+            Label::Repeated => Some("repeated"),
+            Label::Required if !proto3 => Some("required"),
+            Label::Optional if !proto3 => Some("optional"),
+            _ => None,
+        }
+    };
+    let ty = match fp.r#type() {
+        _ if fp.type_name.is_some() => fp.type_name().to_string(),
+        Type::Group => return None,
+        other => other.as_str_name().trim_start_matches("TYPE_").to_ascii_lowercase(),
+    };
+    let mut field_options = Vec::new();
+    if let Some(o) = &fp.options {
+        if o.lazy.is_some() || o.weak.is_some() {
+            return None;
+        }
+        let ctype = o.ctype.map(|c| match c {
+            1 => "CORD",
+            2 => "STRING_PIECE",
+            _ => "STRING",
+        });
+        push_bare(&mut field_options, "ctype", ctype);
+        push_bool(&mut field_options, "packed", o.packed);
+        let jstype = o.jstype.map(|j| match j {
+            1 => "JS_STRING",
+            2 => "JS_NUMBER",
+            _ => "JS_NORMAL",
+        });
+        push_bare(&mut field_options, "jstype", jstype);
+        push_bool(&mut field_options, "deprecated", o.deprecated);
+    }
+    field_options.extend(meta(options, "confluent.field_meta")?);
+    Some(Field {
+        label,
+        ty,
+        name: fp.name().to_string(),
+        tag: i64::from(fp.number()),
+        options: field_options,
+        default: fp.default_value.clone().filter(|_| !proto3),
+        json_name: fp.json_name.clone(),
+    })
+}
+
+fn enum_of(e: &prost_reflect::EnumDescriptor) -> Option<EnumDecl> {
+    let proto = e.enum_descriptor_proto();
+    let mut out =
+        EnumDecl { name: proto.name().to_string(), reserveds: Vec::new(), options: Vec::new(), constants: Vec::new() };
+    // In declaration order (an `EnumDescriptor` lists its values by number).
+    for vp in &proto.value {
+        let value = e.get_value_by_name(vp.name())?;
+        let mut options = Vec::new();
+        if let Some(o) = &vp.options {
+            push_bool(&mut options, "deprecated", o.deprecated);
+        }
+        options.extend(meta(&value.options(), "confluent.enum_value_meta")?);
+        out.constants.push((vp.name().to_string(), i64::from(vp.number()), options));
+    }
+    for range in &proto.reserved_range {
+        let (start, end) = (i64::from(range.start()), i64::from(range.end()));
+        out.reserveds.push(vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }]);
+    }
+    for name in &proto.reserved_name {
+        out.reserveds.push(vec![Range::Name(name.clone())]);
+    }
+    if let Some(o) = &proto.options {
+        push_bool(&mut out.options, "allow_alias", o.allow_alias);
+        push_bool(&mut out.options, "deprecated", o.deprecated);
+    }
+    out.options.extend(meta(&e.options(), "confluent.enum_meta")?);
+    Some(out)
+}
+
+/// Extension fields grouped by the message they extend (named in full, as the descriptor does), in the order each
+/// first appears.
+fn extends_of(
+    extensions: impl Iterator<Item = prost_reflect::ExtensionDescriptor>,
+    proto3: bool,
+) -> Option<Vec<Extend>> {
+    let mut out: Vec<Extend> = Vec::new();
+    for extension in extensions {
+        let fp = extension.field_descriptor_proto();
+        let field = field_of(fp, &extension.options(), proto3, false)?;
+        match out.iter_mut().find(|e| e.name == fp.extendee()) {
+            Some(e) => e.fields.push(field),
+            None => out.push(Extend { name: fp.extendee().to_string(), fields: vec![field] }),
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

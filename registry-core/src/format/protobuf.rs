@@ -66,18 +66,137 @@ pub(crate) fn parse(
     Ok((ProtobufSchema { file }, canonical, stored))
 }
 
-/// The encoded canonical descriptor of a compiled file.
+/// The encoded canonical descriptor of a compiled file, then its custom options ([`custom_options`]).
 fn canonical_form(file: &FileDescriptor, normalize: bool) -> Vec<u8> {
     let mut canonical = canonical_descriptor(file.file_descriptor_proto());
     if normalize {
         normalize_order(&mut canonical);
     }
-    canonical.encode_to_vec()
+    let mut bytes = canonical.encode_to_vec();
+    bytes.extend(custom_options(file));
+    bytes
 }
 
-/// The text to store for `text`: where it is source, Confluent's printing of it (normalized when asked, as
-/// Confluent's `normalize` prints it, else or failing that its plain printing) if that compiles to `canonical`
-/// (a text already in that form is taken without compiling it again); else `text` as given. The check keeps a
+/// `message` as bytes that are the same for the same value however it was built: fields and extensions by number,
+/// a map's entries by key (a `DynamicMessage` encodes a map in its hash order, which differs from one instance to
+/// the next). Each item carries its kind and length, so no two values share an encoding.
+fn encode_canonically(message: &prost_reflect::DynamicMessage, out: &mut Vec<u8>) {
+    use prost_reflect::Value;
+    fn value(v: &Value, out: &mut Vec<u8>) {
+        let mut item = |kind: u8, bytes: &[u8]| {
+            out.push(kind);
+            out.extend((bytes.len() as u64).to_le_bytes());
+            out.extend(bytes);
+        };
+        match v {
+            Value::Bool(b) => item(0, &[u8::from(*b)]),
+            Value::I32(n) | Value::EnumNumber(n) => item(1, &n.to_le_bytes()),
+            Value::I64(n) => item(2, &n.to_le_bytes()),
+            Value::U32(n) => item(3, &n.to_le_bytes()),
+            Value::U64(n) => item(4, &n.to_le_bytes()),
+            Value::F32(f) => item(5, &f.to_bits().to_le_bytes()),
+            Value::F64(f) => item(6, &f.to_bits().to_le_bytes()),
+            Value::String(s) => item(7, s.as_bytes()),
+            Value::Bytes(b) => item(8, b),
+            Value::Message(m) => {
+                let mut inner = Vec::new();
+                encode_canonically(m, &mut inner);
+                item(9, &inner);
+            }
+            Value::List(list) => {
+                let mut inner = Vec::new();
+                list.iter().for_each(|v| value(v, &mut inner));
+                item(10, &inner);
+            }
+            Value::Map(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                let mut inner = Vec::new();
+                for (key, v) in entries {
+                    value(&key.clone().into(), &mut inner);
+                    value(v, &mut inner);
+                }
+                item(11, &inner);
+            }
+        }
+    }
+    let mut fields: Vec<(u32, &Value)> = message.fields().map(|(f, v)| (f.number(), v)).collect();
+    fields.extend(message.extensions().map(|(e, v)| (e.number(), v)));
+    fields.sort_by_key(|(number, _)| *number);
+    for (number, v) in fields {
+        out.extend(number.to_le_bytes());
+        value(v, out);
+    }
+}
+
+/// The options of every element of `file` that sets a custom option (an extension: Confluent's
+/// `confluent.field_meta` tags among them), each encoded after its element's full name, in name order; empty
+/// when none does. The descriptor's own options keep only the standard ones, and two schemas that differ in a
+/// tag are two schemas.
+fn custom_options(file: &FileDescriptor) -> Vec<u8> {
+    fn add(out: &mut Vec<(String, Vec<u8>)>, name: &str, options: prost_reflect::DynamicMessage) {
+        if options.extensions().next().is_some() {
+            let mut bytes = Vec::new();
+            encode_canonically(&options, &mut bytes);
+            out.push((name.to_string(), bytes));
+        }
+    }
+    fn message(out: &mut Vec<(String, Vec<u8>)>, m: &prost_reflect::MessageDescriptor) {
+        add(out, m.full_name(), m.options());
+        for field in m.fields() {
+            add(out, field.full_name(), field.options());
+        }
+        for oneof in m.oneofs() {
+            add(out, oneof.full_name(), oneof.options());
+        }
+        for extension in m.child_extensions() {
+            add(out, extension.full_name(), extension.options());
+        }
+        for nested in m.child_messages() {
+            message(out, &nested);
+        }
+        for e in m.child_enums() {
+            enumeration(out, &e);
+        }
+    }
+    fn enumeration(out: &mut Vec<(String, Vec<u8>)>, e: &prost_reflect::EnumDescriptor) {
+        add(out, e.full_name(), e.options());
+        for value in e.values() {
+            add(out, value.full_name(), value.options());
+        }
+    }
+    let mut found = Vec::new();
+    add(&mut found, "", file.options());
+    for m in file.messages() {
+        message(&mut found, &m);
+    }
+    for e in file.enums() {
+        enumeration(&mut found, &e);
+    }
+    for extension in file.extensions() {
+        add(&mut found, extension.full_name(), extension.options());
+    }
+    for service in file.services() {
+        add(&mut found, service.full_name(), service.options());
+        for method in service.methods() {
+            add(&mut found, method.full_name(), method.options());
+        }
+    }
+    found.sort();
+    let mut out = Vec::new();
+    for (name, options) in found {
+        for part in [name.as_bytes(), options.as_slice()] {
+            out.extend((part.len() as u64).to_le_bytes());
+            out.extend(part);
+        }
+    }
+    out
+}
+
+/// The text to store for `text`: Confluent's printing of it (of the file a base64 descriptor describes; of
+/// source, normalized when asked, as Confluent's `normalize` prints it, else or failing that its plain printing)
+/// if that compiles to `canonical` (a text already in that form is taken without compiling it again); else
+/// `text` as given. The check keeps a
 /// stored text readable as the schema that was accepted, whatever the printing does with a construct it writes
 /// differently.
 fn stored_text(
@@ -88,9 +207,6 @@ fn stored_text(
     canonical: &[u8],
     file: &FileDescriptor,
 ) -> String {
-    if as_base64(text).is_some() {
-        return text.to_string();
-    }
     let compiles_to_canonical = |printed: &str| {
         printed == text
             || load_all(printed, references, limits, Positions::Dropped)
@@ -98,6 +214,12 @@ fn stored_text(
                 .and_then(|(files, root_name)| compile(files, &root_name).ok())
                 .is_some_and(|file| canonical_form(&file, normalize) == canonical)
     };
+    if as_base64(text).is_some() {
+        return match super::proto_print::print_descriptor(file) {
+            Some(printed) if compiles_to_canonical(&printed) => printed,
+            _ => text.to_string(),
+        };
+    }
     let normalized = if normalize {
         super::proto_print::print_normalized(text, file.parent_pool(), file.package_name())
     } else {
