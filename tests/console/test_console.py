@@ -303,7 +303,8 @@ def test_version_text_references_and_referrers(server, driver):
     assert "message Payment {" in schema.text and "int64 amount = 2;" in schema.text
     assert {e.text for e in schema.find_elements(By.CSS_SELECTOR, ".kw")} >= {"message", "repeated", "syntax"}
     assert {e.text for e in schema.find_elements(By.CSS_SELECTOR, ".t")} >= {"string", "int64"}
-    assert "// A payment of an order." in [e.text for e in schema.find_elements(By.CSS_SELECTOR, ".c")]
+    # The stored text is Confluent's printing of the file, which drops comments: none is left to highlight.
+    assert "A payment of an order" not in schema.text and not schema.find_elements(By.CSS_SELECTOR, ".c")
     assert console_errors(driver) == []
 
 
