@@ -876,50 +876,27 @@ fn write_types(out: &mut String, types: &[TypeDecl], indented: bool) {
     }
 }
 
+/// A section of a body: a line break (the one after the opening brace, or a blank line after the section before),
+/// then each item, indented; nothing when there is no item.
+fn section<T>(out: &mut String, items: &[T], text: impl Fn(&T) -> String) {
+    if items.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for item in items {
+        append_indented(out, &text(item));
+    }
+}
+
 fn message_text(message: &Message) -> String {
     let mut out = format!("message {} {{", message.name);
-    if !message.reserveds.is_empty() {
-        out.push('\n');
-        for reserved in &message.reserveds {
-            append_indented(&mut out, &ranges_text("reserved", reserved, &[]));
-        }
-    }
-    if !message.options.is_empty() {
-        out.push('\n');
-        for option in &message.options {
-            append_indented(&mut out, &option_statement(option));
-        }
-    }
-    if !message.fields.is_empty() {
-        out.push('\n');
-        for field in &message.fields {
-            append_indented(&mut out, &field_text(field));
-        }
-    }
-    if !message.oneofs.is_empty() {
-        out.push('\n');
-        for oneof in &message.oneofs {
-            append_indented(&mut out, &oneof_text(oneof));
-        }
-    }
-    if !message.groups.is_empty() {
-        out.push('\n');
-        for group in &message.groups {
-            append_indented(&mut out, &group_text(group));
-        }
-    }
-    if !message.extensions.is_empty() {
-        out.push('\n');
-        for (ranges, options) in &message.extensions {
-            append_indented(&mut out, &ranges_text("extensions", ranges, options));
-        }
-    }
-    if !message.extends.is_empty() {
-        out.push('\n');
-        for extend in &message.extends {
-            append_indented(&mut out, &extend_text(extend));
-        }
-    }
+    section(&mut out, &message.reserveds, |r| ranges_text("reserved", r, &[]));
+    section(&mut out, &message.options, option_statement);
+    section(&mut out, &message.fields, field_text);
+    section(&mut out, &message.oneofs, oneof_text);
+    section(&mut out, &message.groups, group_text);
+    section(&mut out, &message.extensions, |(ranges, options)| ranges_text("extensions", ranges, options));
+    section(&mut out, &message.extends, extend_text);
     if !message.nested.is_empty() {
         out.push('\n');
         write_types(&mut out, &message.nested, true);
@@ -930,12 +907,9 @@ fn message_text(message: &Message) -> String {
 
 fn enum_text(e: &EnumDecl) -> String {
     let mut out = format!("enum {} {{", e.name);
-    if !e.reserveds.is_empty() {
-        out.push('\n');
-        for reserved in &e.reserveds {
-            append_indented(&mut out, &ranges_text("reserved", reserved, &[]));
-        }
-    } else if !e.options.is_empty() || !e.constants.is_empty() {
+    section(&mut out, &e.reserveds, |r| ranges_text("reserved", r, &[]));
+    // Options and values follow reserved ranges without a blank line.
+    if e.reserveds.is_empty() && (!e.options.is_empty() || !e.constants.is_empty()) {
         out.push('\n');
     }
     for option in &e.options {
@@ -1006,83 +980,51 @@ fn group_text(group: &Group) -> String {
         out.push(' ');
     }
     out.push_str(&format!("group {} = {} {{", group.name, group.tag));
-    if !group.fields.is_empty() {
-        out.push('\n');
-        for field in &group.fields {
-            append_indented(&mut out, &field_text(field));
-        }
-    }
+    section(&mut out, &group.fields, field_text);
     out.push_str("}\n");
     out
 }
 
 fn oneof_text(oneof: &OneOf) -> String {
     let mut out = format!("oneof {} {{", oneof.name);
-    if !oneof.options.is_empty() {
-        out.push('\n');
-        for option in &oneof.options {
-            append_indented(&mut out, &option_statement(option));
-        }
-    }
-    if !oneof.fields.is_empty() {
-        out.push('\n');
-        for field in &oneof.fields {
-            append_indented(&mut out, &field_text(field));
-        }
-    }
-    if !oneof.groups.is_empty() {
-        out.push('\n');
-        for group in &oneof.groups {
-            append_indented(&mut out, &group_text(group));
-        }
-    }
+    section(&mut out, &oneof.options, option_statement);
+    section(&mut out, &oneof.fields, field_text);
+    section(&mut out, &oneof.groups, group_text);
     out.push_str("}\n");
     out
 }
 
 fn extend_text(extend: &Extend) -> String {
     let mut out = format!("extend {} {{", extend.name);
-    if !extend.fields.is_empty() {
-        out.push('\n');
-        for field in &extend.fields {
-            append_indented(&mut out, &field_text(field));
-        }
-    }
+    section(&mut out, &extend.fields, field_text);
     out.push_str("}\n");
     out
 }
 
 fn service_text(service: &Service) -> String {
     let mut out = format!("service {} {{", service.name);
-    if !service.options.is_empty() {
-        out.push('\n');
-        for option in &service.options {
-            append_indented(&mut out, &option_statement(option));
-        }
-    }
-    if !service.rpcs.is_empty() {
-        out.push('\n');
-        for rpc in &service.rpcs {
-            let stream = |streamed: bool| if streamed { "stream " } else { "" };
-            let mut line = format!(
-                "rpc {} ({}{}) returns ({}{})",
-                rpc.name,
-                stream(rpc.request.0),
-                rpc.request.1,
-                stream(rpc.response.0),
-                rpc.response.1
-            );
-            if !rpc.options.is_empty() {
-                line.push_str(" {\n");
-                for option in &rpc.options {
-                    append_indented(&mut line, &option_statement(option));
-                }
-                line.push('}');
+    section(&mut out, &service.options, option_statement);
+    section(&mut out, &service.rpcs, |rpc| {
+        let stream = |streamed: bool| if streamed { "stream " } else { "" };
+        let (request, response) = (&rpc.request, &rpc.response);
+        let mut line = format!(
+            "rpc {} ({}{}) returns ({}{})",
+            rpc.name,
+            stream(request.0),
+            request.1,
+            stream(response.0),
+            response.1
+        );
+        if !rpc.options.is_empty() {
+            line.push_str(" {\n");
+            for option in &rpc.options {
+                append_indented(&mut line, &option_statement(option));
             }
-            line.push_str(";\n");
-            append_indented(&mut out, &line);
+            line.push('}');
         }
-    }
+        line.push_str(";\n");
+        line
+    });
     out.push_str("}\n");
     out
 }
