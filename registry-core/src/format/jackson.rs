@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Deserialize;
@@ -42,9 +43,9 @@ impl<'a> Node<'a> {
         Ok(match text.as_bytes().first() {
             Some(b'{') => {
                 let Members(members) = serde_json::from_str(text)?;
-                let mut object = Vec::with_capacity(members.len());
+                let (mut object, mut index) = (Vec::with_capacity(members.len()), None);
                 for (key, value) in members {
-                    put(&mut object, key, Node::from_raw(value)?);
+                    put(&mut object, &mut index, key, Node::from_raw(value)?);
                 }
                 Node::Object(object)
             }
@@ -95,12 +96,33 @@ impl<'a> Node<'a> {
     }
 }
 
+/// Members past which an object being read keeps an index of its keys: finding a repeated key by scanning made
+/// reading a schema of 60,000 properties quadratic.
+const INDEXED_MEMBERS: usize = 16;
+
 /// Adds a member to an object being read: a key given twice keeps its last value at its first position, as Jackson
-/// does.
-fn put<'a>(members: &mut Vec<(Cow<'a, str>, Node<'a>)>, key: Cow<'a, str>, value: Node<'a>) {
-    match members.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => members.push((key, value)),
+/// does. `index` (each key's position) is built once the object is large.
+fn put<'a>(
+    members: &mut Vec<(Cow<'a, str>, Node<'a>)>,
+    index: &mut Option<HashMap<Cow<'a, str>, usize>>,
+    key: Cow<'a, str>,
+    value: Node<'a>,
+) {
+    if index.is_none() && members.len() >= INDEXED_MEMBERS {
+        *index = Some(members.iter().enumerate().map(|(at, (k, _))| (k.clone(), at)).collect());
+    }
+    let at = match index {
+        Some(index) => index.get(&key).copied(),
+        None => members.iter().position(|(k, _)| *k == key),
+    };
+    match at {
+        Some(at) => members[at].1 = value,
+        None => {
+            if let Some(index) = index {
+                index.insert(key.clone(), members.len());
+            }
+            members.push((key, value));
+        }
     }
 }
 
@@ -199,9 +221,9 @@ impl<'de> Deserialize<'de> for Node<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-                let mut members = Vec::new();
+                let (mut members, mut index) = (Vec::new(), None);
                 while let Some(Key(key)) = map.next_key()? {
-                    put(&mut members, key, map.next_value()?);
+                    put(&mut members, &mut index, key, map.next_value()?);
                 }
                 Ok(Node::Object(members))
             }
@@ -517,6 +539,22 @@ mod tests {
         let mut out = String::new();
         write_number(text, Numbers::Decimal, &mut out);
         out
+    }
+
+    /// A key given twice keeps its last value at its first position, in a small object (scanned) and in a large
+    /// one (indexed once it passes `INDEXED_MEMBERS`), at every depth.
+    #[test]
+    fn a_repeated_key_keeps_its_first_position_and_last_value() {
+        for width in [3, INDEXED_MEMBERS, INDEXED_MEMBERS + 5, 200] {
+            let keys: Vec<String> = (0..width).map(|i| format!("\"k{i}\":{i}")).collect();
+            let text = format!("{{{},\"k1\":\"last\",\"n\":{{{},\"k0\":true}}}}", keys.join(","), keys.join(","));
+            let written = super::super::json::canonical_text(&text, false).unwrap();
+            let mut expected: Vec<String> = keys.clone();
+            expected[1] = "\"k1\":\"last\"".into();
+            let mut nested: Vec<String> = keys.clone();
+            nested[0] = "\"k0\":true".into();
+            assert_eq!(written, format!("{{{},\"n\":{{{}}}}}", expected.join(","), nested.join(",")), "width {width}");
+        }
     }
 
     #[test]
