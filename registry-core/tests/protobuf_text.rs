@@ -66,3 +66,21 @@ fn each_source_is_stored_as_confluent_prints_it() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A printing longer than the size limit (two spaces more on each of many short lines) is not stored: the same
+/// schema could not be sent as that text again. The text as sent is kept, and it is itself under the limit.
+#[test]
+fn a_printing_over_the_size_limit_keeps_the_text_as_sent() {
+    let limits = Limits { max_schema_bytes: 4096, ..Limits::default() };
+    let mut text = String::from("syntax = \"proto3\";\nmessage Wide {\n");
+    let mut i = 1;
+    while text.len() < 4000 {
+        text.push_str(&format!("int32 f{i} = {i};\n"));
+        i += 1;
+    }
+    text.push_str("}\n");
+    let parsed = parse(&UnparsedSchema::new(SchemaType::Protobuf, text.clone()), &NoReferences, &limits).unwrap();
+    assert_eq!(parsed.text(), text);
+    let roomy = parse(&UnparsedSchema::new(SchemaType::Protobuf, text.clone()), &NoReferences, &Limits::default());
+    assert!(roomy.unwrap().text().len() > 4096, "printed under a larger limit, it is longer than this one");
+}

@@ -207,12 +207,14 @@ fn stored_text(
     canonical: &[u8],
     file: &FileDescriptor,
 ) -> String {
+    // A printing longer than the size limit would be a stored text the same schema could not be sent as again.
     let compiles_to_canonical = |printed: &str| {
         printed == text
-            || load_all(printed, references, limits, Positions::Dropped)
-                .ok()
-                .and_then(|(files, root_name)| compile(files, &root_name).ok())
-                .is_some_and(|file| canonical_form(&file, normalize) == canonical)
+            || (printed.len() <= limits.max_schema_bytes
+                && load_all(printed, references, limits, Positions::Dropped)
+                    .ok()
+                    .and_then(|(files, root_name)| compile(files, &root_name).ok())
+                    .is_some_and(|file| canonical_form(&file, normalize) == canonical))
     };
     if as_base64(text).is_some() {
         return match super::proto_print::print_descriptor(file) {
