@@ -97,8 +97,8 @@ impl<'a> Node<'a> {
 }
 
 /// Members past which an object being read keeps an index of its keys: finding a repeated key by scanning made
-/// reading a schema of 60,000 properties quadratic.
-const INDEXED_MEMBERS: usize = 16;
+/// reading a schema of 47,000 properties quadratic.
+const INDEXED_MEMBERS: usize = 64;
 
 /// Adds a member to an object being read: a key given twice keeps its last value at its first position, as Jackson
 /// does. `index` (each key's position) is built once the object is large.
