@@ -84,7 +84,7 @@ impl ParsedSchema {
 
     /// The canonical form the fingerprint is computed over: for Avro and JSON Schema the text Confluent's registry
     /// stores ([`ParsedSchema::text`]), for Protobuf the encoded `FileDescriptorProto` (source info and file name
-    /// removed).
+    /// removed) followed by its elements' custom options.
     pub fn canonical(&self) -> &[u8] {
         &self.canonical
     }

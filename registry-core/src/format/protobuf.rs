@@ -2,8 +2,10 @@
 //! compiled with `protox`; imports resolve to references by name, the files Confluent knows without one
 //! (`google/protobuf/*.proto`, `google/type/*.proto`, `confluent/meta.proto`, `confluent/type/*.proto`) without
 //! them.
-//! Canonical form: the encoded descriptor with source info, file name and default JSON names removed, so
-//! the same schema sent as text or as a descriptor has one identity.
+//! Canonical form: the encoded descriptor with source info, file name and default JSON names removed, its fields
+//! and imports in the order Confluent's printing writes them, then every element's custom options, so the same
+//! schema sent as text or as a descriptor has one identity, and another option value is another schema. The text
+//! stored is Confluent's printing of the file ([`super::proto_print`]) where it compiles back to that form.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
