@@ -89,9 +89,9 @@ impl ParsedSchema {
         &self.canonical
     }
 
-    /// The text to store: Confluent's canonical text (for Avro and JSON Schema normalized if asked), so the same
-    /// schema has the same text, GUID and identity here and there. For Protobuf source, Confluent's printing of the
-    /// file; a base64 descriptor, or source its parser would not read, is kept as given.
+    /// The text to store: Confluent's canonical text (normalized if asked), so the same schema has the same text,
+    /// GUID and identity here and there. For Protobuf, Confluent's printing of the file (of source, or of the file
+    /// a base64 descriptor describes); a text that printing does not reproduce is kept as given.
     pub fn text(&self) -> &str {
         match &self.source {
             Some(source) => source,

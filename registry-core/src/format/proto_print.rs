@@ -196,7 +196,12 @@ enum Declaration {
     Reserved(Vec<Range>),
     Constant(String, i64, Vec<Opt>),
     Rpc(Rpc),
-    /// `syntax`, `package`, `import` and empty statements, recorded in the file as they are read.
+    /// A file's `syntax`, `package` and imports (a weak one as `None`: Confluent's printing leaves it out).
+    Syntax(String),
+    Package(String),
+    Import(Option<String>),
+    PublicImport(String),
+    /// An empty statement.
     None,
 }
 
@@ -205,16 +210,8 @@ struct Reader<'a> {
     pos: usize,
 }
 
-struct FileParts {
-    syntax: Option<String>,
-    package: Option<String>,
-    imports: Vec<String>,
-    public_imports: Vec<String>,
-}
-
 impl Reader<'_> {
     fn file(mut self) -> Option<File> {
-        let mut parts = FileParts { syntax: None, package: None, imports: Vec::new(), public_imports: Vec::new() };
         let mut file = File {
             syntax: None,
             package: None,
@@ -230,23 +227,23 @@ impl Reader<'_> {
             if self.pos == self.data.len() {
                 break;
             }
-            match self.declaration(Context::File, &mut parts, 0)? {
+            match self.declaration(Context::File, 0)? {
                 Declaration::Type(t) => file.types.push(t),
                 Declaration::Service(s) => file.services.push(s),
                 Declaration::Option(o) => file.options.push(o),
                 Declaration::Extend(e) => file.extends.push(e),
+                Declaration::Syntax(syntax) => file.syntax = Some(syntax),
+                Declaration::Package(package) => file.package = Some(package),
+                Declaration::Import(import) => file.imports.extend(import),
+                Declaration::PublicImport(import) => file.public_imports.push(import),
                 Declaration::None => {}
                 _ => return None,
             }
         }
-        file.syntax = parts.syntax;
-        file.package = parts.package;
-        file.imports = parts.imports;
-        file.public_imports = parts.public_imports;
         Some(file)
     }
 
-    fn declaration(&mut self, context: Context, parts: &mut FileParts, depth: usize) -> Option<Declaration> {
+    fn declaration(&mut self, context: Context, depth: usize) -> Option<Declaration> {
         if depth > MAX_NESTING {
             return None;
         }
@@ -257,22 +254,24 @@ impl Reader<'_> {
         let file = context == Context::File;
         Some(match label.as_str() {
             "package" if file => {
-                parts.package = Some(self.name()?.0);
+                let package = self.name()?.0;
                 self.require(';')?;
-                Declaration::None
+                Declaration::Package(package)
             }
             "import" if file => {
-                match self.peek()? {
-                    '"' | '\'' => parts.imports.push(self.quoted()?),
+                let import = match self.peek()? {
+                    '"' | '\'' => Declaration::Import(Some(self.quoted()?)),
                     _ => match self.word()?.as_str() {
-                        // Confluent's printing leaves weak imports out.
-                        "weak" => drop(self.quoted()?),
-                        "public" => parts.public_imports.push(self.quoted()?),
+                        "weak" => {
+                            self.quoted()?;
+                            Declaration::Import(None)
+                        }
+                        "public" => Declaration::PublicImport(self.quoted()?),
                         _ => return None,
                     },
-                }
+                };
                 self.require(';')?;
-                Declaration::None
+                import
             }
             "syntax" if file => {
                 self.require('=')?;
@@ -280,9 +279,8 @@ impl Reader<'_> {
                 if syntax != "proto2" && syntax != "proto3" {
                     return None;
                 }
-                parts.syntax = Some(syntax);
                 self.require(';')?;
-                Declaration::None
+                Declaration::Syntax(syntax)
             }
             "option" => {
                 let option = self.option('=', depth)?;
@@ -291,16 +289,14 @@ impl Reader<'_> {
             }
             "reserved" => Declaration::Reserved(self.ranges(true)?.0),
             "message" if matches!(context, Context::File | Context::Message) => {
-                Declaration::Type(TypeDecl::Message(self.message(parts, depth)?))
+                Declaration::Type(TypeDecl::Message(self.message(depth)?))
             }
             "enum" if matches!(context, Context::File | Context::Message) => {
-                Declaration::Type(TypeDecl::Enum(self.enumeration(parts, depth)?))
+                Declaration::Type(TypeDecl::Enum(self.enumeration(depth)?))
             }
-            "service" if file => Declaration::Service(self.service(parts, depth)?),
-            "extend" if matches!(context, Context::File | Context::Message) => {
-                Declaration::Extend(self.extend(parts, depth)?)
-            }
-            "rpc" if context == Context::Service => Declaration::Rpc(self.rpc(parts, depth)?),
+            "service" if file => Declaration::Service(self.service(depth)?),
+            "extend" if matches!(context, Context::File | Context::Message) => Declaration::Extend(self.extend(depth)?),
+            "rpc" if context == Context::Service => Declaration::Rpc(self.rpc(depth)?),
             "oneof" if context == Context::Message => Declaration::OneOf(self.oneof(depth)?),
             "extensions" if context == Context::Message => {
                 let (ranges, options) = self.ranges(false)?;
@@ -318,28 +314,22 @@ impl Reader<'_> {
         })
     }
 
-    fn body(
-        &mut self,
-        context: Context,
-        parts: &mut FileParts,
-        depth: usize,
-        mut each: impl FnMut(Declaration) -> Option<()>,
-    ) -> Option<()> {
+    fn body(&mut self, context: Context, depth: usize, mut each: impl FnMut(Declaration) -> Option<()>) -> Option<()> {
         self.require('{')?;
         loop {
             if self.eat('}') {
                 return Some(());
             }
-            match self.declaration(context, parts, depth + 1)? {
+            match self.declaration(context, depth + 1)? {
                 Declaration::None => {}
                 declaration => each(declaration)?,
             }
         }
     }
 
-    fn message(&mut self, parts: &mut FileParts, depth: usize) -> Option<Message> {
+    fn message(&mut self, depth: usize) -> Option<Message> {
         let mut message = Message { name: self.name()?.0, ..Message::default() };
-        self.body(Context::Message, parts, depth, |declaration| {
+        self.body(Context::Message, depth, |declaration| {
             match declaration {
                 Declaration::Field(f) => message.fields.push(f),
                 Declaration::OneOf(o) => message.oneofs.push(o),
@@ -356,10 +346,10 @@ impl Reader<'_> {
         Some(message)
     }
 
-    fn enumeration(&mut self, parts: &mut FileParts, depth: usize) -> Option<EnumDecl> {
+    fn enumeration(&mut self, depth: usize) -> Option<EnumDecl> {
         let mut e =
             EnumDecl { name: self.name()?.0, reserveds: Vec::new(), options: Vec::new(), constants: Vec::new() };
-        self.body(Context::Enum, parts, depth, |declaration| {
+        self.body(Context::Enum, depth, |declaration| {
             match declaration {
                 Declaration::Constant(name, tag, options) => e.constants.push((name, tag, options)),
                 Declaration::Option(o) => e.options.push(o),
@@ -371,9 +361,9 @@ impl Reader<'_> {
         Some(e)
     }
 
-    fn extend(&mut self, parts: &mut FileParts, depth: usize) -> Option<Extend> {
+    fn extend(&mut self, depth: usize) -> Option<Extend> {
         let mut extend = Extend { name: self.name()?.0, fields: Vec::new() };
-        self.body(Context::Extend, parts, depth, |declaration| match declaration {
+        self.body(Context::Extend, depth, |declaration| match declaration {
             Declaration::Field(f) => {
                 extend.fields.push(f);
                 Some(())
@@ -383,9 +373,9 @@ impl Reader<'_> {
         Some(extend)
     }
 
-    fn service(&mut self, parts: &mut FileParts, depth: usize) -> Option<Service> {
+    fn service(&mut self, depth: usize) -> Option<Service> {
         let mut service = Service { name: self.name()?.0, options: Vec::new(), rpcs: Vec::new() };
-        self.body(Context::Service, parts, depth, |declaration| {
+        self.body(Context::Service, depth, |declaration| {
             match declaration {
                 Declaration::Rpc(r) => service.rpcs.push(r),
                 Declaration::Option(o) => service.options.push(o),
@@ -396,7 +386,7 @@ impl Reader<'_> {
         Some(service)
     }
 
-    fn rpc(&mut self, parts: &mut FileParts, depth: usize) -> Option<Rpc> {
+    fn rpc(&mut self, depth: usize) -> Option<Rpc> {
         let name = self.name()?.0;
         let request = self.rpc_type()?;
         if self.word()? != "returns" {
@@ -405,7 +395,7 @@ impl Reader<'_> {
         let response = self.rpc_type()?;
         let mut options = Vec::new();
         if self.peek()? == '{' {
-            self.body(Context::Rpc, parts, depth, |declaration| match declaration {
+            self.body(Context::Rpc, depth, |declaration| match declaration {
                 Declaration::Option(o) => {
                     options.push(o);
                     Some(())
@@ -824,90 +814,62 @@ fn write_file(out: &mut String, file: &File) {
     if let Some(package) = &file.package {
         out.push_str(&format!("package {package};\n"));
     }
-    if !file.imports.is_empty() || !file.public_imports.is_empty() {
-        out.push('\n');
-        for import in &file.imports {
-            out.push_str(&format!("import \"{import}\";\n"));
-        }
-        for import in &file.public_imports {
-            out.push_str(&format!("import public \"{import}\";\n"));
-        }
-    }
-    if !file.options.is_empty() {
-        out.push('\n');
-        for option in &file.options {
-            out.push_str(&option_statement(option));
-        }
-    }
-    if !file.types.is_empty() {
-        out.push('\n');
-        write_types(out, &file.types, false);
-    }
-    if !file.extends.is_empty() {
-        out.push('\n');
-        for extend in &file.extends {
-            out.push_str(&extend_text(extend));
-        }
-    }
-    if !file.services.is_empty() {
-        out.push('\n');
-        for service in &file.services {
-            out.push_str(&service_text(service));
-        }
-    }
+    let plain = file.imports.iter().map(|import| format!("import \"{import}\";\n"));
+    let imports: Vec<String> =
+        plain.chain(file.public_imports.iter().map(|import| format!("import public \"{import}\";\n"))).collect();
+    section(out, &imports, false, String::clone);
+    section(out, &file.options, false, option_statement);
+    section(out, &in_printed_order(&file.types), false, |t| type_text(t));
+    section(out, &file.extends, false, extend_text);
+    section(out, &file.services, false, service_text);
 }
 
 /// Messages first, then enums, each in its order (a message's index in the wire format follows it).
-fn write_types(out: &mut String, types: &[TypeDecl], indented: bool) {
-    let messages = types.iter().filter_map(|t| match t {
-        TypeDecl::Message(m) => Some(message_text(m)),
-        TypeDecl::Enum(_) => None,
-    });
-    let enums = types.iter().filter_map(|t| match t {
-        TypeDecl::Enum(e) => Some(enum_text(e)),
-        TypeDecl::Message(_) => None,
-    });
-    for text in messages.chain(enums) {
-        if indented {
-            append_indented(out, &text);
-        } else {
-            out.push_str(&text);
-        }
+fn in_printed_order(types: &[TypeDecl]) -> Vec<&TypeDecl> {
+    let messages = types.iter().filter(|t| matches!(t, TypeDecl::Message(_)));
+    messages.chain(types.iter().filter(|t| matches!(t, TypeDecl::Enum(_)))).collect()
+}
+
+fn type_text(t: &TypeDecl) -> String {
+    match t {
+        TypeDecl::Message(m) => message_text(m),
+        TypeDecl::Enum(e) => enum_text(e),
     }
 }
 
-/// A section of a body: a line break (the one after the opening brace, or a blank line after the section before),
-/// then each item, indented; nothing when there is no item.
-fn section<T>(out: &mut String, items: &[T], text: impl Fn(&T) -> String) {
+/// A section of a file or a body: a line break (the one after a body's opening brace, or a blank line after the
+/// section before), then each item's text, indented in a body; nothing when there is no item.
+fn section<T>(out: &mut String, items: &[T], indented: bool, text: impl Fn(&T) -> String) {
     if items.is_empty() {
         return;
     }
     out.push('\n');
     for item in items {
-        append_indented(out, &text(item));
+        if indented {
+            append_indented(out, &text(item));
+        } else {
+            out.push_str(&text(item));
+        }
     }
 }
 
 fn message_text(message: &Message) -> String {
     let mut out = format!("message {} {{", message.name);
-    section(&mut out, &message.reserveds, |r| ranges_text("reserved", r, &[]));
-    section(&mut out, &message.options, option_statement);
-    section(&mut out, &message.fields, field_text);
-    section(&mut out, &message.oneofs, oneof_text);
-    section(&mut out, &message.groups, group_text);
-    section(&mut out, &message.extensions, |(ranges, options)| ranges_text("extensions", ranges, options));
-    section(&mut out, &message.extends, extend_text);
-    if !message.nested.is_empty() {
-        out.push('\n');
-        write_types(&mut out, &message.nested, true);
-    }
+    section(&mut out, &message.reserveds, true, |r| ranges_text("reserved", r, &[]));
+    section(&mut out, &message.options, true, option_statement);
+    section(&mut out, &message.fields, true, field_text);
+    section(&mut out, &message.oneofs, true, oneof_text);
+    section(&mut out, &message.groups, true, group_text);
+    section(&mut out, &message.extensions, true, |(ranges, options)| ranges_text("extensions", ranges, options));
+    section(&mut out, &message.extends, true, extend_text);
+    section(&mut out, &in_printed_order(&message.nested), true, |t| type_text(t));
     out.push_str("}\n");
     out
 }
 
 fn enum_text(e: &EnumDecl) -> String {
     let mut out = format!("enum {} {{", e.name);
-    section(&mut out, &e.reserveds, |r| ranges_text("reserved", r, &[]));
+    section(&mut out, &e.reserveds, true, |r| ranges_text("reserved", r, &[]));
     // Options and values follow reserved ranges without a blank line.
     if e.reserveds.is_empty() && (!e.options.is_empty() || !e.constants.is_empty()) {
         out.push('\n');
@@ -980,31 +942,31 @@ fn group_text(group: &Group) -> String {
         out.push(' ');
     }
     out.push_str(&format!("group {} = {} {{", group.name, group.tag));
-    section(&mut out, &group.fields, field_text);
+    section(&mut out, &group.fields, true, field_text);
     out.push_str("}\n");
     out
 }
 
 fn oneof_text(oneof: &OneOf) -> String {
     let mut out = format!("oneof {} {{", oneof.name);
-    section(&mut out, &oneof.options, option_statement);
-    section(&mut out, &oneof.fields, field_text);
-    section(&mut out, &oneof.groups, group_text);
+    section(&mut out, &oneof.options, true, option_statement);
+    section(&mut out, &oneof.fields, true, field_text);
+    section(&mut out, &oneof.groups, true, group_text);
     out.push_str("}\n");
     out
 }
 
 fn extend_text(extend: &Extend) -> String {
     let mut out = format!("extend {} {{", extend.name);
-    section(&mut out, &extend.fields, field_text);
+    section(&mut out, &extend.fields, true, field_text);
     out.push_str("}\n");
     out
 }
 
 fn service_text(service: &Service) -> String {
     let mut out = format!("service {} {{", service.name);
-    section(&mut out, &service.options, option_statement);
-    section(&mut out, &service.rpcs, |rpc| {
+    section(&mut out, &service.options, true, option_statement);
+    section(&mut out, &service.rpcs, true, |rpc| {
         let stream = |streamed: bool| if streamed { "stream " } else { "" };
         let (request, response) = (&rpc.request, &rpc.response);
         let mut line = format!(
@@ -1043,9 +1005,8 @@ fn option_text(option: &Opt) -> String {
             out.push_str(&option_text(nested));
         }
         OptValue::Map(entries) => {
-            out.push_str(" = {\n");
-            write_map(&mut out, entries);
-            out.push('}');
+            out.push_str(" = ");
+            out.push_str(&map_text(entries));
         }
         OptValue::List(values) => {
             out.push_str(" = ");
@@ -1055,46 +1016,35 @@ fn option_text(option: &Opt) -> String {
     out
 }
 
-fn write_map(out: &mut String, entries: &[(String, Value)]) {
-    for (i, (key, value)) in entries.iter().enumerate() {
-        let comma = if i + 1 < entries.len() { "," } else { "" };
-        append_indented(out, &format!("{key}: {}{comma}", value_text(value)));
-    }
+fn map_text(entries: &[(String, Value)]) -> String {
+    block('{', entries.iter().map(|(key, value)| format!("{key}: {}", value_text(value))), '}')
 }
 
 fn value_text(value: &Value) -> String {
     match value {
         Value::Str(s) => format!("\"{}\"", escape(s)),
         Value::Bare(s) => s.clone(),
-        Value::Map(entries) => {
-            let mut out = String::from("{\n");
-            write_map(&mut out, entries);
-            out.push('}');
-            out
-        }
-        Value::List(values) => {
-            let mut out = String::from("[\n");
-            for (i, value) in values.iter().enumerate() {
-                let comma = if i + 1 < values.len() { "," } else { "" };
-                append_indented(&mut out, &format!("{}{comma}", value_text(value)));
-            }
-            out.push(']');
-            out
-        }
+        Value::Map(entries) => map_text(entries),
+        Value::List(values) => block('[', values.iter().map(value_text), ']'),
     }
 }
 
 /// `[one]`, or one item per indented line when there are several.
 fn bracketed(items: &[String]) -> String {
-    if let [one] = items {
-        return format!("[{one}]");
+    match items {
+        [one] => format!("[{one}]"),
+        _ => block('[', items.iter().cloned(), ']'),
     }
-    let mut out = String::from("[\n");
-    for (i, item) in items.iter().enumerate() {
-        let comma = if i + 1 < items.len() { "," } else { "" };
-        append_indented(&mut out, &format!("{item}{comma}"));
+}
+
+/// `open` and a line break, each item indented on its own lines with a comma after all but the last, `close`.
+fn block(open: char, items: impl ExactSizeIterator<Item = String>, close: char) -> String {
+    let mut out = format!("{open}\n");
+    let last = items.len().saturating_sub(1);
+    for (i, item) in items.enumerate() {
+        append_indented(&mut out, &if i < last { format!("{item},") } else { item });
     }
-    out.push(']');
+    out.push(close);
     out
 }
 
@@ -1230,21 +1180,25 @@ impl Normalizer<'_> {
     /// A field of `message`: its type qualified, its `default` and `json_name` among its options, all in order.
     fn field(&self, field: &mut Field, message: &MessageDescriptor, scope: &str) -> Option<()> {
         let descriptor = message.get_field_by_name(&field.name)?;
-        self.field_type(field, &descriptor.kind(), descriptor.is_map().then(|| descriptor.kind()))?;
+        self.field_type(field, &descriptor.kind(), descriptor.is_map())?;
         self.special_options(field, scope)
     }
 
-    fn field_type(&self, field: &mut Field, kind: &Kind, map: Option<Kind>) -> Option<()> {
-        if let Some(Kind::Message(entry)) = map {
-            field.label = None;
-            let key = field.ty.strip_prefix("map<")?.split(',').next()?.trim().to_string();
-            let value = entry.map_entry_value_field().kind();
-            field.ty = match qualified(&value) {
-                Some(value) => format!("map<{key}, {value}>"),
-                None => format!("map<{key}, {}>", field.ty.split(", ").nth(1)?.trim_end_matches('>')),
-            };
-        } else if let Some(name) = qualified(kind) {
-            field.ty = name;
+    /// A field's type named in full (a map's value type; a scalar as written).
+    fn field_type(&self, field: &mut Field, kind: &Kind, map: bool) -> Option<()> {
+        match kind {
+            Kind::Message(entry) if map => {
+                field.label = None;
+                if let Some(value) = qualified(&entry.map_entry_value_field().kind()) {
+                    let key = field.ty.strip_prefix("map<")?.split(',').next()?.trim().to_string();
+                    field.ty = format!("map<{key}, {value}>");
+                }
+            }
+            _ => {
+                if let Some(name) = qualified(kind) {
+                    field.ty = name;
+                }
+            }
         }
         Some(())
     }
@@ -1254,7 +1208,6 @@ impl Normalizer<'_> {
         if let Some(default) = field.default.take() {
             let value = match field.ty.as_str() {
                 "string" => OptValue::Str(default),
-                "bool" => OptValue::Bare(default),
                 ty if is_numeric_type(ty) => OptValue::Bare(format_number(&default).unwrap_or(default)),
                 _ => OptValue::Bare(default),
             };
@@ -1274,7 +1227,7 @@ impl Normalizer<'_> {
             for mut field in extend.fields {
                 let descriptor = self.pool.get_extension_by_name(&join(scope, &field.name))?;
                 let target = format!(".{}", descriptor.containing_message().full_name());
-                self.field_type(&mut field, &descriptor.kind(), None)?;
+                self.field_type(&mut field, &descriptor.kind(), false)?;
                 self.special_options(&mut field, scope)?;
                 match grouped.iter_mut().find(|e| e.name == target) {
                     Some(e) => e.fields.push(field),
@@ -1300,14 +1253,13 @@ impl Normalizer<'_> {
             }
             if let OptValue::Nested(nested) = option.value {
                 // `(a).b.c = v` is `(a) = {b: {c: v}}`.
-                let mut value: Value = nested.value.into();
-                let mut path: Vec<&str> = nested.name.split('.').collect();
-                let last = path.pop().unwrap_or_default();
-                let mut map = vec![(last.to_string(), value)];
-                while let Some(segment) = path.pop() {
-                    value = Value::Map(map);
-                    map = vec![(segment.to_string(), value)];
-                }
+                let Value::Map(map) = nested
+                    .name
+                    .rsplit('.')
+                    .fold(nested.value.into(), |inner, segment| Value::Map(vec![(segment.to_string(), inner)]))
+                else {
+                    return None;
+                };
                 option.value = OptValue::Map(map);
             }
             resolved.push(option);
@@ -1315,23 +1267,21 @@ impl Normalizer<'_> {
         resolved.sort_by(|a, b| a.name.cmp(&b.name));
         let mut merged: Vec<Opt> = Vec::with_capacity(resolved.len());
         for option in resolved {
-            let single = option.parenthesized
-                && self.pool.get_extension_by_name(&option.name).is_some_and(|e| !e.is_list())
-                && merged.last().is_some_and(|last| last.name == option.name);
-            if !single {
-                merged.push(option);
-                continue;
+            let single = option.parenthesized.then(|| self.pool.get_extension_by_name(&option.name)).flatten();
+            match (single.filter(|e| !e.is_list()), merged.last_mut()) {
+                (Some(extension), Some(last)) if last.name == option.name => {
+                    let message = match extension.kind() {
+                        Kind::Message(m) => Some(m),
+                        _ => None,
+                    };
+                    let replaced = std::mem::replace(&mut last.value, OptValue::Bare(String::new()));
+                    last.value = match (replaced, option.value) {
+                        (OptValue::Map(a), OptValue::Map(b)) => OptValue::Map(merge_maps(message.as_ref(), a, b)),
+                        (_, replacement) => replacement,
+                    };
+                }
+                _ => merged.push(option),
             }
-            let last = merged.last_mut()?;
-            let message = match self.pool.get_extension_by_name(&option.name)?.kind() {
-                Kind::Message(m) => Some(m),
-                _ => None,
-            };
-            let replaced = std::mem::replace(&mut last.value, OptValue::Bare(String::new()));
-            last.value = match (replaced, option.value) {
-                (OptValue::Map(a), OptValue::Map(b)) => OptValue::Map(merge_maps(message.as_ref(), a, b)),
-                (_, replacement) => replacement,
-            };
         }
         // Values are written in order once merged: maps by key, numbers as Java writes them.
         for option in &mut merged {
@@ -1442,7 +1392,8 @@ fn split_sorted(ranges: Vec<Vec<Range>>) -> Vec<Vec<Range>> {
     singles.into_iter().map(|r| vec![r]).collect()
 }
 
-/// A range of one number written as that number, as the normalized printing writes it.
+/// A range of one number as that number: how the normalized printing writes it, and how Confluent reads a
+/// descriptor's.
 fn single(range: Range) -> Range {
     match range {
         Range::Span(start, end) if start == end => Range::Tag(start),
@@ -1816,7 +1767,7 @@ fn message_of(message: &MessageDescriptor, proto3: bool) -> Option<Message> {
     }
     for range in &proto.reserved_range {
         let (start, end) = (i64::from(range.start()), i64::from(range.end()) - 1);
-        out.reserveds.push(vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }]);
+        out.reserveds.push(vec![single(Range::Span(start, end))]);
     }
     for name in &proto.reserved_name {
         out.reserveds.push(vec![Range::Name(name.clone())]);
@@ -1826,7 +1777,7 @@ fn message_of(message: &MessageDescriptor, proto3: bool) -> Option<Message> {
             return None;
         }
         let (start, end) = (i64::from(range.start()), i64::from(range.end()) - 1);
-        out.extensions.push((vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }], Vec::new()));
+        out.extensions.push((vec![single(Range::Span(start, end))], Vec::new()));
     }
     if let Some(o) = &proto.options {
         if o.message_set_wire_format.is_some() {
@@ -1913,7 +1864,7 @@ fn enum_of(e: &prost_reflect::EnumDescriptor) -> Option<EnumDecl> {
     }
     for range in &proto.reserved_range {
         let (start, end) = (i64::from(range.start()), i64::from(range.end()));
-        out.reserveds.push(vec![if start == end { Range::Tag(start) } else { Range::Span(start, end) }]);
+        out.reserveds.push(vec![single(Range::Span(start, end))]);
     }
     for name in &proto.reserved_name {
         out.reserveds.push(vec![Range::Name(name.clone())]);

@@ -42,9 +42,7 @@ impl ProtobufSchema {
 }
 
 /// Parses `text` (`.proto` source or a base64 `FileDescriptorProto`) with `references` importable by name;
-/// returns it with its canonical form (the descriptor without source info, file name or default JSON names,
-/// encoded) and the text to store: Confluent's printing of the source ([`super::proto_print`]) where that
-/// compiles to the same canonical form, else the text as given.
+/// returns it with its canonical form ([`canonical_form`]) and the text to store ([`stored_text`]).
 ///
 /// Source info (where each element is in the text) is three fifths of a compiled pool's memory (40 MiB of a
 /// 1 MiB message's 100 MiB) and is read only to say where an error is: a schema is compiled without it, and only
@@ -198,9 +196,8 @@ fn custom_options(file: &FileDescriptor) -> Vec<u8> {
 /// The text to store for `text`: Confluent's printing of it (of the file a base64 descriptor describes; of
 /// source, normalized when asked, as Confluent's `normalize` prints it, else or failing that its plain printing)
 /// if that compiles to `canonical` (a text already in that form is taken without compiling it again); else
-/// `text` as given. The check keeps a
-/// stored text readable as the schema that was accepted, whatever the printing does with a construct it writes
-/// differently.
+/// `text` as given. The check keeps a stored text readable as the schema that was accepted, whatever the printing
+/// does with a construct it writes differently.
 fn stored_text(
     text: &str,
     references: &[ResolvedReference],
