@@ -16,8 +16,8 @@ pub struct StoredSchema {
     pub id: SchemaId,
     /// The format.
     pub schema_type: SchemaType,
-    /// Its text: Confluent's canonical text for Avro and JSON Schema (normalized if the registration asked), a
-    /// Protobuf schema's text as first registered.
+    /// Its text: Confluent's canonical text for Avro and JSON Schema, its printing of a Protobuf file (each
+    /// normalized if the registration asked; a Protobuf text that printing does not reproduce as first registered).
     pub text: String,
     /// The schemas it references.
     pub references: Vec<SchemaReference>,
@@ -33,6 +33,24 @@ impl StoredSchema {
     pub fn guid(&self) -> SchemaGuid {
         let contract = &self.contract;
         SchemaGuid::compute(&self.text, &self.references, contract.metadata.as_ref(), contract.rule_set.as_ref())
+    }
+
+    /// This record read as it was registered, `read(normalize)` parsing its text: plainly, unless that does not
+    /// give its fingerprint and a normalized read does. A Protobuf schema registered with `normalize` has its
+    /// normalized form's identity, which its text read plainly need not give (an Avro or JSON Schema text
+    /// registered normalized is itself normalized). A failed normalized read counts as no match.
+    pub(crate) fn read_as_registered<E>(
+        &self,
+        read: impl Fn(bool) -> Result<ParsedSchema, E>,
+    ) -> Result<ParsedSchema, E> {
+        let plain = read(false)?;
+        if plain.fingerprint() == self.fingerprint || self.schema_type != SchemaType::Protobuf {
+            return Ok(plain);
+        }
+        match read(true) {
+            Ok(normalized) if normalized.fingerprint() == self.fingerprint => Ok(normalized),
+            _ => Ok(plain),
+        }
     }
 
     /// Whether this record holds `parsed`: the same format, text, references and contract. Two records can:

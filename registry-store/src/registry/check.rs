@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use registry_core::{SchemaId, SchemaType, Subject, Version};
+use registry_core::{SchemaId, Subject, Version};
 
 use super::Registry;
 use crate::RegistryError;
@@ -157,14 +157,11 @@ impl Registry {
                 let parsed = resolver.outcome(registry_core::parse_stored(&unparsed, &resolver, limits));
                 parsed.map(|parsed| parsed.in_context(&context))
             };
-            match parse(false) {
+            match stored.read_as_registered(parse) {
                 Ok(parsed) if parsed.fingerprint() != stored.fingerprint => {
-                    // A Protobuf schema registered normalized keeps its text as sent and the normalized identity.
-                    let normalized = stored.schema_type == SchemaType::Protobuf
-                        && parse(true).is_ok_and(|p| p.fingerprint() == stored.fingerprint);
                     // A schema whose identity another id took when texts became canonical keeps its old one.
                     let merged = snapshot.id_of(&parsed.fingerprint())?.is_some_and(|other| other != *id);
-                    if !normalized && !merged {
+                    if !merged {
                         problems.push(format!(
                             "schema id {id}: its fingerprint is not that of its canonical form (the text or its \
                              references changed)"

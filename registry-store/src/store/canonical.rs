@@ -72,19 +72,12 @@ pub(crate) fn rewrites(
                 }
             })
         };
-        let parsed = match read(false) {
-            // A Protobuf schema registered with `normalize` kept its text as sent and the identity of its
-            // normalized form: it takes the normalized printing and keeps that identity.
-            Ok(parsed) if parsed.fingerprint() != before.fingerprint && before.schema_type == SchemaType::Protobuf => {
-                match read(true) {
-                    Ok(normalized) if normalized.fingerprint() == before.fingerprint => normalized,
-                    _ => match failure.take() {
-                        Some(failure) => return Err(failure),
-                        None => parsed,
-                    },
-                }
-            }
-            Ok(parsed) => parsed,
+        // A Protobuf schema registered with `normalize` takes the normalized printing and keeps its identity.
+        let parsed = match before.read_as_registered(read) {
+            Ok(parsed) => match failure.take() {
+                Some(failure) => return Err(failure),
+                None => parsed,
+            },
             Err(e) => {
                 if let Some(failure) = failure.take() {
                     return Err(failure);

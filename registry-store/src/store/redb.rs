@@ -64,11 +64,11 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 /// `META` key: the on-disk format version of the file.
 const META_FORMAT_VERSION: &str = "format_version";
-/// The file's format: 8 since Protobuf source texts are Confluent's printing of the file (a release before it
-/// would compute other identities for some of them), 7 since version records carry their registration time (a release before it could not read
-/// them), 6 since every write appends to the audit log (a release before it would write without, and
-/// leave the log silent about it), 5 since schema contexts have ids of their own (its context tables, empty in a file that
-/// never had a context), 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
+/// The file's format: 8 since Protobuf texts are Confluent's printing of the file (a release before it would
+/// compute other identities for some of them), 7 since version records carry their registration time (a release
+/// before it could not read them), 6 since every write appends to the audit log (a release before it would write
+/// without, and leave the log silent about it), 5 since schema contexts have ids of their own (its context tables,
+/// empty in a file that never had a context), 4 since schema texts are canonical. A file of format 1 or 2 (records without or with data
 /// contracts, no GUID index) is given the index, and one of format 3 or less its canonical texts
 /// ([`super::canonical`]), when it is opened; it is then refused by releases that predate it.
 const FILE_FORMAT: u64 = 8;
