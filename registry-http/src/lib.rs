@@ -155,7 +155,8 @@ pub fn app(state: AppState) -> Router {
 
 /// The server as the binary runs it: [`app`]'s routes behind shortcuts that answer, without routing them, a
 /// `GET /schemas/ids/{id}` whose answer is pre-rendered, a `GET /subjects/{subject}/versions/latest` built from
-/// it, and a repeated registration whose answer is remembered (see `front.rs`). Serve it with
+/// it, a repeated registration whose answer is remembered, and a validation against a compiled validator (see
+/// `front.rs`). Serve it with
 /// `axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(server(state)))`.
 pub fn server(state: AppState) -> Server {
     let state = Arc::new(state);

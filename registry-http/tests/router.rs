@@ -381,6 +381,92 @@ async fn the_get_latest_shortcut_answers_as_the_router_does() {
     assert_eq!(get(&front, &path, Some(("x-api-key", "wrong"))).await.0, StatusCode::UNAUTHORIZED);
 }
 
+/// Sends a `POST` with `body` (its length declared, as HTTP clients send it, and request id `v-1`) to `service`
+/// and reads the answer's
+/// status, content type, request id and body.
+async fn post<S>(service: S, path: &str, body: &str, headers: &[(&str, &str)]) -> (StatusCode, String, String, String)
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>,
+{
+    let mut request = Request::post(path).header("content-length", body.len()).header("x-request-id", "v-1");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response =
+        service.oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("infallible");
+    let text = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (status, content_type, request_id) = (response.status(), text("content-type"), text("x-request-id"));
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, content_type, request_id, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The validation shortcut answers every body as the router does, whether the validator is compiled yet or not,
+/// and never past auth.
+#[tokio::test]
+async fn the_validate_shortcut_answers_as_the_router_does() {
+    let registry = Registry::in_memory(RegistryOptions::default()).expect("registry");
+    let state = AppState::new(registry.clone());
+    let (routed, front) = (app(state.clone()), server(state.clone()));
+    let subject = registry_core::Subject::new("orders-value").expect("subject");
+    let schema = registry_core::UnparsedSchema::new(
+        registry_core::SchemaType::Json,
+        r#"{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}"#,
+    );
+    let id = registry.register(&subject, &schema).expect("registered").id.0;
+    let path = format!("/api/v1/validate/{id}");
+    let json = [("content-type", "application/json")];
+    // Each body twice: the first may compile the validator (on the router's side), the second finds it compiled.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], StatusCode);
+    let cases: &[Case] = &[
+        ("valid", r#"{"data":{"n":1}}"#, &json, StatusCode::OK),
+        ("invalid", r#"{"data":{"n":"one"}}"#, &json, StatusCode::OK),
+        ("null document", r#"{"data":null}"#, &json, StatusCode::OK),
+        ("a batch", r#"{"items":[{"n":1},{}]}"#, &json, StatusCode::OK),
+        ("no content type", r#"{"data":{"n":1}}"#, &[], StatusCode::OK),
+        ("malformed JSON", r#"{"data":"#, &json, StatusCode::BAD_REQUEST),
+        ("an unknown field", r#"{"data":{"n":1},"extra":1}"#, &json, StatusCode::UNPROCESSABLE_ENTITY),
+        ("two inputs", r#"{"data":{"n":1},"items":[]}"#, &json, StatusCode::UNPROCESSABLE_ENTITY),
+        ("an Avro datum for a JSON Schema", r#"{"data_base64":"AA=="}"#, &json, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "a text content type",
+            r#"{"data":{"n":1}}"#,
+            &[("content-type", "text/plain")],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ];
+    for (what, body, headers, status) in cases {
+        for round in 0..2 {
+            let answered = post(front.clone(), &path, body, headers).await;
+            let by_router = post(routed.clone(), &path, body, headers).await;
+            assert_eq!(answered.0, *status, "{what}, round {round}: {}", answered.3);
+            assert_eq!(answered, by_router, "{what}, round {round}");
+        }
+    }
+    let (_, content_type, request_id, body) = post(front.clone(), &path, r#"{"data":{"n":"one"}}"#, &json).await;
+    assert_eq!((content_type.as_str(), request_id.as_str()), ("application/vnd.schemaregistry.v1+json", "v-1"));
+    let answer: Value = serde_json::from_slice(body.as_bytes()).expect("JSON");
+    assert_eq!(
+        (answer["valid"].as_bool(), answer["errors"][0]["path"].as_str()),
+        (Some(false), Some("/n")),
+        "{answer}"
+    );
+    // Ids the shortcut leaves to the router, or that name nothing, answer as the router does.
+    for other in [format!("/api/v1/validate/00{id}"), "/api/v1/validate/999".into(), "/api/v1/validate/x".into()] {
+        let body = r#"{"data":{"n":1}}"#;
+        assert_eq!(post(front.clone(), &other, body, &json).await, post(routed.clone(), &other, body, &json).await);
+    }
+    assert_eq!(post(front.clone(), "/api/v1/validate/999", r#"{"data":1}"#, &json).await.0, StatusCode::NOT_FOUND);
+
+    // With auth on, a compiled validator still needs a key.
+    let mut state = AppState::new(registry);
+    state.auth = Some(Arc::new(AuthKeys::default().with_key("reader-key", Role::Reader)));
+    let front = server(state);
+    let body = r#"{"data":{"n":1}}"#;
+    assert_eq!(post(front.clone(), &path, body, &[("x-api-key", "reader-key")]).await.0, StatusCode::OK);
+    assert_eq!(post(front.clone(), &path, body, &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(post(front.clone(), &path, body, &[("x-api-key", "wrong")]).await.0, StatusCode::UNAUTHORIZED);
+}
+
 /// A body that fails while it is read, as when the client goes away mid-request.
 struct Broken;
 
