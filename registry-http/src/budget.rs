@@ -132,17 +132,19 @@ fn share_of(state: &SharedState, request: &Request) -> Option<u32> {
 
 /// Hands the allocator's free memory back to the system, on the blocking pool: glibc keeps what a large request
 /// freed in the arena of the thread that freed it, where a thread of another arena cannot reuse it (several
-/// hundred MiB after a burst of large requests); mimalloc (the binary's allocator with the `mimalloc` feature)
+/// hundred MiB after a burst of large requests); jemalloc (the binary's allocator with the `jemalloc` feature)
 /// keeps freed pages for a while.
 async fn release_free_memory() {
     // One at a time: two at once would only walk the same free lists twice.
     static TRIMMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let trim = || {
         let _one = TRIMMING.lock();
-        #[cfg(feature = "mimalloc")]
-        // SAFETY: mi_collect only frees what mimalloc holds unused; it may be called from any thread.
+        #[cfg(feature = "jemalloc")]
+        // SAFETY: purging every arena (4096 is jemalloc's MALLCTL_ARENAS_ALL) only hands back pages jemalloc holds
+        // unused; the control takes and returns nothing, and may be called from any thread.
         unsafe {
-            libmimalloc_sys::mi_collect(true);
+            let (none, no_length) = (std::ptr::null_mut(), std::ptr::null_mut());
+            tikv_jemalloc_sys::mallctl(c"arena.4096.purge".as_ptr(), none, no_length, none, 0);
         }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only returns the free pages of the allocator's arenas to the system.

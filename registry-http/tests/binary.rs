@@ -167,6 +167,24 @@ fn hash_key_prints_the_sha256_the_keys_file_stores() {
     );
 }
 
+/// The binary allocates with jemalloc, with the settings it compiles in (an arena per CPU, freed pages handed back
+/// after a second by jemalloc's own thread): jemalloc prints the options in force when asked for its statistics at
+/// exit, and the environment may still add to them.
+#[cfg(feature = "jemalloc")]
+#[test]
+fn the_binary_allocates_with_jemalloc_and_its_compiled_in_settings() {
+    let output = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
+        .args(["hash-key", "abc"])
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    for option in ["opt.percpu_arena: \"percpu\"", "opt.background_thread: true", "opt.dirty_decay_ms: 1000"] {
+        assert!(stats.contains(option), "{option} not in jemalloc's statistics:\n{stats}");
+    }
+}
+
 /// `schema-registry copy` with `args`: (success, stdout, stderr).
 fn copy(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
