@@ -20,19 +20,20 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// and wins): an arena per CPU, each thread allocating from the one of the CPU it runs on, and pages freed handed
 /// back to the system after a second by jemalloc's own thread, not the default ten seconds on the next allocation.
 /// Measured with `registry-load max` against jemalloc's defaults (four arenas per CPU, no background thread): the
-/// same CPU per request, 154 against 172 MiB at the end (glibc's malloc 145 MiB).
-#[cfg(feature = "jemalloc")]
+/// same CPU per request, 154 against 172 MiB at the end (glibc's malloc 145 MiB). On Linux only: an arena per CPU
+/// needs `sched_getcpu`, and elsewhere jemalloc's defaults do.
+#[cfg(all(feature = "jemalloc", target_os = "linux"))]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 static JEMALLOC_CONF: JemallocConf =
     JemallocConf(c"percpu_arena:percpu,background_thread:true,dirty_decay_ms:1000".as_ptr());
 
 /// The `const char *` jemalloc reads its settings from.
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", target_os = "linux"))]
 #[repr(transparent)]
 struct JemallocConf(*const std::ffi::c_char);
 
 // SAFETY: the pointer is to a static, immutable C string.
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", target_os = "linux"))]
 unsafe impl Sync for JemallocConf {}
 
 fn main() -> ExitCode {

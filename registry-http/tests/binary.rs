@@ -170,7 +170,7 @@ fn hash_key_prints_the_sha256_the_keys_file_stores() {
 /// The binary allocates with jemalloc, with the settings it compiles in (an arena per CPU, freed pages handed back
 /// after a second by jemalloc's own thread): jemalloc prints the options in force when asked for its statistics at
 /// exit, and the environment may still add to them.
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", target_os = "linux"))]
 #[test]
 fn the_binary_allocates_with_jemalloc_and_its_compiled_in_settings() {
     let output = Command::new(env!("CARGO_BIN_EXE_schema-registry"))
