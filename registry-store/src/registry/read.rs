@@ -166,9 +166,14 @@ impl Registry {
     /// request omits its metadata or rule set, the version holding it with those of the subject's newest live
     /// version, as a registration would inherit them.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
+        let settings = self.effective_settings(subject)?;
+        if settings.validate_fields == Some(true) {
+            let mode = self.effective_mode(subject)?;
+            super::compat::Judging::check_names_first(self, subject, schema, &settings, mode)?;
+        }
         // Normalized when asked or when the subject's config says so, as a registration would be.
         let adjusted;
-        let schema = if !schema.normalize && self.effective_settings(subject)?.normalize == Some(true) {
+        let schema = if !schema.normalize && settings.normalize == Some(true) {
             adjusted = schema.clone().normalized(true);
             &adjusted
         } else {
