@@ -657,7 +657,12 @@ fn run(registry: &Registry, op: Op) -> Result<Answer, RegistryError> {
         deduplicated: r.deduplicated,
     };
     Ok(match op {
-        Op::Register { subject: s, schema: i } => registered(registry.register(subject(s), schema(i))?),
+        Op::Register { subject: s, schema: i } => {
+            // Half the registrations cache the record they write, as the server's do: a stale one would show as a
+            // schema read by id after its delete.
+            let options = RegisterOptions { cache_record: i % 2 == 0, ..RegisterOptions::default() };
+            registered(registry.register_with(subject(s), schema(i), options)?)
+        }
         Op::Import { subject: s, schema: i, id, version } => {
             let options = RegisterOptions {
                 id: id.map(|i| SchemaId(pick(&GIVEN_IDS, i))),

@@ -433,6 +433,17 @@ impl Caches {
         }
     }
 
+    /// A registration wrote `record`, a new schema's, and its caller is about to read it: it is kept, unless an id
+    /// has stopped being found since `removals` was counted, before the registration was queued (its id can only
+    /// be removed after that; a removal counts after it drops the cached record).
+    pub(crate) fn record_registered(&self, removals: u64, record: Arc<StoredSchema>) {
+        let id = record.id;
+        self.schemas.insert(id, record);
+        if self.removals() != removals {
+            self.schemas.invalidate(&id);
+        }
+    }
+
     /// Versions of `subject` were deleted, soft or permanently, touching `touched`; with `settings_gone`, the
     /// subject's own settings went too (a permanent delete of the whole subject).
     fn after_delete(&self, subject: &Subject, touched: &[Touched], settings_gone: bool) {
@@ -601,6 +612,34 @@ mod tests {
         assert!(matches!(caches.take_search_stale(), Stale::All), "past the bound, everything");
         caches.apply(&Change::Unknown);
         assert!(matches!(caches.take_search_stale(), Stale::All), "an unknown change, everything");
+    }
+
+    #[test]
+    fn a_registered_record_is_kept_only_if_no_id_was_removed_since_its_registration_was_queued() {
+        let caches = Caches::new(&crate::RegistryOptions::default());
+        let record = |id: u32| {
+            Arc::new(StoredSchema {
+                id: SchemaId(id),
+                schema_type: registry_core::SchemaType::Avro,
+                text: "\"int\"".into(),
+                references: Vec::new(),
+                fingerprint: Fingerprint([7; 32]),
+                contract: Default::default(),
+            })
+        };
+        let before = caches.removals();
+        caches.record_registered(before, record(1));
+        assert_eq!(caches.schemas.get(&SchemaId(1)), Some(record(1)), "nothing removed: kept");
+        let touched = [Touched { id: SchemaId(9), fingerprint: None, orphaned: true }];
+        caches.apply(&Change::Deleted {
+            subject: Subject::new("s").expect("a subject"),
+            touched: touched.to_vec(),
+            settings_gone: false,
+        });
+        caches.record_registered(before, record(2));
+        assert_eq!(caches.schemas.get(&SchemaId(2)), None, "an id was removed meanwhile: not kept");
+        caches.record_registered(caches.removals(), record(3));
+        assert!(caches.schemas.get(&SchemaId(3)).is_some(), "counted after it: kept");
     }
 
     #[test]

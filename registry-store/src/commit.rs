@@ -17,11 +17,12 @@ use registry_core::{Fingerprint, Subject};
 use crate::RegistryError;
 use crate::cache::{Caches, Change};
 use crate::error::StorageError;
-use crate::records::Registered;
+use crate::records::{Registered, StoredSchema};
 use crate::store::{Lock, Store, Transaction};
 
-/// What a registration job answers: the registration, and whether it wrote a new version.
-pub(crate) type Committed = Result<(Registered, bool), RegistryError>;
+/// What a registration job answers: the registration, whether it wrote a new version, and the schema record it
+/// wrote, if it wrote one (a new id's).
+pub(crate) type Committed = Result<(Registered, bool, Option<Arc<StoredSchema>>), RegistryError>;
 
 /// What a caller hears: its registration's outcome, and the count of retractions (`Caches::retractions`) when it
 /// was answered, for the caller to check that nothing it learned was taken back before it remembers it.
@@ -161,7 +162,7 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
                             Err(StorageError::message("registry", "the registration failed on an internal error")
                                 .into())
                         });
-                    if let Ok((_, true)) = &outcome {
+                    if let Ok((_, true, _)) = &outcome {
                         txn.publish(&Change::Registered { subject: subject.clone() })?;
                     }
                     outcomes.push(outcome);
@@ -185,7 +186,7 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
         let ran = outcomes.next();
         // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
         // that stops waiting (a dropped future) must not leave a stale cache behind.
-        if landed && let Some(Ok((_, true))) = &ran {
+        if landed && let Some(Ok((_, true, _))) = &ran {
             caches.apply(&Change::Registered { subject });
         }
         let outcome = match &written {
@@ -325,13 +326,13 @@ mod tests {
         let panics = committer
             .submit(subject(), Vec::new(), fingerprint, Box::new(|_| panic!("a bug in a registration")))
             .expect("queued");
-        let fine = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false))));
+        let fine = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None))));
         let (outcome, _) = panics.wait().expect("answered");
         assert!(matches!(outcome, Err(RegistryError::Storage(_))), "{outcome:?}");
         let (outcome, _) = fine.expect("queued").wait().expect("answered");
-        assert_eq!(outcome.expect("the other job is untouched"), (registered(), false));
+        assert_eq!(outcome.expect("the other job is untouched"), (registered(), false, None));
         assert!(committer.is_running());
-        let after = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false))));
+        let after = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None))));
         assert!(after.expect("queued").wait().expect("answered").0.is_ok());
     }
 

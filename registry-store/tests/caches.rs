@@ -1,11 +1,12 @@
 //! The caches: registering an existing schema parses nothing and writes nothing; a new schema's record is cached
-//! by reads, not by its registration; the memo of parsed texts is
+//! by reads, not by its registration, unless the registration asks (`cache_record`, for a caller that reads it
+//! right after); the memo of parsed texts is
 //! never stale; byte-bounded caches stay within their bounds; the count of removals moves exactly when an id
 //! stops being found, the count of retractions with every delete and setting change and never with a registration.
 
 use registry_core::compat::CompatibilityLevel;
 use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
-use registry_store::{Deleted, Deletion, Mode, Registry, RegistryOptions, Scope};
+use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, RegistryOptions, Scope};
 use support::Backend;
 
 mod support;
@@ -54,6 +55,31 @@ fn a_new_schema_record_is_cached_by_its_first_read_not_by_its_registration_on(ba
         registry.schema_by_id(*id).unwrap();
     }
     assert_eq!(registry.stats().schemas.hits, 20, "and fills the cache for the next");
+}
+
+#[test]
+fn a_registration_that_asks_caches_its_new_record_as_the_store_holds_it() {
+    support::backends().into_iter().for_each(a_registration_that_asks_caches_its_new_record_as_the_store_holds_it_on);
+}
+
+fn a_registration_that_asks_caches_its_new_record_as_the_store_holds_it_on(backend: Backend) {
+    let (asking, plain) = (backend.registry(RegistryOptions::default()), backend.registry(RegistryOptions::default()));
+    let options = RegisterOptions { cache_record: true, ..RegisterOptions::default() };
+    for i in 0..10 {
+        let subject = Subject::new(&format!("s{i}")).unwrap();
+        let schema = avro(&format!("R{i}"));
+        let registered = asking.register_with(&subject, &schema, options).unwrap();
+        let cached = asking.schema_by_id(registered.id).unwrap();
+        // The same schema registered without asking, read back from the store.
+        let plain_id = plain.register(&subject, &schema).unwrap().id;
+        let stored = plain.schema_by_id(plain_id).unwrap();
+        assert_eq!(*cached, registry_store::StoredSchema { id: registered.id, ..(*stored).clone() });
+    }
+    let stats = asking.stats();
+    assert_eq!((stats.schemas.hits, stats.schemas.misses), (10, 0), "each first read found the record cached");
+    // An existing schema writes no record, and a repeat caches nothing new.
+    asking.register_with(&Subject::new("s0").unwrap(), &avro("R0"), options).unwrap();
+    assert_eq!(asking.stats().schemas.misses, 0);
 }
 
 #[test]

@@ -114,6 +114,7 @@ fn run_step(registry: &Registry, op: &str, args: &Value) -> Result<Value, Regist
                 versioned: args.get("version").is_some_and(|v| v.as_i64() != Some(0)),
                 semver: args.get("semver").and_then(Value::as_str).map(|v| v.parse().expect("semver")),
                 draft: args.get("draft").and_then(Value::as_bool).unwrap_or(false),
+                cache_record: args.get("cache_record").and_then(Value::as_bool).unwrap_or(false),
             };
             let r = registry.register_with(&subject(args), &schema(args), options)?;
             json!({"id": r.id.0, "version": r.version.get(), "semver": r.semver.to_string(), "deduplicated": r.deduplicated})

@@ -747,7 +747,8 @@ async fn register(
             VersionSelector::Latest => Err(ApiError::unprocessable("a registration needs a version number")),
         })?),
     };
-    let options = RegisterOptions { id, version, versioned, ..RegisterOptions::default() };
+    // The answer carries the schema registered: its record is cached as it lands rather than read back.
+    let options = RegisterOptions { id, version, versioned, cache_record: true, ..RegisterOptions::default() };
     let plain = id.is_none() && !versioned;
     let result = register_schema(&state.registry, subject, schema, options).await;
     metrics::record_registration(result.as_ref().map(|r| r.deduplicated));

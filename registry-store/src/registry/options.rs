@@ -243,6 +243,10 @@ pub struct RegisterOptions {
     /// Registered as a DRAFT: not the latest, nor checked against, until it is activated
     /// ([`Registry::set_state`]). A schema the subject already has answers as it is.
     pub draft: bool,
+    /// The caller reads the registered schema right after (a server answering with it): the record of a new
+    /// schema goes into the record cache as the registration lands, rather than being read back from the store.
+    /// Off, a bulk load leaves the record cache to reads.
+    pub cache_record: bool,
 }
 
 impl RegisterOptions {

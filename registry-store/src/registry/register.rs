@@ -137,6 +137,8 @@ impl Registry {
             precheck.as_ref().filter(|p| !p.level.is_transitive()).and_then(|p| p.live.first()).map(|(_, id)| *id);
         let given_version = options.version.is_some();
         let admission = Admission { options, actor: self.actor.clone(), precheck, inheritance };
+        // Read before the job is queued: an id it makes can only be removed after that.
+        let removals = self.inner.shared.caches.removals();
         let answer = self.submit_registration(subject, &schema, &parsed, admission)?;
         let finish = Finish {
             caches: self.inner.shared.caches.clone(),
@@ -144,6 +146,7 @@ impl Registry {
             parsed,
             superseded,
             given_version,
+            cache_record: options.cache_record.then_some(removals),
         };
         let retry = (attempts > 0).then(|| {
             Box::new(Retry {
@@ -379,7 +382,7 @@ impl Shared {
             {
                 let registered =
                     Registered { id: known, version: *version, semver: record.semver, deduplicated: true, inherited };
-                return Ok((registered, false));
+                return Ok((registered, false, None));
             }
         }
         // Known elsewhere but not here: this subject may hold the same text under an id that kept an older identity
@@ -399,7 +402,7 @@ impl Shared {
             let same_text = txn.ids_by_guid(&guid)?;
             let candidates = versions.iter().rev().filter(|(_, r)| same_text.contains(&r.id));
             if let Some(registered) = live_holding(&*txn, candidates, inherited, |stored| stored.holds(parsed))? {
-                return Ok((registered, false));
+                return Ok((registered, false, None));
             }
         }
 
@@ -415,7 +418,7 @@ impl Shared {
         {
             let equivalent = |stored: &StoredSchema| stored.equivalent(parsed, Some(&key));
             if let Some(registered) = live_holding(&*txn, since(), inherited, equivalent)? {
-                return Ok((registered, false));
+                return Ok((registered, false, None));
             }
         }
 
@@ -529,6 +532,7 @@ impl Shared {
         }
         // A record at `id` is this schema's (ids are bound to one fingerprint, checked above), so it is kept, and held
         // so that a delete cannot take it away before this commits; an id allocated just now has none.
+        let mut written = None;
         if fresh || !txn.hold_schema(id)? {
             // The canonical text (normalized if asked) and references, as Confluent stores them.
             let stored = StoredSchema {
@@ -540,6 +544,7 @@ impl Shared {
                 contract: schema.contract.clone(),
             };
             txn.put_schema(&stored)?;
+            written = Some(Arc::new(stored));
         }
         txn.bind(&fingerprint, id)?;
         let state = if options.draft { VersionState::Draft } else { VersionState::Active };
@@ -561,7 +566,7 @@ impl Shared {
             _ => event,
         };
         audit::append(txn, actor.as_deref(), event)?;
-        Ok((Registered { id, version, semver, deduplicated: false, inherited }, true))
+        Ok((Registered { id, version, semver, deduplicated: false, inherited }, true, written))
     }
 }
 
@@ -607,6 +612,9 @@ struct Finish {
     superseded: Option<SchemaId>,
     /// Whether the version was given (IMPORT mode): it may be older than a live version holding the same schema.
     given_version: bool,
+    /// Whether the record of a new schema goes into the record cache ([`RegisterOptions::cache_record`]): if so,
+    /// the count of removals before the registration was queued.
+    cache_record: Option<u64>,
 }
 
 /// How to begin a registration again when the subject's newest version changed under it
@@ -701,14 +709,17 @@ fn answered_twice() -> RegistryError {
 /// The caller's answer to a registration whose job has answered (`None`: the committer stopped before it ran).
 fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
     let (outcome, retractions) = heard.ok_or(RegistryError::Closing)?;
-    let (registered, wrote) = outcome?;
-    let Finish { caches, key, parsed, superseded, given_version } = finish.ok_or_else(answered_twice)?;
+    let (registered, wrote, record) = outcome?;
+    let Finish { caches, key, parsed, superseded, given_version, cache_record } = finish.ok_or_else(answered_twice)?;
     // A version written where it was given may be older than a live one holding the same schema, which is what a
     // plain registration answers (the newest): the fast path does not learn it.
     let key = (!(wrote && given_version)).then_some(key);
     // The committer has already dropped what the new version made stale, before answering; a delete or settings
     // change since then (this instance's or another's) takes back what is remembered here.
     caches.after_registered(retractions, key, &registered, wrote.then_some((parsed, superseded)));
+    if let (Some(record), Some(removals)) = (record, cache_record) {
+        caches.record_registered(removals, record);
+    }
     Ok(registered)
 }
 
