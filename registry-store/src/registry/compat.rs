@@ -15,6 +15,24 @@ use crate::records::ScopeSettings;
 use crate::store::{Resolver, Result, Snapshot};
 
 impl Registry {
+    /// With `validateFields` (in `settings`, outside IMPORT mode), `schema`'s field names checked before anything
+    /// else is asked of it, parsing it for that alone: Confluent checks a schema it is asked to look up or register
+    /// before it looks for it, so a schema registered while the setting was off is refused once it is on.
+    pub(super) fn check_names_first(
+        &self,
+        subject: &Subject,
+        schema: &UnparsedSchema,
+        settings: &ScopeSettings,
+        mode: crate::Mode,
+    ) -> Result<()> {
+        let checked = settings.validate_fields == Some(true) && mode != crate::Mode::Import;
+        // Only a JSON Schema's names are checked here (Avro's are when parsed, Protobuf has none to check).
+        if checked && schema.schema_type == SchemaType::Json && !schema.text.trim().is_empty() {
+            self.parse_keyed(schema, None, subject.context())?.check_field_names()?;
+        }
+        Ok(())
+    }
+
     /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)
     /// against the versions the subject's level names. A subject with no live versions is compatible with
     /// `None` and `Latest`; a numbered version of it is `VersionNotFound`.
@@ -106,24 +124,6 @@ impl Judging {
     pub fn check_names(&self, parsed: &ParsedSchema, mode: crate::Mode) -> Result<()> {
         if self.validate_fields && mode != crate::Mode::Import {
             parsed.check_field_names()?;
-        }
-        Ok(())
-    }
-
-    /// With `validateFields` (in `settings`, outside IMPORT mode), `schema`'s field names checked before anything
-    /// else is asked of it, parsing it for that alone: Confluent checks a schema it is asked to look up or register
-    /// before it looks for it, so a schema registered while the setting was off is refused once it is on.
-    pub(super) fn check_names_first(
-        registry: &Registry,
-        subject: &Subject,
-        schema: &UnparsedSchema,
-        settings: &ScopeSettings,
-        mode: crate::Mode,
-    ) -> Result<()> {
-        let checked = settings.validate_fields == Some(true) && mode != crate::Mode::Import;
-        // Only a JSON Schema's names are checked here (Avro's are when parsed, Protobuf has none to check).
-        if checked && schema.schema_type == SchemaType::Json && !schema.text.trim().is_empty() {
-            registry.parse_keyed(schema, None, subject.context())?.check_field_names()?;
         }
         Ok(())
     }

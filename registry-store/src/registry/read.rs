@@ -169,7 +169,7 @@ impl Registry {
         let settings = self.effective_settings(subject)?;
         if settings.validate_fields == Some(true) {
             let mode = self.effective_mode(subject)?;
-            super::compat::Judging::check_names_first(self, subject, schema, &settings, mode)?;
+            self.check_names_first(subject, schema, &settings, mode)?;
         }
         // Normalized when asked or when the subject's config says so, as a registration would be.
         let adjusted;

@@ -82,7 +82,7 @@ impl Registry {
             adjusted = request.clone().normalized(normalize);
             &adjusted
         };
-        Judging::check_names_first(self, subject, request, &settings, mode)?;
+        self.check_names_first(subject, request, &settings, mode)?;
         let as_sent_answers = !explicit && !settings.has_defaults_or_overrides();
         // The fast path: the schema exactly as sent, seen before, already in this subject. No parse, no
         // transaction.
