@@ -8,6 +8,7 @@ use registry_core::diff::SchemaDiff;
 use registry_core::{ParsedSchema, SchemaId, SchemaType, Subject, UnparsedSchema, Version, VersionSelector};
 
 use super::config::in_force;
+use super::read::{Identified, text_key};
 use super::register::live_versions;
 use super::{Registry, Shared};
 use crate::RegistryError;
@@ -15,22 +16,27 @@ use crate::records::ScopeSettings;
 use crate::store::{Resolver, Result, Snapshot};
 
 impl Registry {
-    /// With `validateFields` (in `settings`, outside IMPORT mode), `schema`'s field names checked before anything
-    /// else is asked of it, parsing it for that alone: Confluent checks a schema it is asked to look up or register
-    /// before it looks for it, so a schema registered while the setting was off is refused once it is on.
-    pub(super) fn check_names_first(
+    /// `schema`'s identity in `subject`, as [`Registry::fingerprint_or_parse`] gives it, with its field names
+    /// checked first where `validateFields` is in force outside IMPORT mode (`settings`, the subject's): Confluent
+    /// checks a schema it is asked to look up or register before it looks for it, so a schema registered while the
+    /// setting was off is refused once it is on. The check needs the tree: such a schema is parsed even when seen
+    /// before, and the parse is what identifies it.
+    pub(super) fn identify_checked(
         &self,
         subject: &Subject,
         schema: &UnparsedSchema,
         settings: &ScopeSettings,
-        mode: crate::Mode,
-    ) -> Result<()> {
-        let checked = settings.validate_fields == Some(true) && mode != crate::Mode::Import;
+    ) -> Result<Identified> {
         // Only a JSON Schema's names are checked here (Avro's are when parsed, Protobuf has none to check).
-        if checked && schema.schema_type == SchemaType::Json && !schema.text.trim().is_empty() {
-            self.parse_keyed(schema, None, subject.context())?.check_field_names()?;
+        let checked = settings.validate_fields == Some(true)
+            && schema.schema_type == SchemaType::Json
+            && self.effective_mode(subject)? != crate::Mode::Import;
+        if !checked {
+            return self.fingerprint_or_parse(schema, subject.context());
         }
-        Ok(())
+        let parsed = self.parse_keyed(schema, text_key(schema), subject.context())?;
+        parsed.check_field_names()?;
+        Ok(Identified::Parsed(parsed))
     }
 
     /// Checks `schema` against `subject` without registering it: against one version, or (with `None`)

@@ -167,10 +167,6 @@ impl Registry {
     /// version, as a registration would inherit them.
     pub fn lookup(&self, subject: &Subject, schema: &UnparsedSchema, deleted: Deleted) -> Result<SchemaVersion> {
         let settings = self.effective_settings(subject)?;
-        if settings.validate_fields == Some(true) {
-            let mode = self.effective_mode(subject)?;
-            self.check_names_first(subject, schema, &settings, mode)?;
-        }
         // Normalized when asked or when the subject's config says so, as a registration would be.
         let adjusted;
         let schema = if !schema.normalize && settings.normalize == Some(true) {
@@ -179,7 +175,7 @@ impl Registry {
         } else {
             schema
         };
-        let (fingerprint, parsed) = match self.fingerprint_or_parse(schema, subject.context())? {
+        let (fingerprint, parsed) = match self.identify_checked(subject, schema, &settings)? {
             Identified::Seen(fingerprint) => (fingerprint, None),
             Identified::Parsed(parsed) => (parsed.fingerprint(), Some(parsed)),
         };

@@ -82,13 +82,12 @@ impl Registry {
             adjusted = request.clone().normalized(normalize);
             &adjusted
         };
-        self.check_names_first(subject, request, &settings, mode)?;
         let as_sent_answers = !explicit && !settings.has_defaults_or_overrides();
         // The fast path: the schema exactly as sent, seen before, already in this subject. No parse, no
         // transaction.
         let mut parsed = None;
         if !blank {
-            let known = self.fingerprint_or_parse(request, subject.context())?;
+            let known = self.identify_checked(subject, request, &settings)?;
             if as_sent_answers
                 && let Identified::Seen(fingerprint) = known
                 && let Some(registered) = self.answerable(subject, fingerprint, latest_only)?
