@@ -102,12 +102,7 @@ impl Server {
         else {
             return false;
         };
-        let limit = self.state.max_body_bytes.min(crate::SMALL_BODY_BYTES) as u64;
-        !subject.is_empty()
-            && !subject.contains('/')
-            && declared_length(request).is_some_and(|length| length <= limit)
-            && accepted_content_type(request.headers()).is_ok()
-            && auth::permits(&self.state, request)
+        !subject.is_empty() && !subject.contains('/') && self.readable_here(request, crate::SMALL_BODY_BYTES as u64)
     }
 
     /// Whether `request` could be a validation checked here: a `POST /api/v1/validate/{id}` (digits) of an accepted
@@ -118,18 +113,20 @@ impl Server {
             return false;
         }
         let Some(digits) = request.uri().path().strip_prefix("/api/v1/validate/") else { return false };
-        let limit = (self.state.max_body_bytes as u64).min(crate::v1::INLINE_VALIDATE_BYTES);
         !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
-            && declared_length(request).is_some_and(|length| length <= limit)
+            && self.readable_here(request, crate::v1::INLINE_VALIDATE_BYTES)
+    }
+
+    /// Whether the shortcuts may read `request`'s body themselves: declared, at most `limit` bytes (and within the
+    /// body limit), of an accepted content type, from a caller the auth layer would let through.
+    fn readable_here(&self, request: &Request, limit: u64) -> bool {
+        let limit = limit.min(self.state.max_body_bytes as u64);
+        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        declared.is_some_and(|length: u64| length <= limit)
             && accepted_content_type(request.headers()).is_ok()
             && auth::permits(&self.state, request)
     }
-}
-
-/// The body length `request` declares, if it declares one.
-fn declared_length(request: &Request) -> Option<u64> {
-    request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 /// Reads a small body as the router's extractor reads it, so that a body neither can take gets the same answer (a
