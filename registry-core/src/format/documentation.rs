@@ -5,6 +5,8 @@
 //! `$comment` of every schema in the document, not a property of that name. Protobuf: comments are not part of its
 //! identity at all, so a change of comments alone is the same schema.
 
+use sha2::{Digest, Sha256};
+
 use super::jackson::{self, Node, Numbers};
 use crate::SchemaType;
 
@@ -19,21 +21,30 @@ const ANNOTATIONS: &[&str] = &["title", "description", "examples", "$comment"];
 /// Whether `new` is `old` but for its documentation (two texts of `schema_type`, as stored): they differ, and
 /// are equal once their documentation is set aside. Never for Protobuf.
 pub fn differs_only_in_documentation(schema_type: SchemaType, old: &str, new: &str) -> bool {
+    worth_comparing(schema_type, old, new)
+        && matches!(
+            (without_documentation(schema_type, old), without_documentation(schema_type, new)),
+            (Some(old), Some(new)) if old == new
+        )
+}
+
+/// Whether two texts of `schema_type` may differ in their documentation alone, before either is parsed: they
+/// differ, and one of them documents something. Neither documenting anything (the usual case), they are the same
+/// only if equal. Never for Protobuf, whose comments are not part of a schema.
+pub(crate) fn worth_comparing(schema_type: SchemaType, old: &str, new: &str) -> bool {
     let keys: &[&str] = match schema_type {
         SchemaType::Avro => &["\"doc\""],
         SchemaType::Json => &["\"title\"", "\"description\"", "\"examples\"", "\"$comment\""],
         SchemaType::Protobuf => return false,
     };
-    // Neither text documents anything: nothing to set aside, so they are the same only if equal (the usual case,
-    // answered without parsing).
     let documented = |text: &str| keys.iter().any(|key| text.contains(key));
-    if old == new || !(documented(old) || documented(new)) {
-        return false;
-    }
-    match (without_documentation(schema_type, old), without_documentation(schema_type, new)) {
-        (Some(old), Some(new)) => old == new,
-        _ => false,
-    }
+    old != new && (documented(old) || documented(new))
+}
+
+/// SHA-256 of `text` (a schema of `schema_type`, as stored) without its documentation: two texts with the same
+/// digest are the same once their documentation is set aside. `None` where [`without_documentation`] has no text.
+pub(crate) fn undocumented_digest(schema_type: SchemaType, text: &str) -> Option<[u8; 32]> {
+    without_documentation(schema_type, text).map(|bare| Sha256::digest(bare.as_bytes()).into())
 }
 
 /// `text` (a schema of `schema_type`) without its documentation, written compactly; `None` for Protobuf and for a
@@ -132,8 +143,8 @@ mod tests {
         ),
         (
             SchemaType::Avro,
-            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"int"},"default":{"doc":"1"}}]}"#,
-            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"int"},"default":{"doc":"2"}}]}"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"string"},"default":{"doc":"1"}}]}"#,
+            r#"{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"map","values":"string"},"default":{"doc":"2"}}]}"#,
             false,
         ),
         (
@@ -169,5 +180,28 @@ mod tests {
         assert_eq!(without_documentation(SchemaType::Protobuf, "syntax = \"proto3\";"), None);
         let proto = ["syntax = \"proto3\";\n// one\nmessage M {}", "syntax = \"proto3\";\n// two\nmessage M {}"];
         assert!(!differs_only_in_documentation(SchemaType::Protobuf, proto[0], proto[1]));
+    }
+
+    /// A parsed schema answers as its stored text does, from a digest it computes once: asked twice, and with the
+    /// digest already kept from an earlier question.
+    #[test]
+    fn parsed_schemas_answer_as_their_texts() {
+        let parse = |schema_type: SchemaType, text: &str| {
+            let schema = crate::UnparsedSchema::new(schema_type, text);
+            crate::format::parse(&schema, &crate::NoReferences, &crate::Limits::default()).unwrap()
+        };
+        for (schema_type, a, b, _) in CASES {
+            let (a, b) = (parse(*schema_type, a), parse(*schema_type, b));
+            for (old, new) in [(&a, &b), (&b, &a), (&a, &a)] {
+                let by_text = differs_only_in_documentation(*schema_type, old.text(), new.text());
+                assert_eq!(old.differs_only_in_documentation(new), by_text, "{}\n{}", old.text(), new.text());
+                assert_eq!(old.differs_only_in_documentation(new), by_text, "asked again");
+            }
+        }
+        let proto = ["syntax = \"proto3\";\n// one\nmessage M {}", "syntax = \"proto3\";\n// two\nmessage M {}"];
+        let (a, b) = (parse(SchemaType::Protobuf, proto[0]), parse(SchemaType::Protobuf, proto[1]));
+        assert!(!a.differs_only_in_documentation(&b));
+        let (avro, json) = (parse(SchemaType::Avro, CASES[0].1), parse(SchemaType::Json, CASES[4].1));
+        assert!(!avro.differs_only_in_documentation(&json), "formats differ");
     }
 }

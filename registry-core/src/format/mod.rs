@@ -42,6 +42,8 @@ pub struct ParsedSchema {
     /// The schema context it is registered in, when not the default one: part of the fingerprint.
     context: Option<std::sync::Arc<str>>,
     kind: FormatSchema,
+    /// The digest of its text without documentation, once asked for ([`ParsedSchema::differs_only_in_documentation`]).
+    undocumented: std::sync::OnceLock<Option<[u8; 32]>>,
 }
 
 /// The parsed form of each format.
@@ -97,6 +99,20 @@ impl ParsedSchema {
             Some(source) => source,
             None => std::str::from_utf8(&self.canonical).unwrap_or_default(),
         }
+    }
+
+    /// Whether `newer` is this schema's text but for its documentation, as
+    /// [`differs_only_in_documentation`] says of the two texts. Each schema's text without documentation is
+    /// computed once and kept with it, so a subject's newest version, cached, is not read again for every
+    /// candidate. Formats, references and contracts are the caller's to compare.
+    pub fn differs_only_in_documentation(&self, newer: &ParsedSchema) -> bool {
+        self.schema_type == newer.schema_type
+            && documentation::worth_comparing(self.schema_type, self.text(), newer.text())
+            && matches!((self.undocumented(), newer.undocumented()), (Some(old), Some(new)) if old == new)
+    }
+
+    fn undocumented(&self) -> Option<[u8; 32]> {
+        *self.undocumented.get_or_init(|| documentation::undocumented_digest(self.schema_type, self.text()))
     }
 
     /// About the bytes this parsed schema holds in memory (its tree, a Protobuf schema's descriptor pool), for
@@ -215,6 +231,8 @@ impl ParsedSchema {
             canonical: self.canonical.clone(),
             source: self.source.clone(),
             kind: self.kind.clone(),
+            // Of the text alone, which a contract does not change.
+            undocumented: self.undocumented.clone(),
         }
     }
 }
@@ -343,6 +361,7 @@ fn parse_with(
         fingerprint,
         context: None,
         kind,
+        undocumented: std::sync::OnceLock::new(),
     })
 }
 

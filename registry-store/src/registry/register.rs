@@ -310,7 +310,9 @@ impl Registry {
         };
         let documentation_alone = match live.first() {
             Some(&(_, newest)) if bump => {
-                Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed)))
+                // The newest version's tree, when cached, keeps its text without documentation from the last time.
+                let tree = self.caches().parsed.get(&newest);
+                Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed, tree.as_deref())))
             }
             _ => None,
         };
@@ -472,7 +474,7 @@ impl Shared {
             let Some(&(_, newest)) = live.first() else { return Ok(false) };
             match seen_documentation {
                 Some((seen, alone)) if seen == newest => Ok(alone),
-                _ => Ok(txn.schema(newest)?.is_some_and(|stored| documentation_alone(&stored, parsed))),
+                _ => Ok(txn.schema(newest)?.is_some_and(|stored| documentation_alone(&stored, parsed, None))),
             }
         };
         // The checks made before the transaction still hold when the subject is as they saw it: ids never change
@@ -570,12 +572,16 @@ impl Shared {
 }
 
 /// Whether `parsed` is `newest` but for its documentation: the same format, references and contract, and texts
-/// equal once their docs, titles, descriptions, examples and comments are set aside.
-fn documentation_alone(newest: &StoredSchema, parsed: &ParsedSchema) -> bool {
+/// equal once their docs, titles, descriptions, examples and comments are set aside. `newest_tree`, a parsed
+/// tree of `newest`'s text, is compared instead of the text when it is one, for what it remembers.
+fn documentation_alone(newest: &StoredSchema, parsed: &ParsedSchema, newest_tree: Option<&ParsedSchema>) -> bool {
     newest.schema_type == parsed.schema_type()
         && newest.references == parsed.references()
         && newest.contract == *parsed.contract()
-        && registry_core::format::differs_only_in_documentation(newest.schema_type, &newest.text, parsed.text())
+        && match newest_tree {
+            Some(tree) if tree.text() == newest.text => tree.differs_only_in_documentation(parsed),
+            _ => registry_core::format::differs_only_in_documentation(newest.schema_type, &newest.text, parsed.text()),
+        }
 }
 
 /// Where a new version's id comes from.
