@@ -44,6 +44,8 @@ pub struct ParsedSchema {
     kind: FormatSchema,
     /// The digest of its text without documentation, once asked for ([`ParsedSchema::differs_only_in_documentation`]).
     undocumented: std::sync::OnceLock<Option<[u8; 32]>>,
+    /// [`ParsedSchema::memory_estimate`], once asked for (a cache weighs an entry more than once).
+    estimate: std::sync::OnceLock<usize>,
 }
 
 /// The parsed form of each format.
@@ -121,6 +123,10 @@ impl ParsedSchema {
     /// size follows its members more than its bytes: a field written in 25 bytes takes several hundred, a long
     /// description only its length.
     pub fn memory_estimate(&self) -> usize {
+        *self.estimate.get_or_init(|| self.estimated())
+    }
+
+    fn estimated(&self) -> usize {
         let canonical = self.canonical.len();
         // A Protobuf schema keeps its text as given beside the descriptor.
         let contract =
@@ -233,6 +239,8 @@ impl ParsedSchema {
             kind: self.kind.clone(),
             // Of the text alone, which a contract does not change.
             undocumented: self.undocumented.clone(),
+            // The contract counts in it.
+            estimate: std::sync::OnceLock::new(),
         }
     }
 }
@@ -362,6 +370,7 @@ fn parse_with(
         context: None,
         kind,
         undocumented: std::sync::OnceLock::new(),
+        estimate: std::sync::OnceLock::new(),
     })
 }
 
@@ -509,6 +518,23 @@ mod tests {
             i += 1;
         }
         true
+    }
+
+    /// The estimate a parsed schema keeps is the one it would compute, and one with another contract computes its
+    /// own (the contract counts in it).
+    #[test]
+    fn a_kept_memory_estimate_is_the_computed_one() {
+        let text = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"b","type":"string"}]}"#;
+        let parsed =
+            parse(&UnparsedSchema::new(SchemaType::Avro, text), &crate::NoReferences, &Limits::default()).unwrap();
+        assert_eq!(parsed.memory_estimate(), parsed.estimated());
+        assert_eq!(parsed.memory_estimate(), parsed.estimated(), "asked again");
+        let mut metadata = crate::contract::Metadata::default();
+        metadata.properties.insert("owner".into(), "x".repeat(2000));
+        let contract = DataContract { metadata: Some(metadata), rule_set: None };
+        let other = parsed.with_contract(contract);
+        assert_eq!(other.memory_estimate(), other.estimated());
+        assert!(other.memory_estimate() > parsed.memory_estimate(), "the contract counts");
     }
 
     proptest! {
