@@ -8,6 +8,8 @@
 //! transaction locks), and the transaction checks that the subject still has the newest version they were
 //! worked out from ([`Basis`]).
 
+use std::sync::Arc;
+
 use registry_core::contract::{CONFLUENT_VERSION, DataContract, Metadata, RuleSet};
 use registry_core::{Fingerprint, ParsedSchema, SchemaError, SchemaId, SchemaType, UnparsedSchema, Version};
 
@@ -21,6 +23,8 @@ use crate::store::Result;
 pub(super) struct Basis {
     /// The newest live version and its id.
     pub newest: Option<(Version, SchemaId)>,
+    /// That version's schema record, as read then.
+    pub previous: Option<Arc<StoredSchema>>,
     /// The next version number, when the effective schema's metadata was given it.
     pub next: Option<Version>,
     /// The subject's settings in force (their defaults and overrides).

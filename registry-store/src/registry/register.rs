@@ -129,7 +129,10 @@ impl Registry {
         judging.check_names(&parsed, mode)?;
         // A semantic version given is taken as it is: whether only documentation changed is not asked then.
         let bump = options.semver.is_none();
-        let precheck = if mode == Mode::Import { None } else { Some(self.precheck(subject, &parsed, judging, bump)?) };
+        let precheck = match mode {
+            Mode::Import => None,
+            _ => Some(self.precheck(subject, &parsed, judging, bump, inheritance.as_ref().map(|i| &i.basis))?),
+        };
         // Once the new version lands, the next check at a level that is not transitive reads it, not the version it
         // supersedes: that version's tree gives up its room in the parsed cache to the new one.
         let superseded =
@@ -227,7 +230,7 @@ impl Registry {
         {
             return Ok(Inherited::Found(registered_at(&live, found, changed)));
         }
-        let basis = Basis { newest, next, settings: settings.clone() };
+        let basis = Basis { newest, previous, next, settings: settings.clone() };
         Ok(Inherited::Schema(Box::new((schema, parsed, basis))))
     }
 
@@ -285,14 +288,25 @@ impl Registry {
     ///
     /// The level and the newest live version come from the caches when they hold them, and the store is read only
     /// for what they miss: the commit checks again against what it sees whenever either has moved.
-    /// `bump`: the new version's semantic version is to be derived (none was given).
-    fn precheck(&self, subject: &Subject, parsed: &ParsedSchema, judging: Judging, bump: bool) -> Result<Precheck> {
+    /// `bump`: the new version's semantic version is to be derived (none was given). `basis`: what the
+    /// contract's inheritance read of the subject's newest live version moments before, read no more here.
+    fn precheck(
+        &self,
+        subject: &Subject,
+        parsed: &ParsedSchema,
+        judging: Judging,
+        bump: bool,
+        basis: Option<&Basis>,
+    ) -> Result<Precheck> {
         let snapshot = Lazy::new(&*self.inner.store);
         let level = self.effective(subject)?.level;
-        // A level that is not transitive checks the newest live version alone: the cached latest, or read back
-        // from the end to it. Under a compatibility group, the newest of the group's, among them all.
+        // A level that is not transitive checks the newest live version alone: the one the inheritance read, the
+        // cached latest, or read back from the end to it. Under a compatibility group, the newest of the group's,
+        // among them all.
         let live = if level.is_transitive() || judging.group.is_some() {
             live_versions(&snapshot.subject_versions(subject)?)
+        } else if let Some(basis) = basis {
+            basis.newest.into_iter().collect()
         } else {
             match self.caches().latest.get(subject) {
                 Some(latest) => latest.map(|(version, id, ..)| (version, id)).into_iter().collect(),
@@ -310,9 +324,14 @@ impl Registry {
         };
         let documentation_alone = match live.first() {
             Some(&(_, newest)) if bump => {
+                let read = basis.and_then(|basis| basis.previous.clone()).filter(|previous| previous.id == newest);
+                let record = match read {
+                    Some(record) => record,
+                    None => self.schema_in(&snapshot, newest)?,
+                };
                 // The newest version's tree, when cached, keeps its text without documentation from the last time.
                 let tree = self.caches().parsed.get(&newest);
-                Some((newest, documentation_alone(&*self.schema_in(&snapshot, newest)?, parsed, tree.as_deref())))
+                Some((newest, documentation_alone(&record, parsed, tree.as_deref())))
             }
             _ => None,
         };
