@@ -47,6 +47,12 @@ pub(crate) fn undocumented_digest(schema_type: SchemaType, text: &str) -> Option
     without_documentation(schema_type, text).map(|bare| Sha256::digest(bare.as_bytes()).into())
 }
 
+/// [`undocumented_digest`] of the canonical text written from `node`, a JSON Schema as read (numbers as decimals),
+/// from `node` itself: a canonical text read again is the tree it was written from, so neither is parsed again.
+pub(crate) fn json_schema_undocumented_digest(node: Node<'_>, capacity: usize) -> [u8; 32] {
+    Sha256::digest(bare(SchemaType::Json, node, capacity).as_bytes()).into()
+}
+
 /// `text` (a schema of `schema_type`) without its documentation, written compactly; `None` for Protobuf and for a
 /// text that is not JSON.
 fn without_documentation(schema_type: SchemaType, text: &str) -> Option<String> {
@@ -55,14 +61,19 @@ fn without_documentation(schema_type: SchemaType, text: &str) -> Option<String> 
         SchemaType::Json => Numbers::Decimal,
         SchemaType::Protobuf => return None,
     };
-    let node = Node::parse(text, numbers).ok()?;
-    let stripped = match schema_type {
-        SchemaType::Avro => avro(node),
-        _ => json_schema(node),
+    Some(bare(schema_type, Node::parse(text, numbers).ok()?, text.len()))
+}
+
+/// `node`, an Avro schema (numbers read as doubles) or a JSON Schema (as decimals), without its documentation,
+/// written compactly.
+fn bare(schema_type: SchemaType, node: Node<'_>, capacity: usize) -> String {
+    let (stripped, numbers) = match schema_type {
+        SchemaType::Avro => (avro(node), Numbers::Double),
+        _ => (json_schema(node), Numbers::Decimal),
     };
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(capacity);
     jackson::write(&stripped, numbers, &mut out);
-    Some(out)
+    out
 }
 
 /// An Avro schema without the `doc` of its types and fields (an object with a `type`); defaults are data, kept.
@@ -180,6 +191,53 @@ mod tests {
         assert_eq!(without_documentation(SchemaType::Protobuf, "syntax = \"proto3\";"), None);
         let proto = ["syntax = \"proto3\";\n// one\nmessage M {}", "syntax = \"proto3\";\n// two\nmessage M {}"];
         assert!(!differs_only_in_documentation(SchemaType::Protobuf, proto[0], proto[1]));
+    }
+
+    /// The digest a JSON Schema's parse takes from the tree its canonical text is written from is the one its
+    /// canonical text gives when read again: over numbers in every spelling, escapes, repeated keys and sorting.
+    #[test]
+    fn a_json_schema_digest_from_its_tree_is_its_canonical_texts() {
+        let numbers = [
+            "0",
+            "-0",
+            "12",
+            "123456789012345678901234567890",
+            "1.0",
+            "1.50",
+            "1e3",
+            "1.5e3",
+            "1e20",
+            "0.0001",
+            "0.0000001",
+            "-0.0",
+            "12345678.9",
+            "1E-2",
+            "0e2",
+            "-2.50e-1",
+            "1e-9223372036854775808",
+            "1e400",
+            "-1e400",
+        ];
+        let mut texts: Vec<String> = numbers
+            .iter()
+            .map(|n| {
+                format!(
+                    r#"{{"title":"T {n}","type":"object","properties":{{"a":{{"type":"number","maximum":{n},"default":{n},"description":"\u00e9\n\"q\" {n}","examples":[{n}]}},"title":{{"const":{{"title":{n}}}}}}},"$comment":"c","b":[{n},{{"description":"x"}}]}}"#
+                )
+            })
+            .collect();
+        texts.push(r#"{"type":"object","title":"a","title":"b","properties":{"z":{"type":"string"},"a":{}}}"#.into());
+        texts.push(r#"{"type":"string","description":"\ud83d\ude00 \u0001 \/"}"#.into());
+        texts.push(r#"{"type":"object","properties":{"a":{"type":"integer"}}}"#.into());
+        for text in &texts {
+            for normalize in [false, true] {
+                let (canonical, digest) = crate::format::json::canonical_text(text, normalize, true).unwrap();
+                let again = undocumented_digest(SchemaType::Json, &canonical);
+                assert_eq!(digest, again, "{text} (normalize: {normalize})");
+                let (plain, none) = crate::format::json::canonical_text(text, normalize, false).unwrap();
+                assert_eq!((plain, none), (canonical, None));
+            }
+        }
     }
 
     /// A parsed schema answers as its stored text does, from a digest it computes once: asked twice, and with the

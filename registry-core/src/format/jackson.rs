@@ -82,6 +82,23 @@ impl<'a> Node<'a> {
         matches!(self, Node::Number(n) if !n.contains(['.', 'e', 'E']))
     }
 
+    /// The value `serde_json` reads from the text this tree was read from: each number by `serde_json`'s own
+    /// parser, a key given twice with its last value. `None` for a number it cannot hold (past a double's range).
+    pub(crate) fn to_value(&self) -> Option<serde_json::Value> {
+        use serde_json::{Number, Value};
+        Some(match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(text) => Value::Number(text.parse::<Number>().ok()?),
+            Node::Float(f) => Value::Number(Number::from_f64(*f)?),
+            Node::String(s) => Value::String(s.to_string()),
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect::<Option<_>>()?),
+            Node::Object(members) => Value::Object(
+                members.iter().map(|(key, value)| Some((key.to_string(), value.to_value()?))).collect::<Option<_>>()?,
+            ),
+        })
+    }
+
     /// The same value with every object's keys sorted (Java's string order), at every depth.
     pub(crate) fn sorted(&self) -> Node<'a> {
         match self {
@@ -548,7 +565,7 @@ mod tests {
         for width in [3, INDEXED_MEMBERS, INDEXED_MEMBERS + 5, 200] {
             let keys: Vec<String> = (0..width).map(|i| format!("\"k{i}\":{i}")).collect();
             let text = format!("{{{},\"k1\":\"last\",\"n\":{{{},\"k0\":true}}}}", keys.join(","), keys.join(","));
-            let written = super::super::json::canonical_text(&text, false).unwrap();
+            let (written, _) = super::super::json::canonical_text(&text, false, false).unwrap();
             let mut expected: Vec<String> = keys.clone();
             expected[1] = "\"k1\":\"last\"".into();
             let mut nested: Vec<String> = keys.clone();
@@ -640,6 +657,47 @@ mod tests {
         assert!(needs_literals(r#"{"a":1e3}"#, Numbers::Decimal));
     }
 
+    /// A tree read as decimals gives the value `serde_json` reads from the same text, or nothing where `serde_json`
+    /// refuses a number; over numbers in every spelling, repeated keys and escapes.
+    #[test]
+    fn a_tree_gives_the_value_serde_json_reads() {
+        let numbers = [
+            "0",
+            "-0",
+            "-0.0",
+            "12",
+            "-12",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+            "1.0",
+            "1.50",
+            "1e3",
+            "1E+3",
+            "1.5e-3",
+            "1e20",
+            "0.1",
+            "3.141592653589793",
+            "1e-9223372036854775808",
+            "2.2250738585072014e-308",
+            "1e400",
+            "-1e400",
+            "1.7976931348623157e308",
+            "0e2",
+        ];
+        let mut texts: Vec<String> = numbers.iter().map(|n| format!(r#"{{"n":{n},"a":[{n},{{"m":{n}}}]}}"#)).collect();
+        texts.extend(numbers.iter().map(|n| n.to_string()));
+        texts.push(r#"{"b":1,"a":2,"b":{"c":"\u00e9\ud83d\ude00\n"},"a":[]}"#.into());
+        texts.push(r#"[null,true,false,"",{},[],{"":""}]"#.into());
+        for text in &texts {
+            let expected: Result<serde_json::Value, _> = serde_json::from_str(text);
+            let node = Node::parse(text, Numbers::Decimal).unwrap();
+            assert_eq!(node.to_value(), expected.ok(), "{text}");
+        }
+    }
+
     fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         use serde_json::Value;
@@ -672,6 +730,8 @@ mod tests {
                 write(&Node::parse(&text, numbers).unwrap(), numbers, &mut chosen);
                 proptest::prop_assert_eq!(chosen, literal);
             }
+            let tree = Node::parse(&text, Numbers::Decimal).unwrap();
+            proptest::prop_assert_eq!(tree.to_value(), Some(value));
         }
     }
 

@@ -4,7 +4,7 @@
 use jsonschema::{Draft, Resource};
 use serde_json::Value;
 
-use super::{by_name, holds_key, jackson, parse_json};
+use super::{Syntax, by_name, check_depth, holds_key, jackson, parse_json};
 use crate::{Limits, ResolvedReference, SchemaError, SchemaType};
 
 /// The base URI relative `$ref`s and reference names resolve against.
@@ -57,15 +57,41 @@ pub fn draft_for(meta_schema: &str) -> Option<Draft> {
     }
 }
 
-/// Parses `text` as a JSON Schema with `references` resolvable by name. With `check`, the schema is checked as
-/// compiling it would check it ([`check_schema`]); without, for a schema already accepted, it is not checked.
+/// Reads `text` as a JSON Schema with `references` resolvable by name, and writes its canonical text
+/// ([`canonical_text`], with the digest of that text without documentation when `undocumented` asks). With
+/// `check`, the schema is checked as compiling it would check it ([`check_schema`]); without, for a schema already
+/// accepted, it is not checked.
+///
+/// The text is read once, into the tree the canonical text is written from, and jsonschema's document is built
+/// from that tree (as `serde_json` would read the text: numbers by its own parser, a repeated key's last value).
+/// A text that read cannot take (not JSON, a number past a double's range) is read as before, for its errors.
 pub(crate) fn parse(
     text: &str,
     references: &[ResolvedReference],
     limits: &Limits,
     check: bool,
+    normalize: bool,
+    undocumented: bool,
+) -> Result<(JsonSchema, String, Option<[u8; 32]>), SchemaError> {
+    check_depth(text, Syntax::Json, limits)?;
+    let tree = jackson::Node::parse(text, jackson::Numbers::Decimal).ok();
+    let Some((node, value)) = tree.and_then(|node| node.to_value().map(|value| (node, value))) else {
+        let schema = schema(parse_json(text, SchemaType::Json, limits)?, references, limits, check)?;
+        let (canonical, digest) = canonical_text(text, normalize, undocumented)?;
+        return Ok((schema, canonical, digest));
+    };
+    let schema = schema(value, references, limits, check)?;
+    let (canonical, digest) = write_canonical(node, normalize, undocumented, text.len());
+    Ok((schema, canonical, digest))
+}
+
+/// The JSON Schema `value` is, with the documents `references` name, checked when `check` says.
+fn schema(
+    value: Value,
+    references: &[ResolvedReference],
+    limits: &Limits,
+    check: bool,
 ) -> Result<JsonSchema, SchemaError> {
-    let value = parse_json(text, SchemaType::Json, limits)?;
     let draft = detect_draft(&value)?;
     let mut documents = Vec::with_capacity(references.len());
     for (name, text) in by_name(references) {
@@ -81,14 +107,30 @@ pub(crate) fn parse(
 
 /// The text Confluent's registry stores for a JSON Schema: compact, keys in the order given (sorted at every depth
 /// when `normalize` is set), numbers as Java's `BigDecimal` writes them (`1.0` and `1` stay apart), strings
-/// escaped as Jackson does.
-pub(crate) fn canonical_text(text: &str, normalize: bool) -> Result<String, SchemaError> {
+/// escaped as Jackson does. With `undocumented`, also the digest of that text without its documentation
+/// ([`super::documentation::json_schema_undocumented_digest`]), from the same tree.
+pub(crate) fn canonical_text(
+    text: &str,
+    normalize: bool,
+    undocumented: bool,
+) -> Result<(String, Option<[u8; 32]>), SchemaError> {
     let node = jackson::Node::parse(text, jackson::Numbers::Decimal)
         .map_err(|e| SchemaError::invalid(SchemaType::Json, format!("not valid JSON: {e}")))?;
+    Ok(write_canonical(node, normalize, undocumented, text.len()))
+}
+
+/// [`canonical_text`] of the tree `node`.
+fn write_canonical(
+    node: jackson::Node<'_>,
+    normalize: bool,
+    undocumented: bool,
+    capacity: usize,
+) -> (String, Option<[u8; 32]>) {
     let node = if normalize { node.sorted() } else { node };
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(capacity);
     jackson::write(&node, jackson::Numbers::Decimal, &mut out);
-    Ok(out)
+    let digest = undocumented.then(|| super::documentation::json_schema_undocumented_digest(node, out.len()));
+    (out, digest)
 }
 
 /// Checks a schema as compiling it would, without building the validator when nothing in it needs one.

@@ -324,15 +324,20 @@ fn parse_with(
         check_size(&reference.schema.text, limits)?;
     }
     let normalize = schema.normalize;
+    // A schema sent (checked) may become a new version, whose documentation check wants its text without
+    // documentation: a JSON Schema's is had from the tree its canonical text is written from.
+    let mut undocumented = std::sync::OnceLock::new();
     let (kind, canonical, source) = match schema.schema_type {
         SchemaType::Avro => {
             let (parsed, canonical) = avro::parse(&schema.text, &resolved, limits, normalize)?;
             (FormatSchema::Avro(Box::new(parsed)), canonical, None)
         }
         SchemaType::Json => {
-            let parsed = json::parse(&schema.text, &resolved, limits, check)?;
-            let canonical = json::canonical_text(&schema.text, normalize)?.into_bytes();
-            (FormatSchema::Json(parsed), canonical, None)
+            let (parsed, canonical, digest) = json::parse(&schema.text, &resolved, limits, check, normalize, check)?;
+            if let Some(digest) = digest {
+                undocumented = std::sync::OnceLock::from(Some(digest));
+            }
+            (FormatSchema::Json(parsed), canonical.into_bytes(), None)
         }
         SchemaType::Protobuf => {
             let (parsed, canonical, text) = protobuf::parse(&schema.text, &resolved, limits, normalize)?;
@@ -369,7 +374,7 @@ fn parse_with(
         fingerprint,
         context: None,
         kind,
-        undocumented: std::sync::OnceLock::new(),
+        undocumented,
         estimate: std::sync::OnceLock::new(),
     })
 }
