@@ -618,14 +618,14 @@ mod tests {
     fn a_registered_record_is_kept_only_if_no_id_was_removed_since_its_registration_was_queued() {
         let caches = Caches::new(&crate::RegistryOptions::default());
         let record = |id: u32| {
-            Arc::new(StoredSchema {
-                id: SchemaId(id),
-                schema_type: registry_core::SchemaType::Avro,
-                text: "\"int\"".into(),
-                references: Vec::new(),
-                fingerprint: Fingerprint([7; 32]),
-                contract: Default::default(),
-            })
+            Arc::new(StoredSchema::new(
+                SchemaId(id),
+                registry_core::SchemaType::Avro,
+                "\"int\"".into(),
+                Vec::new(),
+                Fingerprint([7; 32]),
+                Default::default(),
+            ))
         };
         let before = caches.removals();
         caches.record_registered(before, record(1));
@@ -646,14 +646,14 @@ mod tests {
     fn blind_caches_answer_nothing_that_another_instance_could_change_and_trust_no_remembered_answer() {
         let caches = Caches::new(&crate::RegistryOptions::default());
         let subject = Subject::new("s").expect("a subject");
-        let record = Arc::new(StoredSchema {
-            id: SchemaId(1),
-            schema_type: registry_core::SchemaType::Avro,
-            text: "\"int\"".into(),
-            references: Vec::new(),
-            fingerprint: Fingerprint([7; 32]),
-            contract: Default::default(),
-        });
+        let record = Arc::new(StoredSchema::new(
+            SchemaId(1),
+            registry_core::SchemaType::Avro,
+            "\"int\"".into(),
+            Vec::new(),
+            Fingerprint([7; 32]),
+            Default::default(),
+        ));
         caches.latest.insert(subject.clone(), None);
         caches.schemas.insert(SchemaId(1), record.clone());
         caches.set_blind(true);

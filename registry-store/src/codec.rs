@@ -266,7 +266,7 @@ struct SchemaRecordV2<T, R> {
 impl SchemaRecordV1<String, Vec<SchemaReference>> {
     fn into_stored(self, contract: DataContract) -> StoredSchema {
         let Self { id, schema_type, text, references, fingerprint } = self;
-        StoredSchema { id, schema_type, text, references, fingerprint, contract }
+        StoredSchema::new(id, schema_type, text, references, fingerprint, contract)
     }
 }
 
@@ -321,14 +321,7 @@ mod tests {
     use registry_core::contract::Metadata;
 
     fn schema(contract: DataContract) -> StoredSchema {
-        StoredSchema {
-            id: SchemaId(7),
-            schema_type: SchemaType::Avro,
-            text: "\"int\"".into(),
-            references: Vec::new(),
-            fingerprint: Fingerprint([3; 32]),
-            contract,
-        }
+        StoredSchema::new(SchemaId(7), SchemaType::Avro, "\"int\"".into(), Vec::new(), Fingerprint([3; 32]), contract)
     }
 
     /// The bytes format 1 gives a schema record, frozen: what releases before contracts wrote, and read.

@@ -1,7 +1,7 @@
 //! The records the registry hands out: immutable, shared behind `Arc` on hot paths.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use registry_core::contract::{DataContract, Metadata, RuleSet};
 use registry_core::{
@@ -9,8 +9,9 @@ use registry_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A registered schema, by its global id. Immutable: an id never changes meaning.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A registered schema, by its global id. Immutable: an id never changes meaning (nor, once its GUID is asked
+/// for, are its fields to change: a changed record is a new one, [`StoredSchema::new`]).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StoredSchema {
     /// The global id.
     pub id: SchemaId,
@@ -26,13 +27,53 @@ pub struct StoredSchema {
     /// Its metadata and rules, as registered.
     #[serde(default)]
     pub contract: DataContract,
+    /// Its GUID, once computed: a new version's is needed by the store's index and by the registration's answer.
+    #[serde(skip)]
+    guid: OnceLock<SchemaGuid>,
 }
 
+/// A copy computes its own GUID: a copy made to change a field (`StoredSchema { text, ..record.clone() }`) must not
+/// carry the original's.
+impl Clone for StoredSchema {
+    fn clone(&self) -> Self {
+        let (text, references, contract) = (self.text.clone(), self.references.clone(), self.contract.clone());
+        Self::new(self.id, self.schema_type, text, references, self.fingerprint, contract)
+    }
+}
+
+/// Records are equal by what they hold, whether or not either has computed its GUID.
+impl PartialEq for StoredSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.schema_type == other.schema_type
+            && self.text == other.text
+            && self.references == other.references
+            && self.fingerprint == other.fingerprint
+            && self.contract == other.contract
+    }
+}
+
+impl Eq for StoredSchema {}
+
 impl StoredSchema {
-    /// Its GUID, as Confluent derives it: of its text, references and contract.
+    /// The record of a schema.
+    pub fn new(
+        id: SchemaId,
+        schema_type: SchemaType,
+        text: String,
+        references: Vec<SchemaReference>,
+        fingerprint: Fingerprint,
+        contract: DataContract,
+    ) -> Self {
+        Self { id, schema_type, text, references, fingerprint, contract, guid: OnceLock::new() }
+    }
+
+    /// Its GUID, as Confluent derives it: of its text, references and contract. Computed once.
     pub fn guid(&self) -> SchemaGuid {
-        let contract = &self.contract;
-        SchemaGuid::compute(&self.text, &self.references, contract.metadata.as_ref(), contract.rule_set.as_ref())
+        *self.guid.get_or_init(|| {
+            let contract = &self.contract;
+            SchemaGuid::compute(&self.text, &self.references, contract.metadata.as_ref(), contract.rule_set.as_ref())
+        })
     }
 
     /// This record read as it was registered, `read(normalize)` parsing its text: plainly, unless that does not
@@ -508,3 +549,30 @@ impl std::str::FromStr for VersionState {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid state '{0}': use DRAFT, ACTIVE, DEPRECATED or ARCHIVED")]
 pub struct InvalidState(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record's GUID, computed once, is its parts'; a copy changed in a field has the changed parts' GUID, and
+    /// equality does not see whether a GUID was computed.
+    #[test]
+    fn a_kept_guid_is_the_records_own() {
+        let record = StoredSchema::new(
+            SchemaId(1),
+            SchemaType::Avro,
+            "\"int\"".into(),
+            Vec::new(),
+            Fingerprint([1; 32]),
+            DataContract::default(),
+        );
+        let fresh = record.clone();
+        let computed = SchemaGuid::compute(&record.text, &record.references, None, None);
+        assert_eq!(record.guid(), computed);
+        assert_eq!(record.guid(), computed, "asked again");
+        assert_eq!(record, fresh, "one computed, the other not");
+        let changed = StoredSchema { text: "\"long\"".into(), ..record.clone() };
+        assert_eq!(changed.guid(), SchemaGuid::compute("\"long\"", &[], None, None));
+        assert_ne!(changed.guid(), record.guid());
+    }
+}

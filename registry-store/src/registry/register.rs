@@ -555,14 +555,14 @@ impl Shared {
         let mut written = None;
         if fresh || !txn.hold_schema(id)? {
             // The canonical text (normalized if asked) and references, as Confluent stores them.
-            let stored = StoredSchema {
+            let stored = StoredSchema::new(
                 id,
-                schema_type: schema.schema_type,
-                text: parsed.text().to_string(),
-                references: parsed.references().to_vec(),
+                schema.schema_type,
+                parsed.text().to_string(),
+                parsed.references().to_vec(),
                 fingerprint,
-                contract: schema.contract.clone(),
-            };
+                schema.contract.clone(),
+            );
             txn.put_schema(&stored)?;
             written = Some(Arc::new(stored));
         }

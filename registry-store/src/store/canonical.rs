@@ -90,7 +90,8 @@ pub(crate) fn rewrites(
         if text == before.text && fingerprint == before.fingerprint {
             continue;
         }
-        let after = StoredSchema { text, fingerprint, ..before.clone() };
+        let (references, contract) = (before.references.clone(), before.contract.clone());
+        let after = StoredSchema::new(before.id, before.schema_type, text, references, fingerprint, contract);
         rewrites.push(Rewrite { before, after, rebind: false });
     }
     // Who takes each new identity.

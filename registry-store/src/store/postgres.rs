@@ -761,14 +761,9 @@ impl Snapshot for PgTransaction<'_> {
         let rows = self.conn.query(sql, vec![Box::new(i64::from(id.0))])?;
         let Some(row) = rows.first() else { return Ok(None) };
         let references: Vec<SchemaReference> = serde_json::from_str(get(row, 2)?).map_err(corrupt)?;
-        Ok(Some(StoredSchema {
-            id,
-            schema_type: get::<&str>(row, 0)?.parse().map_err(corrupt)?,
-            text: get(row, 1)?,
-            references,
-            fingerprint: fingerprint(get(row, 3)?)?,
-            contract: contract_from_json(get::<Option<&str>>(row, 4)?.unwrap_or_default())?,
-        }))
+        let schema_type = get::<&str>(row, 0)?.parse().map_err(corrupt)?;
+        let contract = contract_from_json(get::<Option<&str>>(row, 4)?.unwrap_or_default())?;
+        Ok(Some(StoredSchema::new(id, schema_type, get(row, 1)?, references, fingerprint(get(row, 3)?)?, contract)))
     }
 
     fn schema_count(&self) -> Result<u64> {
@@ -924,14 +919,18 @@ fn canonicalize(conn: &Conn<'_>, formats: &[SchemaType]) -> Result<()> {
         conn.query("SELECT id, schema_type, schema, refs, fingerprint, contract FROM registry_schemas", vec![])?;
     let mut records = Vec::with_capacity(rows.len());
     for row in &rows {
-        records.push(StoredSchema {
-            id: SchemaId(u32::try_from(get::<i64>(row, 0)?).map_err(corrupt)?),
-            schema_type: get::<&str>(row, 1)?.parse().map_err(corrupt)?,
-            text: get(row, 2)?,
-            references: serde_json::from_str(get(row, 3)?).map_err(corrupt)?,
-            fingerprint: fingerprint(get(row, 4)?)?,
-            contract: contract_from_json(get::<Option<&str>>(row, 5)?.unwrap_or_default())?,
-        });
+        let id = SchemaId(u32::try_from(get::<i64>(row, 0)?).map_err(corrupt)?);
+        let schema_type = get::<&str>(row, 1)?.parse().map_err(corrupt)?;
+        let references = serde_json::from_str(get(row, 3)?).map_err(corrupt)?;
+        let contract = contract_from_json(get::<Option<&str>>(row, 5)?.unwrap_or_default())?;
+        records.push(StoredSchema::new(
+            id,
+            schema_type,
+            get(row, 2)?,
+            references,
+            fingerprint(get(row, 4)?)?,
+            contract,
+        ));
     }
     let mut versions = HashMap::new();
     for row in &conn.query("SELECT subject, version, id FROM registry_versions", vec![])? {
