@@ -408,6 +408,18 @@ impl Caches {
         self.latest.invalidate(subject);
     }
 
+    /// The committer's new version of `subject` is its newest current one, `latest`: remembered as its latest
+    /// version, unless the caches heard of any change but the `applied` registrations of its own batch since
+    /// `epoch` was read, before that batch's commit (a delete or a state change committed after it, or another
+    /// instance's registration, may have made `latest` stale already). Every change bumps the epoch before it drops
+    /// the subject's latest: either the check below sees the bump, or the drop comes after the insert.
+    pub(crate) fn newest_registered(&self, epoch: u64, applied: u64, subject: Subject, latest: Latest) {
+        self.latest.insert(subject.clone(), latest);
+        if self.epoch() != epoch + applied {
+            self.latest.invalidate(&subject);
+        }
+    }
+
     /// What a committed registration teaches the caches, on the caller's side: the (subject, fingerprint) fast
     /// path (unless `key` is `None`), and when it wrote a new version, that version's tree (which the subject's
     /// next check reads) in place of the one it `superseded`. Its record does not go into the record cache: a bulk
@@ -640,6 +652,36 @@ mod tests {
         assert_eq!(caches.schemas.get(&SchemaId(2)), None, "an id was removed meanwhile: not kept");
         caches.record_registered(caches.removals(), record(3));
         assert!(caches.schemas.get(&SchemaId(3)).is_some(), "counted after it: kept");
+    }
+
+    #[test]
+    fn a_new_latest_is_kept_only_if_nothing_but_its_own_batch_changed_since_the_batch_began() {
+        let caches = Caches::new(&crate::RegistryOptions::default());
+        let (a, b) = (Subject::new("a").expect("a subject"), Subject::new("b").expect("a subject"));
+        let latest = |version: u32| {
+            Some((
+                Version::new(version).unwrap(),
+                SchemaId(version),
+                SemVer::FIRST,
+                crate::records::VersionState::Active,
+            ))
+        };
+        let epoch = caches.epoch();
+        // Two registrations in one batch, each applied before it is remembered.
+        caches.apply(&Change::Registered { subject: a.clone() });
+        caches.newest_registered(epoch, 1, a.clone(), latest(1));
+        caches.apply(&Change::Registered { subject: b.clone() });
+        caches.newest_registered(epoch, 2, b.clone(), latest(2));
+        assert_eq!((caches.latest.get(&a), caches.latest.get(&b)), (Some(latest(1)), Some(latest(2))));
+        // A delete heard meanwhile (here, before the second is remembered): that one is not kept.
+        let epoch = caches.epoch();
+        caches.apply(&Change::Registered { subject: a.clone() });
+        caches.newest_registered(epoch, 1, a.clone(), latest(3));
+        caches.apply(&Change::Deleted { subject: a.clone(), touched: Vec::new(), settings_gone: false });
+        caches.apply(&Change::Registered { subject: b.clone() });
+        caches.newest_registered(epoch, 2, b.clone(), latest(4));
+        assert_eq!(caches.latest.get(&a), None, "the delete dropped it");
+        assert_eq!(caches.latest.get(&b), None, "not kept: the epoch moved past its batch's own changes");
     }
 
     #[test]

@@ -15,14 +15,14 @@ use std::thread::JoinHandle;
 use registry_core::{Fingerprint, Subject};
 
 use crate::RegistryError;
-use crate::cache::{Caches, Change};
+use crate::cache::{Caches, Change, Latest};
 use crate::error::StorageError;
 use crate::records::{Registered, StoredSchema};
 use crate::store::{Lock, Store, Transaction};
 
-/// What a registration job answers: the registration, whether it wrote a new version, and the schema record it
-/// wrote, if it wrote one (a new id's).
-pub(crate) type Committed = Result<(Registered, bool, Option<Arc<StoredSchema>>), RegistryError>;
+/// What a registration job answers: the registration, whether it wrote a new version, the schema record it
+/// wrote, if it wrote one (a new id's), and the subject's newest current version when the new version is it.
+pub(crate) type Committed = Result<(Registered, bool, Option<Arc<StoredSchema>>, Latest), RegistryError>;
 
 /// What a caller hears: its registration's outcome, and the count of retractions (`Caches::retractions`) when it
 /// was answered, for the caller to check that nothing it learned was taken back before it remembers it.
@@ -149,6 +149,8 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
     locks.sort_unstable();
     locks.dedup();
     let mut outcomes = Vec::with_capacity(size);
+    // Read before the commit: every change applied to the caches after it moves it on.
+    let epoch = caches.epoch();
     let write = || {
         store.write(
             &locks,
@@ -162,7 +164,7 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
                             Err(StorageError::message("registry", "the registration failed on an internal error")
                                 .into())
                         });
-                    if let Ok((_, true, _)) = &outcome {
+                    if let Ok((_, true, ..)) = &outcome {
                         txn.publish(&Change::Registered { subject: subject.clone() })?;
                     }
                     outcomes.push(outcome);
@@ -182,12 +184,19 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
     // A commit whose outcome is unknown may have landed: what its new versions would make stale is dropped.
     let landed = written.as_ref().map_or_else(RegistryError::is_outcome_unknown, |()| true);
     let mut outcomes = outcomes.into_iter();
+    let mut applied = 0;
     for (subject, reply) in answers {
         let ran = outcomes.next();
         // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
-        // that stops waiting (a dropped future) must not leave a stale cache behind.
-        if landed && let Some(Ok((_, true, _))) = &ran {
-            caches.apply(&Change::Registered { subject });
+        // that stops waiting (a dropped future) must not leave a stale cache behind. A new version that is its
+        // subject's newest is then remembered as its latest, unless anything else has changed since the batch
+        // began (`epoch`).
+        if landed && let Some(Ok((_, true, _, newest))) = &ran {
+            caches.apply(&Change::Registered { subject: subject.clone() });
+            applied += 1;
+            if newest.is_some() {
+                caches.newest_registered(epoch, applied, subject, *newest);
+            }
         }
         let outcome = match &written {
             Err(error) => Err(error.clone()),
@@ -326,13 +335,15 @@ mod tests {
         let panics = committer
             .submit(subject(), Vec::new(), fingerprint, Box::new(|_| panic!("a bug in a registration")))
             .expect("queued");
-        let fine = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None))));
+        let fine =
+            committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None, None))));
         let (outcome, _) = panics.wait().expect("answered");
         assert!(matches!(outcome, Err(RegistryError::Storage(_))), "{outcome:?}");
         let (outcome, _) = fine.expect("queued").wait().expect("answered");
-        assert_eq!(outcome.expect("the other job is untouched"), (registered(), false, None));
+        assert_eq!(outcome.expect("the other job is untouched"), (registered(), false, None, None));
         assert!(committer.is_running());
-        let after = committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None))));
+        let after =
+            committer.submit(subject(), Vec::new(), fingerprint, Box::new(|_| Ok((registered(), false, None, None))));
         assert!(after.expect("queued").wait().expect("answered").0.is_ok());
     }
 

@@ -5,7 +5,7 @@
 //! stops being found, the count of retractions with every delete and setting change and never with a registration.
 
 use registry_core::compat::CompatibilityLevel;
-use registry_core::{SchemaType, Subject, UnparsedSchema, VersionSelector};
+use registry_core::{SchemaType, Subject, UnparsedSchema, Version, VersionSelector};
 use registry_store::{Deleted, Deletion, Mode, RegisterOptions, Registry, RegistryOptions, Scope};
 use support::Backend;
 
@@ -388,4 +388,51 @@ fn counts_kept_between_changes_follow_every_change_on(backend: Backend) {
     registry.delete_subject(&b, Deletion::Soft).unwrap();
     registry.delete_subject(&b, Deletion::Permanent).unwrap();
     assert_eq!(counts(&registry), (0, 1));
+}
+
+#[test]
+fn a_new_version_is_its_subjects_cached_latest_as_it_lands() {
+    support::backends().into_iter().for_each(a_new_version_is_its_subjects_cached_latest_as_it_lands_on);
+}
+
+fn a_new_version_is_its_subjects_cached_latest_as_it_lands_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let subject = Subject::new("s").unwrap();
+    let latest = |registry: &Registry| {
+        let found = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude).unwrap();
+        (found.version.get(), found.schema.id)
+    };
+    // The latest version, and whether the cache answered it (the read counted a hit and no miss).
+    let read = |registry: &Registry| {
+        let before = registry.stats().latest;
+        let found = latest(registry);
+        let after = registry.stats().latest;
+        (found, after.hits == before.hits + 1 && after.misses == before.misses)
+    };
+    let first = registry.register(&subject, &avro("A")).unwrap();
+    assert_eq!(read(&registry), ((1, first.id), true), "read from the cache");
+    let misses = registry.stats().latest.misses;
+    let second = registry.register(&subject, &avro("B")).unwrap();
+    assert_eq!(registry.stats().latest.misses, misses, "the registration found the newest version cached");
+    assert_eq!(read(&registry), ((2, second.id), true), "the new version, from the cache");
+    // A draft is no one's latest: the cache drops the subject's and the read finds version 2 in the store.
+    let draft = RegisterOptions { draft: true, ..RegisterOptions::default() };
+    registry.register_with(&subject, &avro("C"), draft).unwrap();
+    assert_eq!(read(&registry), ((2, second.id), false));
+    // A delete after it is not hidden by what the registration remembered.
+    registry.delete_version(&subject, VersionSelector::Number(Version::new(2).unwrap()), Deletion::Soft).unwrap();
+    assert_eq!(latest(&registry), (1, first.id));
+    // An import below the newest version number leaves the newest the latest.
+    let other = Subject::new("imported").unwrap();
+    registry.set_mode(Scope::Subject(&other), Mode::Import, true).unwrap();
+    let at = |version: u32, id: u32| RegisterOptions {
+        id: Some(registry_core::SchemaId(id)),
+        version: Some(Version::new(version).unwrap()),
+        ..RegisterOptions::default()
+    };
+    registry.register_with(&other, &avro("X"), at(10, 100)).unwrap();
+    registry.register_with(&other, &avro("Y"), at(5, 101)).unwrap();
+    let found = registry.version(&other, VersionSelector::Latest, Deleted::Exclude).unwrap();
+    assert_eq!((found.version.get(), found.schema.id.0), (10, 100));
 }

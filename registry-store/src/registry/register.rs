@@ -402,7 +402,7 @@ impl Shared {
             {
                 let registered =
                     Registered { id: known, version: *version, semver: record.semver, deduplicated: true, inherited };
-                return Ok((registered, false, None));
+                return Ok((registered, false, None, None));
             }
         }
         // Known elsewhere but not here: this subject may hold the same text under an id that kept an older identity
@@ -422,7 +422,7 @@ impl Shared {
             let same_text = txn.ids_by_guid(&guid)?;
             let candidates = versions.iter().rev().filter(|(_, r)| same_text.contains(&r.id));
             if let Some(registered) = live_holding(&*txn, candidates, inherited, |stored| stored.holds(parsed))? {
-                return Ok((registered, false, None));
+                return Ok((registered, false, None, None));
             }
         }
 
@@ -438,7 +438,7 @@ impl Shared {
         {
             let equivalent = |stored: &StoredSchema| stored.equivalent(parsed, Some(&key));
             if let Some(registered) = live_holding(&*txn, since(), inherited, equivalent)? {
-                return Ok((registered, false, None));
+                return Ok((registered, false, None, None));
             }
         }
 
@@ -573,6 +573,9 @@ impl Shared {
             // Registered elsewhere, at a time its source does not say.
             record.registered = None;
         }
+        // Numbered past every version the subject has and not a draft, it is the subject's latest from now on.
+        let newest = (record.is_current() && versions.iter().all(|(existing, _)| *existing < version))
+            .then(|| (version, id, semver, record.effective_state()));
         txn.put_version(subject, version, record)?;
         txn.add_use(id, subject, version)?;
         // The references are part of the fingerprint, so a kept record names the same ones.
@@ -586,7 +589,7 @@ impl Shared {
             _ => event,
         };
         audit::append(txn, actor.as_deref(), event)?;
-        Ok((Registered { id, version, semver, deduplicated: false, inherited }, true, written))
+        Ok((Registered { id, version, semver, deduplicated: false, inherited }, true, written, newest))
     }
 }
 
@@ -733,7 +736,7 @@ fn answered_twice() -> RegistryError {
 /// The caller's answer to a registration whose job has answered (`None`: the committer stopped before it ran).
 fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
     let (outcome, retractions) = heard.ok_or(RegistryError::Closing)?;
-    let (registered, wrote, record) = outcome?;
+    let (registered, wrote, record, _) = outcome?;
     let Finish { caches, key, parsed, superseded, given_version, cache_record } = finish.ok_or_else(answered_twice)?;
     // A version written where it was given may be older than a live one holding the same schema, which is what a
     // plain registration answers (the newest): the fast path does not learn it.
