@@ -189,12 +189,12 @@ fn commit_batch(store: &dyn Store, caches: &Caches, batch: Vec<Job>) {
         let ran = outcomes.next();
         // What a new version makes stale is dropped here, on the committer, before anyone is answered: a caller
         // that stops waiting (a dropped future) must not leave a stale cache behind. A new version that is its
-        // subject's newest is then remembered as its latest, unless anything else has changed since the batch
-        // began (`epoch`).
+        // subject's newest is then remembered as its latest, if its commit is known to have landed (one whose
+        // outcome is unknown may not have) and nothing else has changed since the batch began (`epoch`).
         if landed && let Some(Ok((_, true, _, newest))) = &ran {
             caches.apply(&Change::Registered { subject: subject.clone() });
             applied += 1;
-            if newest.is_some() {
+            if written.is_ok() && newest.is_some() {
                 caches.newest_registered(epoch, applied, subject, *newest);
             }
         }

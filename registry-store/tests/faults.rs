@@ -245,3 +245,36 @@ fn a_failed_read_is_recovered_from_by_the_next_operation() {
         register(&registry, 2).unwrap_or_else(|e| panic!("{file:?}: no registration once healed: {e}"));
     }
 }
+
+/// A registration whose commit failed may or may not have landed: it must not be remembered as its subject's
+/// latest version. Found by the registry fuzz target: a write failed under a registration, the latest version was
+/// read from the cache as the new one, and once healed the store did not hold it.
+#[test]
+fn a_registration_whose_commit_failed_is_not_remembered_as_the_latest() {
+    for operation in [Operation::Write, Operation::Sync] {
+        let faults = Faults::new();
+        let registry = Registry::open_with_faults(None, &faults, RegistryOptions::default()).expect("opens");
+        registry.set_config(Scope::Global, CompatibilityLevel::None).expect("sets the level");
+        let (subject, _, _) = register(&registry, 0).expect("registers");
+        faults.fail(operation, 0, u64::MAX);
+        let failed = registry.register(&subject, &schema(1)).expect_err("the commit fails");
+        expect_storage_error("a registration", "a failed commit", &failed);
+        let during = registry.version(&subject, VersionSelector::Latest, Deleted::Exclude);
+        faults.heal();
+        // The store is opened again once healed, after a pause.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let held = loop {
+            match registry.version(&subject, VersionSelector::Latest, Deleted::Exclude) {
+                Ok(held) => break held,
+                Err(e) if Instant::now() < deadline => {
+                    expect_storage_error("a read", "a store opening again", &e);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("{operation:?}: no read once healed: {e}"),
+            }
+        };
+        if let Ok(during) = during {
+            assert_eq!((during.version, during.schema.id), (held.version, held.schema.id), "{operation:?}");
+        }
+    }
+}
