@@ -436,3 +436,31 @@ fn a_new_version_is_its_subjects_cached_latest_as_it_lands_on(backend: Backend) 
     let found = registry.version(&other, VersionSelector::Latest, Deleted::Exclude).unwrap();
     assert_eq!((found.version.get(), found.schema.id.0), (10, 100));
 }
+
+#[test]
+fn a_version_given_to_a_schema_the_subject_holds_is_what_its_next_registration_answers() {
+    support::backends()
+        .into_iter()
+        .for_each(a_version_given_to_a_schema_the_subject_holds_is_what_its_next_registration_answers_on);
+}
+
+/// Found by the registry fuzz target: the fast path remembered the schema's first version and kept answering it
+/// after a registration naming the next version number wrote the same schema again, as that newer version.
+fn a_version_given_to_a_schema_the_subject_holds_is_what_its_next_registration_answers_on(backend: Backend) {
+    let registry = backend.registry(RegistryOptions::default());
+    registry.set_config(Scope::Global, CompatibilityLevel::None).unwrap();
+    let subject = Subject::new("s").unwrap();
+    let first = registry.register(&subject, &avro("A")).unwrap();
+    registry.register(&subject, &avro("B")).unwrap();
+    // Remembered by the fast path: the first version.
+    assert_eq!(registry.register(&subject, &avro("A")).unwrap().version.get(), 1);
+    let given = RegisterOptions { version: Some(Version::new(3).unwrap()), ..RegisterOptions::default() };
+    let third = registry.register_with(&subject, &avro("A"), given).unwrap();
+    assert_eq!((third.id, third.version.get(), third.deduplicated), (first.id, 3, false));
+    let again = registry.register(&subject, &avro("A")).unwrap();
+    assert_eq!(
+        (again.id, again.version.get(), again.deduplicated),
+        (first.id, 3, true),
+        "the newest version holding it"
+    );
+}

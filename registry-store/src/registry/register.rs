@@ -739,8 +739,14 @@ fn settle(finish: Option<Finish>, heard: Option<Heard>) -> Result<Registered> {
     let (registered, wrote, record, _) = outcome?;
     let Finish { caches, key, parsed, superseded, given_version, cache_record } = finish.ok_or_else(answered_twice)?;
     // A version written where it was given may be older than a live one holding the same schema, which is what a
-    // plain registration answers (the newest): the fast path does not learn it.
-    let key = (!(wrote && given_version)).then_some(key);
+    // plain registration answers (the newest): the fast path does not learn it. It may be newer, too, than the one
+    // the fast path knows: that one is forgotten (the next registration of the schema reads the subject).
+    let key = if wrote && given_version {
+        caches.subject_fingerprints.invalidate(&key);
+        None
+    } else {
+        Some(key)
+    };
     // The committer has already dropped what the new version made stale, before answering; a delete or settings
     // change since then (this instance's or another's) takes back what is remembered here.
     caches.after_registered(retractions, key, &registered, wrote.then_some((parsed, superseded)));
