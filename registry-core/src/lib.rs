@@ -29,7 +29,7 @@ pub mod validate;
 mod version;
 
 pub use error::{SchemaError, SubjectError, VersionError};
-pub use fingerprint::Fingerprint;
+pub use fingerprint::{Fingerprint, hex};
 pub use format::{ParsedSchema, SearchTerm, TermKind, avro_equivalence_key, parse, parse_stored, resolved_text};
 pub use guid::{GuidError, SchemaGuid};
 pub use limits::Limits;

@@ -150,7 +150,7 @@ pub fn hash_key(key: &str) -> [u8; 32] {
 
 /// Lower-case hex of a key's hash.
 pub fn hash_key_hex(key: &str) -> String {
-    hash_key(key).iter().map(|b| format!("{b:02x}")).collect()
+    registry_core::hex(&hash_key(key))
 }
 
 fn decode_hex(hex: &str) -> Option<[u8; 32]> {

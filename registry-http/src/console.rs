@@ -54,7 +54,7 @@ fn etag(body: &'static str) -> HeaderValue {
     tags.entry(body.as_ptr() as usize)
         .or_insert_with(|| {
             let digest = sha2::Sha256::digest(body.as_bytes());
-            let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+            let hex = registry_core::hex(&digest[..12]);
             HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header value")
         })
         .clone()

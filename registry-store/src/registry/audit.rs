@@ -82,7 +82,7 @@ impl AuditEntry {
         );
         // Plain numbers, strings and options: serializing cannot fail.
         let bytes = serde_json::to_vec(&fields).unwrap_or_default();
-        hex(&Sha256::digest(bytes))
+        registry_core::hex(&Sha256::digest(bytes))
     }
 }
 
@@ -181,17 +181,6 @@ fn entry_of(seq: u64, bytes: &[u8]) -> Result<AuditEntry> {
     serde_json::from_slice(bytes).map_err(|e| RegistryError::Corrupt(format!("audit entry {seq} cannot be read: {e}")))
 }
 
-/// `bytes` in lowercase hexadecimal, two digits each.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
-}
-
 impl Registry {
     /// This registry, with `actor` named in the audit entries of the writes made through it (a server names the
     /// API key of each request). Cheap: the clone shares everything else.
@@ -262,17 +251,5 @@ impl Registry {
                 expected_seq += 1;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// The hashes of entries already written are lowercase hex, two digits a byte: that must not change.
-    #[test]
-    fn hex_is_two_lowercase_digits_a_byte() {
-        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
-        let all: Vec<u8> = (0..=255).collect();
-        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(super::hex(&all), expected);
     }
 }

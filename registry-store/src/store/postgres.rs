@@ -1361,8 +1361,7 @@ fn channel_of(namespace: &str) -> String {
     }
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(namespace.as_bytes());
-    let hex: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("registry_changes:{hex}")
+    format!("registry_changes:{}", registry_core::hex(&digest[..8]))
 }
 
 /// A number telling this process's notices from other instances'.
